@@ -1,0 +1,54 @@
+# Thin wrapper: install what is missing, configure, build, then run.
+# The real build is CMake (CMakeLists.txt); see README.md.
+
+PACKAGES := cmake pkg-config build-essential git libarchive-dev libcjson-dev \
+	libgit2-dev check libsodium-dev clang libclang-rt-14-dev
+BENCH_PACKAGES := erlang-base erlang-dev hyperfine
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+BUILD ?= build
+SANBUILD ?= build-san
+CMAKE_FLAGS ?=
+# CI (CI=true) builds with -Werror; by default warnings do not stop a build.
+ifneq ($(CI),)
+CMAKE_FLAGS += -DMOLT_WERROR=ON
+endif
+
+.PHONY: all deps bench-deps build build-san test test-normal test-san demo bench fuzz format format-check clean
+
+all: build
+
+deps:
+	@MOLT_PACKAGES="$(PACKAGES)" sh scripts/install-deps.sh
+
+bench-deps:
+	@MOLT_PACKAGES="$(PACKAGES) $(BENCH_PACKAGES)" sh scripts/install-deps.sh
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j $(JOBS)
+
+build-san: deps
+	cmake -S . -B $(SANBUILD) -DCMAKE_BUILD_TYPE=Debug -DMOLT_SANITIZE=ON $(CMAKE_FLAGS)
+	cmake --build $(SANBUILD) -j $(JOBS)
+
+# Both builds, both test runs: the normal one, then ASan + UBSan.
+test: build build-san
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	cd $(SANBUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		ctest --output-on-failure -j $(JOBS)
+
+demo: build
+	bash scripts/demo.sh $(BUILD)
+
+bench: bench-deps build
+	bash bench/run.sh $(BUILD)
+
+format:
+	find common appup runtime releasetool fixtures tests bench -name '*.[ch]' | xargs clang-format -i
+
+format-check:
+	find common appup runtime releasetool fixtures tests bench -name '*.[ch]' | xargs clang-format --dry-run --Werror
+
+clean:
+	rm -rf $(BUILD) $(SANBUILD)

@@ -1,0 +1,69 @@
+/* The molt command line: global options, output helpers, the verbs. */
+#ifndef MOLT_RELEASETOOL_CLI_H
+#define MOLT_RELEASETOOL_CLI_H
+
+#include "molt/common.h"
+
+/* Exit codes of every molt command. */
+enum molt_exit {
+	MOLT_EXIT_OK = 0,     /* the operation succeeded */
+	MOLT_EXIT_FAILED = 1, /* the operation failed; a message says why */
+	MOLT_EXIT_USAGE = 2,  /* bad command line */
+};
+
+/* Global options, parsed by main.c from anywhere on the command line. */
+typedef struct molt_cli {
+	const char *prog; /* argv[0] basename, for messages */
+	const char *verb; /* the command being run, e.g. "status" */
+	const char *root; /* --root DIR or $MOLT_ROOT; NULL if neither */
+	int json;         /* --json: machine-readable output on stdout */
+	int quiet;        /* --quiet: no progress lines */
+} molt_cli;
+
+/*
+ * Report err and return MOLT_EXIT_FAILED. Human mode: "molt VERB: msg" on
+ * stderr. JSON mode: {"ok":false,"error":{"code":..,"message":..}} on
+ * stdout.
+ */
+int molt__cli_fail(const molt_cli *cli, const molt_err *err);
+
+/* Print "molt VERB: <msg>" and the verb's usage on stderr; returns 2. */
+MOLT_PRINTF(2, 3)
+int molt__cli_usage(const molt_cli *cli, const char *fmt, ...);
+
+/* Progress line on stderr unless --quiet or --json. */
+MOLT_PRINTF(2, 3)
+void molt__cli_progress(const molt_cli *cli, const char *fmt, ...);
+
+/* The root directory, or a usage error if none was given. */
+int molt__cli_need_root(const molt_cli *cli, const char **out);
+
+/*
+ * The verbs. Each gets the arguments after the verb, with the global
+ * options already removed, and returns an enum molt_exit value.
+ */
+typedef int (*molt_cmd_fn)(molt_cli *cli, int argc, char **argv);
+
+/* control socket (cmd_ctl.c) */
+int molt__cmd_status(molt_cli *cli, int argc, char **argv);
+int molt__cmd_ps(molt_cli *cli, int argc, char **argv);
+int molt__cmd_call(molt_cli *cli, int argc, char **argv);
+int molt__cmd_cast(molt_cli *cli, int argc, char **argv);
+int molt__cmd_stop(molt_cli *cli, int argc, char **argv);
+/* code server and script evaluator (cmd_code.c) */
+int molt__cmd_load(molt_cli *cli, int argc, char **argv);
+int molt__cmd_purge(molt_cli *cli, int argc, char **argv);
+int molt__cmd_soft_purge(molt_cli *cli, int argc, char **argv);
+int molt__cmd_delete(molt_cli *cli, int argc, char **argv);
+int molt__cmd_modules(molt_cli *cli, int argc, char **argv);
+int molt__cmd_eval(molt_cli *cli, int argc, char **argv);
+/* appups and relups (cmd_appup.c) */
+int molt__cmd_appup(molt_cli *cli, int argc, char **argv);
+int molt__cmd_relup(molt_cli *cli, int argc, char **argv);
+/* bundles and the release directory (cmd_build.c, cmd_unpack.c) */
+int molt__cmd_build(molt_cli *cli, int argc, char **argv);
+int molt__cmd_unpack(molt_cli *cli, int argc, char **argv);
+int molt__cmd_init(molt_cli *cli, int argc, char **argv);
+int molt__cmd_releases(molt_cli *cli, int argc, char **argv);
+
+#endif

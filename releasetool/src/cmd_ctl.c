@@ -1,0 +1,47 @@
+/* NEEDSWORK: placeholder until issue 2 lands; replace this file. */
+#include "cli.h"
+
+#include "molt/banned.h"
+
+static int not_yet(molt_cli *cli)
+{
+	molt_err err;
+
+	molt_err_set(&err, MOLT_ERROR, "'%s' is not implemented yet (issue 2)", cli->verb);
+	return molt__cli_fail(cli, &err);
+}
+
+int molt__cmd_status(molt_cli *cli, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return not_yet(cli);
+}
+
+int molt__cmd_ps(molt_cli *cli, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return not_yet(cli);
+}
+
+int molt__cmd_call(molt_cli *cli, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return not_yet(cli);
+}
+
+int molt__cmd_cast(molt_cli *cli, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return not_yet(cli);
+}
+
+int molt__cmd_stop(molt_cli *cli, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return not_yet(cli);
+}
