@@ -27,8 +27,9 @@ build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
 	cmake --build $(BUILD) -j $(JOBS)
 
+# The sanitizer build uses clang, which also builds the libFuzzer targets.
 build-san: deps
-	cmake -S . -B $(SANBUILD) -DCMAKE_BUILD_TYPE=Debug -DMOLT_SANITIZE=ON $(CMAKE_FLAGS)
+	CC=clang cmake -S . -B $(SANBUILD) -DCMAKE_BUILD_TYPE=Debug -DMOLT_SANITIZE=ON -DMOLT_FUZZ=ON $(CMAKE_FLAGS)
 	cmake --build $(SANBUILD) -j $(JOBS)
 
 # Both builds, both test runs: the normal one, then ASan + UBSan.

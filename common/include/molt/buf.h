@@ -32,6 +32,7 @@ MOLT_API int molt_buf_puts(molt_buf *buf, const char *s);
 MOLT_API int molt_buf_putc(molt_buf *buf, char c);
 MOLT_PRINTF(2, 3)
 MOLT_API int molt_buf_printf(molt_buf *buf, const char *fmt, ...);
+MOLT_PRINTF(2, 0)
 MOLT_API int molt_buf_vprintf(molt_buf *buf, const char *fmt, va_list ap);
 /* Set len to 0, keeping the allocation. */
 MOLT_API void molt_buf_clear(molt_buf *buf);

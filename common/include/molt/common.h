@@ -48,6 +48,7 @@ MOLT_PRINTF(3, 4)
 MOLT_API int molt_err_set(molt_err *err, int code, const char *fmt, ...);
 
 /* As molt_err_set, with a va_list. */
+MOLT_PRINTF(3, 0)
 MOLT_API int molt_err_vset(molt_err *err, int code, const char *fmt,
 			   va_list ap);
 
