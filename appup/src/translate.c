@@ -618,7 +618,8 @@ int molt_rc_translate(molt_term **out, molt_arena *a,
 	rc = merge_scripts(&c, scripts, nscripts, &merged);
 	if (rc == 0)
 		rc = translate_merged(&c, &merged, out);
-	if (rc == 0 && groups) {
+	if (groups && rc != MOLT_ENOMEM) {
+		/* also on failure: the order chosen up to the failing step */
 		*groups = molt__vec_to_list(&c, &c.groups);
 		if (!*groups)
 			rc = molt__rc_oom(&c);

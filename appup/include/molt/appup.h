@@ -133,7 +133,8 @@ typedef struct molt_rc_opts {
  * NULL, OTP's error reason term (e.g. {undef_module, m}) in *reason.
  * If groups is not NULL it receives the dependency order chosen for each
  * group: a list of groups, each a list of strong components (lists of
- * module atoms), dependents first.
+ * module atoms), dependents first; on failure, the groups ordered before
+ * the failing step.
  */
 MOLT_API int molt_rc_translate(molt_term **out, molt_arena *a,
 			       const molt_rc_opts *opts,
