@@ -151,7 +151,7 @@ some(L, P) -> [X || X <- L, chance(P)].
 
 gen_case(Id) ->
     Pool = [list_to_atom("m" ++ integer_to_list(I)) || I <- lists:seq(1, 9)],
-    Shared = some(Pool, 0.8),
+    Shared = some(Pool, 0.95),
     New = [{app1, "2.0", pick([permanent, temporary, load, none]),
             Shared ++ [m_new || chance(0.5)]},
            {app2, "1.1", permanent, [o1, o2]},
