@@ -12,21 +12,6 @@
 
 #define MAX_DEPTH 256
 
-typedef enum jkind { J_NULL, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ } jkind;
-
-typedef struct jnode jnode;
-struct jnode {
-	jkind kind;      /* which fields are valid */
-	molt_pos pos;    /* where the value starts */
-	int is_float;    /* J_NUM written with a fraction or exponent */
-	int64_t i;       /* J_NUM integer value; J_BOOL 0/1 */
-	double f;        /* J_NUM value */
-	char *s;         /* J_STR text (may hold NULs) */
-	size_t len;      /* J_STR length; J_ARR/J_OBJ item count */
-	jnode **items;   /* J_ARR items; J_OBJ values */
-	char **keys;     /* J_OBJ keys */
-};
-
 typedef struct jparser {
 	molt_arena *a;        /* where nodes go */
 	const char *p, *end;  /* input */
@@ -343,7 +328,7 @@ typedef struct conv {
 	jparser *jp;    /* for messages */
 } conv;
 
-static const jnode *member(const jnode *obj, const char *key)
+const jnode *molt__json_member(const jnode *obj, const char *key)
 {
 	size_t i;
 
@@ -454,7 +439,7 @@ static int key_to_term(conv *cv, const jnode *n, molt_term **out)
 
 	if (n->kind == J_STR) {
 		*out = molt_term_text(cv->a, MOLT_TERM_STRING, n->s, n->len);
-	} else if (n->kind == J_OBJ && (re = member(n, "regex")) &&
+	} else if (n->kind == J_OBJ && (re = molt__json_member(n, "regex")) &&
 		   re->kind == J_STR && n->len == 1) {
 		*out = molt_term_text(cv->a, MOLT_TERM_BINARY, re->s, re->len);
 	} else {
@@ -476,8 +461,8 @@ static int entry_to_term(conv *cv, const jnode *e, const char *keyname,
 	size_t i;
 	int rc;
 
-	if (e->kind != J_OBJ || !(k = member(e, keyname)) ||
-	    !(ins = member(e, "instructions")) || ins->kind != J_ARR)
+	if (e->kind != J_OBJ || !(k = molt__json_member(e, keyname)) ||
+	    !(ins = molt__json_member(e, "instructions")) || ins->kind != J_ARR)
 		return jfail(cv->jp, e->pos,
 			     "expected {\"%s\": VSN, \"instructions\": [...]}",
 			     keyname);
@@ -501,7 +486,7 @@ static int entry_to_term(conv *cv, const jnode *e, const char *keyname,
 static int entries_to_term(conv *cv, const jnode *doc, const char *name,
 			   const char *keyname, molt_term **out)
 {
-	const jnode *arr = member(doc, name);
+	const jnode *arr = molt__json_member(doc, name);
 	molt_term **items;
 	size_t i;
 	int rc;
@@ -531,13 +516,13 @@ static int doc_to_term(conv *cv, const jnode *doc, molt_term **out)
 
 	if (doc->kind != J_OBJ)
 		return cfail(cv, doc, "expected an appup.json object");
-	fmt = member(doc, "format");
+	fmt = molt__json_member(doc, "format");
 	if (fmt && (fmt->kind != J_STR || strcmp(fmt->s, "molt-appup/1") != 0))
 		return molt_err_set(cv->err, MOLT_EVERSION,
 				    "%s:%u:%u: unknown appup.json format "
 				    "(expected \"molt-appup/1\")",
 				    cv->jp->file, fmt->pos.line, fmt->pos.col);
-	vsn = member(doc, "vsn");
+	vsn = molt__json_member(doc, "vsn");
 	if (!vsn || vsn->kind != J_STR)
 		return cfail(cv, vsn ? vsn : doc, "expected \"vsn\": \"...\"");
 	if ((rc = key_to_term(cv, vsn, &v)) < 0 ||
@@ -552,6 +537,21 @@ static int doc_to_term(conv *cv, const jnode *doc, molt_term **out)
 	return *out ? 0 : joom(cv->jp);
 }
 
+int molt__json_parse(jnode **out, molt_arena *a, const char *file,
+		     const char *text, size_t len, molt_err *err)
+{
+	jparser jp = {a, text, text + len, file, 1, 1, err, 0};
+	int rc;
+
+	if ((rc = jvalue(&jp, out)) < 0)
+		return rc;
+	jspace(&jp);
+	if (jp.p != jp.end)
+		return jfail(&jp, jhere(&jp), "unexpected text after the JSON "
+					      "document");
+	return 0;
+}
+
 int molt__appup_json_parse(molt_term **out, molt_arena *a, const char *file,
 			   const char *text, size_t len, molt_err *err)
 {
@@ -560,12 +560,8 @@ int molt__appup_json_parse(molt_term **out, molt_arena *a, const char *file,
 	jnode *doc;
 	int rc;
 
-	if ((rc = jvalue(&jp, &doc)) < 0)
+	if ((rc = molt__json_parse(&doc, a, file, text, len, err)) < 0)
 		return rc;
-	jspace(&jp);
-	if (jp.p != jp.end)
-		return jfail(&jp, jhere(&jp), "unexpected text after the JSON "
-					      "document");
 	return doc_to_term(&cv, doc, out);
 }
 
@@ -667,7 +663,7 @@ int molt__term_to_appup_json(molt_buf *out, const molt_term *t)
 	return MOLT_EINVAL;
 }
 
-int molt_script_to_json(molt_buf *out, const molt_term *script, int pretty)
+int molt_script_to_json(molt_buf *out, const molt_term *script, int indent)
 {
 	size_t i;
 	int rc = molt_buf_putc(out, '[');
@@ -675,14 +671,14 @@ int molt_script_to_json(molt_buf *out, const molt_term *script, int pretty)
 	for (i = 0; rc == 0 && i < script->u.seq.n; i++) {
 		if (i)
 			rc = molt_buf_putc(out, ',');
-		if (rc == 0 && pretty)
-			rc = molt_buf_puts(out, "\n  ");
+		if (rc == 0 && indent >= 0)
+			rc = molt_buf_printf(out, "\n%*s", indent + 2, "");
 		if (rc == 0)
 			rc = molt_script_to_json_value(out,
 						       script->u.seq.items[i]);
 	}
-	if (rc == 0 && pretty && script->u.seq.n)
-		rc = molt_buf_putc(out, '\n');
+	if (rc == 0 && indent >= 0 && script->u.seq.n)
+		rc = molt_buf_printf(out, "\n%*s", indent, "");
 	return rc ? rc : molt_buf_putc(out, ']');
 }
 

@@ -145,10 +145,11 @@ MOLT_API int molt_rc_translate(molt_term **out, molt_arena *a,
 /*
  * Append the low-level JSON form of a script (a list of low-level
  * instructions) to out: tuples and lists become arrays, atoms and strings
- * become JSON strings, integers numbers (docs/appup.md).
+ * become JSON strings, integers numbers (docs/appup.md). indent < 0: one
+ * line; else one instruction per line, indented by indent + 2 spaces.
  */
 MOLT_API int molt_script_to_json(molt_buf *out, const molt_term *script,
-				 int pretty);
+				 int indent);
 
 /*
  * Append t in the appup.json value encoding to out (atoms are JSON
