@@ -11,6 +11,7 @@
 #include "test_util.h"
 
 #define VECTORS "corpus/relup-vectors/systools_rc_otp25.terms"
+#define LOCAL MOLT_FIXTURES_DIR "/../tests/appup/vectors/molt_cases.terms"
 
 typedef struct world {
 	molt_arena *a;        /* every term */
@@ -20,9 +21,12 @@ typedef struct world {
 	int nnew, nold;       /* counts */
 } world;
 
-static int load_world(world *w)
+/* The shared OTP 25 vectors (local == 0) or molt's own (local == 1). */
+static int load_world(world *w, int local)
 {
-	const char *path = molt_test_shared_path(VECTORS, "relup vectors");
+	const char *path = local ? LOCAL
+				 : molt_test_shared_path(VECTORS,
+							 "relup vectors");
 	size_t i;
 
 	memset(w, 0, sizeof(*w));
@@ -64,12 +68,12 @@ static const molt_term *nth_case(const world *w, const char *tag, int n)
 	return NULL;
 }
 
-static int count_cases(const char *tag)
+static int count_cases(const char *tag, int local)
 {
 	world w;
 	int n = 0;
 
-	if (load_world(&w) != 1)
+	if (load_world(&w, local) != 1)
 		return 1; /* one test, which reports the failure */
 	while (nth_case(&w, tag, n))
 		n++;
@@ -136,25 +140,36 @@ static void check_translate(world *w, const molt_term *c, int quirks)
 	molt_free(want);
 }
 
-START_TEST(test_translation_matches_otp25)
+static void translation_case(int local, int i)
 {
 	world w;
 	const molt_term *c;
 	int rc;
 
-	rc = load_world(&w);
+	rc = load_world(&w, local);
 	if (rc == 0)
 		return;
 	ck_assert_int_eq(rc, 1);
-	c = nth_case(&w, "translate", _i);
+	c = nth_case(&w, "translate", i);
 	ck_assert_ptr_nonnull(c);
 	check_translate(&w, c, 0);
 	check_translate(&w, c, 1);
 	molt_arena_free(w.a);
 }
+
+START_TEST(test_translation_matches_otp25)
+{
+	translation_case(0, _i);
+}
 END_TEST
 
-START_TEST(test_version_search_matches_otp25)
+START_TEST(test_own_cases_match_otp)
+{
+	translation_case(1, _i);
+}
+END_TEST
+
+static void search_case(int local, int _i)
 {
 	world w;
 	const molt_term *c, *table, *expect;
@@ -163,7 +178,7 @@ START_TEST(test_version_search_matches_otp25)
 	size_t i;
 	int rc;
 
-	rc = load_world(&w);
+	rc = load_world(&w, local);
 	if (rc == 0)
 		return;
 	ck_assert_int_eq(rc, 1);
@@ -187,18 +202,34 @@ START_TEST(test_version_search_matches_otp25)
 		ck_assert_msg(!hit, "search case %d: expected no match", _i);
 	molt_arena_free(w.a);
 }
+
+START_TEST(test_version_search_matches_otp25)
+{
+	search_case(0, _i);
+}
+END_TEST
+
+START_TEST(test_own_searches_match_otp)
+{
+	search_case(1, _i);
+}
 END_TEST
 
 Suite *vectors_suite(void)
 {
 	Suite *s = suite_create("vectors");
 	TCase *tc = tcase_create("otp25");
-	int nt = count_cases("translate"), ns = count_cases("search");
+	int nt = count_cases("translate", 0), ns = count_cases("search", 0);
+	int lt = count_cases("translate", 1), ls = count_cases("search", 1);
 
-	fprintf(stderr, "vectors: %d translate cases, %d search cases\n", nt,
-		ns);
+	fprintf(stderr,
+		"vectors: OTP 25 corpus %d translate, %d search; own %d "
+		"translate, %d search\n",
+		nt, ns, lt, ls);
 	tcase_add_loop_test(tc, test_translation_matches_otp25, 0, nt);
 	tcase_add_loop_test(tc, test_version_search_matches_otp25, 0, ns);
+	tcase_add_loop_test(tc, test_own_cases_match_otp, 0, lt);
+	tcase_add_loop_test(tc, test_own_searches_match_otp, 0, ls);
 	suite_add_tcase(s, tc);
 	return s;
 }
