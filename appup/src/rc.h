@@ -21,6 +21,8 @@ typedef struct rc_ctx {
 	molt_term *reason;          /* OTP's reason for the failure */
 	vec groups;                 /* dependency order of each group */
 	int check_only;             /* no applications, no low-level output */
+	long *modidx;               /* module -> app: hash of opts->apps */
+	size_t modsize;             /* slots in modidx (a power of two) */
 } rc_ctx;
 
 MOLT_PRINTF(4, 5)

@@ -239,6 +239,9 @@ typedef struct graph {
 	size_t next;   /* next Tarjan index */
 	scc *s;        /* strong components */
 	size_t nscc;   /* strong components found */
+	size_t *members; /* vertices grouped by weak component, script order */
+	size_t *mstart;  /* per component root: its first index in members */
+	size_t *mcount;  /* per component root: its number of members */
 } graph;
 
 static int is_dep_instr(const molt_term *i)
@@ -429,23 +432,46 @@ static int strong_components(rc_ctx *c, graph *g)
 }
 
 /* Emit strong component s: its vertices in script order. */
-static int emit_scc(rc_ctx *c, graph *g, size_t s, vec *out, vec *mods)
+static int emit_scc(rc_ctx *c, graph *g, size_t comp, size_t s, vec *out,
+		    vec *mods)
 {
-	size_t i, k;
+	size_t j, k, *m = g->members + g->mstart[comp];
 	int rc;
 
 	g->s[s].done = 1;
-	for (i = g->s[s].first; i < g->n; i++) {
-		if (g->v[i].scc != s)
+	for (j = 0; j < g->mcount[comp]; j++) {
+		vtx *v = &g->v[m[j]];
+
+		if (v->scc != s)
 			continue;
-		g->v[i].done = 1;
-		if ((rc = molt__vec_push(c, out, g->v[i].ins)) < 0 ||
-		    (rc = molt__vec_push(c, mods, g->v[i].mod)) < 0)
+		v->done = 1;
+		if ((rc = molt__vec_push(c, out, v->ins)) < 0 ||
+		    (rc = molt__vec_push(c, mods, v->mod)) < 0)
 			return rc;
-		for (k = 0; k < g->v[i].ndeps; k++)
-			if (g->v[g->v[i].deps[k]].scc != s)
-				g->s[g->v[g->v[i].deps[k]].scc].indeg--;
+		for (k = 0; k < v->ndeps; k++)
+			if (g->v[v->deps[k]].scc != s)
+				g->s[g->v[v->deps[k]].scc].indeg--;
 	}
+	return 0;
+}
+
+/* Members of each weak component, in script order (a counting sort). */
+static int group_members(rc_ctx *c, graph *g)
+{
+	size_t i, *fill;
+
+	g->members = molt_arena_alloc(c->tmp, (g->n + 1) * sizeof(size_t));
+	g->mstart = molt_arena_alloc(c->tmp, (g->n + 1) * sizeof(size_t));
+	g->mcount = molt_arena_alloc(c->tmp, (g->n + 1) * sizeof(size_t));
+	fill = molt_arena_alloc(c->tmp, (g->n + 1) * sizeof(size_t));
+	if (!g->members || !g->mstart || !g->mcount || !fill)
+		return molt__rc_oom(c);
+	for (i = 0; i < g->n; i++)
+		g->mcount[g->v[i].comp]++;
+	for (i = 1; i < g->n; i++)
+		g->mstart[i] = g->mstart[i - 1] + g->mcount[i - 1];
+	for (i = 0; i < g->n; i++)
+		g->members[g->mstart[g->v[i].comp] + fill[g->v[i].comp]++] = i;
 	return 0;
 }
 
@@ -457,22 +483,23 @@ static int emit_scc(rc_ctx *c, graph *g, size_t s, vec *out, vec *mods)
 static int group_order(rc_ctx *c, graph *g, size_t comp, vec *out)
 {
 	vec sccs = VEC_INIT, members;
-	size_t i;
+	size_t j, *m = g->members + g->mstart[comp];
 	int rc;
 
 	for (;;) {
 		long pick = -1;
 
-		for (i = 0; i < g->n && pick < 0; i++) {
-			const scc *s = &g->s[g->v[i].scc];
+		for (j = 0; j < g->mcount[comp] && pick < 0; j++) {
+			const scc *s = &g->s[g->v[m[j]].scc];
 
-			if (g->v[i].comp == comp && !s->done && s->indeg == 0)
-				pick = (long)g->v[i].scc;
+			if (!s->done && s->indeg == 0)
+				pick = (long)g->v[m[j]].scc;
 		}
 		if (pick < 0)
 			break;
 		members = (vec)VEC_INIT;
-		if ((rc = emit_scc(c, g, (size_t)pick, out, &members)) < 0 ||
+		if ((rc = emit_scc(c, g, comp, (size_t)pick, out, &members)) <
+			    0 ||
 		    (rc = molt__vec_push(c, &sccs,
 					 molt__vec_to_list(c, &members))) < 0)
 			return rc;
@@ -526,43 +553,95 @@ static int load_remove(rc_ctx *c, const molt_term *ins, vec *out)
 				: NULL);
 }
 
+static size_t hash_str(const char *s)
+{
+	size_t h = 5381;
+
+	while (*s)
+		h = h * 33 + (unsigned char)*s++;
+	return h;
+}
+
+/* Slot value: app index << 20 | module index, or -1. */
+static const molt_modinfo *slot_mod(const rc_ctx *c, long v)
+{
+	return &c->opts->apps[v >> 20].mods[v & 0xfffff];
+}
+
+/* Index every module of opts->apps by name (the first app wins). */
+static int index_modules(rc_ctx *c)
+{
+	const molt_rc_opts *o = c->opts;
+	size_t i, k, n = 0, h;
+
+	for (i = 0; i < o->napps; i++)
+		n += o->apps[i].nmods;
+	for (c->modsize = 16; c->modsize < 2 * n + 2;)
+		c->modsize *= 2;
+	c->modidx = molt_arena_alloc(c->tmp, c->modsize * sizeof(long));
+	if (!c->modidx)
+		return molt__rc_oom(c);
+	memset(c->modidx, 0xff, c->modsize * sizeof(long));
+	for (i = 0; i < o->napps; i++) {
+		for (k = 0; k < o->apps[i].nmods && k < 0xfffff; k++) {
+			const char *m = o->apps[i].mods[k].name;
+
+			h = hash_str(m) & (c->modsize - 1);
+			while (c->modidx[h] >= 0 &&
+			       strcmp(slot_mod(c, c->modidx[h])->name, m) != 0)
+				h = (h + 1) & (c->modsize - 1);
+			if (c->modidx[h] < 0)
+				c->modidx[h] = (long)(i << 20 | k);
+		}
+	}
+	return 0;
+}
+
+/* The application owning mod, or -1 (OTP's get_lib). */
+static long app_of(rc_ctx *c, const molt_term *mod)
+{
+	size_t h;
+
+	if (mod->kind != MOLT_TERM_ATOM)
+		return -1;
+	h = hash_str(mod->u.str.s) & (c->modsize - 1);
+	while (c->modidx[h] >= 0) {
+		if (strcmp(slot_mod(c, c->modidx[h])->name, mod->u.str.s) == 0)
+			return c->modidx[h] >> 20;
+		h = (h + 1) & (c->modsize - 1);
+	}
+	return -1;
+}
+
 static int get_lib(rc_ctx *c, molt_term *mod, molt_pos p, molt_term **loc)
 {
 	const molt_rc_opts *o = c->opts;
-	size_t i, k;
+	molt_term *l, *t;
+	long i;
+	int rc;
 
-	for (i = 0; i < o->napps; i++) {
-		for (k = 0; k < o->apps[i].nmods; k++) {
-			if (molt_term_is_atom(mod, o->apps[i].mods[k].name)) {
-				molt_term *l = molt_term_seq(
-					c->out, MOLT_TERM_LIST, &mod, 1);
-				molt_term *t = molt_term_tuple(
-					c->out, 3,
-					molt__rc_atom(c, o->apps[i].name, p),
-					molt_term_string(c->out,
-							 o->apps[i].vsn),
-					l);
-
-				*loc = t ? molt_term_tuple(
-						   c->out, 2,
-						   molt__rc_atom(
-							   c, "load_object_code",
-							   p),
-						   t)
-					 : NULL;
-				if (*loc)
-					(*loc)->pos = p;
-				return *loc ? 0 : molt__rc_oom(c);
-			}
-		}
-	}
-	return molt__rc_fail(
-		c, mod->pos,
-		molt_term_tuple(c->out, 2,
-				molt__rc_atom(c, "no_such_module", mod->pos),
-				mod),
-		"no such module %s in any application of the %s release",
-		molt__rc_name(mod), o->mode == MOLT_UP ? "new" : "old");
+	if (!c->modidx && (rc = index_modules(c)) < 0)
+		return rc;
+	if ((i = app_of(c, mod)) < 0)
+		return molt__rc_fail(
+			c, mod->pos,
+			molt_term_tuple(c->out, 2,
+					molt__rc_atom(c, "no_such_module",
+						      mod->pos),
+					mod),
+			"no such module %s in any application of the %s "
+			"release",
+			molt__rc_name(mod), o->mode == MOLT_UP ? "new" : "old");
+	l = molt_term_seq(c->out, MOLT_TERM_LIST, &mod, 1);
+	t = molt_term_tuple(c->out, 3, molt__rc_atom(c, o->apps[i].name, p),
+			    molt_term_string(c->out, o->apps[i].vsn), l);
+	*loc = t ? molt_term_tuple(c->out, 2,
+				   molt__rc_atom(c, "load_object_code", p), t)
+		 : NULL;
+	if (!*loc)
+		return molt__rc_oom(c);
+	(*loc)->pos = p;
+	return 0;
 }
 
 static int is_update(const molt_term *i)
@@ -692,9 +771,10 @@ static int build_graph(rc_ctx *c, graph *g, const vec *after)
 	int rc;
 
 	memset(g, 0, sizeof(*g));
-	if ((rc = add_vertices(c, g, after)) < 0 || (rc = add_edges(c, g)) < 0)
+	if ((rc = add_vertices(c, g, after)) < 0 ||
+	    (rc = add_edges(c, g)) < 0 || (rc = strong_components(c, g)) < 0)
 		return rc;
-	return strong_components(c, g);
+	return group_members(c, g);
 }
 
 int molt__rc_dependent_instrs(rc_ctx *c, const vec *before, const vec *after,
@@ -732,17 +812,33 @@ int molt__rc_dependent_instrs(rc_ctx *c, const vec *before, const vec *after,
 
 /* ---- merge_load_object_code ---- */
 
-/* union(a, l): members of a not in l, then l. */
-static int union_into(rc_ctx *c, const vec *a, const vec *l, vec *out)
-{
-	size_t i;
-	int rc;
+/* A set of atoms (module names), open addressing over a power of two. */
+typedef struct atom_set {
+	const molt_term **slot; /* NULL or a member */
+	size_t size;            /* number of slots */
+} atom_set;
 
-	for (i = 0; i < a->n; i++)
-		if (!molt__vec_member(l, a->v[i]) &&
-		    (rc = molt__vec_push(c, out, a->v[i])) < 0)
-			return rc;
-	return molt__vec_append(c, out, l);
+static int set_init(rc_ctx *c, atom_set *s, size_t n)
+{
+	for (s->size = 16; s->size < 2 * n + 2;)
+		s->size *= 2;
+	s->slot = molt_arena_alloc(c->tmp, s->size * sizeof(*s->slot));
+	return s->slot ? 0 : molt__rc_oom(c);
+}
+
+/* 1 if t is in s; with add, put it in. */
+static int set_has(atom_set *s, const molt_term *t, int add)
+{
+	size_t h = hash_atom(t) & (s->size - 1);
+
+	while (s->slot[h]) {
+		if (molt_term_equal(s->slot[h], t))
+			return 1;
+		h = (h + 1) & (s->size - 1);
+	}
+	if (add)
+		s->slot[h] = t;
+	return 0;
 }
 
 static int conflicting(rc_ctx *c, const molt_term *first,
@@ -764,11 +860,53 @@ static int conflicting(rc_ctx *c, const molt_term *first,
 	return rc;
 }
 
+/*
+ * The modules of the same-application lists, merged as OTP's foldr of
+ * union/2: each list, from the last to the first, contributes its members
+ * not already taken (its own duplicates kept), in front of the others.
+ */
+static int merge_mods(rc_ctx *c, const vec *same, vec *out)
+{
+	vec parts = VEC_INIT, seg;
+	size_t i, k, total = 0, *bounds;
+	atom_set set;
+	int rc;
+
+	for (i = 0; i < same->n; i++)
+		total += molt_term_list_len(el(el(same->v[i], 2), 3));
+	bounds = molt_arena_alloc(c->tmp, (same->n + 1) * sizeof(size_t));
+	if (!bounds || (rc = set_init(c, &set, total)) < 0)
+		return molt__rc_oom(c);
+	for (i = same->n; i-- > 0;) {
+		seg = (vec)VEC_INIT;
+		if ((rc = molt__vec_from_list(c, &seg,
+					      el(el(same->v[i], 2), 3))) < 0)
+			return rc;
+		bounds[i] = parts.n;
+		for (k = 0; k < seg.n; k++)
+			if (!set_has(&set, seg.v[k], 0) &&
+			    (rc = molt__vec_push(c, &parts, seg.v[k])) < 0)
+				return rc;
+		for (k = 0; k < seg.n; k++)
+			set_has(&set, seg.v[k], 1);
+	}
+	/* parts holds the last list's share first: emit the shares in list
+	 * order */
+	for (i = 0; i < same->n; i++) {
+		size_t end = i == 0 ? parts.n : bounds[i - 1];
+
+		for (k = bounds[i]; k < end; k++)
+			if ((rc = molt__vec_push(c, out, parts.v[k])) < 0)
+				return rc;
+	}
+	return 0;
+}
+
 static int mlo_one(rc_ctx *c, vec *locs, size_t first, vec *out)
 {
 	molt_term *f = locs->v[first], *lib = el(el(f, 2), 1),
 		  *vsn = el(el(f, 2), 2);
-	vec acc = VEC_INIT, ms, next;
+	vec same = VEC_INIT, mods = VEC_INIT;
 	size_t i;
 	int rc;
 
@@ -781,29 +919,22 @@ static int mlo_one(rc_ctx *c, vec *locs, size_t first, vec *out)
 		if (!molt_term_equal(el(el(o, 2), 2), vsn))
 			return conflicting(c, f, o);
 	}
-	for (i = locs->n; i-- > first + 1;) {
+	for (i = first; i < locs->n; i++) {
 		molt_term *o = locs->v[i];
 
 		if (!o || !molt_term_equal(el(el(o, 2), 1), lib))
 			continue;
-		ms = (vec)VEC_INIT;
-		next = (vec)VEC_INIT;
-		if ((rc = molt__vec_from_list(c, &ms, el(el(o, 2), 3))) < 0 ||
-		    (rc = union_into(c, &ms, &acc, &next)) < 0)
+		if ((rc = molt__vec_push(c, &same, o)) < 0)
 			return rc;
-		acc = next;
 		locs->v[i] = NULL;
 	}
-	ms = (vec)VEC_INIT;
-	next = (vec)VEC_INIT;
-	if ((rc = molt__vec_from_list(c, &ms, el(el(f, 2), 3))) < 0 ||
-	    (rc = union_into(c, &ms, &acc, &next)) < 0)
+	if ((rc = merge_mods(c, &same, &mods)) < 0)
 		return rc;
 	return molt__vec_push(
 		c, out,
 		molt_term_tuple(c->out, 2, el(f, 1),
 				molt_term_tuple(c->out, 3, lib, vsn,
-						molt__vec_to_list(c, &next))));
+						molt__vec_to_list(c, &mods))));
 }
 
 int molt__rc_merge_loc(rc_ctx *c, const vec *before, vec *out)
