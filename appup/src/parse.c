@@ -489,8 +489,10 @@ static int parse_items(parser *ps, char close, molt_term ***items,
 		if ((rc = next(ps)) < 0)
 			goto out_free;
 	}
+	if ((rc = next(ps)) < 0)
+		goto out_free;
 	*items = v;
-	return next(ps);
+	return 0;
 out_free:
 	molt_free(v);
 	return rc;
