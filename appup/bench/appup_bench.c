@@ -5,9 +5,8 @@
 #include <time.h>
 
 #include "molt/appup.h"
-#include "molt/buf.h"
-
 #include "molt/banned.h"
+#include "molt/buf.h"
 
 static double now_ms(void)
 {
@@ -27,15 +26,16 @@ static int make_appup(molt_buf *b, int n)
 
 		switch (i % 5) {
 		case 0:
-			rc = molt_buf_printf(b, "%s{update, m%d, {advanced, []}}",
-					     sep, i);
+			rc = molt_buf_printf(
+				b, "%s{update, m%d, {advanced, []}}", sep, i);
 			break;
 		case 1:
 			rc = molt_buf_printf(b, "%s{update, m%d, soft, [m%d]}",
 					     sep, i, i - 1);
 			break;
 		case 2:
-			rc = molt_buf_printf(b, "%s{load_module, m%d, [m%d, m%d]}",
+			rc = molt_buf_printf(b,
+					     "%s{load_module, m%d, [m%d, m%d]}",
 					     sep, i, i - 1, i - 2);
 			break;
 		case 3:
@@ -85,7 +85,7 @@ int main(int argc, char **argv)
 	int n = argc > 1 ? atoi(argv[1]) : 1000;
 	int rounds = argc > 2 ? atoi(argv[2]) : 50, i;
 	molt_modinfo *mods = calloc((size_t)n, sizeof(*mods));
-	char (*names)[16] = calloc((size_t)n, 16);
+	char(*names)[16] = calloc((size_t)n, 16);
 	molt_appinfo app = {"bench", "2.0", "permanent", mods, (size_t)n, NULL};
 	molt_appinfo old = {"bench", "1.0", "permanent", mods, (size_t)n, NULL};
 	molt_buf text = MOLT_BUF_INIT;

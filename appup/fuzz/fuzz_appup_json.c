@@ -3,9 +3,8 @@
 #include <stdint.h>
 
 #include "molt/appup.h"
-#include "molt/buf.h"
-
 #include "molt/banned.h"
+#include "molt/buf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -3,7 +3,6 @@
 #include <stdint.h>
 
 #include "molt/appup.h"
-
 #include "molt/banned.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

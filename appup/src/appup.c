@@ -2,15 +2,14 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "molt/appup.h"
 
+#include <pcre2.h>
 #include <stdio.h>
 #include <string.h>
 
-#include <pcre2.h>
+#include "molt/banned.h"
 
 #include "appup_json.h"
 #include "rc.h"
-
-#include "molt/banned.h"
 
 MOLT_PRINTF(3, 4)
 static int shape_error(molt_err *err, molt_pos pos, const char *fmt, ...)
@@ -31,8 +30,8 @@ static int read_entries(molt_appup *ap, const molt_term *list,
 {
 	size_t i;
 
-	if (list->kind != MOLT_TERM_LIST && !(list->kind == MOLT_TERM_STRING &&
-					      list->u.str.len == 0))
+	if (list->kind != MOLT_TERM_LIST &&
+	    !(list->kind == MOLT_TERM_STRING && list->u.str.len == 0))
 		return shape_error(err, list->pos,
 				   "expected the %s list [{Vsn, Instructions}]",
 				   which);
@@ -63,9 +62,10 @@ static int read_shape(molt_appup *ap, const molt_term *t, molt_err *err)
 	int rc;
 
 	if (t->kind != MOLT_TERM_TUPLE || t->u.seq.n != 3)
-		return shape_error(err, t->pos,
-				   "expected {Vsn, [{UpFromVsn, Instructions}], "
-				   "[{DownToVsn, Instructions}]}");
+		return shape_error(
+			err, t->pos,
+			"expected {Vsn, [{UpFromVsn, Instructions}], "
+			"[{DownToVsn, Instructions}]}");
 	ap->term = t;
 	ap->vsn = t->u.seq.items[0];
 	if ((rc = read_entries(ap, t->u.seq.items[1], &ap->up, &ap->nup, "up",
@@ -151,17 +151,17 @@ static int regex_match(const molt_term *key, const char *vsn, molt_err *err)
 	PCRE2_SIZE erroff, *ov;
 	int errcode, rc;
 
-	re = pcre2_compile((PCRE2_SPTR)key->u.str.s, key->u.str.len,
-			   PCRE2_UTF, &errcode, &erroff, NULL);
+	re = pcre2_compile((PCRE2_SPTR)key->u.str.s, key->u.str.len, PCRE2_UTF,
+			   &errcode, &erroff, NULL);
 	if (!re) {
 		PCRE2_UCHAR msg[120];
 
 		pcre2_get_error_message(errcode, msg, sizeof(msg));
-		return molt_err_set(err, MOLT_EPARSE,
-				    "%s: bad version regex at offset %zu: %s",
-				    molt_pos_format(where, sizeof(where),
-						    key->pos),
-				    (size_t)erroff, (char *)msg);
+		return molt_err_set(
+			err, MOLT_EPARSE,
+			"%s: bad version regex at offset %zu: %s",
+			molt_pos_format(where, sizeof(where), key->pos),
+			(size_t)erroff, (char *)msg);
 	}
 	md = pcre2_match_data_create_from_pattern(re, NULL);
 	if (!md) {
@@ -205,13 +205,13 @@ int molt_appup_search(const molt_term **out, const molt_appup *ap, int down,
 		}
 	}
 	return molt_err_set(err, MOLT_ENOTFOUND,
-			    "%s: no %s entry for version %s",
-			    ap->file, down ? "down" : "up", vsn);
+			    "%s: no %s entry for version %s", ap->file,
+			    down ? "down" : "up", vsn);
 }
 
 MOLT_PRINTF(4, 5)
-static void diagf(molt_diag_fn diag, void *payload, int level,
-		  const char *fmt, ...)
+static void diagf(molt_diag_fn diag, void *payload, int level, const char *fmt,
+		  ...)
 {
 	char msg[400];
 	va_list ap;
@@ -285,8 +285,7 @@ out_err:
 	return rc;
 }
 
-static void check_header(const molt_appup *ap, molt_diag_fn diag,
-			 void *payload)
+static void check_header(const molt_appup *ap, molt_diag_fn diag, void *payload)
 {
 	char where[200];
 
@@ -343,9 +342,10 @@ static int print_entries(molt_buf *out, const molt_appup_entry *e, size_t n)
 				rc = molt_buf_puts(out, ",\n    ");
 			if (rc == 0)
 				rc = molt_term_print(
-					out, e[i].instrs->kind == MOLT_TERM_LIST
-						     ? e[i].instrs->u.seq.items[k]
-						     : e[i].instrs);
+					out,
+					e[i].instrs->kind == MOLT_TERM_LIST
+						? e[i].instrs->u.seq.items[k]
+						: e[i].instrs);
 		}
 		if (rc == 0)
 			rc = molt_buf_puts(out, "]}");

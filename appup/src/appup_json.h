@@ -10,15 +10,15 @@ typedef enum jkind { J_NULL, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ } jkind;
 
 typedef struct jnode jnode;
 struct jnode {
-	jkind kind;      /* which fields are valid */
-	molt_pos pos;    /* where the value starts */
-	int is_float;    /* J_NUM written with a fraction or exponent */
-	int64_t i;       /* J_NUM integer value; J_BOOL 0/1 */
-	double f;        /* J_NUM value */
-	char *s;         /* J_STR text (may hold NULs) */
-	size_t len;      /* J_STR length; J_ARR/J_OBJ item count */
-	jnode **items;   /* J_ARR items; J_OBJ values */
-	char **keys;     /* J_OBJ keys */
+	jkind kind;    /* which fields are valid */
+	molt_pos pos;  /* where the value starts */
+	int is_float;  /* J_NUM written with a fraction or exponent */
+	int64_t i;     /* J_NUM integer value; J_BOOL 0/1 */
+	double f;      /* J_NUM value */
+	char *s;       /* J_STR text (may hold NULs) */
+	size_t len;    /* J_STR length; J_ARR/J_OBJ item count */
+	jnode **items; /* J_ARR items; J_OBJ values */
+	char **keys;   /* J_OBJ keys */
 };
 
 /*

@@ -5,20 +5,19 @@
 #include <string.h>
 
 #include "molt/appup.h"
+#include "molt/banned.h"
 
 #include "appup_json.h"
-
-#include "molt/banned.h"
 
 #define MAX_DEPTH 256
 
 typedef struct jparser {
-	molt_arena *a;        /* where nodes go */
-	const char *p, *end;  /* input */
-	const char *file;     /* for positions */
-	unsigned line, col;   /* position of p */
-	molt_err *err;        /* where errors go */
-	int depth;            /* nesting */
+	molt_arena *a;	     /* where nodes go */
+	const char *p, *end; /* input */
+	const char *file;    /* for positions */
+	unsigned line, col;  /* position of p */
+	molt_err *err;	     /* where errors go */
+	int depth;	     /* nesting */
 } jparser;
 
 MOLT_PRINTF(3, 4)
@@ -157,7 +156,8 @@ static int jstring(jparser *jp, char **s, size_t *len)
 		if (c < 0) {
 			rc = jfail(jp, start, "unterminated string");
 		} else if (c < 0x20) {
-			rc = jfail(jp, jhere(jp), "control character in string");
+			rc = jfail(jp, jhere(jp),
+				   "control character in string");
 		} else if (c == '\\') {
 			jadv(jp);
 			rc = jescape(jp, &b);
@@ -263,7 +263,8 @@ static int jitems(jparser *jp, jnode *n, char close)
 			if (!items || !keys)
 				return joom(jp);
 			if (n->len) {
-				memcpy(items, n->items, n->len * sizeof(*items));
+				memcpy(items, n->items,
+				       n->len * sizeof(*items));
 				memcpy(keys, n->keys, n->len * sizeof(*keys));
 			}
 			n->items = items;
@@ -316,16 +317,17 @@ static int jvalue(jparser *jp, jnode **out)
 	if (c == 'n')
 		return jword(jp, n, "null", J_NULL, 0);
 	if (c < 0)
-		return jfail(jp, n->pos, "expected a JSON value, found end of file");
+		return jfail(jp, n->pos,
+			     "expected a JSON value, found end of file");
 	return jfail(jp, n->pos, "expected a JSON value");
 }
 
 /* ---- JSON -> terms ---- */
 
 typedef struct conv {
-	molt_arena *a;  /* output arena */
-	molt_err *err;  /* errors */
-	jparser *jp;    /* for messages */
+	molt_arena *a; /* output arena */
+	molt_err *err; /* errors */
+	jparser *jp;   /* for messages */
 } conv;
 
 const jnode *molt__json_member(const jnode *obj, const char *key)
@@ -348,8 +350,8 @@ static int value_to_term(conv *cv, const jnode *n, molt_term **out);
 static int seq_to_term(conv *cv, const jnode *arr, molt_term_kind kind,
 		       molt_term **out)
 {
-	molt_term **items = molt_arena_alloc(cv->a, (arr->len + 1) *
-							    sizeof(*items));
+	molt_term **items =
+		molt_arena_alloc(cv->a, (arr->len + 1) * sizeof(*items));
 	size_t i;
 	int rc;
 
@@ -547,8 +549,9 @@ int molt__json_parse(jnode **out, molt_arena *a, const char *file,
 		return rc;
 	jspace(&jp);
 	if (jp.p != jp.end)
-		return jfail(&jp, jhere(&jp), "unexpected text after the JSON "
-					      "document");
+		return jfail(&jp, jhere(&jp),
+			     "unexpected text after the JSON "
+			     "document");
 	return 0;
 }
 
@@ -608,7 +611,8 @@ static int json_seq(molt_buf *out, const molt_term *t, int low)
 		if (i)
 			rc = molt_buf_puts(out, ", ");
 		if (rc == 0)
-			rc = low ? molt_script_to_json_value(out, t->u.seq.items[i])
+			rc = low ? molt_script_to_json_value(out,
+							     t->u.seq.items[i])
 				 : molt__term_to_appup_json(out,
 							    t->u.seq.items[i]);
 	}
@@ -687,7 +691,8 @@ static int instr_json(molt_buf *out, const molt_term *t)
 	if (t->kind == MOLT_TERM_TUPLE) {
 		molt_term fake = *t;
 
-		fake.kind = MOLT_TERM_LIST; /* an instruction tuple is an array */
+		fake.kind =
+			MOLT_TERM_LIST; /* an instruction tuple is an array */
 		return json_seq(out, &fake, 0);
 	}
 	return molt__term_to_appup_json(out, t);
@@ -728,7 +733,8 @@ static int entries_json(molt_buf *out, const molt_appup_entry *e, size_t n,
 		for (k = 0; rc == 0 && k < ni; k++) {
 			rc = molt_buf_puts(out, k ? ",\n      " : "\n      ");
 			if (rc == 0)
-				rc = instr_json(out, e[i].instrs->u.seq.items[k]);
+				rc = instr_json(out,
+						e[i].instrs->u.seq.items[k]);
 		}
 		if (rc == 0)
 			rc = molt_buf_puts(out, ni ? "\n    ]}" : "]}");

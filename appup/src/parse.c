@@ -4,18 +4,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "molt/term.h"
-
 #include "molt/banned.h"
+#include "molt/term.h"
 
 #define MAX_DEPTH 256
 
 typedef enum tok_kind {
 	T_EOF,
-	T_PUNCT,  /* { } [ ] , | */
+	T_PUNCT,     /* { } [ ] , | */
 	T_OPEN_BIN,  /* << */
 	T_CLOSE_BIN, /* >> */
-	T_DOT,    /* the final dot */
+	T_DOT,	     /* the final dot */
 	T_ATOM,
 	T_VAR,
 	T_STRING,
@@ -24,24 +23,24 @@ typedef enum tok_kind {
 } tok_kind;
 
 typedef struct tok {
-	tok_kind kind;  /* what was read */
-	char punct;     /* the character for T_PUNCT */
-	molt_pos pos;   /* where it starts */
-	char *text;     /* arena-owned text for ATOM, VAR, STRING */
-	size_t len;     /* length of text */
-	int64_t i;      /* T_INT value */
-	double f;       /* T_FLOAT value */
+	tok_kind kind; /* what was read */
+	char punct;    /* the character for T_PUNCT */
+	molt_pos pos;  /* where it starts */
+	char *text;    /* arena-owned text for ATOM, VAR, STRING */
+	size_t len;    /* length of text */
+	int64_t i;     /* T_INT value */
+	double f;      /* T_FLOAT value */
 } tok;
 
 typedef struct parser {
-	molt_arena *a;                /* where terms go */
-	const molt_parse_opts *opts;  /* file name, version */
-	const char *p, *end;          /* the rest of the input */
-	unsigned line, col;           /* position of p */
-	const char *file;             /* arena copy of the file name */
-	tok t;                        /* the current token */
-	molt_err *err;                /* where errors go */
-	int depth;                    /* nesting of tuples/lists */
+	molt_arena *a;		     /* where terms go */
+	const molt_parse_opts *opts; /* file name, version */
+	const char *p, *end;	     /* the rest of the input */
+	unsigned line, col;	     /* position of p */
+	const char *file;	     /* arena copy of the file name */
+	tok t;			     /* the current token */
+	molt_err *err;		     /* where errors go */
+	int depth;		     /* nesting of tuples/lists */
 } parser;
 
 MOLT_PRINTF(3, 4)
@@ -154,15 +153,33 @@ static int lex_escape(parser *ps, int *out)
 		return fail_at(ps, pos, "unterminated escape sequence");
 	advance(ps, 1);
 	switch (c) {
-	case 'n': *out = '\n'; return 0;
-	case 't': *out = '\t'; return 0;
-	case 'r': *out = '\r'; return 0;
-	case 'b': *out = '\b'; return 0;
-	case 'f': *out = '\f'; return 0;
-	case 'v': *out = '\v'; return 0;
-	case 'e': *out = 27; return 0;
-	case 's': *out = ' '; return 0;
-	case 'd': *out = 127; return 0;
+	case 'n':
+		*out = '\n';
+		return 0;
+	case 't':
+		*out = '\t';
+		return 0;
+	case 'r':
+		*out = '\r';
+		return 0;
+	case 'b':
+		*out = '\b';
+		return 0;
+	case 'f':
+		*out = '\f';
+		return 0;
+	case 'v':
+		*out = '\v';
+		return 0;
+	case 'e':
+		*out = 27;
+		return 0;
+	case 's':
+		*out = ' ';
+		return 0;
+	case 'd':
+		*out = 127;
+		return 0;
 	default:
 		break;
 	}
@@ -240,7 +257,8 @@ static int lex_digits(parser *ps, int base, int64_t *out)
 
 	while (digit_value(peek(ps, 0)) < base || peek(ps, 0) == '_') {
 		if (peek(ps, 0) != '_') {
-			v = v * (uint64_t)base + (uint64_t)digit_value(peek(ps, 0));
+			v = v * (uint64_t)base +
+			    (uint64_t)digit_value(peek(ps, 0));
 			if (v > (uint64_t)INT64_MAX)
 				return fail_at(ps, pos, "integer too large");
 			any = 1;
@@ -266,7 +284,8 @@ static int lex_float(parser *ps, const char *start, molt_pos pos)
 		if (peek(ps, 0) == '+' || peek(ps, 0) == '-')
 			advance(ps, 1);
 		if (!(peek(ps, 0) >= '0' && peek(ps, 0) <= '9'))
-			return fail_at(ps, here(ps), "expected exponent digits");
+			return fail_at(ps, here(ps),
+				       "expected exponent digits");
 		while (peek(ps, 0) >= '0' && peek(ps, 0) <= '9')
 			advance(ps, 1);
 	}
@@ -414,7 +433,8 @@ static int is_punct(const parser *ps, char c)
 
 static int oom(parser *ps)
 {
-	return molt_err_set(ps->err, MOLT_ENOMEM, "out of memory reading terms");
+	return molt_err_set(ps->err, MOLT_ENOMEM,
+			    "out of memory reading terms");
 }
 
 /* Replace each "%VSN%" in s by the version; returns arena text. */
@@ -456,8 +476,7 @@ out_oom:
 static int parse_term(parser *ps, molt_term **out);
 
 /* Items up to the closing character; the opening one was consumed. */
-static int parse_items(parser *ps, char close, molt_term ***items,
-		       size_t *n)
+static int parse_items(parser *ps, char close, molt_term ***items, size_t *n)
 {
 	size_t cap = 0;
 	molt_term *t, **v = NULL, **grown;
@@ -705,9 +724,9 @@ int molt_term_parse(molt_term **out, molt_arena *a, const char *text,
 	ps.line = 1;
 	ps.col = 1;
 	ps.err = err;
-	ps.file = molt_arena_strndup(a, ps.opts->file ? ps.opts->file : "-",
-				     strlen(ps.opts->file ? ps.opts->file
-							  : "-"));
+	ps.file =
+		molt_arena_strndup(a, ps.opts->file ? ps.opts->file : "-",
+				   strlen(ps.opts->file ? ps.opts->file : "-"));
 	if (!ps.file)
 		return oom(&ps);
 	if ((rc = parse_all(&ps, &v, &n)) == 0) {

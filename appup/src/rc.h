@@ -11,18 +11,21 @@ typedef struct vec {
 	size_t cap;    /* allocated */
 } vec;
 
-#define VEC_INIT {NULL, 0, 0}
+#define VEC_INIT                                                               \
+	{                                                                      \
+		NULL, 0, 0                                                     \
+	}
 
 typedef struct rc_ctx {
-	molt_arena *out;            /* arena for output terms */
-	molt_arena *tmp;            /* arena for vectors; freed at the end */
-	const molt_rc_opts *opts;   /* mode and applications */
-	molt_err *err;              /* where the message goes */
-	molt_term *reason;          /* OTP's reason for the failure */
-	vec groups;                 /* dependency order of each group */
-	int check_only;             /* no applications, no low-level output */
-	long *modidx;               /* module -> app: hash of opts->apps */
-	size_t modsize;             /* slots in modidx (a power of two) */
+	molt_arena *out;	  /* arena for output terms */
+	molt_arena *tmp;	  /* arena for vectors; freed at the end */
+	const molt_rc_opts *opts; /* mode and applications */
+	molt_err *err;		  /* where the message goes */
+	molt_term *reason;	  /* OTP's reason for the failure */
+	vec groups;		  /* dependency order of each group */
+	int check_only;		  /* no applications, no low-level output */
+	long *modidx;		  /* module -> app: hash of opts->apps */
+	size_t modsize;		  /* slots in modidx (a power of two) */
 } rc_ctx;
 
 MOLT_PRINTF(4, 5)

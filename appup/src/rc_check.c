@@ -1,9 +1,9 @@
 /* Instruction syntax and value domains (systools_rc check_op). */
 #include <string.h>
 
-#include "rc.h"
-
 #include "molt/banned.h"
+
+#include "rc.h"
 
 const char *molt__rc_name(const molt_term *t)
 {
@@ -30,11 +30,10 @@ static molt_term *el(const molt_term *t, size_t i)
 }
 
 /* {Tag, X} as the reason, with a message "bad ...: X (expected ...)". */
-static int bad(rc_ctx *c, const char *tag, const molt_term *x,
-	       const char *what, const char *expect)
+static int bad(rc_ctx *c, const char *tag, const molt_term *x, const char *what,
+	       const char *expect)
 {
-	molt_term *r = molt_term_tuple(c->out, 2,
-				       molt__rc_atom(c, tag, x->pos),
+	molt_term *r = molt_term_tuple(c->out, 2, molt__rc_atom(c, tag, x->pos),
 				       (molt_term *)x);
 
 	if (!r)
@@ -84,7 +83,8 @@ static int check_mods(rc_ctx *c, const molt_term *list)
 
 static int check_change(rc_ctx *c, const molt_term *x)
 {
-	if (molt_term_is_atom(x, "soft") || molt_term_is_tagged(x, "advanced", 2))
+	if (molt_term_is_atom(x, "soft") ||
+	    molt_term_is_tagged(x, "advanced", 2))
 		return 0;
 	return bad(c, "bad_change", x, "change", "soft or {advanced, Extra}");
 }
@@ -100,7 +100,8 @@ static int check_purge(rc_ctx *c, const molt_term *x)
 
 static int check_timeout(rc_ctx *c, const molt_term *x)
 {
-	if (molt_term_is_atom(x, "default") || molt_term_is_atom(x, "infinity") ||
+	if (molt_term_is_atom(x, "default") ||
+	    molt_term_is_atom(x, "infinity") ||
 	    (x->kind == MOLT_TERM_INT && x->u.i > 0))
 		return 0;
 	return bad(c, "bad_timeout", x, "timeout",
@@ -241,19 +242,18 @@ static int is_mfa(const molt_term *x)
 /* Instructions that are atoms. 1: not one of them. */
 static int check_atom_op(rc_ctx *c, const molt_term *i)
 {
-	static const char *const ok[] = {"restart", "reboot",
-					 "point_of_no_return",
-					 "restart_new_emulator",
-					 "restart_emulator"};
+	static const char *const ok[] = {
+		"restart", "reboot", "point_of_no_return",
+		"restart_new_emulator", "restart_emulator"};
 	size_t k;
 
 	if (molt_term_is_atom(i, "mnesia_backup"))
 		return molt__rc_fail(
 			c, i->pos,
-			molt_term_tuple(c->out, 2,
-					molt__rc_atom(c, "not_yet_implemented",
-						      i->pos),
-					(molt_term *)i),
+			molt_term_tuple(
+				c->out, 2,
+				molt__rc_atom(c, "not_yet_implemented", i->pos),
+				(molt_term *)i),
 			"mnesia_backup is not implemented");
 	for (k = 0; k < sizeof(ok) / sizeof(ok[0]); k++)
 		if (molt_term_is_atom(i, ok[k]))
@@ -284,7 +284,8 @@ static int check_high_op(rc_ctx *c, const molt_term *i, size_t n)
 	}
 	if (molt_term_is_tagged(i, "remove_application", 2) ||
 	    molt_term_is_tagged(i, "restart_application", 2))
-		return check_atom(c, el(i, 2), "bad_application", "application");
+		return check_atom(c, el(i, 2), "bad_application",
+				  "application");
 	if (molt_term_is_tagged(i, "add_application", 3)) {
 		int rc = check_atom(c, el(i, 2), "bad_application",
 				    "application");

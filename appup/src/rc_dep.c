@@ -2,9 +2,9 @@
  * merging: the second half of systools_rc. */
 #include <string.h>
 
-#include "rc.h"
-
 #include "molt/banned.h"
+
+#include "rc.h"
 
 static molt_term *el(const molt_term *t, size_t i)
 {
@@ -26,10 +26,10 @@ static int no_such_app(rc_ctx *c, molt_term *name)
 {
 	return molt__rc_fail(
 		c, name->pos,
-		molt_term_tuple(c->out, 2,
-				molt__rc_atom(c, "no_such_application",
-					      name->pos),
-				name),
+		molt_term_tuple(
+			c->out, 2,
+			molt__rc_atom(c, "no_such_application", name->pos),
+			name),
 		"no such application: %s", molt__rc_name(name));
 }
 
@@ -38,8 +38,8 @@ static molt_term *app_apply(rc_ctx *c, molt_pos p, const char *f,
 			    molt_term *app, const char *type)
 {
 	molt_term *args[2] = {app, type ? molt__rc_atom(c, type, p) : NULL};
-	molt_term *list = molt_term_seq(c->out, MOLT_TERM_LIST, args,
-					type ? 2 : 1);
+	molt_term *list =
+		molt_term_seq(c->out, MOLT_TERM_LIST, args, type ? 2 : 1);
 	molt_term *mfa;
 
 	if (!list || (type && !args[1]))
@@ -53,8 +53,7 @@ static molt_term *app_apply(rc_ctx *c, molt_pos p, const char *f,
 
 static molt_term *mod_list(rc_ctx *c, const molt_appinfo *app, molt_pos p)
 {
-	molt_term **v = molt_arena_alloc(c->tmp, (app->nmods + 1) *
-							 sizeof(*v));
+	molt_term **v = molt_arena_alloc(c->tmp, (app->nmods + 1) * sizeof(*v));
 	size_t i;
 
 	if (!v)
@@ -65,8 +64,7 @@ static molt_term *mod_list(rc_ctx *c, const molt_appinfo *app, molt_pos p)
 	return molt_term_seq(c->out, MOLT_TERM_LIST, v, app->nmods);
 }
 
-static int add_modules(rc_ctx *c, const molt_appinfo *app, molt_pos p,
-		       vec *out)
+static int add_modules(rc_ctx *c, const molt_appinfo *app, molt_pos p, vec *out)
 {
 	size_t i;
 	int rc;
@@ -84,13 +82,14 @@ static int add_modules(rc_ctx *c, const molt_appinfo *app, molt_pos p,
 }
 
 /* The start (or load) of app by its type; nothing for none. */
-static int start_app(rc_ctx *c, molt_term *name, const char *type,
-		     molt_pos p, vec *out)
+static int start_app(rc_ctx *c, molt_term *name, const char *type, molt_pos p,
+		     vec *out)
 {
 	if (strcmp(type, "none") == 0)
 		return 0;
 	if (strcmp(type, "load") == 0)
-		return molt__vec_push(c, out, app_apply(c, p, "load", name, NULL));
+		return molt__vec_push(c, out,
+				      app_apply(c, p, "load", name, NULL));
 	return molt__vec_push(c, out, app_apply(c, p, "start", name, type));
 }
 
@@ -102,8 +101,8 @@ static int stop_app(rc_ctx *c, molt_term *name, const molt_appinfo *app,
 	size_t i;
 	int rc;
 
-	if ((rc = molt__vec_push(c, out, app_apply(c, p, "stop", name,
-						   NULL))) < 0)
+	if ((rc = molt__vec_push(c, out, app_apply(c, p, "stop", name, NULL))) <
+	    0)
 		return rc;
 	for (i = 0; i < app->nmods; i++) {
 		molt_term *t = molt_term_tuple(
@@ -146,11 +145,11 @@ static int remove_application(rc_ctx *c, molt_term *ins, vec *out)
 	if (find_app(o->apps, o->napps, name))
 		return molt__rc_fail(
 			c, name->pos,
-			molt_term_tuple(c->out, 2,
-					molt__rc_atom(c,
-						      "removed_application_present",
-						      name->pos),
-					name),
+			molt_term_tuple(
+				c->out, 2,
+				molt__rc_atom(c, "removed_application_present",
+					      name->pos),
+				name),
 			"removed application %s is still in the release",
 			molt__rc_name(name));
 	pre = find_app(o->pre_apps, o->npre_apps, name);
@@ -158,8 +157,8 @@ static int remove_application(rc_ctx *c, molt_term *ins, vec *out)
 		return no_such_app(c, name);
 	if ((rc = stop_app(c, name, pre, ins->pos, out)) < 0)
 		return rc;
-	return molt__vec_push(c, out, app_apply(c, ins->pos, "unload", name,
-						NULL));
+	return molt__vec_push(c, out,
+			      app_apply(c, ins->pos, "unload", name, NULL));
 }
 
 static int restart_application(rc_ctx *c, molt_term *ins, vec *out)
@@ -212,14 +211,14 @@ int molt__rc_application_instrs(rc_ctx *c, const vec *after, vec *out)
 typedef struct vtx {
 	molt_term *ins; /* the instruction */
 	molt_term *mod; /* its module (an atom) */
-	size_t *deps;   /* indexes of the modules it depends on */
-	size_t ndeps;   /* number of deps */
-	size_t comp;    /* weak component (union-find parent first) */
-	size_t scc;     /* strong component */
-	size_t index;   /* Tarjan: discovery index + 1, 0 if unvisited */
-	size_t low;     /* Tarjan: lowlink */
-	int on_stack;   /* Tarjan */
-	int done;       /* emitted */
+	size_t *deps;	/* indexes of the modules it depends on */
+	size_t ndeps;	/* number of deps */
+	size_t comp;	/* weak component (union-find parent first) */
+	size_t scc;	/* strong component */
+	size_t index;	/* Tarjan: discovery index + 1, 0 if unvisited */
+	size_t low;	/* Tarjan: lowlink */
+	int on_stack;	/* Tarjan */
+	int done;	/* emitted */
 } vtx;
 
 /* One strong component. */
@@ -230,18 +229,18 @@ typedef struct scc {
 } scc;
 
 typedef struct graph {
-	vtx *v;        /* vertices in script order */
-	size_t n;      /* number of vertices */
-	long *hash;    /* open addressing: vertex index or -1 */
-	size_t hsize;  /* slots in hash (a power of two) */
-	size_t *stack; /* Tarjan's stack */
-	size_t sp;     /* its depth */
-	size_t next;   /* next Tarjan index */
-	scc *s;        /* strong components */
-	size_t nscc;   /* strong components found */
+	vtx *v;		 /* vertices in script order */
+	size_t n;	 /* number of vertices */
+	long *hash;	 /* open addressing: vertex index or -1 */
+	size_t hsize;	 /* slots in hash (a power of two) */
+	size_t *stack;	 /* Tarjan's stack */
+	size_t sp;	 /* its depth */
+	size_t next;	 /* next Tarjan index */
+	scc *s;		 /* strong components */
+	size_t nscc;	 /* strong components found */
 	size_t *members; /* vertices grouped by weak component, script order */
-	size_t *mstart;  /* per component root: its first index in members */
-	size_t *mcount;  /* per component root: its number of members */
+	size_t *mstart;	 /* per component root: its first index in members */
+	size_t *mcount;	 /* per component root: its number of members */
 } graph;
 
 static int is_dep_instr(const molt_term *i)
@@ -302,7 +301,8 @@ static int add_vertices(rc_ctx *c, graph *g, const vec *after)
 			return molt__rc_fail(
 				c, mod->pos,
 				molt_term_tuple(c->out, 2,
-						molt__rc_atom(c, "muldef_module",
+						molt__rc_atom(c,
+							      "muldef_module",
 							      mod->pos),
 						mod),
 				"module %s has more than one instruction",
@@ -345,7 +345,8 @@ static int add_edges(rc_ctx *c, graph *g)
 		const molt_term *mods = el(ins, ins->u.seq.n);
 
 		n = molt_term_list_len(mods);
-		g->v[i].deps = molt_arena_alloc(c->tmp, (n + 1) * sizeof(size_t));
+		g->v[i].deps =
+			molt_arena_alloc(c->tmp, (n + 1) * sizeof(size_t));
 		if (!g->v[i].deps)
 			return molt__rc_oom(c);
 		for (k = 0; k < n; k++) {
@@ -388,7 +389,8 @@ static void strong_connect(graph *g, size_t root, size_t *work)
 				g->v[w].on_stack = 1;
 				pos[w] = 0;
 				work[++top] = w;
-			} else if (g->v[w].on_stack && g->v[w].index < vu->low) {
+			} else if (g->v[w].on_stack &&
+				   g->v[w].index < vu->low) {
 				vu->low = g->v[w].index;
 			}
 			continue;
@@ -538,19 +540,17 @@ static int load_remove(rc_ctx *c, const molt_term *ins, vec *out)
 	bp = molt__rc_atom(c, "brutal_purge", p);
 	mod = el(ins, 2);
 	t = molt_term_tuple(c->out, 3, mod, bp, bp);
-	if ((rc = molt__vec_push(c, out,
-				 t ? molt_term_tuple(c->out, 2,
-						     molt__rc_atom(c, "remove",
-								   p),
-						     t)
-				   : NULL)) < 0)
+	if ((rc = molt__vec_push(
+		     c, out,
+		     t ? molt_term_tuple(c->out, 2,
+					 molt__rc_atom(c, "remove", p), t)
+		       : NULL)) < 0)
 		return rc;
 	l = molt_term_seq(c->out, MOLT_TERM_LIST, &mod, 1);
-	return molt__vec_push(c, out,
-			      l ? molt_term_tuple(c->out, 2,
-						  molt__rc_atom(c, "purge", p),
-						  l)
-				: NULL);
+	return molt__vec_push(
+		c, out,
+		l ? molt_term_tuple(c->out, 2, molt__rc_atom(c, "purge", p), l)
+		  : NULL);
 }
 
 static size_t hash_str(const char *s)
@@ -625,10 +625,10 @@ static int get_lib(rc_ctx *c, molt_term *mod, molt_pos p, molt_term **loc)
 	if ((i = app_of(c, mod)) < 0)
 		return molt__rc_fail(
 			c, mod->pos,
-			molt_term_tuple(c->out, 2,
-					molt__rc_atom(c, "no_such_module",
-						      mod->pos),
-					mod),
+			molt_term_tuple(
+				c->out, 2,
+				molt__rc_atom(c, "no_such_module", mod->pos),
+				mod),
 			"no such module %s in any application of the %s "
 			"release",
 			molt__rc_name(mod), o->mode == MOLT_UP ? "new" : "old");
@@ -660,7 +660,8 @@ static int code_change(rc_ctx *c, const vec *ins, const char *mode,
 	for (i = 0; i < ins->n; i++) {
 		const molt_term *u = ins->v[i];
 
-		if (!is_update(u) || !molt_term_is_tagged(el(u, 5), "advanced", 2))
+		if (!is_update(u) ||
+		    !molt_term_is_tagged(el(u, 5), "advanced", 2))
 			continue;
 		if (modtype && !molt_term_is_atom(el(u, 3), modtype))
 			continue;
@@ -673,10 +674,11 @@ static int code_change(rc_ctx *c, const vec *ins, const char *mode,
 		return 0;
 	return molt__vec_push(
 		c, out,
-		molt_term_tuple(c->out, 3,
-				molt__rc_atom(c, "code_change", items.v[0]->pos),
-				molt__rc_atom(c, mode, (molt_pos){0}),
-				molt__vec_to_list(c, &items)));
+		molt_term_tuple(
+			c->out, 3,
+			molt__rc_atom(c, "code_change", items.v[0]->pos),
+			molt__rc_atom(c, mode, (molt_pos){0}),
+			molt__vec_to_list(c, &items)));
 }
 
 static int suspend_resume(rc_ctx *c, const vec *ins, vec *sus, vec *res)
@@ -705,17 +707,17 @@ static int suspend_resume(rc_ctx *c, const vec *ins, vec *sus, vec *res)
 			return rc;
 	if (s.n == 0)
 		return 0;
-	if ((rc = molt__vec_push(c, sus,
-				 molt_term_tuple(c->out, 2,
-						 molt__rc_atom(c, "suspend",
-							       (molt_pos){0}),
-						 molt__vec_to_list(c, &s)))) < 0)
+	if ((rc = molt__vec_push(
+		     c, sus,
+		     molt_term_tuple(c->out, 2,
+				     molt__rc_atom(c, "suspend", (molt_pos){0}),
+				     molt__vec_to_list(c, &s)))) < 0)
 		return rc;
-	return molt__vec_push(c, res,
-			      molt_term_tuple(c->out, 2,
-					      molt__rc_atom(c, "resume",
-							    (molt_pos){0}),
-					      molt__vec_to_list(c, &r)));
+	return molt__vec_push(
+		c, res,
+		molt_term_tuple(c->out, 2,
+				molt__rc_atom(c, "resume", (molt_pos){0}),
+				molt__vec_to_list(c, &r)));
 }
 
 /* L in dependency order, or reversed per instruction (up). */
@@ -746,8 +748,8 @@ static int dep_to_low(rc_ctx *c, const vec *ins, vec *before, vec *after)
 
 		if (!molt_term_is_tagged(l.v[i], "load", 2))
 			continue;
-		if ((rc = get_lib(c, el(el(l.v[i], 2), 1), l.v[i]->pos,
-				  &loc)) < 0 ||
+		if ((rc = get_lib(c, el(el(l.v[i], 2), 1), l.v[i]->pos, &loc)) <
+			    0 ||
 		    (rc = molt__vec_push(c, before, loc)) < 0)
 			return rc;
 	}
@@ -815,7 +817,7 @@ int molt__rc_dependent_instrs(rc_ctx *c, const vec *before, const vec *after,
 /* A set of atoms (module names), open addressing over a power of two. */
 typedef struct atom_set {
 	const molt_term **slot; /* NULL or a member */
-	size_t size;            /* number of slots */
+	size_t size;		/* number of slots */
 } atom_set;
 
 static int set_init(rc_ctx *c, atom_set *s, size_t n)

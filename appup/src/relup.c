@@ -6,9 +6,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "appup_json.h"
-
 #include "molt/banned.h"
+
+#include "appup_json.h"
 
 MOLT_PRINTF(3, 4)
 static int field_error(molt_err *err, const jnode *n, const char *fmt, ...)
@@ -132,8 +132,8 @@ static int find_in_app(char *out, size_t n, const char *appdir,
 	return 0;
 }
 
-static int find_app_dir(char *out, size_t n, const char *dir,
-			const char *name, const char *vsn)
+static int find_app_dir(char *out, size_t n, const char *dir, const char *name,
+			const char *vsn)
 {
 	snprintf(out, n, "%s/lib/%s-%s", dir, name, vsn);
 	if (exists(out))
@@ -226,8 +226,9 @@ static int read_release(molt_release *rel, const char *path, molt_err *err)
 		const char *name = NULL, *vsn = NULL;
 
 		if (a->kind != J_OBJ)
-			return field_error(err, a, "expected {\"name\": ..., "
-						   "\"vsn\": ...}");
+			return field_error(err, a,
+					   "expected {\"name\": ..., "
+					   "\"vsn\": ...}");
 		if ((rc = get_str(&name, a, "name", err)) < 0 ||
 		    (rc = get_str(&vsn, a, "vsn", err)) < 0 ||
 		    (rc = load_app(rel, &rel->apps[i], name, vsn, err)) < 0)
@@ -294,14 +295,14 @@ static const molt_appinfo *find(const molt_release *rel, const char *name)
 static molt_term *app_script(molt_arena *a, const char *tag,
 			     const molt_appinfo *app, int with_type)
 {
-	molt_term *i = with_type
-			       ? molt_term_tuple(a, 3, molt_term_atom(a, tag),
-						 molt_term_atom(a, app->name),
-						 molt_term_atom(a, app->type
-								   ? app->type
-								   : "permanent"))
-			       : molt_term_tuple(a, 2, molt_term_atom(a, tag),
-						 molt_term_atom(a, app->name));
+	molt_term *i =
+		with_type ? molt_term_tuple(
+				    a, 3, molt_term_atom(a, tag),
+				    molt_term_atom(a, app->name),
+				    molt_term_atom(a, app->type ? app->type
+								: "permanent"))
+			  : molt_term_tuple(a, 2, molt_term_atom(a, tag),
+					    molt_term_atom(a, app->name));
 
 	return i ? molt_term_seq(a, MOLT_TERM_LIST, &i, 1) : NULL;
 }
@@ -309,7 +310,7 @@ static molt_term *app_script(molt_arena *a, const char *tag,
 typedef struct move {
 	const molt_release *top;  /* the newer release (its appups) */
 	const molt_release *base; /* the other release */
-	int down;                 /* 1: top -> base */
+	int down;		  /* 1: top -> base */
 } move;
 
 /*
@@ -317,8 +318,8 @@ typedef struct move {
  * returned in *keep (the script borrows from it); the caller frees it.
  */
 static int appup_script(const molt_term **out, molt_appup **keep,
-			const molt_appinfo *app, const char *base_vsn,
-			int down, const molt_relup_opts *o, molt_err *err)
+			const molt_appinfo *app, const char *base_vsn, int down,
+			const molt_relup_opts *o, molt_err *err)
 {
 	molt_appup_load_opts lo = MOLT_APPUP_LOAD_OPTS_INIT;
 	molt_appup *ap;
@@ -367,8 +368,8 @@ static int collect_scripts(molt_arena *a, const move *mv,
 	*n = 0;
 	for (i = 0; i < to->napps; i++) /* added: only in the target */
 		if (!find(from, to->apps[i].name) &&
-		    !(v[(*n)++] = app_script(a, "add_application",
-					     &to->apps[i], 1)))
+		    !(v[(*n)++] = app_script(a, "add_application", &to->apps[i],
+					     1)))
 			return molt_err_set(err, MOLT_ENOMEM, "out of memory");
 	for (i = 0; i < mv->top->napps; i++) {
 		const molt_appinfo *t = &mv->top->apps[i];
@@ -376,8 +377,8 @@ static int collect_scripts(molt_arena *a, const move *mv,
 
 		if (!b || strcmp(b->vsn, t->vsn) == 0)
 			continue;
-		if ((rc = appup_script(&v[*n], &keep[i], t, b->vsn, mv->down,
-				       o, err)) < 0)
+		if ((rc = appup_script(&v[*n], &keep[i], t, b->vsn, mv->down, o,
+				       err)) < 0)
 			return rc;
 		(*n)++;
 	}
@@ -483,15 +484,16 @@ static int translate_move(molt_buf *out, molt_arena *a, const move *mv,
 	ro.napps = to->napps;
 	ro.pre_apps = from->apps;
 	ro.npre_apps = from->napps;
-	if ((rc = molt_rc_translate(&script, a, &ro, v, n, NULL, NULL,
-				    err)) < 0)
-		return molt_err_prefix(err, "%s %s", mv->down ? "down to"
-							       : "up from",
+	if ((rc = molt_rc_translate(&script, a, &ro, v, n, NULL, NULL, err)) <
+	    0)
+		return molt_err_prefix(err, "%s %s",
+				       mv->down ? "down to" : "up from",
 				       mv->base->vsn);
 	if (!o->allow_untouched && (rc = check_untouched(mv, script, err)) < 0)
 		return rc;
-	rc = molt_buf_printf(out, "    {\"%s\": \"%s\", \"description\": \"\", "
-				  "\"script\": ",
+	rc = molt_buf_printf(out,
+			     "    {\"%s\": \"%s\", \"description\": \"\", "
+			     "\"script\": ",
 			     mv->down ? "to" : "from", mv->base->vsn);
 	if (rc == 0)
 		rc = molt_script_to_json(out, script, 6);
@@ -570,7 +572,7 @@ static molt_term *change_instr(molt_arena *a, const molt_modinfo *old,
 {
 	molt_term *adv;
 
-	if (!new->code_change && new->state_vsn == old->state_vsn)
+	if (!new->code_change &&new->state_vsn == old->state_vsn)
 		return mod_instr(a, "load_module", new->name);
 	adv = molt_term_tuple(a, 2, molt_term_atom(a, "advanced"),
 			      molt_term_seq(a, MOLT_TERM_LIST, NULL, 0));
@@ -592,15 +594,16 @@ static molt_term *gen_instrs(molt_arena *a, const molt_appinfo *from,
 			     const molt_appinfo *to, int down)
 {
 	size_t i, n = 0;
-	molt_term **v = molt_arena_alloc(a, (from->nmods + to->nmods + 1) *
-						    sizeof(*v));
+	molt_term **v =
+		molt_arena_alloc(a, (from->nmods + to->nmods + 1) * sizeof(*v));
 	const molt_appinfo *src = down ? to : from, *dst = down ? from : to;
 	int rc = v ? 0 : MOLT_ENOMEM;
 
 	for (i = 0; rc == 0 && i < dst->nmods; i++) /* added */
 		if (!app_mod(src, dst->mods[i].name))
-			rc = push(v, &n, mod_instr(a, "add_module",
-						   dst->mods[i].name));
+			rc = push(
+				v, &n,
+				mod_instr(a, "add_module", dst->mods[i].name));
 	for (i = 0; rc == 0 && i < to->nmods; i++) { /* changed */
 		const molt_modinfo *old = app_mod(from, to->mods[i].name);
 
@@ -609,8 +612,9 @@ static molt_term *gen_instrs(molt_arena *a, const molt_appinfo *from,
 	}
 	for (i = 0; rc == 0 && i < src->nmods; i++) /* removed */
 		if (!app_mod(dst, src->mods[i].name))
-			rc = push(v, &n, mod_instr(a, "delete_module",
-						   src->mods[i].name));
+			rc = push(v, &n,
+				  mod_instr(a, "delete_module",
+					    src->mods[i].name));
 	return rc ? NULL : molt_term_seq(a, MOLT_TERM_LIST, v, n);
 }
 
@@ -619,10 +623,11 @@ static molt_term *gen_term(molt_arena *a, const molt_appinfo *from,
 {
 	molt_term *vsn = molt_term_string(a, from->vsn);
 	molt_term *up = molt_term_tuple(a, 2, vsn, gen_instrs(a, from, to, 0));
-	molt_term *down = molt_term_tuple(a, 2, vsn, gen_instrs(a, from, to, 1));
+	molt_term *down =
+		molt_term_tuple(a, 2, vsn, gen_instrs(a, from, to, 1));
 	molt_term *ul = up ? molt_term_seq(a, MOLT_TERM_LIST, &up, 1) : NULL;
-	molt_term *dl = down ? molt_term_seq(a, MOLT_TERM_LIST, &down, 1)
-			     : NULL;
+	molt_term *dl =
+		down ? molt_term_seq(a, MOLT_TERM_LIST, &down, 1) : NULL;
 
 	return molt_term_tuple(a, 3, molt_term_string(a, to->vsn), ul, dl);
 }

@@ -11,8 +11,8 @@
 
 struct chunk {
 	struct chunk *next; /* older chunk */
-	size_t used;        /* bytes handed out from data */
-	size_t size;        /* bytes in data */
+	size_t used;	    /* bytes handed out from data */
+	size_t size;	    /* bytes in data */
 	max_align_t data[]; /* the memory */
 };
 
@@ -252,11 +252,11 @@ int molt_term_equal(const molt_term *a, const molt_term *b)
 }
 
 static const char *const reserved[] = {
-	"after", "and",  "andalso", "band",    "begin", "bnot", "bor",
-	"bsl",   "bsr",  "bxor",    "case",    "catch", "cond", "div",
-	"end",   "fun",  "if",      "let",     "not",   "of",   "or",
-	"orelse", "receive", "rem", "try",     "when",  "xor",  "maybe",
-	"else",
+	"after", "and",	 "andalso", "band",   "begin",	 "bnot",
+	"bor",	 "bsl",	 "bsr",	    "bxor",   "case",	 "catch",
+	"cond",	 "div",	 "end",	    "fun",    "if",	 "let",
+	"not",	 "of",	 "or",	    "orelse", "receive", "rem",
+	"try",	 "when", "xor",	    "maybe",  "else",
 };
 
 static int atom_needs_quotes(const char *s, size_t len)

@@ -3,10 +3,9 @@
 #include <string.h>
 
 #include "molt/appup.h"
+#include "molt/banned.h"
 
 #include "rc.h"
-
-#include "molt/banned.h"
 
 /* The failure of a step: OTP's reason term and a message. */
 int molt__rc_fail(rc_ctx *c, molt_pos pos, molt_term *reason, const char *fmt,
@@ -37,7 +36,8 @@ int molt__vec_push(rc_ctx *c, vec *v, molt_term *t)
 		return molt__rc_oom(c);
 	if (v->n == v->cap) {
 		size_t cap = v->cap ? v->cap * 2 : 8;
-		molt_term **items = molt_arena_alloc(c->tmp, cap * sizeof(*items));
+		molt_term **items =
+			molt_arena_alloc(c->tmp, cap * sizeof(*items));
 
 		if (!items)
 			return molt__rc_oom(c);
@@ -68,8 +68,8 @@ int molt__vec_from_list(rc_ctx *c, vec *v, const molt_term *list)
 	int rc;
 
 	for (i = 0; i < n; i++)
-		if ((rc = molt__vec_push(c, v, molt_term_list_at(c->out, list,
-								   i))) < 0)
+		if ((rc = molt__vec_push(
+			     c, v, molt_term_list_at(c->out, list, i))) < 0)
 			return rc;
 	return 0;
 }
@@ -145,8 +145,9 @@ static molt_term *expand_one(rc_ctx *c, const molt_term *i)
 		return tuple_at(c, p, v, 5);
 	}
 	if (molt_term_is_tagged(i, "update", 2)) {
-		molt_term *v[] = {el(i, 1), el(i, 2), molt__rc_atom(c, "soft", p),
-				  bp, bp, empty_list(c, p)};
+		molt_term *v[] = {
+			el(i, 1), el(i, 2), molt__rc_atom(c, "soft", p),
+			bp,	  bp,	    empty_list(c, p)};
 		return tuple_at(c, p, v, 6);
 	}
 	if (molt_term_is_tagged(i, "update", 3)) {
@@ -165,15 +166,16 @@ static molt_term *expand_one(rc_ctx *c, const molt_term *i)
 					  empty_list(c, p)};
 			return tuple_at(c, p, v, 8);
 		}
-		if (x->kind == MOLT_TERM_TUPLE || molt_term_is_atom(x, "soft")) {
+		if (x->kind == MOLT_TERM_TUPLE ||
+		    molt_term_is_atom(x, "soft")) {
 			molt_term *v[] = {el(i, 1), el(i, 2), x,
-					  bp,       bp,       empty_list(c, p)};
+					  bp,	    bp,	      empty_list(c, p)};
 			return tuple_at(c, p, v, 6);
 		}
 		if (molt_term_is_list(x)) {
-			molt_term *v[] = {el(i, 1), el(i, 2),
-					  molt__rc_atom(c, "soft", p),
-					  bp,       bp,       x};
+			molt_term *v[] = {
+				el(i, 1), el(i, 2), molt__rc_atom(c, "soft", p),
+				bp,	  bp,	    x};
 			return tuple_at(c, p, v, 6);
 		}
 		return NULL;
@@ -182,7 +184,8 @@ static molt_term *expand_one(rc_ctx *c, const molt_term *i)
 	    (el(i, 3)->kind == MOLT_TERM_TUPLE ||
 	     molt_term_is_atom(el(i, 3), "soft")) &&
 	    molt_term_is_list(el(i, 4))) {
-		molt_term *v[] = {el(i, 1), el(i, 2), el(i, 3), bp, bp, el(i, 4)};
+		molt_term *v[] = {el(i, 1), el(i, 2), el(i, 3),
+				  bp,	    bp,	      el(i, 4)};
 		return tuple_at(c, p, v, 6);
 	}
 	if (molt_term_is_tagged(i, "add_application", 2)) {
@@ -235,7 +238,8 @@ static int split_script(rc_ctx *c, const vec *script, vec *before, vec *after)
 		ponr = i;
 		for (k = i + 1; k < script->n; k++) {
 			if (is_ponr(script->v[k])) {
-				r = molt__rc_atom(c, "too_many_point_of_no_return",
+				r = molt__rc_atom(c,
+						  "too_many_point_of_no_return",
 						  script->v[k]->pos);
 				return molt__rc_fail(
 					c, script->v[k]->pos, r,
@@ -250,8 +254,9 @@ static int split_script(rc_ctx *c, const vec *script, vec *before, vec *after)
 		    !molt_term_is_tagged(ins, "apply", 2)) {
 			r = molt_term_tuple(
 				c->out, 2,
-				molt__rc_atom(c, "bad_op_before_point_of_no_return",
-					      ins->pos),
+				molt__rc_atom(
+					c, "bad_op_before_point_of_no_return",
+					ins->pos),
 				ins);
 			return molt__rc_fail(c, ins->pos, r,
 					     "instruction before "
@@ -272,8 +277,8 @@ static int split_script(rc_ctx *c, const vec *script, vec *before, vec *after)
 	return 0;
 }
 
-static int merge_scripts(rc_ctx *c, const molt_term *const *scripts,
-			 size_t n, vec *merged)
+static int merge_scripts(rc_ctx *c, const molt_term *const *scripts, size_t n,
+			 vec *merged)
 {
 	vec before = VEC_INIT, after = VEC_INIT, one;
 	size_t i;
@@ -300,17 +305,21 @@ static molt_term *normalize(rc_ctx *c, molt_term *i)
 	molt_pos p = i->pos;
 
 	if (molt_term_is_tagged(i, "update", 6)) {
-		molt_term *v[] = {el(i, 1), el(i, 2),
+		molt_term *v[] = {el(i, 1),
+				  el(i, 2),
 				  molt__rc_atom(c, "dynamic", p),
 				  molt__rc_atom(c, "default", p),
-				  el(i, 3), el(i, 4), el(i, 5), el(i, 6)};
+				  el(i, 3),
+				  el(i, 4),
+				  el(i, 5),
+				  el(i, 6)};
 		return tuple_at(c, p, v, 8);
 	}
 	if (molt_term_is_tagged(i, "update", 7)) {
-		molt_term *v[] = {el(i, 1), el(i, 2),
-				  molt__rc_atom(c, "dynamic", p),
-				  el(i, 3), el(i, 4), el(i, 5), el(i, 6),
-				  el(i, 7)};
+		molt_term *v[] = {
+			el(i, 1), el(i, 2), molt__rc_atom(c, "dynamic", p),
+			el(i, 3), el(i, 4), el(i, 5),
+			el(i, 6), el(i, 7)};
 		return tuple_at(c, p, v, 8);
 	}
 	if (molt_term_is_tagged(i, "add_module", 2) ||
@@ -361,7 +370,8 @@ static int check_load(rc_ctx *c, const vec *before, const vec *after)
 			return molt__rc_fail(
 				c, m->pos,
 				molt_term_tuple(c->out, 2,
-						molt__rc_atom(c, "no_object_code",
+						molt__rc_atom(c,
+							      "no_object_code",
 							      m->pos),
 						m),
 				"load of module %s without a load_object_code "
@@ -501,10 +511,10 @@ static int sort_restart(rc_ctx *c, vec *before, vec *after)
 			return rc;
 	}
 	if (rne && c->opts->mode == MOLT_UP) {
-		if ((rc = molt__vec_push(
-			     c, &b1,
-			     molt__rc_atom(c, "restart_new_emulator",
-					   (molt_pos){0}))) < 0 ||
+		if ((rc = molt__vec_push(c, &b1,
+					 molt__rc_atom(c,
+						       "restart_new_emulator",
+						       (molt_pos){0}))) < 0 ||
 		    (rc = molt__vec_append(c, &b1, before)) < 0)
 			return rc;
 		*before = b1;
@@ -597,8 +607,7 @@ int molt__rc_check(molt_arena *a, const molt_term *instrs, molt_term **groups,
 	return rc;
 }
 
-int molt_rc_translate(molt_term **out, molt_arena *a,
-		      const molt_rc_opts *opts,
+int molt_rc_translate(molt_term **out, molt_arena *a, const molt_rc_opts *opts,
 		      const molt_term *const *scripts, size_t nscripts,
 		      molt_term **reason, molt_term **groups, molt_err *err)
 {

@@ -3,18 +3,17 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cli.h"
-
 #include "molt/appup.h"
+#include "molt/banned.h"
 #include "molt/buf.h"
 #include "molt/relup.h"
 
-#include "molt/banned.h"
+#include "cli.h"
 
 #define APPUP_USAGE                                                            \
 	"usage: molt appup check FILE... [--vsn V]\n"                          \
 	"       molt appup compile FILE --app APP.json --from V [--to V]\n"    \
-	"                 [--old-app APP.json] [--down] [--vsn V] [--terms]\n"  \
+	"                 [--old-app APP.json] [--down] [--vsn V] [--terms]\n" \
 	"       molt appup gen --from DIR|APP.json --to DIR|APP.json\n"        \
 	"                 [--format terms|json] [-o FILE]\n"                   \
 	"       molt appup convert FILE [--format terms|json] [--vsn V] [-o "  \
@@ -29,18 +28,18 @@
 /* Options shared by the subcommands. */
 typedef struct appup_args {
 	const char *files[MAX_ARGS]; /* positional arguments */
-	int nfiles;                  /* how many */
+	int nfiles;		     /* how many */
 	const char *from[MAX_ARGS];  /* --from, may repeat */
-	int nfrom;                   /* how many */
-	const char *to;              /* --to */
-	const char *app;             /* --app */
-	const char *old_app;         /* --old-app */
-	const char *vsn;             /* --vsn */
-	const char *format;          /* --format */
-	const char *out;             /* -o */
-	int down;                    /* --down */
-	int terms;                   /* --terms */
-	int allow_untouched;         /* --allow-untouched */
+	int nfrom;		     /* how many */
+	const char *to;		     /* --to */
+	const char *app;	     /* --app */
+	const char *old_app;	     /* --old-app */
+	const char *vsn;	     /* --vsn */
+	const char *format;	     /* --format */
+	const char *out;	     /* -o */
+	int down;		     /* --down */
+	int terms;		     /* --terms */
+	int allow_untouched;	     /* --allow-untouched */
 } appup_args;
 
 static int value_opt(const char *opt, const char *name, const char **slot,
@@ -87,8 +86,8 @@ static int parse_one(appup_args *a, int *i, int argc, char **argv)
 	return 0;
 }
 
-static int parse_args(const molt_cli *cli, appup_args *a, int first,
-		      int argc, char **argv)
+static int parse_args(const molt_cli *cli, appup_args *a, int first, int argc,
+		      char **argv)
 {
 	int i, rc;
 
@@ -136,9 +135,9 @@ static int load_appup(const molt_cli *cli, const char *path, const char *vsn,
 
 typedef struct check_state {
 	const molt_cli *cli; /* for --json */
-	int errors;          /* error diagnostics so far */
-	int warnings;        /* warnings so far */
-	molt_buf json;       /* diagnostics as JSON array items */
+	int errors;	     /* error diagnostics so far */
+	int warnings;	     /* warnings so far */
+	molt_buf json;	     /* diagnostics as JSON array items */
 } check_state;
 
 static void json_str(molt_buf *b, const char *s)
@@ -216,9 +215,8 @@ static int cmd_check(molt_cli *cli, const appup_args *a)
 /* ---- compile ---- */
 
 /* The old application: --old-app, or the new one's modules at vsn. */
-static int old_app(const molt_cli *cli, const appup_args *a,
-		   molt_arena *ar, const molt_appinfo *new_app,
-		   molt_appinfo *out)
+static int old_app(const molt_cli *cli, const appup_args *a, molt_arena *ar,
+		   const molt_appinfo *new_app, molt_appinfo *out)
 {
 	molt_err err = MOLT_ERR_INIT;
 
@@ -272,8 +270,8 @@ static int compile(const molt_cli *cli, const appup_args *a, molt_appup *ap,
 	o.apps = a->down ? &old : &new_app;
 	o.pre_apps = a->down ? &new_app : &old;
 	o.napps = o.npre_apps = 1;
-	if (molt_rc_translate(&script, ar, &o, &instrs, 1, NULL, NULL,
-			      &err) < 0)
+	if (molt_rc_translate(&script, ar, &o, &instrs, 1, NULL, NULL, &err) <
+	    0)
 		return molt__cli_fail(cli, &err);
 	return print_script(cli, a, script);
 }
@@ -285,11 +283,12 @@ static int cmd_compile(molt_cli *cli, const appup_args *a)
 	int rc;
 
 	if (a->nfiles != 1 || !a->app || a->nfrom != 1)
-		return molt__cli_usage(cli, "appup compile needs FILE, --app "
-					    "and --from\n%s",
+		return molt__cli_usage(cli,
+				       "appup compile needs FILE, --app "
+				       "and --from\n%s",
 				       APPUP_USAGE);
-	if ((rc = load_appup(cli, a->files[0], a->vsn ? a->vsn : a->to,
-			     &ap)) != MOLT_EXIT_OK)
+	if ((rc = load_appup(cli, a->files[0], a->vsn ? a->vsn : a->to, &ap)) !=
+	    MOLT_EXIT_OK)
 		return rc;
 	ar = molt_arena_new();
 	rc = ar ? compile(cli, a, ap, ar) : MOLT_EXIT_FAILED;
@@ -346,7 +345,8 @@ static int cmd_gen(molt_cli *cli, const appup_args *a)
 	int rc;
 
 	if (a->nfrom != 1 || !a->to)
-		return molt__cli_usage(cli, "appup gen needs --from and --to\n%s",
+		return molt__cli_usage(cli,
+				       "appup gen needs --from and --to\n%s",
 				       APPUP_USAGE);
 	if (!(ar = molt_arena_new()))
 		return MOLT_EXIT_FAILED;
@@ -409,8 +409,7 @@ static void relup_warn(int level, const char *msg, void *payload)
 		fprintf(stderr, "%s\n", msg);
 }
 
-static int build_relup(molt_cli *cli, const appup_args *a,
-		       molt_release **rels)
+static int build_relup(molt_cli *cli, const appup_args *a, molt_release **rels)
 {
 	molt_relup_opts o = MOLT_RELUP_OPTS_INIT;
 	molt_err err = MOLT_ERR_INIT;

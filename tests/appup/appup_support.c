@@ -3,9 +3,8 @@
 
 #include <stdio.h>
 
-#include "molt/buf.h"
-
 #include "molt/banned.h"
+#include "molt/buf.h"
 
 int appup_test_apps(molt_arena *a, const molt_term *list, molt_appinfo *apps,
 		    size_t max)

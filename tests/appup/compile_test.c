@@ -10,7 +10,7 @@
 
 #include "test_util.h"
 
-#define FIX MOLT_FIXTURES_DIR "/appup"
+#define FIX  MOLT_FIXTURES_DIR "/appup"
 #define MOLT MOLT_BUILD_DIR "/releasetool/molt"
 
 static molt_appup *parse(const char *text)
@@ -18,15 +18,15 @@ static molt_appup *parse(const char *text)
 	molt_err err = MOLT_ERR_INIT;
 	molt_appup *ap = NULL;
 
-	ck_assert_msg(molt_appup_parse(&ap, "x.appup", text, strlen(text),
-				       NULL, &err) == 0,
+	ck_assert_msg(molt_appup_parse(&ap, "x.appup", text, strlen(text), NULL,
+				       &err) == 0,
 		      "%s", err.msg);
 	return ap;
 }
 
 typedef struct diags {
 	int errors, warnings; /* counts */
-	char last[400];       /* last message */
+	char last[400];	      /* last message */
 } diags;
 
 static void collect(int level, const char *msg, void *payload)
@@ -85,10 +85,10 @@ START_TEST(test_check_reports_each_error_with_position)
 	ck_assert_str_eq(check_entry("[{load_module, a}, {update, a}]", &d),
 			 "x.appup:3:32: module a has more than one "
 			 "instruction");
-	ck_assert_str_eq(check_entry("[{load_module, a}, point_of_no_return]",
-				     &d),
-			 "x.appup:3:5: instruction before point_of_no_return: "
-			 "only load_object_code and apply may come before it");
+	ck_assert_str_eq(
+		check_entry("[{load_module, a}, point_of_no_return]", &d),
+		"x.appup:3:5: instruction before point_of_no_return: "
+		"only load_object_code and apply may come before it");
 	ck_assert_str_eq(check_entry("[{suspend, [m]}]", &d),
 			 "x.appup:3:16: module m is suspended but not resumed");
 	ck_assert_str_eq(check_entry("[{code_change, up, [{m, x}]}]", &d),
@@ -169,10 +169,10 @@ START_TEST(test_generated_appup_compiles_like_hand_written)
 		     "              {delete_module, kvs_codec}]}]}.");
 	ck_assert(molt_term_equal(gen->term, hand->term));
 	for (down = 0; down < 2; down++) {
-		const molt_term *gi = down ? gen->down[0].instrs
-					   : gen->up[0].instrs;
-		const molt_term *hi = down ? hand->down[0].instrs
-					   : hand->up[0].instrs;
+		const molt_term *gi =
+			down ? gen->down[0].instrs : gen->up[0].instrs;
+		const molt_term *hi =
+			down ? hand->down[0].instrs : hand->up[0].instrs;
 
 		ck_assert(molt_term_equal(compile(ar, gi, down, &newa, &olda),
 					  compile(ar, hi, down, &newa, &olda)));
@@ -197,10 +197,11 @@ START_TEST(test_gen_picks_load_module_without_state_change)
 	n1[1].state_vsn = 2; /* srv declares a new state layout */
 	ck_assert_int_eq(molt_appup_gen(&gen, &olda, &newa, &err), 0);
 	molt_appup_to_terms(&b, gen);
-	ck_assert_str_eq(b.ptr, "{\"2\",\n [{\"1\",\n   [{load_module,lib},\n"
-				"    {update,srv,{advanced,[]}}]}],\n [{\"1\",\n"
-				"   [{load_module,lib},\n"
-				"    {update,srv,{advanced,[]}}]}]}.\n");
+	ck_assert_str_eq(b.ptr,
+			 "{\"2\",\n [{\"1\",\n   [{load_module,lib},\n"
+			 "    {update,srv,{advanced,[]}}]}],\n [{\"1\",\n"
+			 "   [{load_module,lib},\n"
+			 "    {update,srv,{advanced,[]}}]}]}.\n");
 	molt_buf_release(&b);
 	molt_appup_free(gen);
 }
@@ -324,7 +325,8 @@ START_TEST(test_cli_check_and_compile)
 	int st;
 	char *out;
 
-	out = run(MOLT " appup check " FIX "/kvs.appup " FIX "/cycle.appup", &st);
+	out = run(MOLT " appup check " FIX "/kvs.appup " FIX "/cycle.appup",
+		  &st);
 	ck_assert_msg(st == 0, "%s", out);
 	ck_assert_ptr_nonnull(strstr(out, "kvs.appup: ok (2 up, 1 down"));
 	ck_assert_ptr_nonnull(strstr(out, "cycle.appup:3:14: warning"));
@@ -362,7 +364,8 @@ START_TEST(test_cli_gen_convert_and_relup)
 
 	molt_test_mkdtemp(dir, sizeof(dir), "cli");
 	snprintf(cmd, sizeof(cmd),
-		 MOLT " appup gen --from " FIX "/rel-1.0.0/lib/kvs-1.0.0 --to " FIX
+		 MOLT " appup gen --from " FIX
+		      "/rel-1.0.0/lib/kvs-1.0.0 --to " FIX
 		      "/rel-1.1.0/lib/kvs-1.1.0 -o %s/kvs.json && " MOLT
 		      " appup convert %s/kvs.json --format terms",
 		 dir, dir);
@@ -392,7 +395,8 @@ Suite *compile_suite(void)
 	tcase_add_test(tc, test_generated_appup_compiles_like_hand_written);
 	tcase_add_test(tc, test_gen_picks_load_module_without_state_change);
 	tcase_add_test(tc, test_relup_covers_changed_added_and_removed_apps);
-	tcase_add_test(tc, test_relup_refuses_changed_module_without_instruction);
+	tcase_add_test(tc,
+		       test_relup_refuses_changed_module_without_instruction);
 	tcase_add_test(tc, test_relup_names_missing_appup_entry);
 	tcase_add_test(tc, test_cli_check_and_compile);
 	tcase_add_test(tc, test_cli_gen_convert_and_relup);

@@ -30,9 +30,9 @@ static molt_term *term(const char *text)
 	molt_term *t = NULL;
 
 	o.file = "t.appup";
-	ck_assert_msg(molt_term_parse(&t, arena, text, strlen(text), &o,
-				      &err) == 0,
-		      "%s", err.msg);
+	ck_assert_msg(
+		molt_term_parse(&t, arena, text, strlen(text), &o, &err) == 0,
+		"%s", err.msg);
 	return t->u.seq.items[0];
 }
 
@@ -45,9 +45,9 @@ static const char *parse_error(const char *text)
 
 	o.file = "t.appup";
 	memset(&err, 0, sizeof(err));
-	ck_assert_int_eq(molt_term_parse(&t, arena, text, strlen(text), &o,
-					 &err),
-			 MOLT_EPARSE);
+	ck_assert_int_eq(
+		molt_term_parse(&t, arena, text, strlen(text), &o, &err),
+		MOLT_EPARSE);
 	return err.msg;
 }
 
@@ -106,8 +106,9 @@ START_TEST(test_errors_name_line_and_column)
 			 "t.appup:2:1: expected a term, found no term");
 	ck_assert_str_eq(parse_error("{\"abc}."),
 			 "t.appup:1:2: unterminated string");
-	ck_assert_str_eq(parse_error("{a, Foo}."),
-			 "t.appup:1:5: unbound variable Foo (only VSN is known)");
+	ck_assert_str_eq(
+		parse_error("{a, Foo}."),
+		"t.appup:1:5: unbound variable Foo (only VSN is known)");
 	ck_assert_str_eq(parse_error("{a, #}."),
 			 "t.appup:1:5: unexpected character '#'");
 	ck_assert_str_eq(parse_error("<<256>>."),
@@ -150,9 +151,9 @@ static molt_appup *appup(const char *file, const char *text)
 	molt_err err = MOLT_ERR_INIT;
 	molt_appup *ap = NULL;
 
-	ck_assert_msg(molt_appup_parse(&ap, file, text, strlen(text), &o,
-				       &err) == 0,
-		      "%s", err.msg);
+	ck_assert_msg(
+		molt_appup_parse(&ap, file, text, strlen(text), &o, &err) == 0,
+		"%s", err.msg);
 	return ap;
 }
 
@@ -163,9 +164,8 @@ static const char *appup_error(const char *file, const char *text)
 	molt_appup *ap = NULL;
 
 	memset(&err, 0, sizeof(err));
-	ck_assert_int_lt(molt_appup_parse(&ap, file, text, strlen(text), &o,
-					  &err),
-			 0);
+	ck_assert_int_lt(
+		molt_appup_parse(&ap, file, text, strlen(text), &o, &err), 0);
 	return err.msg;
 }
 
@@ -184,8 +184,9 @@ END_TEST
 
 START_TEST(test_json_errors_have_positions)
 {
-	ck_assert_str_eq(appup_error("a.json", "{\"vsn\": \"1\",\n \"up\": [{}], "
-					       "\"down\": []}"),
+	ck_assert_str_eq(appup_error("a.json",
+				     "{\"vsn\": \"1\",\n \"up\": [{}], "
+				     "\"down\": []}"),
 			 "a.json:2:9: expected {\"from\": VSN, "
 			 "\"instructions\": [...]}");
 	ck_assert_str_eq(appup_error("a.json", "{\"vsn\": \"1\", \"up\": [\n"
@@ -193,9 +194,10 @@ START_TEST(test_json_errors_have_positions)
 					       "\"instructions\": [[\"a\" "
 					       "\"b\"]]}], \"down\": []}"),
 			 "a.json:2:37: expected ',' or ']'");
-	ck_assert_str_eq(appup_error("a.json", "{\"format\": \"molt-appup/9\"}"),
-			 "a.json:1:12: unknown appup.json format (expected "
-			 "\"molt-appup/1\")");
+	ck_assert_str_eq(
+		appup_error("a.json", "{\"format\": \"molt-appup/9\"}"),
+		"a.json:1:12: unknown appup.json format (expected "
+		"\"molt-appup/1\")");
 	ck_assert_str_eq(appup_error("a.json", "[1, 2"),
 			 "a.json:1:6: expected ',' or ']'");
 }
@@ -224,7 +226,8 @@ START_TEST(test_terms_json_terms_round_trip)
 	ck_assert_int_eq(molt_appup_to_terms(&terms, b), 0);
 	c = appup("b.appup", terms.ptr);
 	ck_assert_msg(molt_term_equal(a->term, c->term), "%s", terms.ptr);
-	ck_assert_ptr_nonnull(strstr(json.ptr, "{\"regex\": \"1\\\\.0\\\\..*\"}"));
+	ck_assert_ptr_nonnull(
+		strstr(json.ptr, "{\"regex\": \"1\\\\.0\\\\..*\"}"));
 	ck_assert_ptr_nonnull(
 		strstr(json.ptr, "[\"update\", \"Quoted\", \"supervisor\"]"));
 	molt_buf_release(&json);
@@ -249,7 +252,8 @@ START_TEST(test_version_regex_uses_otp_rule)
 	ck_assert_int_eq(molt_vsn_match(t->u.seq.items[4], "1.0", &err), 0);
 	ck_assert_int_eq(molt_vsn_match(t->u.seq.items[5], "1.0", &err),
 			 MOLT_EPARSE);
-	ck_assert_ptr_nonnull(strstr(err.msg, "t.appup:1:68: bad version regex"));
+	ck_assert_ptr_nonnull(
+		strstr(err.msg, "t.appup:1:68: bad version regex"));
 }
 END_TEST
 

@@ -11,22 +11,21 @@
 #include "test_util.h"
 
 #define VECTORS "corpus/relup-vectors/systools_rc_otp25.terms"
-#define LOCAL MOLT_FIXTURES_DIR "/../tests/appup/vectors/molt_cases.terms"
+#define LOCAL	MOLT_FIXTURES_DIR "/../tests/appup/vectors/molt_cases.terms"
 
 typedef struct world {
-	molt_arena *a;        /* every term */
-	molt_term *all;       /* the file's terms */
+	molt_arena *a;	      /* every term */
+	molt_term *all;	      /* the file's terms */
 	molt_appinfo newa[8]; /* {apps, new, ...} */
 	molt_appinfo olda[8]; /* {apps, old, ...} */
-	int nnew, nold;       /* counts */
+	int nnew, nold;	      /* counts */
 } world;
 
 /* The shared OTP 25 vectors (local == 0) or molt's own (local == 1). */
 static int load_world(world *w, int local)
 {
-	const char *path = local ? LOCAL
-				 : molt_test_shared_path(VECTORS,
-							 "relup vectors");
+	const char *path =
+		local ? LOCAL : molt_test_shared_path(VECTORS, "relup vectors");
 	size_t i;
 
 	memset(w, 0, sizeof(*w));
@@ -92,7 +91,8 @@ static char *show(const molt_term *t)
 static void check_translate(world *w, const molt_term *c, int quirks)
 {
 	const char *name = c->u.seq.items[1]->u.str.s;
-	const molt_term *scripts = c->u.seq.items[3], *expect = c->u.seq.items[4];
+	const molt_term *scripts = c->u.seq.items[3],
+			*expect = c->u.seq.items[4];
 	molt_rc_opts o = MOLT_RC_OPTS_INIT;
 	molt_err err = MOLT_ERR_INIT;
 	molt_term *out = NULL, *reason = NULL;
@@ -111,11 +111,11 @@ static void check_translate(world *w, const molt_term *c, int quirks)
 	if (strcmp(name, "err_code_change_not_suspended_lowlevel") == 0 &&
 	    !quirks) {
 		/* OTP's check is dead code; molt does what the docs promise */
-		ck_assert_msg(rc < 0 && reason &&
-				      molt_term_is_tagged(
-					      reason,
-					      "code_change_not_suspended", 2),
-			      "%s: expected code_change_not_suspended", name);
+		ck_assert_msg(
+			rc < 0 && reason &&
+				molt_term_is_tagged(
+					reason, "code_change_not_suspended", 2),
+			"%s: expected code_change_not_suspended", name);
 		return;
 	}
 	if (molt_term_is_tagged(expect, "ok", 2)) {
@@ -196,8 +196,9 @@ static void search_case(int local, int _i)
 			hit = e->u.seq.items[1];
 	}
 	if (molt_term_is_tagged(expect, "ok", 2))
-		ck_assert_msg(hit && molt_term_equal(hit, expect->u.seq.items[1]),
-			      "search case %d: wrong entry", _i);
+		ck_assert_msg(
+			hit && molt_term_equal(hit, expect->u.seq.items[1]),
+			"search case %d: wrong entry", _i);
 	else
 		ck_assert_msg(!hit, "search case %d: expected no match", _i);
 	molt_arena_free(w.a);

@@ -11,7 +11,7 @@
 
 /* One {Vsn, Instructions} entry of an up or down list. */
 typedef struct molt_appup_entry {
-	const molt_term *key;    /* a string (exact) or binary (regex) */
+	const molt_term *key;	 /* a string (exact) or binary (regex) */
 	const molt_term *instrs; /* the instruction list (a list term) */
 } molt_appup_entry;
 
@@ -20,25 +20,28 @@ typedef struct molt_appup_entry {
  * live in arena, which the appup owns.
  */
 typedef struct molt_appup {
-	molt_arena *arena;      /* owns every term below */
-	const char *file;       /* arena copy of the file name */
-	const molt_term *term;  /* the whole appup term */
-	const molt_term *vsn;   /* the first element (normally a string) */
-	molt_appup_entry *up;   /* up entries, in file order */
-	size_t nup;             /* number of up entries */
+	molt_arena *arena;	/* owns every term below */
+	const char *file;	/* arena copy of the file name */
+	const molt_term *term;	/* the whole appup term */
+	const molt_term *vsn;	/* the first element (normally a string) */
+	molt_appup_entry *up;	/* up entries, in file order */
+	size_t nup;		/* number of up entries */
 	molt_appup_entry *down; /* down entries, in file order */
-	size_t ndown;           /* number of down entries */
-	size_t ignored_terms;   /* terms after the first (OTP ignores them) */
+	size_t ndown;		/* number of down entries */
+	size_t ignored_terms;	/* terms after the first (OTP ignores them) */
 } molt_appup;
 
 /* Options for loading an appup. */
 typedef struct molt_appup_load_opts {
 	const char *vsn;  /* version for .appup.src templates (VSN, %VSN%) */
-	int json;         /* -1: by file name (.json), 0: terms, 1: JSON */
+	int json;	  /* -1: by file name (.json), 0: terms, 1: JSON */
 	int placeholders; /* 1: an unsubstituted %VSN% is an error */
 } molt_appup_load_opts;
 
-#define MOLT_APPUP_LOAD_OPTS_INIT {NULL, -1, 0}
+#define MOLT_APPUP_LOAD_OPTS_INIT                                              \
+	{                                                                      \
+		NULL, -1, 0                                                    \
+	}
 
 /*
  * Read the appup at path (.appup, .appup.src or appup.json). Returns owned
@@ -94,34 +97,37 @@ MOLT_API int molt_appup_check(const molt_appup *ap, molt_diag_fn diag,
 typedef struct molt_modinfo {
 	const char *name;   /* module name */
 	const char *vsn;    /* module version, or NULL */
-	long state_vsn;     /* declared state layout version (0 if none) */
+	long state_vsn;	    /* declared state layout version (0 if none) */
 	int code_change;    /* 1 if it has a code_change callback */
 	const char *sha256; /* hex checksum of the .so, or NULL */
 } molt_modinfo;
 
 /* An application of a release (OTP's #application{} record, in part). */
 typedef struct molt_appinfo {
-	const char *name;          /* application name */
-	const char *vsn;           /* application version */
-	const char *type;          /* start type: permanent, load, ... */
-	const molt_modinfo *mods;  /* its modules, in app.json order */
-	size_t nmods;              /* number of modules */
-	const char *appup_path;    /* its appup file, or NULL */
+	const char *name;	  /* application name */
+	const char *vsn;	  /* application version */
+	const char *type;	  /* start type: permanent, load, ... */
+	const molt_modinfo *mods; /* its modules, in app.json order */
+	size_t nmods;		  /* number of modules */
+	const char *appup_path;	  /* its appup file, or NULL */
 } molt_appinfo;
 
 typedef enum molt_dir { MOLT_UP = 0, MOLT_DOWN = 1 } molt_dir;
 
 /* Options of molt_rc_translate. */
 typedef struct molt_rc_opts {
-	molt_dir mode;                /* MOLT_UP or MOLT_DOWN ("dn") */
+	molt_dir mode;		      /* MOLT_UP or MOLT_DOWN ("dn") */
 	const molt_appinfo *apps;     /* release moved to (OTP's Appls) */
-	size_t napps;                 /* number of apps */
+	size_t napps;		      /* number of apps */
 	const molt_appinfo *pre_apps; /* release left (PreAppls) */
-	size_t npre_apps;             /* number of pre_apps */
-	int otp_quirks;               /* 1: skip the code_change check */
+	size_t npre_apps;	      /* number of pre_apps */
+	int otp_quirks;		      /* 1: skip the code_change check */
 } molt_rc_opts;
 
-#define MOLT_RC_OPTS_INIT {MOLT_UP, NULL, 0, NULL, 0, 0}
+#define MOLT_RC_OPTS_INIT                                                      \
+	{                                                                      \
+		MOLT_UP, NULL, 0, NULL, 0, 0                                   \
+	}
 
 /*
  * Translate nscripts instruction lists (each a list term: one per

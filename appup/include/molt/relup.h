@@ -19,7 +19,7 @@ typedef struct molt_release {
 	const char *name;   /* release name */
 	const char *vsn;    /* release version */
 	molt_appinfo *apps; /* applications, in release.json order */
-	size_t napps;       /* number of applications */
+	size_t napps;	    /* number of applications */
 } molt_release;
 
 /*
@@ -44,15 +44,18 @@ MOLT_API int molt_app_load(molt_appinfo *out, molt_arena *a, const char *path,
 
 /* Options of molt_relup_build. */
 typedef struct molt_relup_opts {
-	const molt_release *to;           /* the release upgraded to */
-	const molt_release *const *from;  /* releases upgraded from */
-	size_t nfrom;                     /* number of from releases */
-	int allow_untouched;              /* 1: allow changed code, no instr */
-	molt_diag_fn warn;                /* warnings, or NULL */
-	void *payload;                    /* for warn */
+	const molt_release *to;		 /* the release upgraded to */
+	const molt_release *const *from; /* releases upgraded from */
+	size_t nfrom;			 /* number of from releases */
+	int allow_untouched;		 /* 1: allow changed code, no instr */
+	molt_diag_fn warn;		 /* warnings, or NULL */
+	void *payload;			 /* for warn */
 } molt_relup_opts;
 
-#define MOLT_RELUP_OPTS_INIT {NULL, NULL, 0, 0, NULL, NULL}
+#define MOLT_RELUP_OPTS_INIT                                                   \
+	{                                                                      \
+		NULL, NULL, 0, 0, NULL, NULL                                   \
+	}
 
 /*
  * Compile the relup from every from release to opts->to and back, as

@@ -20,37 +20,37 @@
 typedef struct molt_arena molt_arena;
 
 typedef enum molt_term_kind {
-	MOLT_TERM_ATOM,   /* foo, 'Foo bar' */
-	MOLT_TERM_INT,    /* 42, -7, 16#ff, $a */
+	MOLT_TERM_ATOM,	  /* foo, 'Foo bar' */
+	MOLT_TERM_INT,	  /* 42, -7, 16#ff, $a */
 	MOLT_TERM_FLOAT,  /* 1.5, 2.0e3 */
 	MOLT_TERM_STRING, /* "text": a list of character codes */
 	MOLT_TERM_BINARY, /* <<"text">>, <<1,2>> */
 	MOLT_TERM_TUPLE,  /* {a, b} */
-	MOLT_TERM_LIST,   /* [a, b] (proper lists only) */
+	MOLT_TERM_LIST,	  /* [a, b] (proper lists only) */
 } molt_term_kind;
 
 /* Where a term starts in its source; line and col are 1-based, 0 if none. */
 typedef struct molt_pos {
 	const char *file; /* arena-owned file name, or NULL */
-	unsigned line;    /* 1-based line */
-	unsigned col;     /* 1-based column, in bytes */
+	unsigned line;	  /* 1-based line */
+	unsigned col;	  /* 1-based column, in bytes */
 } molt_pos;
 
 typedef struct molt_term molt_term;
 struct molt_term {
 	molt_term_kind kind; /* which member of u is valid */
-	molt_pos pos;        /* where it was read; zero for built terms */
+	molt_pos pos;	     /* where it was read; zero for built terms */
 	union {
 		int64_t i; /* MOLT_TERM_INT */
 		double f;  /* MOLT_TERM_FLOAT */
 		struct {
 			const char *s; /* NUL-terminated; may hold NULs */
 			size_t len;    /* bytes, without the final NUL */
-		} str;                 /* ATOM, STRING, BINARY */
+		} str;		       /* ATOM, STRING, BINARY */
 		struct {
 			molt_term **items; /* n children */
-			size_t n;          /* number of children */
-		} seq;                     /* TUPLE, LIST */
+			size_t n;	   /* number of children */
+		} seq;			   /* TUPLE, LIST */
 	} u;
 };
 
@@ -106,13 +106,16 @@ MOLT_API int molt_term_print(molt_buf *out, const molt_term *t);
 
 /* Options for reading Erlang term syntax. */
 typedef struct molt_parse_opts {
-	const char *file;  /* name used in positions and messages */
-	const char *vsn;   /* value for "%VSN%" in strings and variable VSN */
-	int all_terms;     /* read every term, not only the first */
-	int placeholders;  /* 1: report an unsubstituted %NAME% as an error */
+	const char *file; /* name used in positions and messages */
+	const char *vsn;  /* value for "%VSN%" in strings and variable VSN */
+	int all_terms;	  /* read every term, not only the first */
+	int placeholders; /* 1: report an unsubstituted %NAME% as an error */
 } molt_parse_opts;
 
-#define MOLT_PARSE_OPTS_INIT {NULL, NULL, 0, 0}
+#define MOLT_PARSE_OPTS_INIT                                                   \
+	{                                                                      \
+		NULL, NULL, 0, 0                                               \
+	}
 
 /*
  * Read Erlang terms, each ending with a dot, from text (len bytes). The
