@@ -491,6 +491,13 @@ static int translate_move(molt_buf *out, molt_arena *a, const move *mv,
 				       mv->base->vsn);
 	if (!o->allow_untouched && (rc = check_untouched(mv, script, err)) < 0)
 		return rc;
+	if (o->terms) {
+		/* {Vsn, Description, Instructions}, as in OTP's relup file */
+		rc = molt_buf_printf(out, "  {\"%s\",[],", mv->base->vsn);
+		if (rc == 0)
+			rc = molt_term_print(out, script);
+		return rc ? rc : molt_buf_puts(out, "}");
+	}
 	rc = molt_buf_printf(out,
 			     "    {\"%s\": \"%s\", \"description\": \"\", "
 			     "\"script\": ",
@@ -513,6 +520,8 @@ static int moves(molt_buf *out, molt_arena *a, const molt_relup_opts *o,
 		    (rc = one_move(out, a, &mv, o, err)) < 0)
 			return rc;
 	}
+	if (o->terms)
+		return molt_buf_puts(out, "]");
 	return molt_buf_puts(out, o->nfrom ? "\n  ]" : "]");
 }
 
@@ -523,18 +532,24 @@ int molt_relup_build(molt_buf *out, const molt_relup_opts *o, molt_err *err)
 
 	if (!a)
 		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
-	rc = molt_buf_printf(out,
-			     "{\n  \"format\": \"molt-relup/1\",\n  \"name\": "
-			     "\"%s\",\n  \"vsn\": \"%s\",\n  \"up\": [",
-			     o->to->name, o->to->vsn);
+	if (o->terms)
+		rc = molt_buf_printf(out, "%%%% coding: utf-8\n{\"%s\",\n [",
+				     o->to->vsn);
+	else
+		rc = molt_buf_printf(out,
+				     "{\n  \"format\": \"molt-relup/1\",\n  "
+				     "\"name\": \"%s\",\n  \"vsn\": \"%s\",\n  "
+				     "\"up\": [",
+				     o->to->name, o->to->vsn);
 	if (rc == 0)
 		rc = moves(out, a, o, 0, err);
 	if (rc == 0)
-		rc = molt_buf_puts(out, ",\n  \"down\": [");
+		rc = molt_buf_puts(out,
+				   o->terms ? ",\n [" : ",\n  \"down\": [");
 	if (rc == 0)
 		rc = moves(out, a, o, 1, err);
 	if (rc == 0)
-		rc = molt_buf_puts(out, "\n}\n");
+		rc = molt_buf_puts(out, o->terms ? "}.\n" : "\n}\n");
 	molt_arena_free(a);
 	return rc;
 }

@@ -21,7 +21,7 @@
 
 #define RELUP_USAGE                                                            \
 	"usage: molt relup --from DIR [--from DIR...] --to DIR [-o FILE]\n"    \
-	"                  [--allow-untouched]\n"
+	"                  [--allow-untouched] [--terms]\n"
 
 #define MAX_ARGS 64
 
@@ -420,6 +420,7 @@ static int build_relup(molt_cli *cli, const appup_args *a, molt_release **rels)
 	o.from = (const molt_release *const *)rels;
 	o.nfrom = (size_t)a->nfrom;
 	o.allow_untouched = a->allow_untouched;
+	o.terms = a->terms;
 	o.warn = relup_warn;
 	o.payload = cli;
 	if (molt_relup_build(&b, &o, &err) < 0)

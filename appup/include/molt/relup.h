@@ -48,13 +48,14 @@ typedef struct molt_relup_opts {
 	const molt_release *const *from; /* releases upgraded from */
 	size_t nfrom;			 /* number of from releases */
 	int allow_untouched;		 /* 1: allow changed code, no instr */
+	int terms;			 /* 1: OTP's relup term, not JSON */
 	molt_diag_fn warn;		 /* warnings, or NULL */
 	void *payload;			 /* for warn */
 } molt_relup_opts;
 
 #define MOLT_RELUP_OPTS_INIT                                                   \
 	{                                                                      \
-		NULL, NULL, 0, 0, NULL, NULL                                   \
+		NULL, NULL, 0, 0, 0, NULL, NULL                                \
 	}
 
 /*
@@ -63,7 +64,9 @@ typedef struct molt_relup_opts {
  * the to-version's appup entry for the from-version (up and down),
  * add_application for applications only in the target of a move,
  * remove_application for those only in its source, then the translation
- * of molt_rc_translate. Appends relup.json (docs/appup.md) to out.
+ * of molt_rc_translate. Appends relup.json (docs/appup.md) to out, or
+ * with opts->terms OTP's relup file: {Vsn, [{UpFrom, [], Instrs}],
+ * [{DownTo, [], Instrs}]}.
  * Errors: a missing appup entry (MOLT_ENOTFOUND naming the application,
  * versions and file), a translation error, or (MOLT_EUNSAFE) a module
  * whose sha256 changed with no instruction loading it, unless
