@@ -4,6 +4,7 @@
 
 #include "molt/appup.h"
 #include "molt/banned.h"
+#include "molt/buf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -11,6 +12,31 @@ static const molt_modinfo mods[] = {{"m", NULL, 0, 0, NULL},
 				    {"a", NULL, 0, 0, NULL},
 				    {"b", NULL, 0, 0, NULL}};
 static const molt_appinfo app = {"x", "2", "permanent", mods, 3, NULL};
+
+/* Both writers' output must read back as the same term. */
+static void round_trip(const molt_appup *ap)
+{
+	molt_appup_load_opts o = MOLT_APPUP_LOAD_OPTS_INIT;
+	molt_err err = MOLT_ERR_INIT;
+	molt_appup *back = NULL;
+	molt_buf b = MOLT_BUF_INIT;
+	int json;
+
+	for (json = 0; json < 2; json++) {
+		o.json = json;
+		molt_buf_clear(&b);
+		if ((json ? molt_appup_to_json(&b, ap)
+			  : molt_appup_to_terms(&b, ap)) < 0)
+			continue;
+		if (molt_appup_parse(&back, "back", b.ptr, b.len, &o, &err) <
+			    0 ||
+		    !molt_term_equal(ap->term, back->term))
+			__builtin_trap();
+		molt_appup_free(back);
+		back = NULL;
+	}
+	molt_buf_release(&b);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -36,6 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				  NULL, &err);
 	for (i = 0; i < ap->nup; i++)
 		molt_vsn_match(ap->up[i].key, "1.0", &err);
+	round_trip(ap);
 	molt_arena_free(a);
 	molt_appup_free(ap);
 	return 0;

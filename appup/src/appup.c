@@ -340,12 +340,13 @@ static int print_entries(molt_buf *out, const molt_appup_entry *e, size_t n)
 		for (k = 0; rc == 0 && k < ni; k++) {
 			if (k)
 				rc = molt_buf_puts(out, ",\n    ");
-			if (rc == 0)
+			if (rc == 0 && e[i].instrs->kind == MOLT_TERM_LIST)
 				rc = molt_term_print(
-					out,
-					e[i].instrs->kind == MOLT_TERM_LIST
-						? e[i].instrs->u.seq.items[k]
-						: e[i].instrs);
+					out, e[i].instrs->u.seq.items[k]);
+			else if (rc == 0) /* a string: character codes */
+				rc = molt_buf_printf(
+					out, "%d",
+					(unsigned char)e[i].instrs->u.str.s[k]);
 		}
 		if (rc == 0)
 			rc = molt_buf_puts(out, "]}");

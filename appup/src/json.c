@@ -435,19 +435,25 @@ static int instr_to_term(conv *cv, const jnode *n, molt_term **out)
 	return 0;
 }
 
+/* A version: a string, {"regex": ...}, or any other term {"term": V}. */
 static int key_to_term(conv *cv, const jnode *n, molt_term **out)
 {
-	const jnode *re;
+	const jnode *re = NULL, *t = NULL;
 
+	if (n->kind == J_OBJ && n->len == 1) {
+		re = molt__json_member(n, "regex");
+		t = molt__json_member(n, "term");
+	}
 	if (n->kind == J_STR) {
 		*out = molt_term_text(cv->a, MOLT_TERM_STRING, n->s, n->len);
-	} else if (n->kind == J_OBJ && (re = molt__json_member(n, "regex")) &&
-		   re->kind == J_STR && n->len == 1) {
+	} else if (re && re->kind == J_STR) {
 		*out = molt_term_text(cv->a, MOLT_TERM_BINARY, re->s, re->len);
+	} else if (t) {
+		return value_to_term(cv, t, out);
 	} else {
 		return cfail(cv, n,
-			     "expected a version string or {\"regex\": "
-			     "\"...\"}");
+			     "expected a version string, {\"regex\": \"...\"} "
+			     "or {\"term\": ...}");
 	}
 	if (!*out)
 		return joom(cv->jp);
@@ -525,8 +531,8 @@ static int doc_to_term(conv *cv, const jnode *doc, molt_term **out)
 				    "(expected \"molt-appup/1\")",
 				    cv->jp->file, fmt->pos.line, fmt->pos.col);
 	vsn = molt__json_member(doc, "vsn");
-	if (!vsn || vsn->kind != J_STR)
-		return cfail(cv, vsn ? vsn : doc, "expected \"vsn\": \"...\"");
+	if (!vsn)
+		return cfail(cv, doc, "expected \"vsn\": \"...\"");
 	if ((rc = key_to_term(cv, vsn, &v)) < 0 ||
 	    (rc = entries_to_term(cv, doc, "up", "from", &up)) < 0 ||
 	    (rc = entries_to_term(cv, doc, "down", "to", &down)) < 0)
@@ -712,7 +718,10 @@ static int key_json(molt_buf *out, const molt_term *k)
 		return json_string(out, k->u.str.s, k->u.str.len);
 	if (k->kind == MOLT_TERM_LIST && k->u.seq.n == 0)
 		return molt_buf_puts(out, "\"\"");
-	return molt__term_to_appup_json(out, k);
+	if ((rc = molt_buf_puts(out, "{\"term\": ")) < 0 ||
+	    (rc = molt__term_to_appup_json(out, k)) < 0)
+		return rc;
+	return molt_buf_putc(out, '}');
 }
 
 static int entries_json(molt_buf *out, const molt_appup_entry *e, size_t n,
@@ -722,8 +731,7 @@ static int entries_json(molt_buf *out, const molt_appup_entry *e, size_t n,
 	int rc = molt_buf_puts(out, "[");
 
 	for (i = 0; rc == 0 && i < n; i++) {
-		ni = e[i].instrs->kind == MOLT_TERM_LIST ? e[i].instrs->u.seq.n
-							 : 0;
+		ni = molt_term_list_len(e[i].instrs);
 		rc = molt_buf_printf(out, "%s\n    {\"%s\": ", i ? "," : "",
 				     keyname);
 		if (rc == 0)
@@ -732,9 +740,13 @@ static int entries_json(molt_buf *out, const molt_appup_entry *e, size_t n,
 			rc = molt_buf_puts(out, ", \"instructions\": [");
 		for (k = 0; rc == 0 && k < ni; k++) {
 			rc = molt_buf_puts(out, k ? ",\n      " : "\n      ");
-			if (rc == 0)
+			if (rc == 0 && e[i].instrs->kind == MOLT_TERM_LIST)
 				rc = instr_json(out,
 						e[i].instrs->u.seq.items[k]);
+			else if (rc == 0) /* a string: character codes */
+				rc = molt_buf_printf(
+					out, "%d",
+					(unsigned char)e[i].instrs->u.str.s[k]);
 		}
 		if (rc == 0)
 			rc = molt_buf_puts(out, ni ? "\n    ]}" : "]}");
