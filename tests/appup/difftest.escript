@@ -103,14 +103,18 @@ classify(Molt, _Otp, {'case', _, Mode, New, Old, Scripts}, Groups) ->
         _ -> differ
     end.
 
-%% Add DepMods hd(B) to hd(A) for consecutive components A, B of a group.
+%% Add DepMods hd(B) to a member of A for consecutive components A, B of a
+%% group (a member with an instruction of its own in the input: modules
+%% added by add_application/restart_application have none).
 force_order(Scripts, Groups) ->
-    Edges = lists:append([chain(G) || G <- Groups]),
+    Own = [dep_of(I) || S <- Scripts, I <- S, is_tuple(I)],
+    Edges = lists:append([chain(G, Own) || G <- Groups]),
     {ok, lists:foldl(fun({From, To}, S) -> add_dep(S, From, To) end,
                      Scripts, Edges)}.
 
-chain([A, B | T]) -> [{hd(A), hd(B)} | chain([B | T])];
-chain(_) -> [].
+chain([A, B | T], Own) ->
+    [{hd([M || M <- A, lists:member(M, Own)]), hd(B)} | chain([B | T], Own)];
+chain(_, _) -> [].
 
 add_dep(Scripts, From, To) ->
     {S2, true} = lists:mapfoldl(
@@ -160,10 +164,14 @@ gen_case(Id) ->
            {app2, "1.0", permanent, [o1, o2, o_gone]},
            {oldapp, "0.9", permanent, [x1, x2]}],
     Mods = Pool ++ [m_new, m_old, o1, o2, ghost],
+    %% DepMods name no module of app2 and newapp, which the application
+    %% instructions may add: a tie-break among those could not be forced
+    DepPool = Pool ++ [m_new, m_old, ghost],
     NScripts = pick([1, 1, 1, 2, 2, 3]),
     Order = shuffle(Mods),
     Used = lists:sublist(Order, rand:uniform(9) - 1),
-    Scripts = split_scripts(gen_instrs(Used, Used, Mods), NScripts),
+    Scripts = split_scripts(gen_instrs(Used, Used -- [o1, o2], DepPool),
+                            NScripts),
     {'case', Id, pick([up, dn]), New, Old, Scripts}.
 
 shuffle(L) -> [X || {_, X} <- lists:sort([{rand:uniform(), X} || X <- L])].
@@ -198,6 +206,7 @@ gen_instrs([M | Rest], Used, Mods) ->
     [I | gen_instrs(Rest, Used, Mods)].
 
 %% DepMods: mostly modules of this case's instructions, rarely any.
+deps([], _) -> [];
 deps(Used, Mods) ->
     case rand:uniform(10) of
         X when X =< 3 -> [];
