@@ -304,6 +304,59 @@ START_TEST(test_relup_names_missing_appup_entry)
 }
 END_TEST
 
+START_TEST(test_relup_has_one_script_per_from_version)
+{
+	static const char appup[] = "{\"1.1.0\",\n"
+				    " [{<<\"1\\\\.0\\\\.[0-9]+\">>, "
+				    "[{restart_application, kvs}]}],\n"
+				    " [{<<\"1\\\\.0\\\\.[0-9]+\">>, "
+				    "[{restart_application, kvs}]}]}.\n";
+	char dir[512], from1[600], from2[600], to[600], path[700];
+	molt_release *rels[3] = {NULL, NULL, NULL};
+	molt_relup_opts o = MOLT_RELUP_OPTS_INIT;
+	molt_buf b = MOLT_BUF_INIT;
+	molt_err err = MOLT_ERR_INIT;
+	int i;
+
+	sandbox(dir, sizeof(dir));
+	snprintf(from1, sizeof(from1), "%s/rel-1.0.0", dir);
+	snprintf(from2, sizeof(from2), "%s/rel-1.0.5", dir);
+	snprintf(to, sizeof(to), "%s/rel-1.1.0", dir);
+	/* 1.0.5: kvs 1.0.5, matched by the appup's regex entry */
+	ck_assert_int_eq(molt_test_system("cp -r %s %s && cd %s && sed -i "
+					  "'s/1\\.0\\.0/1.0.5/' release.json "
+					  "lib/kvs-1.0.0/app.json && mv "
+					  "lib/kvs-1.0.0 lib/kvs-1.0.5",
+					  from1, from2, from2),
+			 0);
+	ck_assert_int_eq(molt_release_load(&rels[0], from1, &err), 0);
+	ck_assert_int_eq(molt_release_load(&rels[1], from2, &err), 0);
+	ck_assert_int_eq(molt_release_load(&rels[2], to, &err), 0);
+	o.to = rels[2];
+	o.from = (const molt_release *const *)rels;
+	o.nfrom = 2;
+	ck_assert_int_eq(molt_relup_build(&b, &o, &err), MOLT_ENOTFOUND);
+	ck_assert_ptr_nonnull(strstr(err.msg, "no down entry for kvs-1.1.0 to "
+					      "1.0.5 in "));
+	/* give the appup a down entry for 1.0.x */
+	snprintf(path, sizeof(path), "%s/lib/kvs-1.1.0/kvs.appup", to);
+	ck_assert_int_eq(
+		molt_write_file_atomic(path, appup, strlen(appup), &err), 0);
+	molt_buf_clear(&b);
+	ck_assert_msg(molt_relup_build(&b, &o, &err) == 0, "%s", err.msg);
+	ck_assert_ptr_nonnull(strstr(b.ptr, "{\"from\": \"1.0.0\""));
+	ck_assert_ptr_nonnull(strstr(b.ptr, "{\"from\": \"1.0.5\""));
+	/* restart_application kvs, from the regex entry */
+	ck_assert_ptr_nonnull(strstr(
+		b.ptr, "[\"apply\", [\"application\", \"stop\", [\"kvs\"]]]"));
+	ck_assert_ptr_nonnull(strstr(b.ptr, "{\"to\": \"1.0.5\""));
+	molt_buf_release(&b);
+	for (i = 0; i < 3; i++)
+		molt_release_free(rels[i]);
+	molt_test_rmrf(dir);
+}
+END_TEST
+
 static char *run(const char *cmd, int *status)
 {
 	char path[512], full[2048];
@@ -398,6 +451,7 @@ Suite *compile_suite(void)
 	tcase_add_test(tc,
 		       test_relup_refuses_changed_module_without_instruction);
 	tcase_add_test(tc, test_relup_names_missing_appup_entry);
+	tcase_add_test(tc, test_relup_has_one_script_per_from_version);
 	tcase_add_test(tc, test_cli_check_and_compile);
 	tcase_add_test(tc, test_cli_gen_convert_and_relup);
 	suite_add_tcase(s, tc);
