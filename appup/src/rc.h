@@ -16,6 +16,8 @@ typedef struct vec {
 		NULL, 0, 0                                                     \
 	}
 
+#define RC_COMMON_ATOMS 20
+
 typedef struct rc_ctx {
 	molt_arena *out;	  /* arena for output terms */
 	molt_arena *tmp;	  /* arena for vectors; freed at the end */
@@ -26,6 +28,7 @@ typedef struct rc_ctx {
 	int check_only;		  /* no applications, no low-level output */
 	long *modidx;		  /* module -> app: hash of opts->apps */
 	size_t modsize;		  /* slots in modidx (a power of two) */
+	molt_term *common[RC_COMMON_ATOMS]; /* shared atoms (translate.c) */
 } rc_ctx;
 
 MOLT_PRINTF(4, 5)

@@ -95,10 +95,35 @@ static molt_term *el(const molt_term *t, size_t i)
 	return t->u.seq.items[i - 1];
 }
 
+/* Atoms the translator makes over and over: built once per run. */
+static const char *const common_atoms[RC_COMMON_ATOMS] = {
+	"brutal_purge", "soft",
+	"dynamic",	"default",
+	"static",	"advanced",
+	"load",		"remove",
+	"purge",	"suspend",
+	"resume",	"up",
+	"down",		"load_object_code",
+	"permanent",	"apply",
+	"application",	"add_module",
+	"load_module",	"code_change",
+};
+
 molt_term *molt__rc_atom(rc_ctx *c, const char *name, molt_pos pos)
 {
-	molt_term *t = molt_term_atom(c->out, name);
+	molt_term *t;
+	size_t i;
 
+	for (i = 0; i < RC_COMMON_ATOMS; i++) {
+		if (name[0] != common_atoms[i][0] ||
+		    strcmp(name, common_atoms[i]) != 0)
+			continue;
+		if (!c->common[i] &&
+		    (c->common[i] = molt_term_atom(c->out, name)))
+			c->common[i]->pos = pos;
+		return c->common[i];
+	}
+	t = molt_term_atom(c->out, name);
 	if (t)
 		t->pos = pos;
 	return t;
