@@ -49,6 +49,8 @@ int molt__vec_member(const vec *v, const molt_term *t);
 int molt__rc_check_syntax(rc_ctx *c, const vec *script);
 /* check_op for one instruction. */
 int molt__rc_check_op(rc_ctx *c, const molt_term *ins);
+/* djb2 hash of an atom's name. */
+size_t molt__rc_hash_atom(const molt_term *t);
 /* translate_application_instrs. */
 int molt__rc_application_instrs(rc_ctx *c, const vec *after, vec *out);
 /* translate_dependent_instrs. */
