@@ -5,8 +5,10 @@
 #include <time.h>
 
 #include "molt/appup.h"
-#include "molt/banned.h"
 #include "molt/buf.h"
+
+/* last: bans unsafe functions (STYLE.md) */
+#include "molt/banned.h"
 
 static double now_ms(void)
 {

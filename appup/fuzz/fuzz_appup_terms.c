@@ -3,8 +3,10 @@
 #include <stdint.h>
 
 #include "molt/appup.h"
-#include "molt/banned.h"
 #include "molt/buf.h"
+
+/* last: bans unsafe functions (STYLE.md) */
+#include "molt/banned.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

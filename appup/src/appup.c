@@ -6,10 +6,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "molt/banned.h"
-
 #include "appup_json.h"
 #include "rc.h"
+
+/* last: bans unsafe functions (STYLE.md) */
+#include "molt/banned.h"
 
 MOLT_PRINTF(3, 4)
 static int shape_error(molt_err *err, molt_pos pos, const char *fmt, ...)

@@ -5,9 +5,11 @@
 #include <string.h>
 
 #include "molt/appup.h"
-#include "molt/banned.h"
 
 #include "appup_json.h"
+
+/* last: bans unsafe functions (STYLE.md) */
+#include "molt/banned.h"
 
 #define MAX_DEPTH 256
 

@@ -4,8 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "molt/banned.h"
 #include "molt/term.h"
+
+/* last: bans unsafe functions (STYLE.md) */
+#include "molt/banned.h"
 
 #define MAX_DEPTH 256
 

@@ -1,9 +1,10 @@
 /* Instruction syntax and value domains (systools_rc check_op). */
 #include <string.h>
 
-#include "molt/banned.h"
-
 #include "rc.h"
+
+/* last: bans unsafe functions (STYLE.md) */
+#include "molt/banned.h"
 
 const char *molt__rc_name(const molt_term *t)
 {

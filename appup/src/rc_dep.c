@@ -2,9 +2,10 @@
  * translate_dependent_instrs). */
 #include <string.h>
 
-#include "molt/banned.h"
-
 #include "rc.h"
+
+/* last: bans unsafe functions (STYLE.md) */
+#include "molt/banned.h"
 
 static molt_term *el(const molt_term *t, size_t i)
 {

@@ -2,9 +2,10 @@
  * merge_load_object_code). */
 #include <string.h>
 
-#include "molt/banned.h"
-
 #include "rc.h"
+
+/* last: bans unsafe functions (STYLE.md) */
+#include "molt/banned.h"
 
 static molt_term *el(const molt_term *t, size_t i)
 {

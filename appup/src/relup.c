@@ -6,9 +6,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "molt/banned.h"
-
 #include "appup_json.h"
+
+/* last: bans unsafe functions (STYLE.md) */
+#include "molt/banned.h"
 
 MOLT_PRINTF(3, 4)
 static int field_error(molt_err *err, const jnode *n, const char *fmt, ...)

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+/* last: bans unsafe functions (STYLE.md) */
 #include "molt/banned.h"
 
 #define CHUNK_MIN 16384

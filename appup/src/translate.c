@@ -3,9 +3,11 @@
 #include <string.h>
 
 #include "molt/appup.h"
-#include "molt/banned.h"
 
 #include "rc.h"
+
+/* last: bans unsafe functions (STYLE.md) */
+#include "molt/banned.h"
 
 /* The failure of a step: OTP's reason term and a message. */
 int molt__rc_fail(rc_ctx *c, molt_pos pos, molt_term *reason, const char *fmt,

@@ -4,11 +4,13 @@
 #include <sys/stat.h>
 
 #include "molt/appup.h"
-#include "molt/banned.h"
 #include "molt/buf.h"
 #include "molt/relup.h"
 
 #include "cli.h"
+
+/* last: bans unsafe functions (STYLE.md) */
+#include "molt/banned.h"
 
 #define APPUP_USAGE                                                            \
 	"usage: molt appup check FILE... [--vsn V]\n"                          \

@@ -3,8 +3,10 @@
 
 #include <stdio.h>
 
-#include "molt/banned.h"
 #include "molt/buf.h"
+
+/* last: bans unsafe functions (STYLE.md) */
+#include "molt/banned.h"
 
 int appup_test_apps(molt_arena *a, const molt_term *list, molt_appinfo *apps,
 		    size_t max)

@@ -10,6 +10,9 @@
 
 #include "test_util.h"
 
+/* last: bans unsafe functions (STYLE.md) */
+#include "molt/banned.h"
+
 #define FIX  MOLT_FIXTURES_DIR "/appup"
 #define MOLT MOLT_BUILD_DIR "/releasetool/molt"
 

@@ -10,6 +10,9 @@
 
 #include "test_util.h"
 
+/* last: bans unsafe functions (STYLE.md) */
+#include "molt/banned.h"
+
 #define MAX_FILES 64
 
 static char files[MAX_FILES][1024];

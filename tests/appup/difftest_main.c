@@ -4,10 +4,12 @@
 #include <string.h>
 
 #include "molt/appup.h"
-#include "molt/banned.h"
 #include "molt/buf.h"
 
 #include "appup_support.h"
+
+/* last: bans unsafe functions (STYLE.md) */
+#include "molt/banned.h"
 
 /* {ok, Script} or {error, Reason} into out; groups printed after it. */
 static int translate(molt_arena *a, const molt_term *c, int quirks,

@@ -9,6 +9,9 @@
 
 #include "test_util.h"
 
+/* last: bans unsafe functions (STYLE.md) */
+#include "molt/banned.h"
+
 static molt_arena *arena;
 
 static void setup(void)

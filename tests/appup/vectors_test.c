@@ -10,6 +10,9 @@
 #include "appup_support.h"
 #include "test_util.h"
 
+/* last: bans unsafe functions (STYLE.md) */
+#include "molt/banned.h"
+
 #define VECTORS "corpus/relup-vectors/systools_rc_otp25.terms"
 #define LOCAL	MOLT_FIXTURES_DIR "/../tests/appup/vectors/molt_cases.terms"
 
