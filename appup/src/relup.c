@@ -651,13 +651,14 @@ static molt_term *gen_term(molt_arena *a, const molt_appinfo *from,
 int molt_appup_gen(molt_appup **out, const molt_appinfo *from,
 		   const molt_appinfo *to, molt_err *err)
 {
-	molt_appup *ap = molt_calloc(1, sizeof(*ap));
+	molt_appup *ap;
 	molt_term *t;
 
 	if (strcmp(from->name, to->name) != 0)
 		return molt_err_set(err, MOLT_EINVAL,
 				    "appup gen: applications differ (%s, %s)",
 				    from->name, to->name);
+	ap = molt_calloc(1, sizeof(*ap));
 	if (!ap || !(ap->arena = molt_arena_new()))
 		goto out_oom;
 	ap->file = molt_arena_strndup(ap->arena, to->name, strlen(to->name));
