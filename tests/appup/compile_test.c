@@ -360,6 +360,73 @@ START_TEST(test_relup_has_one_script_per_from_version)
 }
 END_TEST
 
+/* One parse + check + translation; returns its status. */
+static int parse_and_compile(const char *text, const molt_appinfo *newa,
+			     const molt_appinfo *olda)
+{
+	molt_rc_opts o = MOLT_RC_OPTS_INIT;
+	molt_err err = MOLT_ERR_INIT;
+	const molt_term *instrs;
+	molt_term *out;
+	molt_appup *ap = NULL;
+	molt_arena *a;
+	int rc;
+
+	rc = molt_appup_parse(&ap, "x.appup", text, strlen(text), NULL, &err);
+	if (rc < 0)
+		return rc;
+	rc = molt_appup_check(ap, NULL, NULL, &err);
+	if (rc == 0)
+		rc = molt_appup_search(&instrs, ap, 0, "1.0.0", &err);
+	a = molt_arena_new();
+	if (rc == 0 && !a)
+		rc = MOLT_ENOMEM;
+	o.apps = newa;
+	o.pre_apps = olda;
+	o.napps = o.npre_apps = 1;
+	if (rc == 0)
+		rc = molt_rc_translate(&out, a, &o, &instrs, 1, NULL, NULL,
+				       &err);
+	molt_arena_free(a);
+	molt_appup_free(ap);
+	return rc;
+}
+
+START_TEST(test_out_of_memory_fails_cleanly_everywhere)
+{
+	char *text;
+	size_t len;
+	molt_arena *ar = molt_arena_new();
+	molt_err err = MOLT_ERR_INIT;
+	molt_appinfo olda, newa;
+	unsigned long n;
+	int rc = -1;
+
+	text = molt_test_read_file(FIX "/kvs.appup", &len);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_int_eq(molt_app_load(&olda, ar,
+				       FIX "/rel-1.0.0/lib/kvs-1.0.0/app.json",
+				       &err),
+			 0);
+	ck_assert_int_eq(molt_app_load(&newa, ar,
+				       FIX "/rel-1.1.0/lib/kvs-1.1.0/app.json",
+				       &err),
+			 0);
+	/* allocation n fails, for every n until the whole run succeeds */
+	for (n = 1; rc != 0 && n < 100000; n++) {
+		molt_alloc_fail_after(n);
+		rc = parse_and_compile(text, &newa, &olda);
+		molt_alloc_fail_after(0);
+		ck_assert_msg(rc == 0 || rc == MOLT_ENOMEM,
+			      "allocation %lu: status %d", n, rc);
+	}
+	ck_assert_int_eq(rc, 0);
+	ck_assert_uint_gt(n, 10);
+	free(text);
+	molt_arena_free(ar);
+}
+END_TEST
+
 static char *run(const char *cmd, int *status)
 {
 	char path[512], full[2048];
@@ -455,6 +522,7 @@ Suite *compile_suite(void)
 		       test_relup_refuses_changed_module_without_instruction);
 	tcase_add_test(tc, test_relup_names_missing_appup_entry);
 	tcase_add_test(tc, test_relup_has_one_script_per_from_version);
+	tcase_add_test(tc, test_out_of_memory_fails_cleanly_everywhere);
 	tcase_add_test(tc, test_cli_check_and_compile);
 	tcase_add_test(tc, test_cli_gen_convert_and_relup);
 	suite_add_tcase(s, tc);
