@@ -26,8 +26,9 @@ typedef struct rc_ctx {
 	molt_term *reason;	  /* OTP's reason for the failure */
 	vec groups;		  /* dependency order of each group */
 	int check_only;		  /* no applications, no low-level output */
-	long *modidx;		  /* module -> app: hash of opts->apps */
-	size_t modsize;		  /* slots in modidx (a power of two) */
+	int app_instrs; /* check_only: the script adds or restarts an app */
+	long *modidx;	/* module -> app: hash of opts->apps */
+	size_t modsize; /* slots in modidx (a power of two) */
 	molt_term *common[RC_COMMON_ATOMS]; /* shared atoms (translate.c) */
 } rc_ctx;
 

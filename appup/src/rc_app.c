@@ -189,9 +189,13 @@ int molt__rc_application_instrs(rc_ctx *c, const vec *after, vec *out)
 	for (i = 0; i < after->n; i++) {
 		molt_term *ins = after->v[i];
 
-		if (c->check_only)
+		if (c->check_only) {
+			/* its modules are unknown here: see add_edges */
+			if (molt_term_is_tagged(ins, "add_application", 3) ||
+			    molt_term_is_tagged(ins, "restart_application", 2))
+				c->app_instrs = 1;
 			rc = molt__vec_push(c, out, ins);
-		else if (molt_term_is_tagged(ins, "add_application", 3))
+		} else if (molt_term_is_tagged(ins, "add_application", 3))
 			rc = add_application(c, ins, out);
 		else if (molt_term_is_tagged(ins, "remove_application", 2))
 			rc = remove_application(c, ins, out);

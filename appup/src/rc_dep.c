@@ -162,7 +162,10 @@ static int add_edges(rc_ctx *c, graph *g)
 
 			if (!d)
 				return molt__rc_oom(c);
-			if ((j = find_vertex(g, d)) < 0)
+			if ((j = find_vertex(g, d)) < 0 && c->check_only &&
+			    c->app_instrs)
+				continue; /* may be a module of that app */
+			if (j < 0)
 				return undef(c, d, g->v[i].mod);
 			g->v[i].deps[g->v[i].ndeps++] = (size_t)j;
 			g->v[find_root(g, i)].comp = find_root(g, (size_t)j);
