@@ -103,7 +103,7 @@ static void skip_space(parser *ps)
 static int is_name_char(int c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') || c == '_' || c == '@' || c >= 0xc0;
+	       (c >= '0' && c <= '9') || c == '_' || c == '@' || c >= 0x80;
 }
 
 static int describe(const tok *t, char *buf, size_t n)
