@@ -373,11 +373,13 @@ static int tagged_to_term(conv *cv, const jnode *n, molt_term **out)
 
 	if (n->len != 1)
 		return cfail(cv, n,
-			     "expected an object with one key: tuple, str or "
-			     "bin");
+			     "expected an object with one key: tuple, list, "
+			     "str or bin");
 	v = n->items[0];
 	if (strcmp(n->keys[0], "tuple") == 0 && v->kind == J_ARR)
 		return seq_to_term(cv, v, MOLT_TERM_TUPLE, out);
+	if (strcmp(n->keys[0], "list") == 0 && v->kind == J_ARR)
+		return seq_to_term(cv, v, MOLT_TERM_LIST, out);
 	if ((strcmp(n->keys[0], "str") == 0 ||
 	     strcmp(n->keys[0], "bin") == 0) &&
 	    v->kind == J_STR) {
@@ -388,8 +390,8 @@ static int tagged_to_term(conv *cv, const jnode *n, molt_term **out)
 		return *out ? 0 : joom(cv->jp);
 	}
 	return cfail(cv, n,
-		     "expected {\"tuple\": [...]}, {\"str\": \"...\"} or "
-		     "{\"bin\": \"...\"}");
+		     "expected {\"tuple\": [...]}, {\"list\": [...]}, "
+		     "{\"str\": \"...\"} or {\"bin\": \"...\"}");
 }
 
 static int value_to_term(conv *cv, const jnode *n, molt_term **out)
@@ -702,6 +704,14 @@ static int instr_json(molt_buf *out, const molt_term *t)
 		fake.kind =
 			MOLT_TERM_LIST; /* an instruction tuple is an array */
 		return json_seq(out, &fake, 0);
+	}
+	if (t->kind == MOLT_TERM_LIST) {
+		/* a list in an instruction list (spliced by systools) */
+		int rc = molt_buf_puts(out, "{\"list\": ");
+
+		if (rc == 0)
+			rc = json_seq(out, t, 0);
+		return rc ? rc : molt_buf_putc(out, '}');
 	}
 	return molt__term_to_appup_json(out, t);
 }
