@@ -8,7 +8,7 @@
 /* last: bans unsafe functions (STYLE.md) */
 #include "molt/banned.h"
 
-#define CHUNK_MIN 16384
+#define CHUNK_MIN 65536
 
 struct chunk {
 	struct chunk *next; /* older chunk */
