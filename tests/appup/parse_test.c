@@ -1,0 +1,280 @@
+/* Term and appup.json readers: values, error positions, round trips. */
+#include <stdio.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "molt/appup.h"
+#include "molt/relup.h"
+
+#include "test_util.h"
+
+/* last: bans unsafe functions (STYLE.md) */
+#include "molt/banned.h"
+
+static molt_arena *arena;
+
+static void setup(void)
+{
+	arena = molt_arena_new();
+	ck_assert_ptr_nonnull(arena);
+}
+
+static void teardown(void)
+{
+	molt_arena_free(arena);
+}
+
+/* Parse one term, or fail the test with the error. */
+static molt_term *term(const char *text)
+{
+	molt_parse_opts o = MOLT_PARSE_OPTS_INIT;
+	molt_err err = MOLT_ERR_INIT;
+	molt_term *t = NULL;
+
+	o.file = "t.appup";
+	ck_assert_msg(
+		molt_term_parse(&t, arena, text, strlen(text), &o, &err) == 0,
+		"%s", err.msg);
+	return t->u.seq.items[0];
+}
+
+/* Parse text expecting an error; returns the message. */
+static const char *parse_error(const char *text)
+{
+	static molt_err err;
+	molt_parse_opts o = MOLT_PARSE_OPTS_INIT;
+	molt_term *t = NULL;
+
+	o.file = "t.appup";
+	memset(&err, 0, sizeof(err));
+	ck_assert_int_eq(
+		molt_term_parse(&t, arena, text, strlen(text), &o, &err),
+		MOLT_EPARSE);
+	return err.msg;
+}
+
+static char *printed(const molt_term *t)
+{
+	static char buf[512];
+	molt_buf b = MOLT_BUF_INIT;
+
+	molt_term_print(&b, t);
+	snprintf(buf, sizeof(buf), "%s", b.ptr);
+	molt_buf_release(&b);
+	return buf;
+}
+
+START_TEST(test_terms_read_every_kind)
+{
+	molt_term *t = term("{'Q a', \"s\\n\" \"t\", <<\"re\\\\.\">>, 16#ff, "
+			    "$a, -7, 1.5e1, [x@h, <<1,2>>], {}}.");
+
+	ck_assert_int_eq(t->kind, MOLT_TERM_TUPLE);
+	ck_assert_str_eq(t->u.seq.items[0]->u.str.s, "Q a");
+	ck_assert_str_eq(t->u.seq.items[1]->u.str.s, "s\nt");
+	ck_assert_str_eq(t->u.seq.items[2]->u.str.s, "re\\.");
+	ck_assert_int_eq(t->u.seq.items[3]->u.i, 255);
+	ck_assert_int_eq(t->u.seq.items[4]->u.i, 'a');
+	ck_assert_int_eq(t->u.seq.items[5]->u.i, -7);
+	ck_assert(t->u.seq.items[6]->u.f == 15.0);
+	ck_assert_str_eq(printed(t), "{'Q a',\"s\\nt\",<<\"re\\\\.\">>,255,97,"
+				     "-7,15.0,[x@h,<<\"\\001\\002\">>],{}}");
+	ck_assert_int_eq(t->u.seq.items[7]->pos.line, 1);
+	ck_assert_int_eq(t->u.seq.items[7]->pos.col, 55);
+}
+END_TEST
+
+START_TEST(test_strings_equal_lists_of_codes)
+{
+	molt_term *a = term("{\"ab\", [], \"\"}.");
+	molt_term *b = term("{[97, 98], \"\", []}.");
+
+	ck_assert(molt_term_equal(a, b));
+	ck_assert(!molt_term_equal(a, term("{\"ab\", [], [x]}.")));
+	ck_assert(molt_term_is_list(a->u.seq.items[0]));
+}
+END_TEST
+
+START_TEST(test_errors_name_line_and_column)
+{
+	ck_assert_str_eq(parse_error("{a,\n  b c}."),
+			 "t.appup:2:5: expected ',' or '}', found atom 'c'");
+	ck_assert_str_eq(parse_error("[a, b"),
+			 "t.appup:1:6: expected ',' or ']', found end of file");
+	ck_assert_str_eq(parse_error("{a}"),
+			 "t.appup:1:4: expected '.' after the term, found end "
+			 "of file");
+	ck_assert_str_eq(parse_error("%% only a comment\n"),
+			 "t.appup:2:1: expected a term, found no term");
+	ck_assert_str_eq(parse_error("{\"abc}."),
+			 "t.appup:1:2: unterminated string");
+	ck_assert_str_eq(
+		parse_error("{a, Foo}."),
+		"t.appup:1:5: unbound variable Foo (only VSN is known)");
+	ck_assert_str_eq(parse_error("{a, #}."),
+			 "t.appup:1:5: unexpected character '#'");
+	ck_assert_str_eq(parse_error("<<256>>."),
+			 "t.appup:1:3: binary byte out of range 0..255");
+	ck_assert_str_eq(parse_error("99999999999999999999."),
+			 "t.appup:1:1: integer too large");
+}
+END_TEST
+
+START_TEST(test_deep_nesting_is_an_error_not_a_crash)
+{
+	char text[2000];
+
+	memset(text, '[', 1000);
+	text[1000] = '\0';
+	ck_assert_ptr_nonnull(strstr(parse_error(text), "nested too deeply"));
+}
+END_TEST
+
+START_TEST(test_template_vsn_is_substituted)
+{
+	const char *text = "{VSN, [{\"%VSN%-rc\", []}], []}.";
+	molt_appup_load_opts o = MOLT_APPUP_LOAD_OPTS_INIT;
+	molt_err err = MOLT_ERR_INIT;
+	molt_appup *ap;
+
+	o.vsn = "2.0.1";
+	ck_assert_int_eq(molt_appup_parse(&ap, "x.appup.src", text,
+					  strlen(text), &o, &err),
+			 0);
+	ck_assert_str_eq(ap->vsn->u.str.s, "2.0.1");
+	ck_assert_str_eq(ap->up[0].key->u.str.s, "2.0.1-rc");
+	molt_appup_free(ap);
+}
+END_TEST
+
+static molt_appup *appup(const char *file, const char *text)
+{
+	molt_appup_load_opts o = MOLT_APPUP_LOAD_OPTS_INIT;
+	molt_err err = MOLT_ERR_INIT;
+	molt_appup *ap = NULL;
+
+	ck_assert_msg(
+		molt_appup_parse(&ap, file, text, strlen(text), &o, &err) == 0,
+		"%s", err.msg);
+	return ap;
+}
+
+static const char *appup_error(const char *file, const char *text)
+{
+	static molt_err err;
+	molt_appup_load_opts o = MOLT_APPUP_LOAD_OPTS_INIT;
+	molt_appup *ap = NULL;
+
+	memset(&err, 0, sizeof(err));
+	ck_assert_int_lt(
+		molt_appup_parse(&ap, file, text, strlen(text), &o, &err), 0);
+	return err.msg;
+}
+
+START_TEST(test_appup_shape_errors_have_positions)
+{
+	ck_assert_str_eq(appup_error("a.appup", "{\"1\", []}."),
+			 "a.appup:1:1: expected {Vsn, [{UpFromVsn, "
+			 "Instructions}], [{DownToVsn, Instructions}]}");
+	ck_assert_str_eq(appup_error("a.appup", "{\"1\", [x], []}."),
+			 "a.appup:1:8: expected a {Vsn, Instructions} entry "
+			 "in the up list");
+	ck_assert_str_eq(appup_error("a.appup", "{\"1\", [], [{\"0\", x}]}."),
+			 "a.appup:1:18: expected a list of instructions");
+}
+END_TEST
+
+START_TEST(test_json_errors_have_positions)
+{
+	ck_assert_str_eq(appup_error("a.json",
+				     "{\"vsn\": \"1\",\n \"up\": [{}], "
+				     "\"down\": []}"),
+			 "a.json:2:9: expected {\"from\": VSN, "
+			 "\"instructions\": [...]}");
+	ck_assert_str_eq(appup_error("a.json", "{\"vsn\": \"1\", \"up\": [\n"
+					       "{\"from\": \"0\", "
+					       "\"instructions\": [[\"a\" "
+					       "\"b\"]]}], \"down\": []}"),
+			 "a.json:2:37: expected ',' or ']'");
+	ck_assert_str_eq(
+		appup_error("a.json", "{\"format\": \"molt-appup/9\"}"),
+		"a.json:1:12: unknown appup.json format (expected "
+		"\"molt-appup/1\")");
+	ck_assert_str_eq(appup_error("a.json", "[1, 2"),
+			 "a.json:1:6: expected ',' or ']'");
+}
+END_TEST
+
+static const char *const round_trip_src =
+	"%% every kind of value in an appup\n"
+	"{\"1.1.0\",\n"
+	" [{\"1.0.0\",\n"
+	"   [{update, m, {advanced, {x, [1, 2.5, \"s\", <<\"b\">>]}}, [d]},\n"
+	"    {load_module, d},\n"
+	"    {apply, {io, format, [\"hi~n\", []]}},\n"
+	"    point_of_no_return,\n"
+	"    {update, 'Quoted', supervisor}]},\n"
+	"  {<<\"1\\\\.0\\\\..*\">>, []}],\n"
+	" [{\"1.0.0\", [{sync_nodes, id, [a@h]}]}]}.\n";
+
+START_TEST(test_terms_json_terms_round_trip)
+{
+	molt_appup *a = appup("a.appup", round_trip_src), *b, *c;
+	molt_buf json = MOLT_BUF_INIT, terms = MOLT_BUF_INIT;
+
+	ck_assert_int_eq(molt_appup_to_json(&json, a), 0);
+	b = appup("a.json", json.ptr);
+	ck_assert_msg(molt_term_equal(a->term, b->term), "%s", json.ptr);
+	ck_assert_int_eq(molt_appup_to_terms(&terms, b), 0);
+	c = appup("b.appup", terms.ptr);
+	ck_assert_msg(molt_term_equal(a->term, c->term), "%s", terms.ptr);
+	ck_assert_ptr_nonnull(
+		strstr(json.ptr, "{\"regex\": \"1\\\\.0\\\\..*\"}"));
+	ck_assert_ptr_nonnull(
+		strstr(json.ptr, "[\"update\", \"Quoted\", \"supervisor\"]"));
+	molt_buf_release(&json);
+	molt_buf_release(&terms);
+	molt_appup_free(a);
+	molt_appup_free(b);
+	molt_appup_free(c);
+}
+END_TEST
+
+START_TEST(test_version_regex_uses_otp_rule)
+{
+	molt_term *t = term("[<<\"2\\\\.1\\\\.[0-9]+\">>, <<\"1|1\\\\.0\">>, "
+			    "<<\"1\\\\.0|1\">>, \"1.0\", '1.0', <<\"(\">>].");
+	molt_err err = MOLT_ERR_INIT;
+
+	ck_assert_int_eq(molt_vsn_match(t->u.seq.items[0], "2.1.10", &err), 1);
+	ck_assert_int_eq(molt_vsn_match(t->u.seq.items[0], "2.1.1.1", &err), 0);
+	ck_assert_int_eq(molt_vsn_match(t->u.seq.items[1], "1.0", &err), 0);
+	ck_assert_int_eq(molt_vsn_match(t->u.seq.items[2], "1.0", &err), 1);
+	ck_assert_int_eq(molt_vsn_match(t->u.seq.items[3], "1.0", &err), 1);
+	ck_assert_int_eq(molt_vsn_match(t->u.seq.items[4], "1.0", &err), 0);
+	ck_assert_int_eq(molt_vsn_match(t->u.seq.items[5], "1.0", &err),
+			 MOLT_EPARSE);
+	ck_assert_ptr_nonnull(
+		strstr(err.msg, "t.appup:1:68: bad version regex"));
+}
+END_TEST
+
+Suite *parse_suite(void)
+{
+	Suite *s = suite_create("parse");
+	TCase *tc = tcase_create("parse");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_terms_read_every_kind);
+	tcase_add_test(tc, test_strings_equal_lists_of_codes);
+	tcase_add_test(tc, test_errors_name_line_and_column);
+	tcase_add_test(tc, test_deep_nesting_is_an_error_not_a_crash);
+	tcase_add_test(tc, test_template_vsn_is_substituted);
+	tcase_add_test(tc, test_appup_shape_errors_have_positions);
+	tcase_add_test(tc, test_json_errors_have_positions);
+	tcase_add_test(tc, test_terms_json_terms_round_trip);
+	tcase_add_test(tc, test_version_regex_uses_otp_rule);
+	suite_add_tcase(s, tc);
+	return s;
+}
