@@ -2,7 +2,7 @@
 # The real build is CMake (CMakeLists.txt); see README.md.
 
 PACKAGES := cmake pkg-config build-essential git libarchive-dev libcjson-dev \
-	libgit2-dev check libsodium-dev clang libclang-rt-14-dev
+	libgit2-dev check libsodium-dev libpcre2-dev clang libclang-rt-14-dev
 BENCH_PACKAGES := erlang-base erlang-dev hyperfine
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD ?= build
