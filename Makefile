@@ -2,8 +2,9 @@
 # The real build is CMake (CMakeLists.txt); see README.md.
 
 PACKAGES := cmake pkg-config build-essential git libarchive-dev libcjson-dev \
-	libgit2-dev check libsodium-dev libpcre2-dev clang libclang-rt-14-dev
-BENCH_PACKAGES := erlang-base erlang-dev hyperfine
+	libgit2-dev check libsodium-dev libpcre2-dev clang libclang-rt-14-dev erlang-base
+# erlang-base: the appup differential tests compare with OTP's own systools
+BENCH_PACKAGES := erlang-dev hyperfine
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD ?= build
 SANBUILD ?= build-san
