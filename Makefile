@@ -1,9 +1,9 @@
 # Thin wrapper: install what is missing, configure, build, then run.
 # The real build is CMake (CMakeLists.txt); see README.md.
 
+# erlang-base: the appup differential tests compare with OTP's own systools.
 PACKAGES := cmake pkg-config build-essential git libarchive-dev libcjson-dev \
 	libgit2-dev check libsodium-dev libpcre2-dev clang libclang-rt-14-dev erlang-base
-# erlang-base: the appup differential tests compare with OTP's own systools
 BENCH_PACKAGES := erlang-dev hyperfine
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD ?= build
