@@ -26,10 +26,10 @@ struct jnode {
  * nodes that keep their positions. MOLT_EPARSE "file:line:col: ..." on
  * bad JSON.
  */
-int molt__json_parse(jnode **out, molt_arena *a, const char *file,
-		     const char *text, size_t len, molt_err *err);
+int molt__appup_jparse(jnode **out, molt_arena *a, const char *file,
+		       const char *text, size_t len, molt_err *err);
 /* The value of key in object obj, or NULL. */
-const jnode *molt__json_member(const jnode *obj, const char *key);
+const jnode *molt__appup_jmember(const jnode *obj, const char *key);
 
 /*
  * Read appup.json text into the appup term {Vsn, Up, Down}, returned as

@@ -332,7 +332,7 @@ typedef struct conv {
 	jparser *jp;   /* for messages */
 } conv;
 
-const jnode *molt__json_member(const jnode *obj, const char *key)
+const jnode *molt__appup_jmember(const jnode *obj, const char *key)
 {
 	size_t i;
 
@@ -445,8 +445,8 @@ static int key_to_term(conv *cv, const jnode *n, molt_term **out)
 	const jnode *re = NULL, *t = NULL;
 
 	if (n->kind == J_OBJ && n->len == 1) {
-		re = molt__json_member(n, "regex");
-		t = molt__json_member(n, "term");
+		re = molt__appup_jmember(n, "regex");
+		t = molt__appup_jmember(n, "term");
 	}
 	if (n->kind == J_STR) {
 		*out = molt_term_text(cv->a, MOLT_TERM_STRING, n->s, n->len);
@@ -473,8 +473,9 @@ static int entry_to_term(conv *cv, const jnode *e, const char *keyname,
 	size_t i;
 	int rc;
 
-	if (e->kind != J_OBJ || !(k = molt__json_member(e, keyname)) ||
-	    !(ins = molt__json_member(e, "instructions")) || ins->kind != J_ARR)
+	if (e->kind != J_OBJ || !(k = molt__appup_jmember(e, keyname)) ||
+	    !(ins = molt__appup_jmember(e, "instructions")) ||
+	    ins->kind != J_ARR)
 		return jfail(cv->jp, e->pos,
 			     "expected {\"%s\": VSN, \"instructions\": [...]}",
 			     keyname);
@@ -498,7 +499,7 @@ static int entry_to_term(conv *cv, const jnode *e, const char *keyname,
 static int entries_to_term(conv *cv, const jnode *doc, const char *name,
 			   const char *keyname, molt_term **out)
 {
-	const jnode *arr = molt__json_member(doc, name);
+	const jnode *arr = molt__appup_jmember(doc, name);
 	molt_term **items;
 	size_t i;
 	int rc;
@@ -528,13 +529,13 @@ static int doc_to_term(conv *cv, const jnode *doc, molt_term **out)
 
 	if (doc->kind != J_OBJ)
 		return cfail(cv, doc, "expected an appup.json object");
-	fmt = molt__json_member(doc, "format");
+	fmt = molt__appup_jmember(doc, "format");
 	if (fmt && (fmt->kind != J_STR || strcmp(fmt->s, "molt-appup/1") != 0))
 		return molt_err_set(cv->err, MOLT_EVERSION,
 				    "%s:%u:%u: unknown appup.json format "
 				    "(expected \"molt-appup/1\")",
 				    cv->jp->file, fmt->pos.line, fmt->pos.col);
-	vsn = molt__json_member(doc, "vsn");
+	vsn = molt__appup_jmember(doc, "vsn");
 	if (!vsn)
 		return cfail(cv, doc, "expected \"vsn\": \"...\"");
 	if ((rc = key_to_term(cv, vsn, &v)) < 0 ||
@@ -549,8 +550,8 @@ static int doc_to_term(conv *cv, const jnode *doc, molt_term **out)
 	return *out ? 0 : joom(cv->jp);
 }
 
-int molt__json_parse(jnode **out, molt_arena *a, const char *file,
-		     const char *text, size_t len, molt_err *err)
+int molt__appup_jparse(jnode **out, molt_arena *a, const char *file,
+		       const char *text, size_t len, molt_err *err)
 {
 	jparser jp = {a, text, text + len, file, 1, 1, err, 0};
 	int rc;
@@ -573,7 +574,7 @@ int molt__appup_json_parse(molt_term **out, molt_arena *a, const char *file,
 	jnode *doc;
 	int rc;
 
-	if ((rc = molt__json_parse(&doc, a, file, text, len, err)) < 0)
+	if ((rc = molt__appup_jparse(&doc, a, file, text, len, err)) < 0)
 		return rc;
 	return doc_to_term(&cv, doc, out);
 }

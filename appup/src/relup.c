@@ -34,7 +34,7 @@ static int read_json(jnode **out, molt_arena *a, const char *path,
 	if ((rc = molt_buf_read_file(&text, path, err)) < 0)
 		return rc;
 	file = molt_arena_strndup(a, path, strlen(path));
-	rc = file ? molt__json_parse(out, a, file, text.ptr, text.len, err)
+	rc = file ? molt__appup_jparse(out, a, file, text.ptr, text.len, err)
 		  : molt_err_set(err, MOLT_ENOMEM, "out of memory");
 	molt_buf_release(&text);
 	if (rc == 0 && (*out)->kind != J_OBJ)
@@ -46,7 +46,7 @@ static int read_json(jnode **out, molt_arena *a, const char *path,
 static int get_str(const char **out, const jnode *obj, const char *key,
 		   molt_err *err)
 {
-	const jnode *v = molt__json_member(obj, key);
+	const jnode *v = molt__appup_jmember(obj, key);
 
 	if (!v || v->kind != J_STR)
 		return field_error(err, v ? v : obj,
@@ -70,13 +70,13 @@ static int read_module(molt_modinfo *m, const jnode *n, molt_err *err)
 				   "expected a module name or {\"name\": ...}");
 	if ((rc = get_str(&m->name, n, "name", err)) < 0)
 		return rc;
-	if ((v = molt__json_member(n, "vsn")) && v->kind == J_STR)
+	if ((v = molt__appup_jmember(n, "vsn")) && v->kind == J_STR)
 		m->vsn = v->s;
-	if ((v = molt__json_member(n, "sha256")) && v->kind == J_STR)
+	if ((v = molt__appup_jmember(n, "sha256")) && v->kind == J_STR)
 		m->sha256 = v->s;
-	if ((v = molt__json_member(n, "state_vsn")) && v->kind == J_NUM)
+	if ((v = molt__appup_jmember(n, "state_vsn")) && v->kind == J_NUM)
 		m->state_vsn = (long)v->i;
-	if ((v = molt__json_member(n, "code_change")) && v->kind == J_BOOL)
+	if ((v = molt__appup_jmember(n, "code_change")) && v->kind == J_BOOL)
 		m->code_change = (int)v->i;
 	return 0;
 }
@@ -96,7 +96,7 @@ int molt_app_load(molt_appinfo *out, molt_arena *a, const char *path,
 	    (rc = get_str(&out->vsn, doc, "vsn", err)) < 0)
 		return rc;
 	out->type = "permanent";
-	mods = molt__json_member(doc, "modules");
+	mods = molt__appup_jmember(doc, "modules");
 	if (!mods || mods->kind != J_ARR)
 		return field_error(err, mods ? mods : doc,
 				   "expected \"modules\": [...]");
@@ -214,7 +214,7 @@ static int read_release(molt_release *rel, const char *path, molt_err *err)
 	    (rc = get_str(&rel->name, doc, "name", err)) < 0 ||
 	    (rc = get_str(&rel->vsn, doc, "vsn", err)) < 0)
 		return rc;
-	apps = molt__json_member(doc, "applications");
+	apps = molt__appup_jmember(doc, "applications");
 	if (!apps || apps->kind != J_ARR)
 		return field_error(err, apps ? apps : doc,
 				   "expected \"applications\": [...]");
@@ -234,7 +234,7 @@ static int read_release(molt_release *rel, const char *path, molt_err *err)
 		    (rc = get_str(&vsn, a, "vsn", err)) < 0 ||
 		    (rc = load_app(rel, &rel->apps[i], name, vsn, err)) < 0)
 			return rc;
-		t = molt__json_member(a, "type");
+		t = molt__appup_jmember(a, "type");
 		if (t && t->kind == J_STR)
 			rel->apps[i].type = t->s;
 		rel->napps++;
