@@ -112,9 +112,10 @@ static char *json_line(cJSON *o)
 static cJSON *error_obj(int code, const char *msg)
 {
 	cJSON *o = cJSON_CreateObject();
-	cJSON *e = cJSON_AddObjectToObject(o, "error");
+	cJSON *e;
 
 	cJSON_AddFalseToObject(o, "ok");
+	e = cJSON_AddObjectToObject(o, "error");
 	cJSON_AddStringToObject(e, "code", molt_status_name(code));
 	cJSON_AddStringToObject(e, "message", msg);
 	return o;
@@ -453,6 +454,7 @@ static void handle_line(molt__ctl *ctl, client *c, const char *line, size_t len)
 	}
 	molt_err_set(&err, MOLT_ENOTFOUND, "unknown op '%.64s'", opname);
 	r.reply = cJSON_CreateObject();
+	cJSON_AddTrueToObject(r.reply, "ok"); /* first, for readers' eyes */
 	for (size_t i = 0; r.reply && i < sizeof(ops) / sizeof(ops[0]); i++) {
 		if (strcmp(ops[i].name, opname) == 0) {
 			molt_err_clear(&err);
@@ -468,7 +470,6 @@ static void handle_line(molt__ctl *ctl, client *c, const char *line, size_t len)
 		cJSON_Delete(r.reply);
 		queue_error(c, rc, err.msg[0] ? err.msg : "operation failed");
 	} else {
-		cJSON_AddTrueToObject(r.reply, "ok");
 		queue_obj(c, r.reply);
 	}
 }

@@ -229,7 +229,7 @@ static unsigned pids_on(molt_runtime *rt, molt__version *v, char *buf,
 	if (size)
 		buf[0] = '\0';
 	for (uint32_t i = 0; i < hw; i++) {
-		molt_proc *p = molt__proc_slot(rt, i);
+		molt_proc *p = molt__proc_at(rt, i);
 		molt_pid pid = 0;
 
 		if (!p)

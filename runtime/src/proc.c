@@ -17,10 +17,14 @@
 
 molt_proc *molt__proc_slot(molt_runtime *rt, molt_pid pid)
 {
-	uint32_t idx = (uint32_t)pid;
+	return pid ? molt__proc_at(rt, (uint32_t)pid) : NULL;
+}
+
+molt_proc *molt__proc_at(molt_runtime *rt, uint32_t idx)
+{
 	molt_proc *chunk;
 
-	if (!pid || idx >= atomic_load_explicit(&rt->hw, memory_order_acquire))
+	if (idx >= atomic_load_explicit(&rt->hw, memory_order_acquire))
 		return NULL;
 	chunk = atomic_load_explicit(&rt->chunks[idx >> MOLT__CHUNK_BITS],
 				     memory_order_acquire);
@@ -52,14 +56,14 @@ static molt_proc *slot_alloc(molt_runtime *rt)
 	pthread_mutex_lock(&rt->tbl_mu);
 	if (rt->free_head) {
 		idx = rt->free_head - 1;
-		p = molt__proc_slot(rt, idx);
+		p = molt__proc_at(rt, idx);
 		rt->free_head = p->free_next;
 	} else {
 		idx = atomic_load(&rt->hw);
 		if (chunk_add(rt, idx) == MOLT_OK) {
 			atomic_store_explicit(&rt->hw, idx + 1,
 					      memory_order_release);
-			p = molt__proc_slot(rt, idx);
+			p = molt__proc_at(rt, idx);
 		}
 	}
 	pthread_mutex_unlock(&rt->tbl_mu);

@@ -90,6 +90,8 @@ struct molt_ctx {
 
 /* Slot of pid, or NULL (never freed; compare p->pid under lock). */
 molt_proc *molt__proc_slot(molt_runtime *rt, molt_pid pid);
+/* Slot at index idx (for scans), or NULL past the high water mark. */
+molt_proc *molt__proc_at(molt_runtime *rt, uint32_t idx);
 
 /*
  * Spawn on ver (borrowed; the process takes its own reference), linked

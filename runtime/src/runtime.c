@@ -141,7 +141,7 @@ static size_t signal_all(molt_runtime *rt, const char *reason, unsigned flags)
 	size_t n = 0;
 
 	for (uint32_t i = 0; i < hw; i++) {
-		molt_proc *p = molt__proc_slot(rt, i);
+		molt_proc *p = molt__proc_at(rt, i);
 		molt_pid pid;
 
 		if (!p)
@@ -689,7 +689,7 @@ size_t molt_runtime_processes(molt_runtime *rt, molt_proc_info *out, size_t max)
 	molt_proc_info tmp;
 
 	for (uint32_t i = 0; i < hw; i++) {
-		molt_proc *p = molt__proc_slot(rt, i);
+		molt_proc *p = molt__proc_at(rt, i);
 		molt_proc_info *o = n < max ? &out[n] : &tmp;
 
 		if (!p || molt__proc_info(rt, p, 0, o) < 0)
