@@ -451,6 +451,8 @@ static void child_exited(molt_ctx *ctx, sup *s, size_t i, const char *reason)
 
 static int find_child(sup *s, molt_pid pid)
 {
+	if (!pid) /* not a child: 0 marks children that do not run */
+		return -1;
 	for (size_t i = 0; i < s->n; i++)
 		if (s->kids[i].pid == pid)
 			return (int)i;
