@@ -358,9 +358,10 @@ void molt__proc_exit(molt_runtime *rt, molt_proc *p, int run_terminate)
 	notify_links(rt, pid, links, reason);
 	drain(rt, mbox);
 	drain(rt, sig);
-	molt__ext_exited(rt, pid, reason);
 	atomic_fetch_sub(&ver->procs, 1);
 	molt__version_unref(ver);
+	/* last: whoever waits for the exit sees everything released */
+	molt__ext_exited(rt, pid, reason);
 	molt_free(p->stop_reason);
 	p->stop_reason = NULL;
 	slot_free(rt, p, (uint32_t)pid);

@@ -1,8 +1,279 @@
+/* The module table: loading, two slots, purge rules, system operations. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include <check.h>
 
+#include "molt/runtime.h"
+
+#include "rt_util.h"
 #include "test_util.h"
+
+static molt_runtime *rt;
+
+static void setup(void)
+{
+	rt = rt_start(1, 1);
+}
+
+static void teardown(void)
+{
+	rt_stop(rt);
+}
+
+/* counter-1.0.1/counter.so: the same code with another vsn */
+static const char *counter_v(const char *vsn)
+{
+	static char path[4096];
+	const char *v1 = rt_fixture("counter");
+
+	snprintf(path, sizeof(path), "%.*scounter-%s/counter.so",
+		 (int)(strstr(v1, "counter-1.0.0") - v1), v1, vsn);
+	return path;
+}
+
+static int load(const char *path, unsigned flags, molt_err *err)
+{
+	return molt_runtime_load(rt, path, NULL, flags, NULL, 0, err);
+}
+
+static molt_module_info module(const char *name)
+{
+	molt_module_info mi[16];
+	size_t n = molt_runtime_modules(rt, mi, 16);
+
+	for (size_t i = 0; i < n && i < 16; i++)
+		if (strcmp(mi[i].name, name) == 0)
+			return mi[i];
+	ck_abort_msg("no module %s", name);
+	return mi[0];
+}
+
+/* Is path mapped into this process (still dlopen()ed)? */
+static int mapped(const char *path)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[8192];
+	int found = 0;
+
+	ck_assert_ptr_nonnull(f);
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, path) != NULL;
+	fclose(f);
+	return found;
+}
+
+START_TEST(test_load_refuses_bad_objects_with_the_reason)
+{
+	molt_err err = MOLT_ERR_INIT;
+	char name[64];
+
+	ck_assert_int_eq(load("/nonexistent/x.so", 0, &err), MOLT_ENOTFOUND);
+	ck_assert_ptr_nonnull(strstr(err.msg, "/nonexistent/x.so"));
+	ck_assert_int_eq(load(rt_fixture("nodesc"), 0, &err), MOLT_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.msg, "no molt_module_descriptor"));
+	ck_assert_int_eq(load(rt_fixture("badabi"), 0, &err), MOLT_EVERSION);
+	ck_assert_ptr_nonnull(strstr(err.msg, "ABI 42"));
+	ck_assert_int_eq(molt_runtime_load(rt, rt_fixture("crasher"), "counter",
+					   0, name, sizeof(name), &err),
+			 MOLT_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.msg, "names module 'crasher'"));
+	ck_assert_int_eq(load(MOLT_FIXTURES_DIR "/CMakeLists.txt", 0, &err),
+			 MOLT_EINVAL);
+}
+END_TEST
+
+START_TEST(test_new_version_becomes_current_and_processes_move_at_next_message)
+{
+	molt_pid p = rt_spawn(rt, "counter", "5");
+	molt_err err = MOLT_ERR_INIT;
+	molt_proc_info pi;
+	molt_module_info mi;
+
+	ck_assert_int_eq(load(counter_v("1.0.1"), 0, &err), MOLT_OK);
+	mi = module("counter");
+	ck_assert_str_eq(mi.current_vsn, "1.0.1");
+	ck_assert_str_eq(mi.old_vsn, "1.0.0");
+	ck_assert_uint_eq(mi.old_procs, 1);
+	ck_assert_int_eq(molt_runtime_process_info(rt, p, &pi), MOLT_OK);
+	ck_assert_int_eq(pi.old_code, 1);
+	/* its next message runs the new code, with the same state */
+	ck_assert_str_eq(rt_call(rt, p, "incr"), "6");
+	ck_assert_int_eq(molt_runtime_process_info(rt, p, &pi), MOLT_OK);
+	ck_assert_str_eq(pi.vsn, "1.0.1");
+	ck_assert_int_eq(pi.old_code, 0);
+	mi = module("counter");
+	ck_assert_uint_eq(mi.old_procs, 0);
+	ck_assert_uint_eq(mi.current_procs, 1);
+}
+END_TEST
+
+START_TEST(test_load_while_old_runs_is_not_purged_unless_forced)
+{
+	molt_pid p = rt_spawn(rt, "counter", NULL);
+	molt_pid w = rt_watch(rt, p);
+	molt_err err = MOLT_ERR_INIT;
+	char pidtxt[32];
+
+	ck_assert_int_eq(load(counter_v("1.0.1"), 0, &err), MOLT_OK);
+	ck_assert_int_eq(load(counter_v("1.0.0"), 0, &err), MOLT_EBUSY);
+	ck_assert_ptr_nonnull(strstr(err.msg, "not_purged"));
+	ck_assert_ptr_nonnull(
+		strstr(err.msg, molt_pid_format(p, pidtxt, sizeof(pidtxt))));
+	ck_assert_str_eq(module("counter").current_vsn, "1.0.1");
+	ck_assert_int_eq(load(counter_v("1.0.0"), MOLT_LOAD_FORCE, &err),
+			 MOLT_OK);
+	ck_assert_str_eq(rt_watch_reason(rt, w, p, 2000), "killed");
+	ck_assert_str_eq(module("counter").current_vsn, "1.0.0");
+	ck_assert_str_eq(module("counter").old_vsn, "1.0.1");
+}
+END_TEST
+
+START_TEST(test_purge_kills_old_processes_and_supervisors_restart_them)
+{
+	molt_pid p, q;
+	molt_err err = MOLT_ERR_INIT;
+	molt_proc_info pi;
+	unsigned killed = 0;
+
+	ck_assert_int_eq(
+		molt_runtime_start_supervisor(
+			rt, &q,
+			"{\"children\":[{\"id\":\"c\",\"module\":\"counter\","
+			"\"name\":\"c\"}]}",
+			&err),
+		MOLT_OK);
+	p = molt_runtime_whereis(rt, "c");
+	ck_assert_int_eq(load(counter_v("1.0.1"), 0, &err), MOLT_OK);
+	ck_assert_int_eq(molt_runtime_purge(rt, "counter", &killed, &err),
+			 MOLT_OK);
+	ck_assert_uint_eq(killed, 1);
+	q = rt_wait_name(rt, "c", p, 2000);
+	ck_assert_uint_ne(q, 0);
+	ck_assert_int_eq(molt_runtime_process_info(rt, q, &pi), MOLT_OK);
+	ck_assert_str_eq(pi.vsn, "1.0.1");
+	ck_assert_str_eq(module("counter").old_vsn, "");
+	ck_assert_int_eq(molt_runtime_purge(rt, "nosuch", NULL, &err),
+			 MOLT_ENOTFOUND);
+}
+END_TEST
+
+START_TEST(test_soft_purge_refuses_while_old_code_runs)
+{
+	molt_pid p = rt_spawn(rt, "counter", NULL);
+	molt_err err = MOLT_ERR_INIT;
+	char pidtxt[32];
+
+	ck_assert_int_eq(load(counter_v("1.0.1"), 0, &err), MOLT_OK);
+	ck_assert_int_eq(molt_runtime_soft_purge(rt, "counter", &err),
+			 MOLT_EBUSY);
+	ck_assert_ptr_nonnull(
+		strstr(err.msg, molt_pid_format(p, pidtxt, sizeof(pidtxt))));
+	ck_assert_str_eq(rt_call(rt, p, "incr"), "1"); /* moves to current */
+	ck_assert_int_eq(molt_runtime_soft_purge(rt, "counter", &err), MOLT_OK);
+	ck_assert_str_eq(module("counter").old_vsn, "");
+	ck_assert_int_eq(molt_runtime_alive(rt, p), 1);
+}
+END_TEST
+
+START_TEST(test_old_code_is_unloaded_when_nothing_references_it)
+{
+	molt_pid p = rt_spawn(rt, "counter", NULL);
+	molt_err err = MOLT_ERR_INIT;
+	char v1[4096];
+
+	snprintf(v1, sizeof(v1), "%s", counter_v("1.0.0"));
+	ck_assert_int_eq(mapped(v1), 1);
+	ck_assert_int_eq(load(counter_v("1.0.1"), 0, &err), MOLT_OK);
+	ck_assert_int_eq(molt_runtime_suspend(rt, p, 1000, &err), MOLT_OK);
+	/* purge drops the slot, but p still holds the old version */
+	ck_assert_int_eq(molt_runtime_purge(rt, "counter", NULL, &err),
+			 MOLT_OK);
+	ck_assert_ptr_nonnull(rt_wait_exit(rt, p, 2000));
+	ck_assert_int_eq(mapped(v1), 0);
+}
+END_TEST
+
+START_TEST(test_delete_makes_current_old)
+{
+	molt_pid p = rt_spawn(rt, "counter", NULL), q;
+	molt_err err = MOLT_ERR_INIT;
+
+	ck_assert_int_eq(molt_runtime_delete(rt, "counter", &err), MOLT_OK);
+	ck_assert_str_eq(module("counter").current_vsn, "");
+	ck_assert_str_eq(module("counter").old_vsn, "1.0.0");
+	ck_assert_int_eq(molt_runtime_spawn(rt, &q, "counter", NULL, 0, &err),
+			 MOLT_ENOTFOUND);
+	ck_assert_str_eq(rt_call(rt, p, "incr"), "1"); /* keeps running old */
+	ck_assert_int_eq(molt_runtime_delete(rt, "counter", &err),
+			 MOLT_ENOTFOUND);
+	ck_assert_int_eq(load(counter_v("1.0.1"), 0, &err), MOLT_EBUSY);
+	ck_assert_int_eq(molt_runtime_purge(rt, "counter", NULL, &err),
+			 MOLT_OK);
+	ck_assert_int_eq(load(counter_v("1.0.1"), 0, &err), MOLT_OK);
+	ck_assert_int_eq(molt_runtime_delete(rt, "supervisor", &err),
+			 MOLT_ENOTFOUND);
+}
+END_TEST
+
+START_TEST(test_change_code_on_a_suspended_process_commits_or_reverts)
+{
+	molt_pid p = rt_spawn(rt, "counter", "7");
+	molt_vsn_change up = {0, "1.0.0"};
+	molt_err err = MOLT_ERR_INIT;
+	molt_proc_info pi;
+	char *st = NULL;
+
+	ck_assert_int_eq(load(counter_v("1.0.1"), 0, &err), MOLT_OK);
+	ck_assert_int_eq(molt_runtime_change_code(rt, p, &up, "[]", 1000, &err),
+			 MOLT_EINVAL); /* not suspended */
+	ck_assert_int_eq(molt_runtime_suspend(rt, p, 1000, &err), MOLT_OK);
+	ck_assert_int_eq(molt_runtime_cast(rt, p, "incr", 4), MOLT_OK);
+	ck_assert_int_eq(molt_runtime_change_code(rt, p, &up, "[]", 1000, &err),
+			 MOLT_OK);
+	ck_assert_int_eq(molt_runtime_process_info(rt, p, &pi), MOLT_OK);
+	ck_assert_str_eq(pi.vsn, "1.0.1");
+	ck_assert_int_eq(molt_runtime_revert_code(rt, p, 1000, &err), MOLT_OK);
+	ck_assert_int_eq(molt_runtime_process_info(rt, p, &pi), MOLT_OK);
+	ck_assert_str_eq(pi.vsn, "1.0.0");
+	ck_assert_int_eq(molt_runtime_change_code(rt, p, &up, "[]", 1000, &err),
+			 MOLT_OK);
+	ck_assert_int_eq(molt_runtime_commit_code(rt, p, 1000, &err), MOLT_OK);
+	ck_assert_int_eq(molt_runtime_get_state(rt, p, &st, 1000, &err),
+			 MOLT_OK);
+	ck_assert_str_eq(st, "{\"count\":7}"); /* the cast still waits */
+	molt_free(st);
+	ck_assert_int_eq(molt_runtime_resume(rt, p, &err), MOLT_OK);
+	ck_assert_str_eq(rt_call(rt, p, "get"), "8");
+	ck_assert_int_eq(molt_runtime_suspend(rt, 12345, 100, &err),
+			 MOLT_ENOTFOUND);
+}
+END_TEST
 
 Suite *modtab_suite(void)
 {
-	return suite_create("modtab");
+	Suite *s = suite_create("modtab");
+	TCase *tc = tcase_create("modtab");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, test_load_refuses_bad_objects_with_the_reason);
+	tcase_add_test(
+		tc,
+		test_new_version_becomes_current_and_processes_move_at_next_message);
+	tcase_add_test(tc,
+		       test_load_while_old_runs_is_not_purged_unless_forced);
+	tcase_add_test(
+		tc,
+		test_purge_kills_old_processes_and_supervisors_restart_them);
+	tcase_add_test(tc, test_soft_purge_refuses_while_old_code_runs);
+	tcase_add_test(tc,
+		       test_old_code_is_unloaded_when_nothing_references_it);
+	tcase_add_test(tc, test_delete_makes_current_old);
+	tcase_add_test(
+		tc, test_change_code_on_a_suspended_process_commits_or_reverts);
+	suite_add_tcase(s, tc);
+	return s;
 }
