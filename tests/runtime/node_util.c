@@ -152,8 +152,9 @@ int rt_ctl_line(int fd, const char *line, char *out, size_t size)
 {
 	size_t n = 0;
 
-	if ((line &&
-	     (write(fd, line, strlen(line)) < 0 || write(fd, "\n", 1) < 0)))
+	/* MSG_NOSIGNAL: a peer that refused us must not SIGPIPE the test */
+	if (line && (send(fd, line, strlen(line), MSG_NOSIGNAL) < 0 ||
+		     send(fd, "\n", 1, MSG_NOSIGNAL) < 0))
 		return -1;
 	while (n + 1 < size) {
 		struct pollfd p = {fd, POLLIN, 0};
