@@ -322,8 +322,8 @@ int molt__modtab_load(molt_runtime *rt, const char *path, const char *expect,
 	}
 	if (name_out && name_size)
 		snprintf(name_out, name_size, "%s", v->desc->name);
-	molt_log(MOLT_LOG_DEBUG, "modtab", "loaded %s %s from %s", v->desc->name,
-		 v->desc->vsn, path);
+	molt_log(MOLT_LOG_DEBUG, "modtab", "loaded %s %s from %s",
+		 v->desc->name, v->desc->vsn, path);
 	return MOLT_OK;
 }
 
