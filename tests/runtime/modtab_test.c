@@ -252,6 +252,46 @@ START_TEST(test_change_code_on_a_suspended_process_commits_or_reverts)
 }
 END_TEST
 
+START_TEST(test_two_phase_load_and_restore_old)
+{
+	molt_pid p = rt_spawn(rt, "counter", NULL), pids[4];
+	molt_err err = MOLT_ERR_INIT;
+	molt_code *code = NULL;
+
+	ck_assert_int_eq(molt_runtime_code_open(rt, &code, counter_v("1.0.1"),
+						"counter", &err),
+			 MOLT_OK);
+	ck_assert_str_eq(molt_code_name(code), "counter");
+	ck_assert_str_eq(molt_code_vsn(code), "1.0.1");
+	ck_assert_str_eq(module("counter").current_vsn, "1.0.0"); /* not yet */
+	ck_assert_int_eq(molt_runtime_code_install(rt, code, 0, &err), MOLT_OK);
+	ck_assert_str_eq(module("counter").current_vsn, "1.0.1");
+	ck_assert_uint_eq(
+		molt_runtime_module_pids(rt, "counter", MOLT_PIDS_OLD, pids, 4),
+		1);
+	ck_assert_uint_eq(pids[0], p);
+	ck_assert_uint_eq(molt_runtime_module_pids(rt, "counter",
+						   MOLT_PIDS_CURRENT, pids, 4),
+			  0);
+	/* roll back: 1.0.0 is current again, p never moved */
+	ck_assert_int_eq(molt_runtime_restore_old(rt, "counter", &err),
+			 MOLT_OK);
+	ck_assert_str_eq(module("counter").current_vsn, "1.0.0");
+	ck_assert_str_eq(module("counter").old_vsn, "");
+	ck_assert_uint_eq(molt_runtime_module_pids(rt, "counter",
+						   MOLT_PIDS_CURRENT, pids, 4),
+			  1);
+	ck_assert_str_eq(rt_call(rt, p, "incr"), "1");
+	ck_assert_int_eq(molt_runtime_restore_old(rt, "counter", &err),
+			 MOLT_ENOTFOUND);
+	/* an opened version that is never installed is just freed */
+	ck_assert_int_eq(molt_runtime_code_open(rt, &code, counter_v("1.0.1"),
+						NULL, &err),
+			 MOLT_OK);
+	molt_runtime_code_free(code);
+}
+END_TEST
+
 /* greeter-<vsn>/greeter.so: the docs/modules.md example */
 static const char *greeter(const char *vsn)
 {
@@ -325,6 +365,7 @@ Suite *modtab_suite(void)
 	tcase_add_test(tc, test_delete_makes_current_old);
 	tcase_add_test(
 		tc, test_change_code_on_a_suspended_process_commits_or_reverts);
+	tcase_add_test(tc, test_two_phase_load_and_restore_old);
 	tcase_add_test(tc,
 		       test_lazy_move_runs_code_change_when_the_layout_changes);
 	tcase_add_test(
