@@ -329,6 +329,7 @@ void molt__proc_exit(molt_runtime *rt, molt_proc *p, int run_terminate)
 	molt__link *links;
 	molt__msg *mbox, *sig;
 	molt__version *ver;
+	char why[128]; /* the reason outlives the slot */
 	molt_ctx ctx;
 
 	change_discard(rt, p);
@@ -360,11 +361,12 @@ void molt__proc_exit(molt_runtime *rt, molt_proc *p, int run_terminate)
 	drain(rt, sig);
 	atomic_fetch_sub(&ver->procs, 1);
 	molt__version_unref(ver);
-	/* last: whoever waits for the exit sees everything released */
-	molt__ext_exited(rt, pid, reason);
+	snprintf(why, sizeof(why), "%s", reason);
 	molt_free(p->stop_reason);
 	p->stop_reason = NULL;
 	slot_free(rt, p, (uint32_t)pid);
+	/* last: whoever waits for the exit sees everything released */
+	molt__ext_exited(rt, pid, why);
 }
 
 /* --- spawn --- */
