@@ -40,7 +40,12 @@ static void heap_link(molt_proc *p, molt__hblock *b)
 		b->next->prev = b;
 	if (p) {
 		p->heap = b;
-		p->heap_bytes += b->size;
+		atomic_store_explicit(
+			&p->heap_bytes,
+			atomic_load_explicit(&p->heap_bytes,
+					     memory_order_relaxed) +
+				b->size,
+			memory_order_relaxed);
 	}
 }
 
@@ -54,7 +59,11 @@ static void heap_unlink(molt_proc *p, molt__hblock *b)
 		p->heap = b->next;
 	if (b->next)
 		b->next->prev = b->prev;
-	p->heap_bytes -= b->size;
+	atomic_store_explicit(
+		&p->heap_bytes,
+		atomic_load_explicit(&p->heap_bytes, memory_order_relaxed) -
+			b->size,
+		memory_order_relaxed);
 }
 
 void *molt_proc_alloc(molt_ctx *ctx, size_t size)

@@ -26,6 +26,7 @@
 
 #define MAX_CLIENTS	     64
 #define MAX_LINE	     (64 * 1024)
+#define MAX_BUFFERED	     (1024 * 1024) /* unparsed input per client */
 #define CALL_TIMEOUT_DEFAULT 5000u
 #define CALL_TIMEOUT_MAX     600000u
 
@@ -531,6 +532,13 @@ static void client_read(molt__ctl *ctl, client *c)
 	}
 	if (n < 0)
 		return;
+	if (c->in.len + (size_t)n > MAX_BUFFERED ||
+	    c->out.len > MAX_BUFFERED * 16) {
+		/* pipelining faster than we answer, or not reading replies */
+		queue_error(c, MOLT_EUNSAFE, "too much unanswered input");
+		c->closing = 1;
+		return;
+	}
 	if (molt_buf_put(&c->in, buf, (size_t)n) < 0) {
 		client_close(c);
 		return;

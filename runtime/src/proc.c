@@ -83,7 +83,7 @@ static molt_proc *slot_alloc(molt_runtime *rt)
 static void slot_free(molt_runtime *rt, molt_proc *p, uint32_t idx)
 {
 	p->parent = 0;
-	p->reductions = 0;
+	atomic_store_explicit(&p->reductions, 0, memory_order_relaxed);
 	p->state = NULL;
 	pthread_mutex_lock(&rt->tbl_mu);
 	if (p->gen != UINT32_MAX) { /* else retired: pids are never reused */
@@ -283,7 +283,7 @@ static void heap_reclaim(molt_proc *p)
 		b = next;
 	}
 	p->heap = NULL;
-	p->heap_bytes = 0;
+	atomic_store_explicit(&p->heap_bytes, 0, memory_order_relaxed);
 }
 
 static void drain(molt_runtime *rt, molt__msg *m)
@@ -530,7 +530,11 @@ static void dispatch(molt_runtime *rt, molt_proc *p, molt__msg *m)
 		m->len};
 	int rc = 0;
 
-	p->reductions++;
+	/* single writer: a relaxed load and store, no locked add */
+	atomic_store_explicit(
+		&p->reductions,
+		atomic_load_explicit(&p->reductions, memory_order_relaxed) + 1,
+		memory_order_relaxed);
 	switch (m->kind) {
 	case MOLT_MSG_CALL:
 		if (!d->handle_call) {
@@ -676,8 +680,10 @@ int molt__proc_info(molt_runtime *rt, molt_proc *p, molt_pid pid,
 	out->suspended = !!(p->flags & MOLT__PF_SUSPENDED);
 	out->trap_exit = !!(p->flags & MOLT__PF_TRAP);
 	out->queue_len = p->mbox.len;
-	out->heap_bytes = p->heap_bytes;
-	out->reductions = p->reductions;
+	out->heap_bytes =
+		atomic_load_explicit(&p->heap_bytes, memory_order_relaxed);
+	out->reductions =
+		atomic_load_explicit(&p->reductions, memory_order_relaxed);
 	molt__spin_unlock(&p->lock);
 	return MOLT_OK;
 }
