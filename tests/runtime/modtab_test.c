@@ -343,6 +343,43 @@ START_TEST(test_reverted_change_frees_the_new_state_and_keeps_the_old)
 }
 END_TEST
 
+/* Allocation N fails, for N = 1, 2, ...: spawning, starting a tree and
+ * loading report errors and leave a working runtime (and, in the
+ * sanitizer build, no leak). */
+START_TEST(test_allocation_failures_are_errors_not_crashes)
+{
+	static const char *tree = "{\"children\":[{\"id\":\"a\",\"module\":"
+				  "\"counter\"},{\"id\":\"b\",\"module\":"
+				  "\"probe\"}]}";
+	unsigned long failed = 0;
+
+	for (unsigned long n = 1; n <= 40; n++) {
+		molt_err err = MOLT_ERR_INIT;
+		molt_pid pid = 0, sup = 0;
+		int rc_spawn, rc_sup, rc_load;
+
+		molt_alloc_fail_after(n);
+		rc_spawn =
+			molt_runtime_spawn(rt, &pid, "counter", "1", 1, &err);
+		rc_sup = molt_runtime_start_supervisor(rt, &sup, tree, &err);
+		rc_load = load(counter_v(n % 2 ? "1.0.1" : "1.0.0"), 0, &err);
+		failed += molt_alloc_failures();
+		molt_alloc_fail_after(0);
+		ck_assert(rc_spawn == MOLT_OK || rc_spawn < 0);
+		if (rc_spawn == MOLT_OK)
+			ck_assert_str_eq(rt_call(rt, pid, "incr"), "2");
+		if (rc_sup == MOLT_OK)
+			molt_runtime_exit(rt, sup, "shutdown");
+		(void)rc_load;
+		ck_assert_str_eq(
+			rt_call(rt, rt_spawn(rt, "counter", NULL), "incr"),
+			"1");
+		molt_runtime_purge(rt, "counter", NULL, &err);
+	}
+	ck_assert_uint_gt(failed, 0);
+}
+END_TEST
+
 Suite *modtab_suite(void)
 {
 	Suite *s = suite_create("modtab");
@@ -366,6 +403,7 @@ Suite *modtab_suite(void)
 	tcase_add_test(
 		tc, test_change_code_on_a_suspended_process_commits_or_reverts);
 	tcase_add_test(tc, test_two_phase_load_and_restore_old);
+	tcase_add_test(tc, test_allocation_failures_are_errors_not_crashes);
 	tcase_add_test(tc,
 		       test_lazy_move_runs_code_change_when_the_layout_changes);
 	tcase_add_test(
