@@ -6,10 +6,10 @@
 
 #include <cjson/cJSON.h>
 
-#include "molt/banned.h"
-
 #include "cli.h"
 #include "ctlclient.h"
+
+#include "molt/banned.h"
 
 #define CODE_TIMEOUT 30000u
 

@@ -4,13 +4,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "molt/banned.h"
 #include "molt/common.h"
 #include "molt/log.h"
 #include "molt/module.h"
 
 #include "proc.h"
 #include "timer.h"
+
+#include "molt/banned.h"
 
 /* proc.c */
 int molt__link_remove(molt_proc *p, int kind, molt_pid pid, molt_ref ref);

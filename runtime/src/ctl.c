@@ -16,13 +16,14 @@
 
 #include <cjson/cJSON.h>
 
-#include "molt/banned.h"
 #include "molt/buf.h"
 #include "molt/common.h"
 #include "molt/log.h"
 #include "molt/runtime.h"
 
 #include "rt.h"
+
+#include "molt/banned.h"
 
 #define MAX_CLIENTS	     64
 #define MAX_LINE	     (64 * 1024)

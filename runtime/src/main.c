@@ -7,10 +7,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "molt/banned.h"
 #include "molt/common.h"
 #include "molt/log.h"
 #include "molt/runtime.h"
+
+#include "molt/banned.h"
 
 typedef struct opts {
 	const char *root;	 /* --root */

@@ -5,13 +5,14 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "molt/banned.h"
 #include "molt/common.h"
 #include "molt/log.h"
 
 #include "sched.h"
 #include "sysreq.h"
 #include "timer.h"
+
+#include "molt/banned.h"
 
 /* --- slots --- */
 

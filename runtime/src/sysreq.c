@@ -6,10 +6,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "molt/banned.h"
 #include "molt/common.h"
 
 #include "modtab.h"
+
+#include "molt/banned.h"
 
 static void req_unref(molt__sysreq *r)
 {
