@@ -169,7 +169,7 @@ START_TEST(test_slow_call_does_not_block_other_clients)
 	req("{\"op\":\"call\",\"to\":\"c\",\"payload\":\"incr\"}");
 	t1 = now_ms();
 	ck_assert_str_eq(out, "{\"ok\":true,\"reply\":\"1\"}");
-	ck_assert_msg(t1 - t0 < 400, "other client waited %.0f ms", t1 - t0);
+	ck_assert_msg(t1 - t0 < 650, "other client waited %.0f ms", t1 - t0);
 	ck_assert_int_eq(rt_ctl_line(fd, NULL, out, sizeof(out)), 0);
 	ck_assert_str_eq(out, "{\"ok\":true,\"reply\":\"slept 800\"}");
 	close(fd);
