@@ -32,9 +32,13 @@ static void setup(void)
 static void teardown(void)
 {
 	/* a clean exit: in the sanitizer build this also means no leak */
-	if (n.pid)
-		ck_assert_msg(rt_node_stop(&n) == 0,
-			      "moltd did not exit 0 (%s)", n.log);
+	if (n.pid) {
+		int rc = rt_node_stop(&n);
+
+		if (rc != 0) /* keep the evidence: print moltd's log */
+			rt_run(out, sizeof(out), "tail -20 '%s' >&2", n.log);
+		ck_assert_msg(rc == 0, "moltd exited %d (log: %s)", rc, n.log);
+	}
 	rt_node_clean(&n);
 }
 
