@@ -22,6 +22,7 @@
 #include "molt/log.h"
 #include "molt/runtime.h"
 
+#include "eval.h"
 #include "rt.h"
 
 #define MAX_CLIENTS	     64
@@ -411,6 +412,12 @@ static int op_get_state(req *r, molt_err *err)
 	return rc;
 }
 
+/* eval: the upgrade engine's op, in ctl_eval.c */
+static int op_eval(req *r, molt_err *err)
+{
+	return molt__ctl_eval(r->ctl->rt, r->json, r->reply, err);
+}
+
 /*
  * The op table. To add an op: write `static int op_x(req *r, molt_err
  * *err)` that adds fields to r->reply and returns MOLT_OK, a negative
@@ -431,6 +438,7 @@ static const struct op {
 	{"soft_purge", op_soft_purge},
 	{"delete", op_delete},
 	{"get_state", op_get_state},
+	{"eval", op_eval},
 };
 
 static void handle_line(molt__ctl *ctl, client *c, const char *line, size_t len)
