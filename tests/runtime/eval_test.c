@@ -6,6 +6,7 @@
 
 #include <check.h>
 
+#include "molt/log.h"
 #include "molt/runtime.h"
 
 #include "rt_util.h"
@@ -230,6 +231,7 @@ END_TEST
 
 START_TEST(test_eval_remove_makes_current_old_and_purge_kills)
 {
+	molt_pid w = rt_watch(rt, pids[N - 1]);
 	molt_eval_report r;
 	molt_err err = MOLT_ERR_INIT;
 
@@ -243,7 +245,7 @@ START_TEST(test_eval_remove_makes_current_old_and_purge_kills)
 	ck_assert_uint_eq(r.killed, N);
 	molt_eval_report_release(&r);
 	ck_assert_str_eq(upg_current(rt, "counter"), "");
-	ck_assert_str_eq(rt_wait_exit(rt, pids[N - 1], 2000), "killed");
+	ck_assert_str_eq(rt_watch_reason(rt, w, pids[N - 1], 2000), "killed");
 }
 END_TEST
 
@@ -254,6 +256,7 @@ START_TEST(test_eval_survives_every_allocation_failure)
 	unsigned long n;
 	int rc = MOLT_ENOMEM;
 
+	molt_log_set_level(MOLT_LOG_ERROR); /* one warning per failure */
 	for (n = 1; rc != MOLT_OK && n < 10000; n++) {
 		molt_alloc_fail_after(n);
 		rc = upg_eval(rt, UPG_UP("2.0.0"), 0, &r, &err);
@@ -268,7 +271,8 @@ START_TEST(test_eval_survives_every_allocation_failure)
 		upg_check_counters(rt, pids, counts, N, "1.0.0");
 	}
 	ck_assert_msg(rc == MOLT_OK, "never succeeded: %s", err.msg);
-	ck_assert_msg(n > 3, "only %lu allocations were tried", n);
+	ck_assert_msg(n > 20, "only %lu allocations were tried", n);
+	fprintf(stderr, "eval passed once allocation %lu was never reached; every earlier failure left all as it was\n", n);
 	upg_check_counters(rt, pids, counts, N, "2.0.0");
 }
 END_TEST
