@@ -353,8 +353,11 @@ static int op_load(req *r, molt_err *err)
 	rc = molt_runtime_load(r->ctl->rt, path, str_field(r->json, "module"),
 			       cJSON_IsTrue(force) ? MOLT_LOAD_FORCE : 0, name,
 			       sizeof(name), err);
-	if (rc == MOLT_OK)
+	if (rc == MOLT_OK) {
 		cJSON_AddStringToObject(r->reply, "module", name);
+		molt_log(MOLT_LOG_INFO, "ctl", "loaded module '%s' from %s",
+			 name, path);
+	}
 	return rc;
 }
 

@@ -131,6 +131,18 @@ static int serve(molt_runtime *rt, const opts *o, molt_pid root)
 	return rc;
 }
 
+static void log_modules(molt_runtime *rt)
+{
+	molt_module_info mi[64];
+	size_t n = molt_runtime_modules(rt, mi, 64);
+
+	for (size_t i = 0; i < n && i < 64; i++)
+		if (!mi[i].builtin)
+			molt_log(MOLT_LOG_INFO, "moltd", "module %s %s from %s",
+				 mi[i].name, mi[i].current_vsn,
+				 mi[i].current_path);
+}
+
 int main(int argc, char **argv)
 {
 	molt_runtime_options ro = MOLT_RUNTIME_OPTIONS_INIT;
@@ -165,6 +177,7 @@ int main(int argc, char **argv)
 		molt_runtime_free(rt);
 		return 1;
 	}
+	log_modules(rt);
 	molt_log(MOLT_LOG_INFO, "moltd", "booted %s with %u schedulers", o.boot,
 		 molt_runtime_schedulers(rt));
 	rc = serve(rt, &o, root);

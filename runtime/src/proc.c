@@ -443,17 +443,66 @@ int molt__proc_spawn(molt_runtime *rt, molt_pid *out, molt__version *ver,
 
 /* --- the dispatch turn --- */
 
+/*
+ * A lazy move whose state layout changes (state_vsn differs): run the new
+ * version's code_change on the state, as a suspend/code_change/resume
+ * would. Returns 0 and sets *ns, or -1 (the process then stays on old).
+ */
+static int lazy_change(molt_runtime *rt, molt_proc *p, molt__version *old,
+		       molt__version *cur, void **ns)
+{
+	molt_vsn_change chg = {cur->desc->state_vsn < old->desc->state_vsn,
+			       old->desc->vsn};
+	molt_ctx ctx = {rt, p, cur};
+	char pidbuf[32];
+	int rc = -1;
+
+	*ns = p->state;
+	if (cur->desc->state_vsn == old->desc->state_vsn)
+		return 0;
+	if (cur->desc->code_change)
+		rc = cur->desc->code_change(&ctx, &chg, p->state, "[]", ns);
+	if (rc >= 0 && !(p->flags & MOLT__PF_EXITING))
+		return 0;
+	molt_log(MOLT_LOG_WARN, "proc",
+		 "process %s stays on %s %s: no code_change to state_vsn %u",
+		 molt_pid_format(p->pid, pidbuf, sizeof(pidbuf)),
+		 old->mod->name, old->desc->vsn, cur->desc->state_vsn);
+	if (p->flags & MOLT__PF_EXITING) { /* a failed code_change */
+		molt__spin_lock(&p->lock);
+		p->flags &= (uint8_t)~MOLT__PF_EXITING;
+		molt__spin_unlock(&p->lock);
+		molt_free(p->stop_reason);
+		p->stop_reason = NULL;
+	}
+	return -1;
+}
+
 /* Move a process off an old version at its next ordinary message. */
 static void migrate(molt_runtime *rt, molt_proc *p)
 {
 	molt__version *old = p->ver;
 	molt__version *cur = molt__modtab_upgrade_target(&rt->modtab, old);
+	molt_ctx octx = {rt, p, old};
+	void *ns;
 
-	if (!cur)
-		return; /* deleted: no current to move to; keep running old */
+	if (!cur || (p->flags & MOLT__PF_NOMOVE)) {
+		molt__version_unref(cur); /* deleted, or cannot move: stay */
+		return;
+	}
+	if (lazy_change(rt, p, old, cur, &ns) < 0) {
+		molt__spin_lock(&p->lock);
+		p->flags |= MOLT__PF_NOMOVE; /* until purged or changed */
+		molt__spin_unlock(&p->lock);
+		molt__version_unref(cur);
+		return;
+	}
+	if (ns != p->state && old->desc->free_state)
+		old->desc->free_state(&octx, p->state);
 	atomic_fetch_add(&cur->procs, 1);
 	molt__spin_lock(&p->lock);
 	p->ver = cur;
+	p->state = ns;
 	molt__spin_unlock(&p->lock);
 	atomic_fetch_sub(&old->procs, 1);
 	molt__version_unref(old);

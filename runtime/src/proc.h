@@ -35,6 +35,7 @@ enum molt__pstatus {
 #define MOLT__PF_SUSPENDED 0x01u /* (L) ordinary messages wait */
 #define MOLT__PF_TRAP	   0x02u /* trap_exit is on */
 #define MOLT__PF_EXITING   0x04u /* a callback asked to stop */
+#define MOLT__PF_NOMOVE	   0x08u /* lazy move to current failed once */
 
 /* A link or monitor, in a process's list (L). */
 typedef struct molt__link {

@@ -62,6 +62,7 @@ static void set_suspended(molt_proc *p, int on)
 static void switch_to(molt_proc *p, molt__version *nv, void *ns)
 {
 	molt__spin_lock(&p->lock);
+	p->flags &= (uint8_t)~MOLT__PF_NOMOVE;
 	p->prev_ver = p->ver;
 	p->prev_state = p->state;
 	p->ver = nv;

@@ -252,6 +252,97 @@ START_TEST(test_change_code_on_a_suspended_process_commits_or_reverts)
 }
 END_TEST
 
+START_TEST(test_two_phase_load_and_restore_old)
+{
+	molt_pid p = rt_spawn(rt, "counter", NULL), pids[4];
+	molt_err err = MOLT_ERR_INIT;
+	molt_code *code = NULL;
+
+	ck_assert_int_eq(molt_runtime_code_open(rt, &code, counter_v("1.0.1"),
+						"counter", &err),
+			 MOLT_OK);
+	ck_assert_str_eq(molt_code_name(code), "counter");
+	ck_assert_str_eq(molt_code_vsn(code), "1.0.1");
+	ck_assert_str_eq(module("counter").current_vsn, "1.0.0"); /* not yet */
+	ck_assert_int_eq(molt_runtime_code_install(rt, code, 0, &err), MOLT_OK);
+	ck_assert_str_eq(module("counter").current_vsn, "1.0.1");
+	ck_assert_uint_eq(
+		molt_runtime_module_pids(rt, "counter", MOLT_PIDS_OLD, pids, 4),
+		1);
+	ck_assert_uint_eq(pids[0], p);
+	ck_assert_uint_eq(molt_runtime_module_pids(rt, "counter",
+						   MOLT_PIDS_CURRENT, pids, 4),
+			  0);
+	/* roll back: 1.0.0 is current again, p never moved */
+	ck_assert_int_eq(molt_runtime_restore_old(rt, "counter", &err),
+			 MOLT_OK);
+	ck_assert_str_eq(module("counter").current_vsn, "1.0.0");
+	ck_assert_str_eq(module("counter").old_vsn, "");
+	ck_assert_uint_eq(molt_runtime_module_pids(rt, "counter",
+						   MOLT_PIDS_CURRENT, pids, 4),
+			  1);
+	ck_assert_str_eq(rt_call(rt, p, "incr"), "1");
+	ck_assert_int_eq(molt_runtime_restore_old(rt, "counter", &err),
+			 MOLT_ENOTFOUND);
+	/* an opened version that is never installed is just freed */
+	ck_assert_int_eq(molt_runtime_code_open(rt, &code, counter_v("1.0.1"),
+						NULL, &err),
+			 MOLT_OK);
+	molt_runtime_code_free(code);
+}
+END_TEST
+
+/* greeter-<vsn>/greeter.so: the docs/modules.md example */
+static const char *greeter(const char *vsn)
+{
+	static char path[4096];
+	const char *v1 = rt_fixture("counter");
+
+	snprintf(path, sizeof(path), "%.*sgreeter-%s/greeter.so",
+		 (int)(strstr(v1, "counter-1.0.0") - v1), v1, vsn);
+	return path;
+}
+
+START_TEST(test_lazy_move_runs_code_change_when_the_layout_changes)
+{
+	molt_err err = MOLT_ERR_INIT;
+	molt_pid g;
+
+	ck_assert_int_eq(load(greeter("1.0.0"), 0, &err), MOLT_OK);
+	g = rt_spawn(rt, "greeter", NULL);
+	ck_assert_str_eq(rt_call(rt, g, "ada"), "hello ada #1");
+	ck_assert_int_eq(load(greeter("2.0.0"), 0, &err), MOLT_OK);
+	ck_assert_str_eq(rt_call(rt, g, "bob"), "hello bob #2, 3 letters");
+	ck_assert_uint_eq(module("greeter").old_procs, 0);
+	ck_assert_int_eq(molt_runtime_soft_purge(rt, "greeter", &err), MOLT_OK);
+}
+END_TEST
+
+START_TEST(test_reverted_change_frees_the_new_state_and_keeps_the_old)
+{
+	molt_vsn_change up = {0, "1.0.0"};
+	molt_err err = MOLT_ERR_INIT;
+	molt_proc_info pi;
+	molt_pid g;
+
+	ck_assert_int_eq(load(greeter("1.0.0"), 0, &err), MOLT_OK);
+	g = rt_spawn(rt, "greeter", NULL);
+	ck_assert_str_eq(rt_call(rt, g, "ada"), "hello ada #1");
+	ck_assert_int_eq(load(greeter("2.0.0"), 0, &err), MOLT_OK);
+	ck_assert_int_eq(molt_runtime_suspend(rt, g, 1000, &err), MOLT_OK);
+	ck_assert_int_eq(molt_runtime_change_code(rt, g, &up, "[]", 1000, &err),
+			 MOLT_OK);
+	ck_assert_int_eq(molt_runtime_revert_code(rt, g, 1000, &err), MOLT_OK);
+	ck_assert_int_eq(molt_runtime_process_info(rt, g, &pi), MOLT_OK);
+	ck_assert_str_eq(pi.vsn, "1.0.0");
+	ck_assert_int_eq(molt_runtime_change_code(rt, g, &up, "[]", 1000, &err),
+			 MOLT_OK);
+	ck_assert_int_eq(molt_runtime_commit_code(rt, g, 1000, &err), MOLT_OK);
+	ck_assert_int_eq(molt_runtime_resume(rt, g, &err), MOLT_OK);
+	ck_assert_str_eq(rt_call(rt, g, "cy"), "hello cy #2, 2 letters");
+}
+END_TEST
+
 Suite *modtab_suite(void)
 {
 	Suite *s = suite_create("modtab");
@@ -274,6 +365,11 @@ Suite *modtab_suite(void)
 	tcase_add_test(tc, test_delete_makes_current_old);
 	tcase_add_test(
 		tc, test_change_code_on_a_suspended_process_commits_or_reverts);
+	tcase_add_test(tc, test_two_phase_load_and_restore_old);
+	tcase_add_test(tc,
+		       test_lazy_move_runs_code_change_when_the_layout_changes);
+	tcase_add_test(
+		tc, test_reverted_change_frees_the_new_state_and_keeps_the_old);
 	suite_add_tcase(s, tc);
 	return s;
 }

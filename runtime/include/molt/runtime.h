@@ -87,6 +87,41 @@ MOLT_API int molt_runtime_soft_purge(molt_runtime *rt, const char *module,
 MOLT_API int molt_runtime_delete(molt_runtime *rt, const char *module,
 				 molt_err *err);
 
+/*
+ * Two-phase loading, for the upgrade engine (OTP's load_object_code, then
+ * load): molt_runtime_code_open dlopen()s and checks path exactly as
+ * molt_runtime_load does, without touching the module table; *out is
+ * owned (molt_runtime_code_free). molt_runtime_code_install then makes it
+ * current under the load rules (not_purged, MOLT_LOAD_FORCE) and takes it
+ * on success; on failure the caller still owns it.
+ */
+typedef struct molt_code molt_code;
+MOLT_API int molt_runtime_code_open(molt_runtime *rt, molt_code **out,
+				    const char *path, const char *expect_name,
+				    molt_err *err);
+/* The descriptor's name and vsn. Valid until the code is freed. */
+MOLT_API const char *molt_code_name(const molt_code *code);
+MOLT_API const char *molt_code_vsn(const molt_code *code);
+MOLT_API int molt_runtime_code_install(molt_runtime *rt, molt_code *code,
+				       unsigned flags, molt_err *err);
+/* Unload code that was never installed. NULL is a no-op. */
+MOLT_API void molt_runtime_code_free(molt_code *code);
+/*
+ * Undo a load, for rollback: module's old version becomes current again
+ * and the current one leaves the table (processes still on it, if any,
+ * move back at their next message). MOLT_ENOTFOUND if there is no old.
+ */
+MOLT_API int molt_runtime_restore_old(molt_runtime *rt, const char *module,
+				      molt_err *err);
+
+#define MOLT_PIDS_ANY	  0 /* molt_runtime_module_pids: every version */
+#define MOLT_PIDS_CURRENT 1 /* only processes on the current version */
+#define MOLT_PIDS_OLD	  2 /* only processes on the old version */
+/* Pids of processes whose callback module is module, from the process
+ * table (no tree walk). Fills out[0..max); returns the total. */
+MOLT_API size_t molt_runtime_module_pids(molt_runtime *rt, const char *module,
+					 int which, molt_pid *out, size_t max);
+
 /* One module, as listed by molt_runtime_modules. */
 typedef struct molt_module_info {
 	char name[64];		/* module name */
