@@ -331,6 +331,7 @@ static void switch_to(molt_proc *p, molt__version *nv, void *ns)
 {
 	molt__version_ref(nv);
 	molt__spin_lock(&p->lock);
+	p->flags &= (uint8_t)~MOLT__PF_NOMOVE;
 	p->prev_ver = p->ver;
 	p->prev_state = p->state;
 	p->ver = nv;
