@@ -139,16 +139,15 @@ int molt__cmd_modules(molt_cli *cli, int argc, char **argv)
 #define EVAL_TIMEOUT 600000u /* a big upgrade may take a while */
 
 typedef struct eval_args {
-	const char *file;	/* SCRIPT.json */
-	const char *lib_dir;	/* --lib-dir, else ROOT/lib */
-	const char *paths[16];	/* --path DIR... */
-	int n_paths;		/* entries in paths */
-	int dry_run;		/* --dry-run */
-	long suspend_timeout;	/* --suspend-timeout MS, or 0 */
+	const char *file;      /* SCRIPT.json */
+	const char *lib_dir;   /* --lib-dir, else ROOT/lib */
+	const char *paths[16]; /* --path DIR... */
+	int n_paths;	       /* entries in paths */
+	int dry_run;	       /* --dry-run */
+	long suspend_timeout;  /* --suspend-timeout MS, or 0 */
 } eval_args;
 
-static int eval_parse_args(molt_cli *cli, int argc, char **argv,
-			   eval_args *a)
+static int eval_parse_args(molt_cli *cli, int argc, char **argv, eval_args *a)
 {
 	static const char usage[] =
 		"usage: eval SCRIPT.json [--dry-run] [--lib-dir DIR] "
@@ -236,10 +235,10 @@ static cJSON *eval_request(molt_cli *cli, const eval_args *a, cJSON *script,
 	}
 	p = cJSON_AddArrayToObject(req, "path");
 	for (int i = 0; i < a->n_paths; i++)
-		cJSON_AddItemToArray(p, cJSON_CreateString(
-						realpath(a->paths[i], abs)
-							? abs
-							: a->paths[i]));
+		cJSON_AddItemToArray(
+			p, cJSON_CreateString(realpath(a->paths[i], abs)
+						      ? abs
+						      : a->paths[i]));
 	if (a->suspend_timeout > 0)
 		cJSON_AddNumberToObject(req, "suspend_timeout",
 					(double)a->suspend_timeout);

@@ -1,6 +1,4 @@
 /* The control op "eval": run or dry-run a script, reply with the report. */
-#include "eval.h"
-
 #include <stdio.h>
 #include <string.h>
 
@@ -8,6 +6,8 @@
 
 #include "molt/banned.h"
 #include "molt/common.h"
+
+#include "eval.h"
 
 #define MAX_PATH_DIRS 16
 #define MAX_PLANNED   10000 /* pids listed in a dry-run reply */
@@ -50,6 +50,7 @@ static void add_report(cJSON *reply, const molt_eval_report *r, int dry)
 	cJSON_AddBoolToObject(reply, "committed", r->ok && !dry);
 	cJSON_AddBoolToObject(reply, "rolled_back", r->rolled_back);
 	cJSON_AddNumberToObject(reply, "total_ms", ms(r->total_ns));
+	cJSON_AddNumberToObject(reply, "commit_ms", ms(r->commit_ns));
 	cJSON_AddNumberToObject(reply, "rollback_ms", ms(r->rollback_ns));
 	o = cJSON_AddObjectToObject(reply, "pause");
 	cJSON_AddNumberToObject(o, "processes", (double)r->paused);
@@ -88,8 +89,8 @@ static void add_report(cJSON *reply, const molt_eval_report *r, int dry)
 }
 
 /* The request's options; dirs holds the search path (borrowed strings). */
-static int options(const cJSON *req, molt_eval_options *o,
-		   const char **dirs, molt_err *err)
+static int options(const cJSON *req, molt_eval_options *o, const char **dirs,
+		   molt_err *err)
 {
 	const cJSON *lib = cJSON_GetObjectItem(req, "lib_dir");
 	const cJSON *path = cJSON_GetObjectItem(req, "path");
@@ -108,9 +109,10 @@ static int options(const cJSON *req, molt_eval_options *o,
 	cJSON_ArrayForEach(d, path)
 	{
 		if (!cJSON_IsString(d) || n == MAX_PATH_DIRS)
-			return molt_err_set(err, MOLT_EINVAL,
-					    "eval: \"path\" is a list of at most "
-					    "16 directory strings");
+			return molt_err_set(
+				err, MOLT_EINVAL,
+				"eval: \"path\" is a list of at most "
+				"16 directory strings");
 		dirs[n++] = d->valuestring;
 	}
 	dirs[n] = NULL;

@@ -34,9 +34,9 @@ typedef struct jent {
 } jent;
 
 typedef struct smod {
-	char name[64];	   /* module suspended */
-	molt__module *m;   /* in the table, or NULL (no processes) */
-	uint64_t tmo_ns;   /* suspend timeout; NO_DEADLINE for infinity */
+	char name[64];	 /* module suspended */
+	molt__module *m; /* in the table, or NULL (no processes) */
+	uint64_t tmo_ns; /* suspend timeout; NO_DEADLINE for infinity */
 } smod;
 
 typedef struct postp {
@@ -46,32 +46,32 @@ typedef struct postp {
 } postp;
 
 typedef struct eval {
-	molt_runtime *rt;	   /* the runtime */
+	molt_runtime *rt;	    /* the runtime */
 	const molt_eval_options *o; /* options */
-	molt_eval_report *rep;	   /* the report being filled */
-	molt_err *err;		   /* the error */
-	cJSON *doc;		   /* the script */
-	size_t n;		   /* instructions */
-	int ponr;		   /* index of point_of_no_return */
-	staged *st;		   /* load_object_code results */
-	size_t n_st, cap_st;	   /* used, allocated */
-	jent *jr;		   /* slot journal */
-	size_t n_jr;		   /* used (allocated: loads + removes) */
-	smod *sm;		   /* suspend sets */
-	size_t n_sm, cap_sm;	   /* used, allocated */
-	const char **sm_names;	   /* set names for messages */
-	uint64_t *sm_deadline;	   /* per set, monotonic ns */
-	postp *pp;		   /* purges at commit */
-	size_t n_pp;		   /* used (allocated: loads+removes+purges) */
-	molt__uset set;		   /* the processes held */
-	molt__uctx u;		   /* per-process steps */
+	molt_eval_report *rep;	    /* the report being filled */
+	molt_err *err;		    /* the error */
+	cJSON *doc;		    /* the script */
+	size_t n;		    /* instructions */
+	int ponr;		    /* index of point_of_no_return */
+	staged *st;		    /* load_object_code results */
+	size_t n_st, cap_st;	    /* used, allocated */
+	jent *jr;		    /* slot journal */
+	size_t n_jr;		    /* used (allocated: loads + removes) */
+	smod *sm;		    /* suspend sets */
+	size_t n_sm, cap_sm;	    /* used, allocated */
+	const char **sm_names;	    /* set names for messages */
+	uint64_t *sm_deadline;	    /* per set, monotonic ns */
+	postp *pp;		    /* purges at commit */
+	size_t n_pp;		    /* used (allocated: loads+removes+purges) */
+	molt__uset set;		    /* the processes held */
+	molt__uctx u;		    /* per-process steps */
 } eval;
 
 /* --- errors --- */
 
 MOLT_PRINTF(6, 7)
-static int ierr(eval *ev, size_t i, const char *module, molt_pid pid,
-		int code, const char *fmt, ...)
+static int ierr(eval *ev, size_t i, const char *module, molt_pid pid, int code,
+		const char *fmt, ...)
 {
 	molt_eval_report *r = ev->rep;
 	char msg[200];
@@ -148,8 +148,8 @@ static int file_exists(const char *path)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-static int find_so(eval *ev, const char *app, const char *vsn,
-		   const char *mod, char *out, size_t size)
+static int find_so(eval *ev, const char *app, const char *vsn, const char *mod,
+		   char *out, size_t size)
 {
 	const char *const *sp = ev->o->search_path;
 
@@ -466,8 +466,7 @@ static molt__version *apply_target(eval *ev, const char *name, int loaded)
 	return molt__modtab_current(&ev->rt->modtab, name);
 }
 
-static const molt_export *find_export(const molt__version *v,
-				      const char *fn)
+static const molt_export *find_export(const molt__version *v, const char *fn)
 {
 	const molt_export *x = v->desc->exports;
 
@@ -597,7 +596,8 @@ static int check(eval *ev)
 
 static int run_apply(eval *ev, size_t i, const cJSON *a)
 {
-	const char *mod = a->child->valuestring, *fn = a->child->next->valuestring;
+	const char *mod = a->child->valuestring,
+		   *fn = a->child->next->valuestring;
 	molt__version *v = molt__modtab_current(&ev->rt->modtab, mod);
 	const molt_export *x = v ? find_export(v, fn) : NULL;
 	char *args = cJSON_PrintUnformatted(a->child->next->next);
@@ -621,8 +621,8 @@ static int run_apply(eval *ev, size_t i, const cJSON *a)
 }
 
 /* Record m's slots, then set them to (cur, old). */
-static int swap_slots(eval *ev, size_t i, const char *name,
-		      molt__version *cur, molt__version *old)
+static int swap_slots(eval *ev, size_t i, const char *name, molt__version *cur,
+		      molt__version *old)
 {
 	jent *j = &ev->jr[ev->n_jr];
 	int rc;
@@ -752,8 +752,8 @@ static int cc_one(eval *ev, size_t i, const cJSON *it, int down)
 	    molt__upg_suspend(&ev->u, from, ev->sm_deadline, ev->sm_names) < 0)
 		return ierr(ev, i, name, ev->u.fail.pid,
 			    ev->u.fail.code ? ev->u.fail.code : MOLT_ENOMEM,
-			    "%s", ev->u.fail.code ? ev->u.fail.msg
-						  : "out of memory");
+			    "%s",
+			    ev->u.fail.code ? ev->u.fail.msg : "out of memory");
 	nv = molt__modtab_current(&ev->rt->modtab, name);
 	if (!nv)
 		return ierr(ev, i, name, 0, MOLT_ENOTFOUND,
@@ -763,9 +763,8 @@ static int cc_one(eval *ev, size_t i, const cJSON *it, int down)
 		molt__version_unref(nv);
 		return ierr(ev, i, name, 0, MOLT_ENOMEM, "out of memory");
 	}
-	rc = molt__upg_change(&ev->u, sid, nv, down,
-			      st ? st->v->desc->vsn : "", extra,
-			      cc_deadline(ev));
+	rc = molt__upg_change(&ev->u, sid, nv, down, st ? st->v->desc->vsn : "",
+			      extra, cc_deadline(ev));
 	cJSON_free(extra);
 	molt__version_unref(nv);
 	ev->rep->steps[i].procs += count_set(ev, sid);
@@ -864,6 +863,14 @@ static void commit(eval *ev)
 	release_staged(ev);
 }
 
+static void commit_timed(eval *ev)
+{
+	uint64_t t0 = molt__upg_now_ns();
+
+	commit(ev);
+	ev->rep->commit_ns = molt__upg_now_ns() - t0;
+}
+
 /* Put m's slots back; versions that leave them become old, so a process
  * that moved onto one moves back at its next message. */
 static void restore_slots(eval *ev, jent *j)
@@ -950,7 +957,7 @@ static int run_all(eval *ev)
 	if (rc < 0 && (int)ev->rep->failed_index > ev->ponr)
 		rollback(ev);
 	else if (rc == MOLT_OK)
-		commit(ev);
+		commit_timed(ev);
 	else
 		release_staged(ev);
 	pause_stats(ev);
@@ -1080,7 +1087,8 @@ int molt_runtime_eval(molt_runtime *rt, const char *script_json,
 		report->failed_index = -1;
 	}
 	if (!rt || !script_json || !report)
-		return molt_err_set(err, MOLT_EINVAL, "eval: no runtime or script");
+		return molt_err_set(err, MOLT_EINVAL,
+				    "eval: no runtime or script");
 	memset(&ev, 0, sizeof(ev));
 	ev.rt = rt;
 	ev.o = opts ? opts : &dflt;

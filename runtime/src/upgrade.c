@@ -116,18 +116,18 @@ static void fail(molt__uctx *u, int code, molt_pid pid, const char *fmt, ...)
 /* --- parallel for --- */
 
 typedef struct job {
-	molt__uctx *u;			      /* the evaluation */
+	molt__uctx *u;				/* the evaluation */
 	void (*fn)(struct job *, molt__uent *); /* the step */
-	atomic_size_t next;		      /* next chunk start */
-	size_t from;			      /* first entry */
-	int stop_on_fail;		      /* skip the rest once failed */
+	atomic_size_t next;			/* next chunk start */
+	size_t from;				/* first entry */
+	int stop_on_fail;			/* skip the rest once failed */
 	/* step arguments */
-	uint32_t sid;		/* code_change: the set */
-	molt__version *nv;	/* code_change: the new version */
-	int down;		/* code_change: mode */
-	const char *down_vsn;	/* code_change: target vsn when down */
-	const char *extra;	/* code_change: Extra JSON */
-	uint64_t deadline;	/* code_change: monotonic ns */
+	uint32_t sid;	      /* code_change: the set */
+	molt__version *nv;    /* code_change: the new version */
+	int down;	      /* code_change: mode */
+	const char *down_vsn; /* code_change: target vsn when down */
+	const char *extra;    /* code_change: Extra JSON */
+	uint64_t deadline;    /* code_change: monotonic ns */
 } job;
 
 static void *work(void *arg)
@@ -361,8 +361,8 @@ static int change_claimed(job *j, molt__uent *e)
 {
 	molt_proc *p = e->p;
 	molt__version *nv = j->nv;
-	molt_vsn_change chg = {j->down, j->down ? j->down_vsn
-						: p->ver->desc->vsn};
+	molt_vsn_change chg = {j->down,
+			       j->down ? j->down_vsn : p->ver->desc->vsn};
 	molt_ctx ctx = {j->u->rt, p, nv};
 	char pb[32], why[128];
 	void *ns = NULL;
@@ -407,7 +407,8 @@ static void change_one(job *j, molt__uent *e)
 	if (r == 0) {
 		fail(j->u, MOLT_ETIMEOUT, e->pid,
 		     "code_change of process %s (module '%s') timed out",
-		     molt_pid_format(e->pid, pb, sizeof(pb)), j->nv->desc->name);
+		     molt_pid_format(e->pid, pb, sizeof(pb)),
+		     j->nv->desc->name);
 		return;
 	}
 	if (change_claimed(j, e) == MOLT_OK)
@@ -415,9 +416,8 @@ static void change_one(job *j, molt__uent *e)
 	unclaim(j->u->rt, e->p, 0);
 }
 
-int molt__upg_change(molt__uctx *u, uint32_t sid, molt__version *nv,
-		     int down, const char *down_vsn, const char *extra,
-		     uint64_t deadline)
+int molt__upg_change(molt__uctx *u, uint32_t sid, molt__version *nv, int down,
+		     const char *down_vsn, const char *extra, uint64_t deadline)
 {
 	job j = {.u = u,
 		 .fn = change_one,

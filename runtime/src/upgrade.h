@@ -37,12 +37,12 @@
 #define MOLT__UE_FOREIGN 0x10u /* was already suspended: not ours */
 
 typedef struct molt__uent {
-	molt_proc *p;	  /* its slot */
-	molt_pid pid;	  /* the process, when found */
-	uint64_t t_susp;  /* monotonic ns when it was held */
-	uint64_t pause;	  /* ns from held to resumed (0 if never) */
-	uint32_t set;	  /* the suspend set (module) it belongs to */
-	uint32_t st;	  /* MOLT__UE_* */
+	molt_proc *p;	 /* its slot */
+	molt_pid pid;	 /* the process, when found */
+	uint64_t t_susp; /* monotonic ns when it was held */
+	uint64_t pause;	 /* ns from held to resumed (0 if never) */
+	uint32_t set;	 /* the suspend set (module) it belongs to */
+	uint32_t st;	 /* MOLT__UE_* */
 } molt__uent;
 
 typedef struct molt__uset {
@@ -95,8 +95,8 @@ int molt__upg_suspend(molt__uctx *u, size_t from, const uint64_t *deadline,
  * the first failure (MOLT_ERROR, u->fail names module, vsn and pid), or
  * MOLT_ETIMEOUT for a process not reachable before deadline.
  */
-int molt__upg_change(molt__uctx *u, uint32_t sid, molt__version *nv,
-		     int down, const char *down_vsn, const char *extra,
+int molt__upg_change(molt__uctx *u, uint32_t sid, molt__version *nv, int down,
+		     const char *down_vsn, const char *extra,
 		     uint64_t deadline);
 
 /* Put every changed entry back on its old version and state (the new

@@ -130,7 +130,8 @@ START_TEST(test_eval_checks_before_point_of_no_return)
 		       MOLT_EINVAL, "second point_of_no_return");
 	expect_refused("[[\"load_object_code\",[\"counter\",\"9.9.9\",["
 		       "\"counter\"]]],\"point_of_no_return\"]",
-		       MOLT_ENOTFOUND, "no_such_file: counter.so of counter-9.9.9");
+		       MOLT_ENOTFOUND,
+		       "no_such_file: counter.so of counter-9.9.9");
 	expect_refused("[[\"load_object_code\",[\"kvs\",\"1.0.0\",["
 		       "\"counter\"]]],\"point_of_no_return\"]",
 		       MOLT_ENOTFOUND, "no_such_file");
@@ -272,7 +273,10 @@ START_TEST(test_eval_survives_every_allocation_failure)
 	}
 	ck_assert_msg(rc == MOLT_OK, "never succeeded: %s", err.msg);
 	ck_assert_msg(n > 20, "only %lu allocations were tried", n);
-	fprintf(stderr, "eval passed once allocation %lu was never reached; every earlier failure left all as it was\n", n);
+	fprintf(stderr,
+		"eval passed once allocation %lu was never reached; every "
+		"earlier failure left all as it was\n",
+		n);
 	upg_check_counters(rt, pids, counts, N, "2.0.0");
 }
 END_TEST
@@ -289,8 +293,8 @@ Suite *eval_suite(void)
 	tcase_add_test(tc, test_eval_dry_run_plans_and_changes_nothing);
 	tcase_add_test(tc, test_eval_checks_before_point_of_no_return);
 	tcase_add_test(tc, test_eval_refuses_soft_prepurge_while_old_code_runs);
-	tcase_add_test(tc,
-		       test_eval_apply_calls_an_export_and_rolls_back_on_failure);
+	tcase_add_test(
+		tc, test_eval_apply_calls_an_export_and_rolls_back_on_failure);
 	tcase_add_test(tc, test_eval_remove_makes_current_old_and_purge_kills);
 	tcase_add_test(tc, test_eval_survives_every_allocation_failure);
 	suite_add_tcase(s, tc);

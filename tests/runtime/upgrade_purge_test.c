@@ -113,7 +113,7 @@ START_TEST(test_load_kills_processes_left_on_the_previous_old_code)
 	molt_err err = MOLT_ERR_INIT;
 
 	upg_spawn_counters(rt, pids, counts, 20);
-	upg_eval_ok(rt, LOAD_101); /* all 20 linger on 1.0.0 */
+	upg_eval_ok(rt, LOAD_101);   /* all 20 linger on 1.0.0 */
 	rt_call(rt, pids[0], "get"); /* one moves to 1.0.1 */
 	w = rt_watch(rt, pids[19]);
 	/* loading 2.0.0 purges 1.0.0 first (code:load_binary): the 19
@@ -135,10 +135,12 @@ Suite *upgrade_purge_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(
-		tc, test_purge_kills_lingering_and_supervisor_restarts_on_current);
+		tc,
+		test_purge_kills_lingering_and_supervisor_restarts_on_current);
+	tcase_add_test(
+		tc, test_suspend_finds_supervised_and_unsupervised_processes);
 	tcase_add_test(tc,
-		       test_suspend_finds_supervised_and_unsupervised_processes);
-	tcase_add_test(tc, test_load_kills_processes_left_on_the_previous_old_code);
+		       test_load_kills_processes_left_on_the_previous_old_code);
 	suite_add_tcase(s, tc);
 	return s;
 }

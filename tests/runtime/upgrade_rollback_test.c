@@ -173,8 +173,8 @@ Suite *upgrade_rollback_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 100);
-	tcase_add_test(tc,
-		       test_code_change_failure_at_5000_of_10000_rolls_back_all);
+	tcase_add_test(
+		tc, test_code_change_failure_at_5000_of_10000_rolls_back_all);
 	tcase_add_test(tc, test_suspend_timeout_rolls_back);
 	tcase_add_test(tc, test_every_message_during_upgrades_is_handled_once);
 	suite_add_tcase(s, tc);

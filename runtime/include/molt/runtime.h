@@ -347,9 +347,9 @@ typedef struct molt_eval_unpurged {
  * and the failure).
  */
 typedef struct molt_eval_report {
-	int ok;		    /* 1: committed (or dry run passed) */
-	int rolled_back;    /* 1: a failure after point_of_no_return undone */
-	int failed_index;   /* instruction that failed, or -1 */
+	int ok;		  /* 1: committed (or dry run passed) */
+	int rolled_back;  /* 1: a failure after point_of_no_return undone */
+	int failed_index; /* instruction that failed, or -1 */
 	char failed_instr[24];	/* its name, or "" */
 	char failed_module[64]; /* the module it failed on, or "" */
 	molt_pid failed_pid;	/* the process it failed on, or 0 */
@@ -357,6 +357,8 @@ typedef struct molt_eval_report {
 	size_t n_steps;		/* entries in steps */
 	uint64_t total_ns;	/* wall time of the whole evaluation */
 	uint64_t rollback_ns;	/* of which the rollback, if any */
+	uint64_t commit_ns;	/* of which the commit: free old states, resume,
+				   purge */
 	size_t paused;		/* processes suspended then resumed */
 	uint64_t pause_max_ns;	/* longest suspend-to-resume pause */
 	uint64_t pause_p99_ns;	/* 99th percentile of those pauses */
@@ -364,8 +366,8 @@ typedef struct molt_eval_report {
 	unsigned killed;	/* processes killed by purges */
 	molt_eval_unpurged *unpurged; /* n_unpurged entries (owned) */
 	size_t n_unpurged;	      /* entries in unpurged */
-	molt_pid *planned;  /* dry run: pids suspend would touch (owned) */
-	size_t n_planned;   /* entries in planned */
+	molt_pid *planned; /* dry run: pids suspend would touch (owned) */
+	size_t n_planned;  /* entries in planned */
 } molt_eval_report;
 
 /*
