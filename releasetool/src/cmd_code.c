@@ -258,15 +258,12 @@ static void eval_print(const cJSON *r)
 	int dry = cJSON_IsTrue(cJSON_GetObjectItem(r, "dry_run"));
 
 	printf("%-4s %-20s %-24s %10s %10s\n", "#", "INSTRUCTION", "MODULES",
-	       "PROCESSES", dry ? "" : "MS");
+	       "PROCESSES", "MS");
 	cJSON_ArrayForEach(s, cJSON_GetObjectItem(r, "steps"))
 	{
-		printf("%-4.0f %-20s %-24s %10.0f", num(s, "index"),
+		printf("%-4.0f %-20s %-24s %10.0f %10.3f\n", num(s, "index"),
 		       str(s, "instruction"), str(s, "modules"),
-		       num(s, "processes"));
-		if (!dry)
-			printf(" %10.3f", num(s, "ms"));
-		printf("\n");
+		       num(s, "processes"), num(s, "ms"));
 	}
 	if (dry) {
 		printf("dry run: checks passed, nothing changed; suspend would "
