@@ -281,6 +281,41 @@ START_TEST(test_eval_survives_every_allocation_failure)
 }
 END_TEST
 
+START_TEST(test_eval_rollback_survives_every_allocation_failure)
+{
+	static const char script[] =
+		"[[\"load_object_code\",[\"counter\",\"2.0.0\",[\"counter\"]]],"
+		"\"point_of_no_return\",[\"suspend\",[\"counter\"]],"
+		"[\"load\",[\"counter\",\"brutal_purge\",\"brutal_purge\"]],"
+		"[\"code_change\",\"up\",[[\"counter\",[]]]],"
+		"[\"apply\",[\"counter\",\"fail\",[]]],"
+		"[\"resume\",[\"counter\"]]]";
+	molt_eval_report r;
+	molt_err err = MOLT_ERR_INIT;
+	unsigned long n, failed = 1;
+
+	molt_log_set_level(MOLT_LOG_ERROR);
+	/* the script always fails; with allocation n failing it fails
+	 * earlier, and every way of failing must leave all as it was */
+	for (n = 1; failed && n < 10000; n++) {
+		int rc;
+
+		molt_alloc_fail_after(n);
+		rc = upg_eval(rt, script, 0, &r, &err);
+		failed = molt_alloc_failures();
+		molt_alloc_fail_after(0);
+		molt_eval_report_release(&r);
+		ck_assert_msg(rc < 0, "allocation %lu: the script passed", n);
+		ck_assert_msg(strcmp(upg_current(rt, "counter"), "1.0.0") == 0,
+			      "after failing allocation %lu: current %s", n,
+			      upg_current(rt, "counter"));
+		upg_check_counters(rt, pids, counts, N, "1.0.0");
+	}
+	ck_assert_msg(!failed, "still failing at allocation %lu", n);
+	ck_assert_msg(n > 20, "only %lu allocations were tried", n);
+}
+END_TEST
+
 Suite *eval_suite(void)
 {
 	Suite *s = suite_create("eval");
@@ -297,6 +332,8 @@ Suite *eval_suite(void)
 		tc, test_eval_apply_calls_an_export_and_rolls_back_on_failure);
 	tcase_add_test(tc, test_eval_remove_makes_current_old_and_purge_kills);
 	tcase_add_test(tc, test_eval_survives_every_allocation_failure);
+	tcase_add_test(tc,
+		       test_eval_rollback_survives_every_allocation_failure);
 	suite_add_tcase(s, tc);
 	return s;
 }
