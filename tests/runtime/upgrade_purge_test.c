@@ -127,6 +127,38 @@ START_TEST(test_load_kills_processes_left_on_the_previous_old_code)
 }
 END_TEST
 
+START_TEST(test_a_process_dying_mid_upgrade_counts_as_done)
+{
+	molt_pid pids[50], w;
+	long counts[50];
+	char script[1024];
+	molt_eval_report r;
+	molt_err err = MOLT_ERR_INIT;
+
+	for (size_t i = 0; i < 50; i++)
+		counts[i] = (long)i;
+	upg_spawn_counters(rt, pids, counts, 50);
+	w = rt_watch(rt, pids[7]);
+	/* killed by an apply between suspend and code_change */
+	snprintf(script, sizeof(script),
+		 "[[\"load_object_code\",[\"counter\",\"2.0.0\",["
+		 "\"counter\"]]],\"point_of_no_return\","
+		 "[\"suspend\",[\"counter\"]],"
+		 "[\"load\",[\"counter\",\"brutal_purge\",\"brutal_purge\"]],"
+		 "[\"apply\",[\"counter\",\"kill\",[%llu]]],"
+		 "[\"code_change\",\"up\",[[\"counter\",[]]]],"
+		 "[\"resume\",[\"counter\"]]]",
+		 (unsigned long long)pids[7]);
+	ck_assert_msg(upg_eval(rt, script, 0, &r, &err) == MOLT_OK, "%s",
+		      err.msg);
+	molt_eval_report_release(&r);
+	ck_assert_str_eq(rt_watch_reason(rt, w, pids[7], 2000), "killed");
+	pids[7] = pids[8];
+	counts[7] = counts[8];
+	upg_check_counters(rt, pids, counts, 50, "2.0.0");
+}
+END_TEST
+
 Suite *upgrade_purge_suite(void)
 {
 	Suite *s = suite_create("upgrade_purge");
@@ -141,6 +173,7 @@ Suite *upgrade_purge_suite(void)
 		tc, test_suspend_finds_supervised_and_unsupervised_processes);
 	tcase_add_test(tc,
 		       test_load_kills_processes_left_on_the_previous_old_code);
+	tcase_add_test(tc, test_a_process_dying_mid_upgrade_counts_as_done);
 	suite_add_tcase(s, tc);
 	return s;
 }
