@@ -27,6 +27,16 @@ static void setup(void)
 	upg_spawn_counters(rt, pids, counts, N);
 }
 
+/* The same in deterministic mode: one scheduler, a seeded PRNG (the seed
+ * is printed; MOLT_SEED replays it), one worker. */
+static void setup_det(void)
+{
+	rt = rt_start(1, 1);
+	for (size_t i = 0; i < N; i++)
+		counts[i] = (long)i * 3;
+	upg_spawn_counters(rt, pids, counts, N);
+}
+
 static void teardown(void)
 {
 	rt_stop(rt);
@@ -334,6 +344,13 @@ Suite *eval_suite(void)
 	tcase_add_test(tc, test_eval_survives_every_allocation_failure);
 	tcase_add_test(tc,
 		       test_eval_rollback_survives_every_allocation_failure);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("deterministic");
+	tcase_add_checked_fixture(tc, setup_det, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_eval_up_then_down_keeps_every_count);
+	tcase_add_test(tc,
+		       test_eval_apply_calls_an_export_and_rolls_back_on_failure);
 	suite_add_tcase(s, tc);
 	return s;
 }
