@@ -210,6 +210,8 @@ static int has_current(eval *ev, const char *name)
 	return v != NULL;
 }
 
+static int loaded_before(eval *ev, size_t i, const char *name);
+
 static int check_load(eval *ev, size_t i, const cJSON *a, int remove)
 {
 	const cJSON *m, *pre, *post;
@@ -229,6 +231,11 @@ static int check_load(eval *ev, size_t i, const cJSON *a, int remove)
 		return molt__eval_err(ev, i, name, 0, MOLT_EINVAL,
 				      "module '%s' has no load_object_code",
 				      name);
+	/* a second load would purge the code the first one made old, killing
+	 * the processes this script holds */
+	if (!remove && loaded_before(ev, i, name))
+		return molt__eval_err(ev, i, name, 0, MOLT_EINVAL,
+				      "module '%s' is loaded twice", name);
 	if (remove && !has_current(ev, name))
 		return molt__eval_err(ev, i, name, 0, MOLT_ENOTFOUND,
 				      "no current version of module '%s'",

@@ -169,6 +169,14 @@ START_TEST(test_eval_checks_before_point_of_no_return)
 	expect_refused("[\n\"point_of_no_return\",\n  [\"load\" \"x\"]]",
 		       MOLT_EPARSE, "script:3:");
 	expect_refused("{\"script\":1}", MOLT_EPARSE, "JSON array");
+	expect_refused("[[\"load_object_code\",[\"counter\",\"2.0.0\",["
+		       "\"counter\"]]],\"point_of_no_return\","
+		       "[\"load\",[\"counter\",\"brutal_purge\","
+		       "\"brutal_purge\"]],[\"load\",[\"counter\","
+		       "\"brutal_purge\",\"brutal_purge\"]]]",
+		       MOLT_EINVAL,
+		       "instruction 3 (load): module 'counter' is "
+		       "loaded twice");
 	expect_refused("[42, \"point_of_no_return\"]", MOLT_EINVAL,
 		       "instruction 0");
 }
@@ -349,8 +357,8 @@ Suite *eval_suite(void)
 	tcase_add_checked_fixture(tc, setup_det, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_eval_up_then_down_keeps_every_count);
-	tcase_add_test(tc,
-		       test_eval_apply_calls_an_export_and_rolls_back_on_failure);
+	tcase_add_test(
+		tc, test_eval_apply_calls_an_export_and_rolls_back_on_failure);
 	suite_add_tcase(s, tc);
 	return s;
 }
