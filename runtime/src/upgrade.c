@@ -113,6 +113,61 @@ static void fail(molt__uctx *u, int code, molt_pid pid, const char *fmt, ...)
 	pthread_mutex_unlock(&u->fail.mu);
 }
 
+/*
+ * Per-worker deltas of versions' process counts and references. Every
+ * process of an upgrade moves between the same two or three versions, so
+ * updating their shared counters once per process would make the workers
+ * fight over a few cache lines; each worker adds its deltas up and
+ * applies them when it finishes. Safe because the evaluation holds its
+ * own references to every version involved until after the workers end.
+ */
+typedef struct vdelta {
+	molt__version *v; /* the version */
+	long procs;	  /* change of v->procs */
+	long refs;	  /* change of v->refs */
+} vdelta;
+
+#define NDELTA 4
+static _Thread_local vdelta deltas[NDELTA];
+
+static void deltas_flush(void)
+{
+	for (int pass = 0; pass < 2; pass++) { /* increments first */
+		for (int k = 0; k < NDELTA; k++) {
+			vdelta *d = &deltas[k];
+
+			if (!d->v || (pass == 0) != (d->refs >= 0))
+				continue;
+			atomic_fetch_add(&d->v->procs, (unsigned)d->procs);
+			if (d->refs > 0)
+				atomic_fetch_add(&d->v->refs,
+						 (unsigned)d->refs);
+			if (d->refs < 0) {
+				atomic_fetch_sub(&d->v->refs,
+						 (unsigned)(-d->refs - 1));
+				molt__version_unref(d->v);
+			}
+			d->v = NULL;
+		}
+	}
+}
+
+static void delta(molt__version *v, long procs, long refs)
+{
+	int k;
+
+	for (k = 0; k < NDELTA && deltas[k].v && deltas[k].v != v; k++)
+		;
+	if (k == NDELTA) {
+		deltas_flush();
+		k = 0;
+	}
+	if (!deltas[k].v)
+		deltas[k] = (vdelta){v, 0, 0};
+	deltas[k].procs += procs;
+	deltas[k].refs += refs;
+}
+
 /* --- parallel for --- */
 
 typedef struct job {
@@ -130,22 +185,24 @@ typedef struct job {
 	uint64_t deadline;    /* code_change: monotonic ns */
 } job;
 
+static void move_cache_clear(void);
+
 static void *work(void *arg)
 {
 	job *j = arg;
 	molt__uset *s = j->u->set;
+	size_t i;
 
-	for (;;) {
-		size_t i = atomic_fetch_add(&j->next, CHUNK);
-
-		if (i >= s->n)
-			break;
+	while ((i = atomic_fetch_add(&j->next, CHUNK)) < s->n) {
 		for (size_t k = i; k < i + CHUNK && k < s->n; k++) {
 			if (j->stop_on_fail && atomic_load(&j->u->fail.failed))
-				return NULL;
+				goto out;
 			j->fn(j, &s->e[k]);
 		}
 	}
+out:
+	deltas_flush();
+	move_cache_clear();
 	return NULL;
 }
 
@@ -329,7 +386,8 @@ int molt__upg_suspend(molt__uctx *u, size_t from, const uint64_t *deadline,
 
 static void switch_to(molt_proc *p, molt__version *nv, void *ns)
 {
-	molt__version_ref(nv);
+	delta(nv, 1, 1);
+	delta(p->ver, -1, 0);
 	molt__spin_lock(&p->lock);
 	p->flags &= (uint8_t)~MOLT__PF_NOMOVE;
 	p->prev_ver = p->ver;
@@ -337,8 +395,6 @@ static void switch_to(molt_proc *p, molt__version *nv, void *ns)
 	p->ver = nv;
 	p->state = ns;
 	molt__spin_unlock(&p->lock);
-	atomic_fetch_add(&nv->procs, 1);
-	atomic_fetch_sub(&p->prev_ver->procs, 1);
 }
 
 /* A code_change that called molt_stop/molt_crash fails; undo the stop. */
@@ -483,6 +539,30 @@ void molt__upg_rollback(molt__uctx *u)
 	run(&j);
 }
 
+/*
+ * The current version for processes leaving old (not referenced). Each worker
+ * remembers the last answer, so that 100,000 processes moving off one
+ * version take the table lock once per worker, not once each (the table
+ * does not change during a commit: one evaluation at a time).
+ */
+static _Thread_local molt__version *mv_old, *mv_cur;
+
+static void move_cache_clear(void)
+{
+	molt__version_unref(mv_cur);
+	mv_old = mv_cur = NULL;
+}
+
+static molt__version *move_target(molt_runtime *rt, molt__version *old)
+{
+	if (mv_old != old) {
+		move_cache_clear();
+		mv_cur = molt__modtab_upgrade_target(&rt->modtab, old);
+		mv_old = old;
+	}
+	return mv_cur; /* the caller counts its reference with delta() */
+}
+
 /* Drop the old state with the old version; move off a version that
  * became old (a downgrade's code_change ran in the newer code). */
 static void commit_claimed(molt_runtime *rt, molt_proc *p)
@@ -498,18 +578,16 @@ static void commit_claimed(molt_runtime *rt, molt_proc *p)
 		p->prev_ver = NULL;
 		p->prev_state = NULL;
 		molt__spin_unlock(&p->lock);
-		molt__version_unref(pv);
+		delta(pv, 0, -1);
 	}
 	old = p->ver;
-	if (!atomic_load(&old->is_old) ||
-	    !(cur = molt__modtab_upgrade_target(&rt->modtab, old)))
+	if (!atomic_load(&old->is_old) || !(cur = move_target(rt, old)))
 		return;
-	atomic_fetch_add(&cur->procs, 1);
+	delta(cur, 1, 1);
 	molt__spin_lock(&p->lock);
 	p->ver = cur;
 	molt__spin_unlock(&p->lock);
-	atomic_fetch_sub(&old->procs, 1);
-	molt__version_unref(old);
+	delta(old, -1, -1);
 }
 
 static void commit_one(job *j, molt__uent *e)
