@@ -118,11 +118,12 @@ static void fail(molt__uctx *u, int code, molt_pid pid, const char *fmt, ...)
  * process of an upgrade moves between the same two or three versions, so
  * updating their shared counters once per process would make the workers
  * fight over a few cache lines; each worker adds its deltas up and
- * applies them when it finishes. Safe because the evaluation holds its
- * own references to every version involved until after the workers end.
+ * applies them when it finishes. An entry holds a reference of its own
+ * on its version, so a version whose last process exits meanwhile stays
+ * valid until the deltas are applied.
  */
 typedef struct vdelta {
-	molt__version *v; /* the version */
+	molt__version *v; /* the version (one reference held) */
 	long procs;	  /* change of v->procs */
 	long refs;	  /* change of v->refs */
 } vdelta;
@@ -132,23 +133,18 @@ static _Thread_local vdelta deltas[NDELTA];
 
 static void deltas_flush(void)
 {
-	for (int pass = 0; pass < 2; pass++) { /* increments first */
-		for (int k = 0; k < NDELTA; k++) {
-			vdelta *d = &deltas[k];
+	for (int k = 0; k < NDELTA; k++) {
+		vdelta *d = &deltas[k];
 
-			if (!d->v || (pass == 0) != (d->refs >= 0))
-				continue;
-			atomic_fetch_add(&d->v->procs, (unsigned)d->procs);
-			if (d->refs > 0)
-				atomic_fetch_add(&d->v->refs,
-						 (unsigned)d->refs);
-			if (d->refs < 0) {
-				atomic_fetch_sub(&d->v->refs,
-						 (unsigned)(-d->refs - 1));
-				molt__version_unref(d->v);
-			}
-			d->v = NULL;
-		}
+		if (!d->v)
+			continue;
+		atomic_fetch_add(&d->v->procs, (unsigned)d->procs);
+		if (d->refs >= 0)
+			atomic_fetch_add(&d->v->refs, (unsigned)d->refs);
+		else
+			atomic_fetch_sub(&d->v->refs, (unsigned)-d->refs);
+		molt__version_unref(d->v); /* the entry's own */
+		d->v = NULL;
 	}
 }
 
@@ -162,8 +158,10 @@ static void delta(molt__version *v, long procs, long refs)
 		deltas_flush();
 		k = 0;
 	}
-	if (!deltas[k].v)
+	if (!deltas[k].v) {
+		molt__version_ref(v);
 		deltas[k] = (vdelta){v, 0, 0};
+	}
 	deltas[k].procs += procs;
 	deltas[k].refs += refs;
 }
