@@ -582,57 +582,72 @@ static void handle_exit_signal(molt_proc *p, molt__msg *m)
 	set_exiting(p, m->reason ? m->reason : "error");
 }
 
-/* The next message: signals first, then ordinary ones unless suspended. */
-static molt__msg *take(molt_proc *p, int *sig)
+/* The next message (p->lock held): signals first, then ordinary ones
+ * unless suspended. */
+static molt__msg *take_locked(molt_proc *p, int *sig)
 {
-	molt__msg *m;
+	molt__msg *m = molt__mqueue_pop(&p->sig);
 
-	molt__spin_lock(&p->lock);
-	m = molt__mqueue_pop(&p->sig);
 	*sig = m != NULL;
 	if (!m && !(p->flags & MOLT__PF_SUSPENDED))
 		m = molt__mqueue_pop(&p->mbox);
-	molt__spin_unlock(&p->lock);
 	return m;
 }
 
-void molt__proc_run(molt_runtime *rt, molt_proc *p)
+static void handle(molt_runtime *rt, molt_proc *p, molt__msg *m, int sig)
 {
-	unsigned budget = rt->opts.budget, n;
-	int sig, exited = 0;
+	if (sig) {
+		if (m->kind == MOLT__SIG_EXIT)
+			handle_exit_signal(p, m);
+		else
+			molt__sysreq_run(rt, p, m);
+	} else {
+		/* the one upgrade check on the hot path */
+		if (__builtin_expect(atomic_load_explicit(&p->ver->is_old,
+							  memory_order_relaxed),
+				     0))
+			migrate(rt, p);
+		dispatch(rt, p, m);
+	}
+	molt_free(m);
+}
+
+/*
+ * One turn: at most budget messages. Taking the next message and letting
+ * go of the process (IDLE when nothing is left, QUEUED again when the
+ * budget ran out) happen in the same critical section, so a message
+ * costs its sender one lock and the receiver two.
+ */
+unsigned molt__proc_run(molt_runtime *rt, molt_proc *p)
+{
+	unsigned budget = rt->opts.budget, n = 0;
+	int sig, requeue = 0;
+	molt__msg *m;
 
 	molt__spin_lock(&p->lock);
 	p->status = MOLT__P_RUNNING;
-	molt__spin_unlock(&p->lock);
-	for (n = 0; n < budget; n++) {
-		molt__msg *m = take(p, &sig);
-
-		if (!m)
+	for (;;) {
+		m = n < budget ? take_locked(p, &sig) : NULL;
+		if (!m) {
+			requeue = p->sig.len ||
+				  (p->mbox.len &&
+				   !(p->flags & MOLT__PF_SUSPENDED));
+			p->status = requeue ? MOLT__P_QUEUED : MOLT__P_IDLE;
+			molt__spin_unlock(&p->lock);
 			break;
-		if (sig) {
-			if (m->kind == MOLT__SIG_EXIT)
-				handle_exit_signal(p, m);
-			else
-				molt__sysreq_run(rt, p, m);
-		} else {
-			/* the one upgrade check on the hot path */
-			if (__builtin_expect(
-				    atomic_load_explicit(&p->ver->is_old,
-							 memory_order_relaxed),
-				    0))
-				migrate(rt, p);
-			dispatch(rt, p, m);
 		}
-		molt_free(m);
+		molt__spin_unlock(&p->lock);
+		handle(rt, p, m, sig);
+		n++;
 		if (p->flags & MOLT__PF_EXITING) {
 			molt__proc_exit(rt, p, 1);
-			exited = 1; /* the slot may already be someone else's */
-			break;
+			return n; /* the slot may already be someone else's */
 		}
+		molt__spin_lock(&p->lock);
 	}
-	atomic_fetch_add_explicit(&rt->messages, n, memory_order_relaxed);
-	if (!exited)
-		release(rt, p);
+	if (requeue)
+		molt__sched_push(rt, p);
+	return n;
 }
 
 /* --- inspection --- */

@@ -116,8 +116,9 @@ int molt__proc_send(molt_runtime *rt, molt_pid to, int kind, molt_pid from,
 int molt__proc_signal_exit(molt_runtime *rt, molt_pid to, molt_pid from,
 			   const char *reason, unsigned flags);
 
-/* Run p for one turn (called by a scheduler; p is QUEUED). */
-void molt__proc_run(molt_runtime *rt, molt_proc *p);
+/* Run p for one turn (called by a scheduler; p is QUEUED). Returns the
+ * number of messages handled. */
+unsigned molt__proc_run(molt_runtime *rt, molt_proc *p);
 
 /* Snapshot of a live process (takes its lock). MOLT_ENOTFOUND if dead. */
 int molt__proc_info(molt_runtime *rt, molt_proc *p, molt_pid pid,

@@ -54,7 +54,6 @@ struct molt_runtime {
 	atomic_size_t live;	       /* live processes */
 	pthread_cond_t live_cv;	       /* signalled when live drops to 0 */
 	atomic_uint_fast64_t spawned;  /* total spawned */
-	atomic_uint_fast64_t messages; /* total dispatched */
 	atomic_uint_fast64_t next_ref; /* reference counter */
 
 	molt__modtab modtab; /* the module table */

@@ -723,7 +723,9 @@ void molt_runtime_get_stats(molt_runtime *rt, molt_runtime_stats *out)
 	out->schedulers = rt->opts.schedulers;
 	out->deterministic = rt->opts.deterministic;
 	out->spawned = atomic_load(&rt->spawned);
-	out->messages = atomic_load(&rt->messages);
+	for (unsigned i = 0; i < rt->sched.n; i++)
+		out->messages += atomic_load_explicit(
+			&rt->sched.s[i].dispatched, memory_order_relaxed);
 	out->proc_struct_bytes = sizeof(molt_proc);
 }
 

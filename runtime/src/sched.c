@@ -154,8 +154,17 @@ static void *sched_main(void *arg)
 	molt_proc *p;
 
 	cur = s;
-	while ((p = next(s)) != NULL)
-		molt__proc_run(s->rt, p);
+	while ((p = next(s)) != NULL) {
+		unsigned n = molt__proc_run(s->rt, p);
+
+		/* only this thread writes it: a plain add, no bus lock */
+		atomic_store_explicit(
+			&s->dispatched,
+			atomic_load_explicit(&s->dispatched,
+					     memory_order_relaxed) +
+				n,
+			memory_order_relaxed);
+	}
 	cur = NULL;
 	return NULL;
 }

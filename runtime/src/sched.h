@@ -36,6 +36,7 @@ typedef struct molt__sched {
 	pthread_t thread;	 /* its thread */
 	molt__runq q;		 /* its run queue */
 	uint64_t rng;		 /* xorshift state (deterministic mode) */
+	atomic_uint_fast64_t dispatched; /* messages handled (own writes) */
 } molt__sched;
 
 typedef struct molt__scheds {
