@@ -25,13 +25,6 @@ uint64_t molt__upg_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void nap(void)
-{
-	struct timespec ts = {0, 20000}; /* 20 us */
-
-	nanosleep(&ts, NULL);
-}
-
 molt__module *molt__upg_module(molt_runtime *rt, const char *name)
 {
 	molt__modtab *tab = &rt->modtab;
@@ -275,14 +268,18 @@ static void unclaim(molt_runtime *rt, molt_proc *p, int resume)
 		molt__sched_push(rt, p);
 }
 
-/* Resume without a claim: clear the flag; wake it if mail waits. */
+/* Resume: clear the flag, wake the process if mail waits. The flags of a
+ * process in the middle of a turn belong to its scheduler: wait for the
+ * turn to end (held processes only handle signals, so it is short). */
 static void resume(molt_runtime *rt, molt__uent *e)
 {
 	molt_proc *p = e->p;
-	int wake = 0;
+	int wake = 0, running = 0;
 
 	molt__spin_lock(&p->lock);
-	if (p->pid == e->pid) {
+	if (p->pid == e->pid && p->status == MOLT__P_RUNNING) {
+		running = 1;
+	} else if (p->pid == e->pid) {
 		p->flags &= (uint8_t)~MOLT__PF_SUSPENDED;
 		wake = p->status == MOLT__P_IDLE && (p->mbox.len || p->sig.len);
 		if (wake)
@@ -291,6 +288,8 @@ static void resume(molt_runtime *rt, molt__uent *e)
 	molt__spin_unlock(&p->lock);
 	if (wake)
 		molt__sched_push(rt, p);
+	if (running && claim_wait(p, e->pid, 0) > 0)
+		unclaim(rt, p, 1);
 }
 
 static void note_pause(molt__uent *e)
@@ -313,9 +312,10 @@ static void suspend_one(job *j, molt__uent *e)
 	} else if (p->flags & MOLT__PF_SUSPENDED) {
 		e->st |= MOLT__UE_FOREIGN | MOLT__UE_HELD;
 		busy = -1;
+	} else if (p->status == MOLT__P_RUNNING) {
+		busy = 1; /* its scheduler suspends it: see hold_running */
 	} else {
 		p->flags |= MOLT__PF_SUSPENDED;
-		busy = p->status == MOLT__P_RUNNING;
 	}
 	molt__spin_unlock(&p->lock);
 	if (busy == 0 && !(e->st & MOLT__UE_DEAD)) {
@@ -326,25 +326,39 @@ static void suspend_one(job *j, molt__uent *e)
 	}
 }
 
-/* Is a pending entry held now (its callback returned, or it exited)? */
-static int settle(molt__uent *e)
+/*
+ * A process that was in a callback is suspended by its own scheduler, as
+ * a system request between two callbacks (the flags of a running process
+ * belong to its scheduler). At most one process per scheduler can be
+ * running at once, so these are few; they share the set's deadline.
+ */
+static int hold_running(molt__uctx *u, molt__uent *e, uint64_t deadline,
+			const char *module)
 {
-	molt_proc *p = e->p;
-	int running;
+	uint64_t now = molt__upg_now_ns();
+	uint64_t ms = deadline > now ? (deadline - now) / 1000000u : 0;
+	molt_err err = MOLT_ERR_INIT;
+	char pb[32];
+	int rc;
 
-	molt__spin_lock(&p->lock);
-	if (p->pid != e->pid) {
-		molt__spin_unlock(&p->lock);
-		e->st = (e->st & ~MOLT__UE_PENDING) | MOLT__UE_DEAD;
-		return 1;
+	rc = molt__proc_sys(u->rt, e->pid, MOLT__SYS_SUSPEND, NULL, NULL, NULL,
+			    ms > 86400000u ? 86400000u : (uint32_t)ms, &err);
+	e->st &= ~MOLT__UE_PENDING;
+	if (rc == MOLT_ENOTFOUND) {
+		e->st |= MOLT__UE_DEAD;
+		return MOLT_OK;
 	}
-	running = p->status == MOLT__P_RUNNING;
-	molt__spin_unlock(&p->lock);
-	if (running)
-		return 0;
-	e->st = (e->st & ~MOLT__UE_PENDING) | MOLT__UE_HELD;
-	e->t_susp = molt__upg_now_ns();
-	return 1;
+	if (rc == MOLT_OK) {
+		e->st |= MOLT__UE_HELD;
+		e->t_susp = molt__upg_now_ns();
+		return MOLT_OK;
+	}
+	fail(u, rc, e->pid,
+	     "suspend of process %s (module '%s') %s: a callback is still "
+	     "running",
+	     molt_pid_format(e->pid, pb, sizeof(pb)), module,
+	     rc == MOLT_ETIMEOUT ? "timed out" : "failed");
+	return rc;
 }
 
 int molt__upg_suspend(molt__uctx *u, size_t from, const uint64_t *deadline,
@@ -352,31 +366,18 @@ int molt__upg_suspend(molt__uctx *u, size_t from, const uint64_t *deadline,
 {
 	job j = {.u = u, .fn = suspend_one, .from = from};
 	molt__uset *s = u->set;
-	size_t left;
+	int rc;
 
 	run(&j);
-	do {
-		left = 0;
-		for (size_t i = from; i < s->n; i++) {
-			molt__uent *e = &s->e[i];
-			char pb[32];
+	for (size_t i = from; i < s->n; i++) {
+		molt__uent *e = &s->e[i];
 
-			if (!(e->st & MOLT__UE_PENDING) || settle(e))
-				continue;
-			if (molt__upg_now_ns() <= deadline[e->set]) {
-				left++;
-				continue;
-			}
-			fail(u, MOLT_ETIMEOUT, e->pid,
-			     "suspend of process %s (module '%s') timed out: "
-			     "a callback is still running",
-			     molt_pid_format(e->pid, pb, sizeof(pb)),
-			     set_names[e->set]);
-			return MOLT_ETIMEOUT;
-		}
-		if (left)
-			nap();
-	} while (left);
+		if (!(e->st & MOLT__UE_PENDING))
+			continue;
+		rc = hold_running(u, e, deadline[e->set], set_names[e->set]);
+		if (rc < 0)
+			return rc;
+	}
 	return MOLT_OK;
 }
 
@@ -512,8 +513,7 @@ static void revert_claimed(molt_runtime *rt, molt_proc *p)
 static void rollback_one(job *j, molt__uent *e)
 {
 	molt_runtime *rt = j->u->rt;
-	int ours = (e->st & (MOLT__UE_HELD | MOLT__UE_PENDING)) &&
-		   !(e->st & MOLT__UE_FOREIGN);
+	int ours = (e->st & MOLT__UE_HELD) && !(e->st & MOLT__UE_FOREIGN);
 
 	if (e->st & MOLT__UE_CHANGED) {
 		e->st &= ~MOLT__UE_CHANGED;

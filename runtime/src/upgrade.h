@@ -12,11 +12,12 @@
  * process by setting its status to RUNNING under its lock, exactly as a
  * scheduler does before a turn; deliveries then only append, and the
  * worker lets go the way a scheduler does (queue it again if work
- * arrived). Suspension needs no claim: the SUSPENDED flag is set under
- * the lock and the process is held once it is not RUNNING (a callback
- * that was running has returned). So suspend and resume cost one lock
- * each, and code_change runs on the worker threads, not through a
- * request per process.
+ * arrived). Suspension needs no claim: for a process that is not in a
+ * turn the SUSPENDED flag is set under its lock and the process is held
+ * at once; the few that are in a turn (at most one per scheduler) get a
+ * suspend system request, run by their scheduler after the callback. So
+ * suspend and resume cost one lock each, and code_change runs on the
+ * worker threads, not through a request per process.
  */
 
 #include <pthread.h>
@@ -30,7 +31,7 @@
 #include "modtab.h"
 #include "proc.h"
 
-#define MOLT__UE_PENDING 0x01u /* flag set, a callback still running */
+#define MOLT__UE_PENDING 0x01u /* was in a callback: see hold_running */
 #define MOLT__UE_HELD	 0x02u /* suspended, no callback running */
 #define MOLT__UE_CHANGED 0x04u /* code_change done, not committed */
 #define MOLT__UE_DEAD	 0x08u /* exited meanwhile: done */
