@@ -411,7 +411,8 @@ static const char *clear_exiting(molt_proc *p, char *why, size_t size)
 	return why;
 }
 
-/* Run nv's code_change on claimed p. Returns MOLT_OK or fails u. */
+/* Run nv's code_change on claimed p. Returns MOLT_OK, MOLT_EEXISTS when
+ * p already runs nv (up), or fails u. */
 static int change_claimed(job *j, molt__uent *e)
 {
 	molt_proc *p = e->p;
@@ -429,6 +430,9 @@ static int change_claimed(job *j, molt__uent *e)
 		     molt_pid_format(e->pid, pb, sizeof(pb)));
 		return MOLT_EBUSY;
 	}
+	if (!j->down && p->ver == nv)
+		return MOLT_EEXISTS; /* spawned on the new code: nothing to do
+				      */
 	if (!nv->desc->code_change) {
 		switch_to(p, nv, p->state);
 		return MOLT_OK;
