@@ -252,6 +252,26 @@ static double num(const cJSON *o, const char *k)
 	return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
 
+/* The first pids a dry run would suspend, on one line. */
+static void eval_print_planned(const cJSON *r)
+{
+	const cJSON *p;
+	int n = 0;
+
+	cJSON_ArrayForEach(p, cJSON_GetObjectItem(r, "would_suspend"))
+	{
+		if (n == 0)
+			printf("would suspend:");
+		if (n++ == 20) {
+			printf(" ...");
+			break;
+		}
+		printf(" %s", cJSON_IsString(p) ? p->valuestring : "?");
+	}
+	if (n)
+		printf("\n");
+}
+
 static void eval_print(const cJSON *r)
 {
 	const cJSON *s, *pause = cJSON_GetObjectItem(r, "pause");
@@ -266,6 +286,7 @@ static void eval_print(const cJSON *r)
 		       num(s, "processes"), num(s, "ms"));
 	}
 	if (dry) {
+		eval_print_planned(r);
 		printf("dry run: checks passed, nothing changed; suspend would "
 		       "touch %.0f processes\n",
 		       num(r, "would_suspend_count"));
