@@ -7,11 +7,12 @@
 
 #include <cjson/cJSON.h>
 
-#include "molt/banned.h"
 #include "molt/buf.h"
 
 #include "cli.h"
 #include "ctlclient.h"
+
+#include "molt/banned.h"
 
 #define CODE_TIMEOUT 30000u
 

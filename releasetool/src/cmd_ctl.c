@@ -5,10 +5,10 @@
 
 #include <cjson/cJSON.h>
 
-#include "molt/banned.h"
-
 #include "cli.h"
 #include "ctlclient.h"
+
+#include "molt/banned.h"
 
 #define CTL_TIMEOUT 10000u
 

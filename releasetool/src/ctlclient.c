@@ -11,10 +11,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "molt/banned.h"
 #include "molt/buf.h"
 
 #include "cli.h"
+
+#include "molt/banned.h"
 
 #define MAX_REPLY (16 * 1024 * 1024)
 

@@ -4,13 +4,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "molt/banned.h"
 #include "molt/common.h"
 #include "molt/log.h"
 #include "molt/module.h"
 
 #include "proc.h"
 #include "timer.h"
+
+#include "molt/banned.h"
 
 /* proc.c */
 int molt__link_remove(molt_proc *p, int kind, molt_pid pid, molt_ref ref);
@@ -40,7 +41,12 @@ static void heap_link(molt_proc *p, molt__hblock *b)
 		b->next->prev = b;
 	if (p) {
 		p->heap = b;
-		p->heap_bytes += b->size;
+		atomic_store_explicit(
+			&p->heap_bytes,
+			atomic_load_explicit(&p->heap_bytes,
+					     memory_order_relaxed) +
+				b->size,
+			memory_order_relaxed);
 	}
 }
 
@@ -54,7 +60,11 @@ static void heap_unlink(molt_proc *p, molt__hblock *b)
 		p->heap = b->next;
 	if (b->next)
 		b->next->prev = b->prev;
-	p->heap_bytes -= b->size;
+	atomic_store_explicit(
+		&p->heap_bytes,
+		atomic_load_explicit(&p->heap_bytes, memory_order_relaxed) -
+			b->size,
+		memory_order_relaxed);
 }
 
 void *molt_proc_alloc(molt_ctx *ctx, size_t size)

@@ -5,10 +5,11 @@
 
 #include <cjson/cJSON.h>
 
-#include "molt/banned.h"
 #include "molt/buf.h"
 #include "molt/common.h"
 #include "molt/runtime.h"
+
+#include "molt/banned.h"
 
 #define BOOT_FORMAT 1
 

@@ -16,7 +16,6 @@
 
 #include <cjson/cJSON.h>
 
-#include "molt/banned.h"
 #include "molt/buf.h"
 #include "molt/common.h"
 #include "molt/log.h"
@@ -25,8 +24,11 @@
 #include "eval.h"
 #include "rt.h"
 
+#include "molt/banned.h"
+
 #define MAX_CLIENTS	     64
 #define MAX_LINE	     (64 * 1024)
+#define MAX_BUFFERED	     (1024 * 1024) /* unparsed input per client */
 #define CALL_TIMEOUT_DEFAULT 5000u
 #define CALL_TIMEOUT_MAX     600000u
 
@@ -58,6 +60,8 @@ struct molt__ctl {
 	pthread_mutex_t mu;		/* guards done, closed */
 	done *done;			/* completed async replies */
 	int closed;			/* no more deliveries */
+	int jobs;			/* worker threads running (mu) */
+	pthread_cond_t jobs_cv;		/* signalled when jobs drops */
 	client clients[MAX_CLIENTS];	/* connections */
 	uint64_t next_id;		/* client ids */
 };
@@ -67,9 +71,9 @@ typedef struct molt__ctl molt__ctl;
 /* A request being answered. */
 typedef struct req {
 	molt__ctl *ctl;	   /* the server */
-	client *c;	   /* the client */
+	uint64_t cid;	   /* the client's id (the client may go away) */
 	const cJSON *json; /* the request object */
-	cJSON *reply;	   /* reply object, "ok" added by the caller */
+	cJSON *reply;	   /* reply object, "ok" already in it */
 } req;
 
 #define PENDING 1 /* an op returns this when it answers later */
@@ -86,6 +90,7 @@ static void ctl_unref(molt__ctl *ctl)
 		molt_free(d);
 	}
 	pthread_mutex_destroy(&ctl->mu);
+	pthread_cond_destroy(&ctl->jobs_cv);
 	molt_free(ctl);
 }
 
@@ -278,7 +283,7 @@ static int op_call(req *r, molt_err *err)
 	if (!cc)
 		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
 	cc->ctl = r->ctl;
-	cc->cid = r->c->id;
+	cc->cid = r->cid;
 	cc->ms = CALL_TIMEOUT_DEFAULT;
 	if (cJSON_IsNumber(tmo) && tmo->valuedouble >= 1)
 		cc->ms = tmo->valuedouble > CALL_TIMEOUT_MAX
@@ -404,11 +409,9 @@ static int op_get_state(req *r, molt_err *err)
 	char *text = NULL;
 	int rc;
 
-	/* NEEDSWORK: blocks the control thread up to 1 s on a busy process;
-	 * make it asynchronous like call when issue 3 adds suspend ops. */
 	if ((rc = target(r, &pid, err)) < 0)
 		return rc;
-	rc = molt_runtime_get_state(r->ctl->rt, pid, &text, 1000, err);
+	rc = molt_runtime_get_state(r->ctl->rt, pid, &text, 5000, err);
 	if (rc == MOLT_OK)
 		cJSON_AddStringToObject(r->reply, "state", text);
 	molt_free(text);
@@ -427,62 +430,147 @@ static int op_eval(req *r, molt_err *err)
  * code with err set, or PENDING after arranging a later complete().
  */
 static const struct op {
-	const char *name;
-	int (*fn)(req *r, molt_err *err);
+	const char *name;		  /* "op" in the request */
+	int (*fn)(req *r, molt_err *err); /* fills r->reply */
+	int threaded;			  /* may block: run on a worker */
 } ops[] = {
-	{"status", op_status},
-	{"ps", op_ps},
-	{"call", op_call},
-	{"cast", op_cast},
-	{"stop", op_stop},
-	{"modules", op_modules},
-	{"load", op_load},
-	{"purge", op_purge},
-	{"soft_purge", op_soft_purge},
-	{"delete", op_delete},
-	{"get_state", op_get_state},
-	{"eval", op_eval},
+	{"status", op_status, 0},
+	{"ps", op_ps, 0},
+	{"call", op_call, 0},
+	{"cast", op_cast, 0},
+	{"stop", op_stop, 0},
+	{"modules", op_modules, 0},
+	{"load", op_load, 1},
+	{"purge", op_purge, 0},
+	{"soft_purge", op_soft_purge, 0},
+	{"delete", op_delete, 0},
+	{"get_state", op_get_state, 1},
+	{"eval", op_eval, 1},
 };
+
+/* Run an op and turn its result into the reply object. */
+static cJSON *run_op(const struct op *op, req *r)
+{
+	molt_err err = MOLT_ERR_INIT;
+	int rc = op->fn(r, &err);
+
+	if (rc == PENDING) {
+		cJSON_Delete(r->reply); /* the answer comes from complete() */
+		return NULL;
+	}
+	if (rc < 0) {
+		cJSON_Delete(r->reply);
+		return error_obj(rc, err.msg[0] ? err.msg : "operation failed");
+	}
+	return r->reply;
+}
+
+typedef struct job {
+	const struct op *op; /* what to run */
+	req r;		     /* its request (json owned) */
+} job;
+
+static void *job_main(void *arg)
+{
+	job *jb = arg;
+	molt__ctl *ctl = jb->r.ctl;
+	uint64_t cid = jb->r.cid;
+	cJSON *reply = run_op(jb->op, &jb->r);
+
+	cJSON_Delete((cJSON *)jb->r.json);
+	molt_free(jb);
+	pthread_mutex_lock(&ctl->mu);
+	ctl->jobs--; /* done with the runtime */
+	pthread_cond_broadcast(&ctl->jobs_cv);
+	pthread_mutex_unlock(&ctl->mu);
+	complete(ctl, cid, reply); /* drops the job's reference */
+	return NULL;
+}
+
+/* Start op on a detached worker thread; takes r->json on success. */
+static int start_job(const struct op *op, req *r, molt_err *err)
+{
+	job *jb = molt_malloc(sizeof(*jb));
+	pthread_attr_t at;
+	pthread_t th;
+	int rc;
+
+	if (!jb)
+		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
+	jb->op = op;
+	jb->r = *r;
+	atomic_fetch_add(&r->ctl->refs, 1);
+	pthread_mutex_lock(&r->ctl->mu);
+	r->ctl->jobs++;
+	pthread_mutex_unlock(&r->ctl->mu);
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&th, &at, job_main, jb);
+	pthread_attr_destroy(&at);
+	if (rc == 0)
+		return PENDING;
+	pthread_mutex_lock(&r->ctl->mu);
+	r->ctl->jobs--;
+	pthread_mutex_unlock(&r->ctl->mu);
+	atomic_fetch_sub(&r->ctl->refs, 1);
+	molt_free(jb);
+	return molt_err_set(err, MOLT_EIO, "cannot start a worker thread");
+}
+
+static const struct op *find_op(const char *name)
+{
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (strcmp(ops[i].name, name) == 0)
+			return &ops[i];
+	return NULL;
+}
 
 static void handle_line(molt__ctl *ctl, client *c, const char *line, size_t len)
 {
 	cJSON *j = cJSON_ParseWithLength(line, len);
+	req r = {ctl, c->id, j, NULL};
 	molt_err err = MOLT_ERR_INIT;
+	const struct op *op;
 	const char *opname;
-	req r = {ctl, c, j, NULL};
-	int rc = MOLT_ENOTFOUND;
+	cJSON *reply;
+	int rc;
 
 	if (!cJSON_IsObject(j)) {
 		cJSON_Delete(j);
 		queue_error(c, MOLT_EPARSE, "request is not a JSON object");
 		return;
 	}
-	opname = str_field(j, "op");
-	if (!opname) {
+	if (!(opname = str_field(j, "op"))) {
 		cJSON_Delete(j);
 		queue_error(c, MOLT_EINVAL, "request has no \"op\" string");
 		return;
 	}
-	molt_err_set(&err, MOLT_ENOTFOUND, "unknown op '%.64s'", opname);
+	if (!(op = find_op(opname))) {
+		molt_err_set(&err, MOLT_ENOTFOUND, "unknown op '%.64s'",
+			     opname);
+		cJSON_Delete(j);
+		queue_error(c, err.code, err.msg);
+		return;
+	}
 	r.reply = cJSON_CreateObject();
 	cJSON_AddTrueToObject(r.reply, "ok"); /* first, for readers' eyes */
-	for (size_t i = 0; r.reply && i < sizeof(ops) / sizeof(ops[0]); i++) {
-		if (strcmp(ops[i].name, opname) == 0) {
-			molt_err_clear(&err);
-			rc = ops[i].fn(&r, &err);
-			break;
+	if (op->threaded) {
+		rc = start_job(op, &r, &err);
+		if (rc == PENDING) {
+			c->pending = 1; /* the job owns j and the reply now */
+			return;
 		}
+		cJSON_Delete(r.reply);
+		cJSON_Delete(j);
+		queue_error(c, rc, err.msg);
+		return;
 	}
+	reply = run_op(op, &r);
 	cJSON_Delete(j);
-	if (rc == PENDING) {
+	if (reply)
+		queue_obj(c, reply);
+	else
 		c->pending = 1;
-		cJSON_Delete(r.reply);
-	} else if (rc < 0) {
-		cJSON_Delete(r.reply);
-		queue_error(c, rc, err.msg[0] ? err.msg : "operation failed");
-	} else {
-		queue_obj(c, r.reply);
-	}
 }
 
 /* --- connections --- */
@@ -539,6 +627,13 @@ static void client_read(molt__ctl *ctl, client *c)
 	}
 	if (n < 0)
 		return;
+	if (c->in.len + (size_t)n > MAX_BUFFERED ||
+	    c->out.len > MAX_BUFFERED * 16) {
+		/* pipelining faster than we answer, or not reading replies */
+		queue_error(c, MOLT_EUNSAFE, "too much unanswered input");
+		c->closing = 1;
+		return;
+	}
 	if (molt_buf_put(&c->in, buf, (size_t)n) < 0) {
 		client_close(c);
 		return;
@@ -770,6 +865,7 @@ int molt_runtime_ctl_open(molt_runtime *rt, const char *root,
 	ctl->on_stop = on_stop;
 	ctl->payload = payload;
 	pthread_mutex_init(&ctl->mu, NULL);
+	pthread_cond_init(&ctl->jobs_cv, NULL);
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		ctl->clients[i].fd = -1;
 	if ((rc = ctl_setup(ctl, root, err)) < 0) {
@@ -803,6 +899,8 @@ void molt_runtime_ctl_close(molt_runtime *rt)
 	pthread_join(ctl->thread, NULL);
 	pthread_mutex_lock(&ctl->mu);
 	ctl->closed = 1;
+	while (ctl->jobs) /* they use the runtime: let them finish */
+		pthread_cond_wait(&ctl->jobs_cv, &ctl->mu);
 	pthread_mutex_unlock(&ctl->mu);
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		if (ctl->clients[i].fd >= 0)

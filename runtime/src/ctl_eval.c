@@ -4,10 +4,11 @@
 
 #include <cjson/cJSON.h>
 
-#include "molt/banned.h"
 #include "molt/common.h"
 
 #include "eval.h"
+
+#include "molt/banned.h"
 
 #define MAX_PATH_DIRS 16
 #define MAX_PLANNED   10000 /* pids listed in a dry-run reply */

@@ -7,7 +7,6 @@
 
 #include <cjson/cJSON.h>
 
-#include "molt/banned.h"
 #include "molt/common.h"
 #include "molt/log.h"
 
@@ -15,6 +14,8 @@
 #include "proc.h"
 #include "rt.h"
 #include "upgrade.h"
+
+#include "molt/banned.h"
 
 static pthread_mutex_t eval_mu = PTHREAD_MUTEX_INITIALIZER;
 

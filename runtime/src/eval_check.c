@@ -7,11 +7,12 @@
 
 #include <cjson/cJSON.h>
 
-#include "molt/banned.h"
 #include "molt/common.h"
 
 #include "eval.h"
 #include "upgrade.h"
+
+#include "molt/banned.h"
 
 /* --- errors --- */
 

@@ -3,8 +3,9 @@
 
 #include <string.h>
 
-#include "molt/banned.h"
 #include "molt/common.h"
+
+#include "molt/banned.h"
 
 molt__msg *molt__msg_new(int kind, molt_pid from, molt_ref ref,
 			 const void *data, size_t len, const char *reason)

@@ -7,10 +7,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "molt/banned.h"
 #include "molt/common.h"
 #include "molt/log.h"
 #include "molt/runtime.h"
+
+#include "molt/banned.h"
 
 typedef struct opts {
 	const char *root;	 /* --root */
@@ -118,6 +119,7 @@ static int serve(molt_runtime *rt, const opts *o, molt_pid root)
 	sigwait(&set, &sig);
 	molt_runtime_ctl_close(rt);
 	if (sig == SIGUSR1) {
+		pthread_join(th, NULL); /* then w.reason is ours to read */
 		molt_log(MOLT_LOG_ERROR, "moltd",
 			 "root supervisor exited (%s): stopping the node",
 			 w.reason);
@@ -126,8 +128,8 @@ static int serve(molt_runtime *rt, const opts *o, molt_pid root)
 		molt_log(MOLT_LOG_INFO, "moltd", "%s: shutting down",
 			 sig == SIGTERM ? "SIGTERM" : "SIGINT");
 		molt_runtime_exit(rt, root, "shutdown");
+		pthread_join(th, NULL);
 	}
-	pthread_join(th, NULL);
 	return rc;
 }
 

@@ -8,12 +8,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "molt/banned.h"
 #include "molt/common.h"
 #include "molt/log.h"
 
 #include "proc.h"
 #include "rt.h"
+
+#include "molt/banned.h"
 
 int molt__modtab_init(molt__modtab *tab)
 {

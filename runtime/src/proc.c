@@ -5,13 +5,14 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "molt/banned.h"
 #include "molt/common.h"
 #include "molt/log.h"
 
 #include "sched.h"
 #include "sysreq.h"
 #include "timer.h"
+
+#include "molt/banned.h"
 
 /* --- slots --- */
 
@@ -83,7 +84,7 @@ static molt_proc *slot_alloc(molt_runtime *rt)
 static void slot_free(molt_runtime *rt, molt_proc *p, uint32_t idx)
 {
 	p->parent = 0;
-	p->reductions = 0;
+	atomic_store_explicit(&p->reductions, 0, memory_order_relaxed);
 	p->state = NULL;
 	pthread_mutex_lock(&rt->tbl_mu);
 	if (p->gen != UINT32_MAX) { /* else retired: pids are never reused */
@@ -283,7 +284,7 @@ static void heap_reclaim(molt_proc *p)
 		b = next;
 	}
 	p->heap = NULL;
-	p->heap_bytes = 0;
+	atomic_store_explicit(&p->heap_bytes, 0, memory_order_relaxed);
 }
 
 static void drain(molt_runtime *rt, molt__msg *m)
@@ -329,6 +330,7 @@ void molt__proc_exit(molt_runtime *rt, molt_proc *p, int run_terminate)
 	molt__link *links;
 	molt__msg *mbox, *sig;
 	molt__version *ver;
+	char why[128]; /* the reason outlives the slot */
 	molt_ctx ctx;
 
 	change_discard(rt, p);
@@ -360,11 +362,12 @@ void molt__proc_exit(molt_runtime *rt, molt_proc *p, int run_terminate)
 	drain(rt, sig);
 	atomic_fetch_sub(&ver->procs, 1);
 	molt__version_unref(ver);
-	/* last: whoever waits for the exit sees everything released */
-	molt__ext_exited(rt, pid, reason);
+	snprintf(why, sizeof(why), "%s", reason);
 	molt_free(p->stop_reason);
 	p->stop_reason = NULL;
 	slot_free(rt, p, (uint32_t)pid);
+	/* last: whoever waits for the exit sees everything released */
+	molt__ext_exited(rt, pid, why);
 }
 
 /* --- spawn --- */
@@ -528,7 +531,11 @@ static void dispatch(molt_runtime *rt, molt_proc *p, molt__msg *m)
 		m->len};
 	int rc = 0;
 
-	p->reductions++;
+	/* single writer: a relaxed load and store, no locked add */
+	atomic_store_explicit(
+		&p->reductions,
+		atomic_load_explicit(&p->reductions, memory_order_relaxed) + 1,
+		memory_order_relaxed);
 	switch (m->kind) {
 	case MOLT_MSG_CALL:
 		if (!d->handle_call) {
@@ -674,8 +681,10 @@ int molt__proc_info(molt_runtime *rt, molt_proc *p, molt_pid pid,
 	out->suspended = !!(p->flags & MOLT__PF_SUSPENDED);
 	out->trap_exit = !!(p->flags & MOLT__PF_TRAP);
 	out->queue_len = p->mbox.len;
-	out->heap_bytes = p->heap_bytes;
-	out->reductions = p->reductions;
+	out->heap_bytes =
+		atomic_load_explicit(&p->heap_bytes, memory_order_relaxed);
+	out->reductions =
+		atomic_load_explicit(&p->reductions, memory_order_relaxed);
 	molt__spin_unlock(&p->lock);
 	return MOLT_OK;
 }

@@ -8,7 +8,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "molt/banned.h"
 #include "molt/common.h"
 #include "molt/log.h"
 
@@ -16,6 +15,8 @@
 #include "proc.h"
 #include "rt.h"
 #include "sup.h"
+
+#include "molt/banned.h"
 
 void molt__spin_lock(molt__spin *l)
 {

@@ -3,11 +3,12 @@
 
 #include <string.h>
 
-#include "molt/banned.h"
 #include "molt/common.h"
 
 #include "proc.h"
 #include "rt.h"
+
+#include "molt/banned.h"
 
 static _Thread_local molt__sched *cur;
 

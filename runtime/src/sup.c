@@ -6,12 +6,13 @@
 
 #include <cjson/cJSON.h>
 
-#include "molt/banned.h"
 #include "molt/common.h"
 #include "molt/log.h"
 #include "molt/runtime.h"
 
 #include "proc.h"
+
+#include "molt/banned.h"
 
 enum { ONE_FOR_ONE, ONE_FOR_ALL, REST_FOR_ONE, SIMPLE_ONE_FOR_ONE };
 enum { PERMANENT, TRANSIENT, TEMPORARY };

@@ -6,10 +6,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "molt/banned.h"
 #include "molt/common.h"
 
 #include "modtab.h"
+
+#include "molt/banned.h"
 
 static void req_unref(molt__sysreq *r)
 {
@@ -242,22 +243,25 @@ static molt__sysreq *req_new(int op, const molt_vsn_change *chg,
 	return r;
 }
 
-/* Wait for r; on timeout before it started, cancel it. */
-static int req_wait(molt__sysreq *r, uint32_t timeout_ms)
+static void deadline(struct timespec *ts, uint32_t timeout_ms)
 {
-	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += timeout_ms / 1000;
+	ts->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/* Wait for r until ts; on timeout before it started, cancel it. */
+static int req_wait(molt__sysreq *r, const struct timespec *ts)
+{
 	int rc = 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&r->mu);
 	while (!r->done && rc != ETIMEDOUT)
-		rc = pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+		rc = pthread_cond_timedwait(&r->cv, &r->mu, ts);
 	if (!r->done && !r->started) {
 		r->cancelled = 1;
 		pthread_mutex_unlock(&r->mu);
@@ -279,47 +283,117 @@ static const char *const op_names[] = {
 	"get_state",
 };
 
-int molt__proc_sys(molt_runtime *rt, molt_pid pid, int op,
-		   const molt_vsn_change *chg, const char *extra,
-		   char **text_out, uint32_t timeout_ms, molt_err *err)
+/* Queue op for pid; *out holds the caller's reference. MOLT_ENOMEM or
+ * MOLT_ENOTFOUND (pid is dead) otherwise. */
+static int req_send(molt_runtime *rt, molt_pid pid, int op,
+		    const molt_vsn_change *chg, const char *extra,
+		    molt__sysreq **out)
 {
 	molt__sysreq *r = req_new(op, chg, extra);
-	char pidbuf[32];
 	molt__msg *m;
+
+	if (!r)
+		return MOLT_ENOMEM;
+	m = molt__msg_new(MOLT__SIG_SYS, 0, 0, &r, sizeof(r), NULL);
+	if (!m || molt__proc_deliver(rt, pid, m, 1) < 0) {
+		atomic_store(&r->refs, 1);
+		req_unref(r);
+		return m ? MOLT_ENOTFOUND : MOLT_ENOMEM;
+	}
+	*out = r;
+	return MOLT_OK;
+}
+
+/* Wait for r (sent to pid) and turn its outcome into rc and err. */
+static int req_result(molt__sysreq *r, molt_pid pid, const struct timespec *ts,
+		      uint32_t timeout_ms, char **text_out, molt_err *err)
+{
+	char pidbuf[32];
 	int rc;
 
 	molt_pid_format(pid, pidbuf, sizeof(pidbuf));
-	if (!r)
-		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
-	m = molt__msg_new(MOLT__SIG_SYS, 0, 0, &r, sizeof(r), NULL);
-	if (!m) {
-		atomic_store(&r->refs, 1);
+	if (req_wait(r, ts) < 0) {
+		molt_err_set(err, MOLT_ETIMEOUT,
+			     "%s of process %s timed out after %u ms",
+			     op_names[r->op], pidbuf, timeout_ms);
 		req_unref(r);
-		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
-	}
-	if (molt__proc_deliver(rt, pid, m, 1) < 0) {
-		atomic_store(&r->refs, 1);
-		req_unref(r);
-		return molt_err_set(err, MOLT_ENOTFOUND, "no process %s",
-				    pidbuf);
-	}
-	if (req_wait(r, timeout_ms) < 0) {
-		req_unref(r);
-		return molt_err_set(err, MOLT_ETIMEOUT,
-				    "%s of process %s timed out after %u ms",
-				    op_names[op], pidbuf, timeout_ms);
+		return MOLT_ETIMEOUT;
 	}
 	rc = r->rc;
-	if (rc < 0) {
-		if (r->err.code)
-			molt_err_set(err, rc, "%s", r->err.msg);
-		else
-			molt_err_set(err, rc, "%s of process %s failed",
-				     op_names[op], pidbuf);
-	} else if (text_out) {
+	if (rc < 0 && r->err.code)
+		molt_err_set(err, rc, "%s", r->err.msg);
+	else if (rc < 0)
+		molt_err_set(err, rc, "%s of process %s failed",
+			     op_names[r->op], pidbuf);
+	else if (text_out) {
 		*text_out = r->text;
 		r->text = NULL;
 	}
 	req_unref(r);
 	return rc;
+}
+
+static int send_error(int rc, int op, molt_pid pid, molt_err *err)
+{
+	char pidbuf[32];
+
+	if (rc == MOLT_ENOMEM)
+		return molt_err_set(err, rc, "out of memory");
+	return molt_err_set(err, rc, "%s: no process %s", op_names[op],
+			    molt_pid_format(pid, pidbuf, sizeof(pidbuf)));
+}
+
+int molt__proc_sys(molt_runtime *rt, molt_pid pid, int op,
+		   const molt_vsn_change *chg, const char *extra,
+		   char **text_out, uint32_t timeout_ms, molt_err *err)
+{
+	molt__sysreq *r;
+	struct timespec ts;
+	int rc = req_send(rt, pid, op, chg, extra, &r);
+
+	if (rc < 0)
+		return send_error(rc, op, pid, err);
+	deadline(&ts, timeout_ms);
+	return req_result(r, pid, &ts, timeout_ms, text_out, err);
+}
+
+int molt_runtime_sys_many(molt_runtime *rt, int op, const molt_pid *pids,
+			  size_t n, const molt_vsn_change *chg,
+			  const char *extra_json, uint32_t timeout_ms,
+			  int *rcs_out, molt_err *err)
+{
+	molt__sysreq **rs;
+	struct timespec ts;
+	int first = MOLT_OK;
+
+	if (op < MOLT_SYS_SUSPEND || op > MOLT_SYS_REVERT_CODE)
+		return molt_err_set(err, MOLT_EINVAL, "unknown system op %d",
+				    op);
+	rs = molt_calloc(n ? n : 1, sizeof(*rs));
+	if (!rs)
+		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
+	/* all requests first: the schedulers work on them in parallel */
+	for (size_t i = 0; i < n; i++) {
+		int rc = req_send(rt, pids[i], op, chg, extra_json, &rs[i]);
+
+		if (rcs_out)
+			rcs_out[i] = rc;
+		if (rc == MOLT_ENOMEM && first == MOLT_OK)
+			first = send_error(rc, op, pids[i], err);
+	}
+	deadline(&ts, timeout_ms); /* then one deadline for all of them */
+	for (size_t i = 0; i < n; i++) {
+		molt_err e = MOLT_ERR_INIT;
+		int rc;
+
+		if (!rs[i])
+			continue;
+		rc = req_result(rs[i], pids[i], &ts, timeout_ms, NULL, &e);
+		if (rcs_out)
+			rcs_out[i] = rc;
+		if (rc < 0 && rc != MOLT_ENOTFOUND && first == MOLT_OK)
+			first = molt_err_set(err, rc, "%s", e.msg);
+	}
+	molt_free(rs);
+	return first;
 }

@@ -5,12 +5,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "molt/banned.h"
 #include "molt/common.h"
 
 #include "mailbox.h"
 #include "proc.h"
 #include "rt.h"
+
+#include "molt/banned.h"
 
 int molt__timer_init(molt_runtime *rt)
 {

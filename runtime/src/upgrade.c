@@ -8,12 +8,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "molt/banned.h"
 #include "molt/common.h"
 #include "molt/log.h"
 
 #include "rt.h"
 #include "sched.h"
+
+#include "molt/banned.h"
 
 #define CHUNK 64 /* entries a worker takes at a time */
 

@@ -31,6 +31,10 @@ static void setup(void)
 
 static void teardown(void)
 {
+	/* a clean exit: in the sanitizer build this also means no leak */
+	if (n.pid)
+		ck_assert_msg(rt_node_stop(&n) == 0,
+			      "moltd did not exit 0 (%s)", n.log);
 	rt_node_clean(&n);
 }
 
@@ -151,12 +155,16 @@ END_TEST
 
 START_TEST(test_slow_call_does_not_block_other_clients)
 {
-	int fd = rt_ctl_connect(n.root);
+	int fd = rt_ctl_connect(n.root), fd2;
 	double t0, t1;
 
 	send_str(fd, "{\"op\":\"call\",\"to\":\"s\",\"payload\":"
 		     "\"sleep 800\"}\n");
 	rt_sleep_ms(50);
+	/* a system operation on the busy process waits on a worker thread */
+	fd2 = rt_ctl_connect(n.root);
+	send_str(fd2, "{\"op\":\"get_state\",\"to\":\"s\"}\n");
+	rt_sleep_ms(20);
 	t0 = now_ms();
 	req("{\"op\":\"call\",\"to\":\"c\",\"payload\":\"incr\"}");
 	t1 = now_ms();
@@ -165,6 +173,9 @@ START_TEST(test_slow_call_does_not_block_other_clients)
 	ck_assert_int_eq(rt_ctl_line(fd, NULL, out, sizeof(out)), 0);
 	ck_assert_str_eq(out, "{\"ok\":true,\"reply\":\"slept 800\"}");
 	close(fd);
+	ck_assert_int_eq(rt_ctl_line(fd2, NULL, out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "{\"ok\":true,\"state\":\"<no format_state>\"}");
+	close(fd2);
 	/* and a call that outlives its timeout says so */
 	req("{\"op\":\"call\",\"to\":\"s\",\"payload\":\"sleep 300\","
 	    "\"timeout\":50}");

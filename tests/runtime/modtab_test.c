@@ -343,6 +343,86 @@ START_TEST(test_reverted_change_frees_the_new_state_and_keeps_the_old)
 }
 END_TEST
 
+START_TEST(test_system_operations_on_many_processes_at_once)
+{
+	enum { N = 2000 };
+	molt_vsn_change up = {0, "1.0.0"};
+	molt_err err = MOLT_ERR_INIT;
+	static molt_pid pids[N + 1];
+	static int rcs[N + 1];
+	molt_proc_info pi;
+
+	for (int i = 0; i < N; i++)
+		pids[i] = rt_spawn(rt, "counter", NULL);
+	pids[N] = 12345; /* a dead pid: reported, not a failure */
+	ck_assert_int_eq(molt_runtime_sys_many(rt, MOLT_SYS_SUSPEND, pids,
+					       N + 1, NULL, NULL, 5000, rcs,
+					       &err),
+			 MOLT_OK);
+	ck_assert_int_eq(rcs[0], MOLT_OK);
+	ck_assert_int_eq(rcs[N], MOLT_ENOTFOUND);
+	for (int i = 0; i < N; i++)
+		molt_runtime_cast(rt, pids[i], "incr", 4);
+	ck_assert_int_eq(load(counter_v("1.0.1"), 0, &err), MOLT_OK);
+	ck_assert_int_eq(molt_runtime_sys_many(rt, MOLT_SYS_CHANGE_CODE, pids,
+					       N, &up, "[]", 5000, NULL, &err),
+			 MOLT_OK);
+	ck_assert_int_eq(molt_runtime_sys_many(rt, MOLT_SYS_COMMIT_CODE, pids,
+					       N, NULL, NULL, 5000, NULL, &err),
+			 MOLT_OK);
+	ck_assert_int_eq(molt_runtime_process_info(rt, pids[N - 1], &pi),
+			 MOLT_OK);
+	ck_assert_str_eq(pi.vsn, "1.0.1");
+	ck_assert_int_eq(pi.suspended, 1);
+	ck_assert_uint_eq(pi.queue_len, 1);
+	ck_assert_int_eq(molt_runtime_sys_many(rt, MOLT_SYS_RESUME, pids, N,
+					       NULL, NULL, 5000, NULL, &err),
+			 MOLT_OK);
+	for (int i = 0; i < N; i += 97)
+		ck_assert_str_eq(rt_call(rt, pids[i], "get"), "1");
+	ck_assert_int_eq(molt_runtime_sys_many(rt, 99, pids, 1, NULL, NULL, 10,
+					       NULL, &err),
+			 MOLT_EINVAL);
+}
+END_TEST
+
+/* Allocation N fails, for N = 1, 2, ...: spawning, starting a tree and
+ * loading report errors and leave a working runtime (and, in the
+ * sanitizer build, no leak). */
+START_TEST(test_allocation_failures_are_errors_not_crashes)
+{
+	static const char *tree = "{\"children\":[{\"id\":\"a\",\"module\":"
+				  "\"counter\"},{\"id\":\"b\",\"module\":"
+				  "\"probe\"}]}";
+	unsigned long failed = 0;
+
+	for (unsigned long n = 1; n <= 40; n++) {
+		molt_err err = MOLT_ERR_INIT;
+		molt_pid pid = 0, sup = 0;
+		int rc_spawn, rc_sup, rc_load;
+
+		molt_alloc_fail_after(n);
+		rc_spawn =
+			molt_runtime_spawn(rt, &pid, "counter", "1", 1, &err);
+		rc_sup = molt_runtime_start_supervisor(rt, &sup, tree, &err);
+		rc_load = load(counter_v(n % 2 ? "1.0.1" : "1.0.0"), 0, &err);
+		failed += molt_alloc_failures();
+		molt_alloc_fail_after(0);
+		ck_assert(rc_spawn == MOLT_OK || rc_spawn < 0);
+		if (rc_spawn == MOLT_OK)
+			ck_assert_str_eq(rt_call(rt, pid, "incr"), "2");
+		if (rc_sup == MOLT_OK)
+			molt_runtime_exit(rt, sup, "shutdown");
+		(void)rc_load;
+		ck_assert_str_eq(
+			rt_call(rt, rt_spawn(rt, "counter", NULL), "incr"),
+			"1");
+		molt_runtime_purge(rt, "counter", NULL, &err);
+	}
+	ck_assert_uint_gt(failed, 0);
+}
+END_TEST
+
 Suite *modtab_suite(void)
 {
 	Suite *s = suite_create("modtab");
@@ -366,6 +446,8 @@ Suite *modtab_suite(void)
 	tcase_add_test(
 		tc, test_change_code_on_a_suspended_process_commits_or_reverts);
 	tcase_add_test(tc, test_two_phase_load_and_restore_old);
+	tcase_add_test(tc, test_allocation_failures_are_errors_not_crashes);
+	tcase_add_test(tc, test_system_operations_on_many_processes_at_once);
 	tcase_add_test(tc,
 		       test_lazy_move_runs_code_change_when_the_layout_changes);
 	tcase_add_test(

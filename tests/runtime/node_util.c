@@ -18,10 +18,10 @@
 
 #include <check.h>
 
-#include "molt/banned.h"
-
 #include "rt_util.h"
 #include "test_util.h"
+
+#include "molt/banned.h"
 
 static const char *build_dir(void)
 {

@@ -9,9 +9,10 @@
 
 #include <check.h>
 
-#include "molt/banned.h"
 #include "molt/common.h"
 #include "molt/log.h"
+
+#include "molt/banned.h"
 
 const char *rt_fixture(const char *name)
 {

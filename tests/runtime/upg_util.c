@@ -7,9 +7,9 @@
 
 #include <check.h>
 
-#include "molt/banned.h"
-
 #include "rt_util.h"
+
+#include "molt/banned.h"
 
 int upg_eval(molt_runtime *rt, const char *script, int dry_run,
 	     molt_eval_report *report, molt_err *err)

@@ -303,6 +303,32 @@ MOLT_API int molt_runtime_revert_code(molt_runtime *rt, molt_pid pid,
 MOLT_API int molt_runtime_get_state(molt_runtime *rt, molt_pid pid, char **out,
 				    uint32_t timeout_ms, molt_err *err);
 
+/* Operations for molt_runtime_sys_many (the single-process calls above). */
+enum molt_sys_op {
+	MOLT_SYS_SUSPEND = 1,
+	MOLT_SYS_RESUME = 2,
+	MOLT_SYS_CHANGE_CODE = 3,
+	MOLT_SYS_COMMIT_CODE = 4,
+	MOLT_SYS_REVERT_CODE = 5,
+};
+
+/*
+ * Run one system operation on many processes at once: every request is
+ * queued first, so each process's scheduler handles it in parallel, then
+ * all are awaited under one deadline (timeout_ms from the start of the
+ * wait). rcs_out[i] (may be NULL) gets each process's result; a process
+ * that is dead or died meanwhile gets MOLT_ENOTFOUND, which is not a
+ * failure. Returns MOLT_OK, or the first failure's code with err naming
+ * the operation, the module and the pid; requests that timed out before
+ * they started are cancelled (a late suspend never happens). chg and
+ * extra_json are for MOLT_SYS_CHANGE_CODE.
+ */
+MOLT_API int molt_runtime_sys_many(molt_runtime *rt, int op,
+				   const molt_pid *pids, size_t n,
+				   const molt_vsn_change *chg,
+				   const char *extra_json, uint32_t timeout_ms,
+				   int *rcs_out, molt_err *err);
+
 /* --- upgrades: the script evaluator (docs/upgrades.md) --- */
 
 typedef struct molt_eval_options {
