@@ -392,10 +392,38 @@ const cJSON *molt__eval_cc_list(const cJSON *a, int *down)
 	return cJSON_IsArray(a) ? a : NULL;
 }
 
+static int loaded_before(eval *ev, size_t i, const char *name);
+static molt__version *apply_target(eval *ev, const char *name, int loaded);
+
+/* An up code_change runs the code current at that point (loaded by the
+ * script, or current now). Without a code_change it keeps the state as
+ * is, which is only right if the layout (state_vsn) did not change. */
+static int check_layout(eval *ev, size_t i, const char *name)
+{
+	molt__version *nv, *cur;
+	int bad;
+
+	if (!loaded_before(ev, i, name))
+		return MOLT_OK;
+	nv = apply_target(ev, name, 1);
+	cur = molt__modtab_current(&ev->rt->modtab, name);
+	bad = nv && cur && !nv->desc->code_change &&
+	      nv->desc->state_vsn != cur->desc->state_vsn;
+	if (bad)
+		molt__eval_err(ev, i, name, 0, MOLT_EINVAL,
+			       "module '%s' %s changes state_vsn %u to %u but "
+			       "has no code_change",
+			       name, nv->desc->vsn, cur->desc->state_vsn,
+			       nv->desc->state_vsn);
+	molt__version_unref(nv);
+	molt__version_unref(cur);
+	return bad ? MOLT_EINVAL : MOLT_OK;
+}
+
 static int check_code_change(eval *ev, size_t i, const cJSON *a)
 {
 	const cJSON *list, *it;
-	int down;
+	int down, rc;
 
 	if (!(list = molt__eval_cc_list(a, &down)))
 		return molt__eval_err(
@@ -414,6 +442,8 @@ static int check_code_change(eval *ev, size_t i, const cJSON *a)
 				"code_change_not_suspended: module '%s' is "
 				"not in an earlier suspend",
 				it->child->valuestring);
+		if ((rc = check_layout(ev, i, it->child->valuestring)) < 0)
+			return rc;
 	}
 	return MOLT_OK;
 }

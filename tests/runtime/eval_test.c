@@ -182,6 +182,25 @@ START_TEST(test_eval_checks_before_point_of_no_return)
 }
 END_TEST
 
+START_TEST(test_eval_refuses_a_layout_change_without_code_change)
+{
+	molt_eval_report r;
+	molt_err err = MOLT_ERR_INIT;
+
+	upg_eval_ok(rt, UPG_UP("2.0.0"));
+	/* 1.0.1 has the 1.x layout (state_vsn 1) and no code_change */
+	ck_assert_int_eq(upg_eval(rt, UPG_UP("1.0.1"), 0, &r, &err),
+			 MOLT_EINVAL);
+	ck_assert_msg(strstr(err.msg, "instruction 4 (code_change): module "
+				      "'counter' 1.0.1 changes state_vsn 2 "
+				      "to 1 but has no code_change"),
+		      "%s", err.msg);
+	ck_assert_int_eq(r.rolled_back, 0);
+	molt_eval_report_release(&r);
+	upg_check_counters(rt, pids, counts, N, "2.0.0");
+}
+END_TEST
+
 START_TEST(test_eval_refuses_soft_prepurge_while_old_code_runs)
 {
 	const char *v101 = "[[\"load_object_code\",[\"counter\",\"1.0.1\",["
@@ -346,6 +365,8 @@ Suite *eval_suite(void)
 	tcase_add_test(tc, test_eval_dry_run_plans_and_changes_nothing);
 	tcase_add_test(tc, test_eval_checks_before_point_of_no_return);
 	tcase_add_test(tc, test_eval_refuses_soft_prepurge_while_old_code_runs);
+	tcase_add_test(tc,
+		       test_eval_refuses_a_layout_change_without_code_change);
 	tcase_add_test(
 		tc, test_eval_apply_calls_an_export_and_rolls_back_on_failure);
 	tcase_add_test(tc, test_eval_remove_makes_current_old_and_purge_kills);
