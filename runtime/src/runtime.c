@@ -421,12 +421,13 @@ int molt_runtime_call_async(molt_runtime *rt, molt_pid pid, const void *req,
 			    void *payload, molt_err *err)
 {
 	molt__ext *e = molt_calloc(1, sizeof(*e));
+	molt_ref ref = molt__rt_ref(rt, 0);
 	char pidbuf[32];
 	int rc;
 
 	if (!e)
 		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
-	e->ref = molt__rt_ref(rt, 0);
+	e->ref = ref;
 	e->to = pid;
 	e->cb = cb;
 	e->payload = payload;
@@ -435,25 +436,19 @@ int molt_runtime_call_async(molt_runtime *rt, molt_pid pid, const void *req,
 	rt->ext = e;
 	atomic_fetch_add(&rt->n_ext, 1);
 	pthread_mutex_unlock(&rt->ext_mu);
+	/* from here on e belongs to whoever takes it out of the list (the
+	 * reply, the timer, the callee's exit): use only the local ref */
 	if (timeout_ms &&
-	    molt__timer_add_fn(rt, e->ref, timeout_ms, ext_timeout, NULL) < 0) {
-		if (ext_take(rt, e->ref))
-			molt_free(e);
+	    molt__timer_add_fn(rt, ref, timeout_ms, ext_timeout, NULL) < 0) {
+		molt_free(ext_take(rt, ref));
 		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
 	}
-	rc = molt__proc_send(rt, pid, MOLT_MSG_CALL, 0, e->ref, req, len, NULL);
-	if (rc < 0) {
-		molt_ref ref = e->ref;
-
-		/* whoever takes e frees it: if a reply raced us, it ran cb */
-		if ((e = ext_take(rt, ref)) != NULL) {
-			molt__timer_cancel(rt, ref);
-			molt_free(e);
-			return molt_err_set(
-				err, rc == MOLT_ECLOSED ? MOLT_ECLOSED : rc,
-				"no process %s",
-				molt_pid_format(pid, pidbuf, 32));
-		}
+	rc = molt__proc_send(rt, pid, MOLT_MSG_CALL, 0, ref, req, len, NULL);
+	if (rc < 0 && (e = ext_take(rt, ref)) != NULL) {
+		molt__timer_cancel(rt, ref);
+		molt_free(e);
+		return molt_err_set(err, rc, "no process %s",
+				    molt_pid_format(pid, pidbuf, 32));
 	}
 	return MOLT_OK;
 }

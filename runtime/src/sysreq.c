@@ -12,16 +12,19 @@
 
 #include "molt/banned.h"
 
-static void req_unref(molt__sysreq *r)
+static void batch_unref(molt__batch *b)
 {
-	if (atomic_fetch_sub(&r->refs, 1) != 1)
+	if (atomic_fetch_sub(&b->refs, 1) != 1)
 		return;
-	pthread_mutex_destroy(&r->mu);
-	pthread_cond_destroy(&r->cv);
-	molt_free(r->chg_vsn);
-	molt_free(r->extra);
-	molt_free(r->text);
-	molt_free(r);
+	for (size_t i = 0; i < b->n; i++) {
+		molt_free(b->reqs[i].msg);
+		molt_free(b->reqs[i].text);
+	}
+	pthread_mutex_destroy(&b->mu);
+	pthread_cond_destroy(&b->cv);
+	molt_free(b->chg_vsn);
+	molt_free(b->extra);
+	molt_free(b);
 }
 
 static molt__sysreq *req_of(molt__msg *m)
@@ -32,22 +35,50 @@ static molt__sysreq *req_of(molt__msg *m)
 	return r;
 }
 
+/* One request fewer to wait for; the last one wakes the waiter. */
+static void count_down(molt__batch *b)
+{
+	if (atomic_fetch_sub(&b->remaining, 1) != 1)
+		return;
+	pthread_mutex_lock(&b->mu);
+	pthread_cond_broadcast(&b->cv);
+	pthread_mutex_unlock(&b->mu);
+}
+
 static void finish(molt__sysreq *r, int rc)
 {
-	pthread_mutex_lock(&r->mu);
+	molt__batch *b = r->b;
+
 	r->rc = rc;
-	r->done = 1;
-	pthread_cond_broadcast(&r->cv);
-	pthread_mutex_unlock(&r->mu);
-	req_unref(r);
+	atomic_store(&r->state, MOLT__RQ_DONE);
+	count_down(b);
+	batch_unref(b);
+}
+
+/* Claim r for running; 0 if the waiter cancelled it (then let go). */
+static int claim(molt__sysreq *r)
+{
+	int q = MOLT__RQ_QUEUED;
+
+	if (atomic_compare_exchange_strong(&r->state, &q, MOLT__RQ_STARTED))
+		return 1;
+	batch_unref(r->b);
+	return 0;
 }
 
 void molt__sysreq_abandon(molt__msg *m)
 {
 	molt__sysreq *r = req_of(m);
 
-	molt_err_set(&r->err, MOLT_ENOTFOUND, "process exited");
-	finish(r, MOLT_ENOTFOUND);
+	if (claim(r))
+		finish(r, MOLT_ENOTFOUND);
+}
+
+/* Keep a failure message: err's text, owned by r. */
+static int fail(molt__sysreq *r, const molt_err *err)
+{
+	r->msg = molt_strdup(err->msg);
+	return err->code;
 }
 
 static void set_suspended(molt_proc *p, int on)
@@ -73,10 +104,12 @@ static void switch_to(molt_proc *p, molt__version *nv, void *ns)
 	atomic_fetch_sub(&p->prev_ver->procs, 1);
 }
 
-static int do_change(molt_runtime *rt, molt_proc *p, molt__sysreq *r)
+static int do_change(molt_runtime *rt, molt_proc *p, molt__sysreq *r,
+		     molt_err *err)
 {
 	molt__version *nv;
-	molt_vsn_change chg = {r->chg_down, r->chg_vsn ? r->chg_vsn : ""};
+	molt__batch *b = r->b;
+	molt_vsn_change chg = {b->chg_down, b->chg_vsn ? b->chg_vsn : ""};
 	molt_ctx ctx = {rt, p, NULL};
 	char pidbuf[32];
 	void *ns = NULL;
@@ -84,15 +117,15 @@ static int do_change(molt_runtime *rt, molt_proc *p, molt__sysreq *r)
 
 	molt_pid_format(p->pid, pidbuf, sizeof(pidbuf));
 	if (!(p->flags & MOLT__PF_SUSPENDED))
-		return molt_err_set(&r->err, MOLT_EINVAL,
+		return molt_err_set(err, MOLT_EINVAL,
 				    "process %s is not suspended", pidbuf);
 	if (p->prev_ver)
-		return molt_err_set(&r->err, MOLT_EBUSY,
+		return molt_err_set(err, MOLT_EBUSY,
 				    "process %s has an uncommitted code change",
 				    pidbuf);
 	nv = molt__modtab_current(&rt->modtab, p->ver->mod->name);
 	if (!nv)
-		return molt_err_set(&r->err, MOLT_ENOTFOUND,
+		return molt_err_set(err, MOLT_ENOTFOUND,
 				    "module '%s' has no current version",
 				    p->ver->mod->name);
 	if (!nv->desc->code_change) {
@@ -101,9 +134,9 @@ static int do_change(molt_runtime *rt, molt_proc *p, molt__sysreq *r)
 	}
 	ctx.ver = nv;
 	rc = nv->desc->code_change(&ctx, &chg, p->state,
-				   r->extra ? r->extra : "[]", &ns);
+				   b->extra ? b->extra : "[]", &ns);
 	if (rc < 0 || (p->flags & MOLT__PF_EXITING)) {
-		molt_err_set(&r->err, MOLT_ERROR,
+		molt_err_set(err, MOLT_ERROR,
 			     "module '%s' %s code_change failed for process "
 			     "%s: %s",
 			     nv->mod->name, nv->desc->vsn, pidbuf,
@@ -180,7 +213,10 @@ static int do_state(molt_proc *p, molt__sysreq *r)
 
 static int execute(molt_runtime *rt, molt_proc *p, molt__sysreq *r)
 {
-	switch (r->op) {
+	molt_err err = MOLT_ERR_INIT;
+	int rc;
+
+	switch (r->b->op) {
 	case MOLT__SYS_SUSPEND:
 		set_suspended(p, 1);
 		return MOLT_OK;
@@ -188,7 +224,8 @@ static int execute(molt_runtime *rt, molt_proc *p, molt__sysreq *r)
 		set_suspended(p, 0);
 		return MOLT_OK;
 	case MOLT__SYS_CHANGE:
-		return do_change(rt, p, r);
+		rc = do_change(rt, p, r, &err);
+		return rc < 0 ? fail(r, &err) : rc;
 	case MOLT__SYS_COMMIT:
 		return do_commit(rt, p);
 	case MOLT__SYS_REVERT:
@@ -203,44 +240,53 @@ void molt__sysreq_run(molt_runtime *rt, molt_proc *p, molt__msg *m)
 {
 	molt__sysreq *r = req_of(m);
 
-	pthread_mutex_lock(&r->mu);
-	if (r->cancelled) {
-		pthread_mutex_unlock(&r->mu);
-		finish(r, MOLT_ETIMEOUT);
-		return;
-	}
-	r->started = 1;
-	pthread_mutex_unlock(&r->mu);
-	finish(r, execute(rt, p, r));
+	if (claim(r))
+		finish(r, execute(rt, p, r));
 }
 
-static molt__sysreq *req_new(int op, const molt_vsn_change *chg,
-			     const char *extra)
+static void batch_free_new(molt__batch *b)
 {
-	molt__sysreq *r = molt_calloc(1, sizeof(*r));
+	molt_free(b->chg_vsn);
+	molt_free(b->extra);
+	molt_free(b);
+}
+
+/* A batch of n requests for op, referenced once (by the waiter). */
+static molt__batch *batch_new(int op, size_t n, const molt_vsn_change *chg,
+			      const char *extra)
+{
+	molt__batch *b;
 	pthread_condattr_t ca;
 
-	if (!r)
+	if (n > (SIZE_MAX - sizeof(*b)) / sizeof(b->reqs[0]))
 		return NULL;
-	atomic_init(&r->refs, 2);
-	r->op = op;
-	pthread_mutex_init(&r->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&r->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	b = molt_calloc(1, sizeof(*b) + n * sizeof(b->reqs[0]));
+	if (!b)
+		return NULL;
+	b->op = op;
+	b->n = n;
 	if (chg) {
-		r->chg_down = chg->down;
-		r->chg_vsn = molt_strdup(chg->vsn ? chg->vsn : "");
+		b->chg_down = chg->down;
+		b->chg_vsn = molt_strdup(chg->vsn ? chg->vsn : "");
 	}
 	if (extra)
-		r->extra = molt_strdup(extra);
-	if ((chg && !r->chg_vsn) || (extra && !r->extra)) {
-		atomic_store(&r->refs, 1);
-		req_unref(r);
+		b->extra = molt_strdup(extra);
+	if ((chg && !b->chg_vsn) || (extra && !b->extra)) {
+		batch_free_new(b);
 		return NULL;
 	}
-	return r;
+	atomic_init(&b->refs, 1);
+	atomic_init(&b->remaining, n);
+	for (size_t i = 0; i < n; i++) {
+		b->reqs[i].b = b;
+		atomic_init(&b->reqs[i].state, MOLT__RQ_QUEUED);
+	}
+	pthread_mutex_init(&b->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&b->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	return b;
 }
 
 static void deadline(struct timespec *ts, uint32_t timeout_ms)
@@ -254,23 +300,50 @@ static void deadline(struct timespec *ts, uint32_t timeout_ms)
 	}
 }
 
-/* Wait for r until ts; on timeout before it started, cancel it. */
-static int req_wait(molt__sysreq *r, const struct timespec *ts)
+/* Queue request i for pid. A dead pid completes it with MOLT_ENOTFOUND;
+ * out of memory with MOLT_ENOMEM. */
+static void send_one(molt_runtime *rt, molt__batch *b, size_t i, molt_pid pid)
+{
+	molt__sysreq *r = &b->reqs[i];
+	molt__msg *m = molt__msg_new(MOLT__SIG_SYS, 0, 0, &r, sizeof(r), NULL);
+
+	atomic_fetch_add(&b->refs, 1); /* the message's */
+	if (!m) {
+		r->rc = MOLT_ENOMEM;
+	} else if (molt__proc_deliver(rt, pid, m, 1) == MOLT_OK) {
+		return;
+	} else {
+		r->rc = MOLT_ENOTFOUND; /* deliver freed m */
+	}
+	atomic_store(&r->state, MOLT__RQ_DONE);
+	atomic_fetch_sub(&b->remaining, 1);
+	atomic_fetch_sub(&b->refs, 1);
+}
+
+/* Wait until every request is done or, at the deadline, cancel those
+ * not started (MOLT_ETIMEOUT) and wait for the started ones. */
+static void wait_all(molt__batch *b, const struct timespec *ts)
 {
 	int rc = 0;
 
-	pthread_mutex_lock(&r->mu);
-	while (!r->done && rc != ETIMEDOUT)
-		rc = pthread_cond_timedwait(&r->cv, &r->mu, ts);
-	if (!r->done && !r->started) {
-		r->cancelled = 1;
-		pthread_mutex_unlock(&r->mu);
-		return MOLT_ETIMEOUT;
+	pthread_mutex_lock(&b->mu);
+	while (atomic_load(&b->remaining) && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&b->cv, &b->mu, ts);
+	pthread_mutex_unlock(&b->mu);
+	for (size_t i = 0; i < b->n && atomic_load(&b->remaining); i++) {
+		molt__sysreq *r = &b->reqs[i];
+		int q = MOLT__RQ_QUEUED;
+
+		if (atomic_compare_exchange_strong(&r->state, &q,
+						   MOLT__RQ_CANCELLED)) {
+			r->rc = MOLT_ETIMEOUT;
+			atomic_fetch_sub(&b->remaining, 1);
+		}
 	}
-	while (!r->done) /* started: it finishes without blocking */
-		pthread_cond_wait(&r->cv, &r->mu);
-	pthread_mutex_unlock(&r->mu);
-	return MOLT_OK;
+	pthread_mutex_lock(&b->mu);
+	while (atomic_load(&b->remaining)) /* started: they end quickly */
+		pthread_cond_wait(&b->cv, &b->mu);
+	pthread_mutex_unlock(&b->mu);
 }
 
 static const char *const op_names[] = {
@@ -283,78 +356,52 @@ static const char *const op_names[] = {
 	"get_state",
 };
 
-/* Queue op for pid; *out holds the caller's reference. MOLT_ENOMEM or
- * MOLT_ENOTFOUND (pid is dead) otherwise. */
-static int req_send(molt_runtime *rt, molt_pid pid, int op,
-		    const molt_vsn_change *chg, const char *extra,
-		    molt__sysreq **out)
+/* The outcome of request i (for pid) as a code and, on failure, err. */
+static int result(molt__batch *b, size_t i, molt_pid pid, uint32_t ms,
+		  molt_err *err)
 {
-	molt__sysreq *r = req_new(op, chg, extra);
-	molt__msg *m;
-
-	if (!r)
-		return MOLT_ENOMEM;
-	m = molt__msg_new(MOLT__SIG_SYS, 0, 0, &r, sizeof(r), NULL);
-	if (!m || molt__proc_deliver(rt, pid, m, 1) < 0) {
-		atomic_store(&r->refs, 1);
-		req_unref(r);
-		return m ? MOLT_ENOTFOUND : MOLT_ENOMEM;
-	}
-	*out = r;
-	return MOLT_OK;
-}
-
-/* Wait for r (sent to pid) and turn its outcome into rc and err. */
-static int req_result(molt__sysreq *r, molt_pid pid, const struct timespec *ts,
-		      uint32_t timeout_ms, char **text_out, molt_err *err)
-{
+	molt__sysreq *r = &b->reqs[i];
 	char pidbuf[32];
-	int rc;
 
 	molt_pid_format(pid, pidbuf, sizeof(pidbuf));
-	if (req_wait(r, ts) < 0) {
-		molt_err_set(err, MOLT_ETIMEOUT,
-			     "%s of process %s timed out after %u ms",
-			     op_names[r->op], pidbuf, timeout_ms);
-		req_unref(r);
-		return MOLT_ETIMEOUT;
+	switch (r->rc) {
+	case MOLT_OK:
+		return MOLT_OK;
+	case MOLT_ETIMEOUT:
+		return molt_err_set(err, r->rc,
+				    "%s of process %s timed out after %u ms",
+				    op_names[b->op], pidbuf, ms);
+	case MOLT_ENOTFOUND:
+		return molt_err_set(err, r->rc, "%s: no process %s",
+				    op_names[b->op], pidbuf);
+	default:
+		if (r->msg)
+			return molt_err_set(err, r->rc, "%s", r->msg);
+		return molt_err_set(err, r->rc, "%s of process %s failed",
+				    op_names[b->op], pidbuf);
 	}
-	rc = r->rc;
-	if (rc < 0 && r->err.code)
-		molt_err_set(err, rc, "%s", r->err.msg);
-	else if (rc < 0)
-		molt_err_set(err, rc, "%s of process %s failed",
-			     op_names[r->op], pidbuf);
-	else if (text_out) {
-		*text_out = r->text;
-		r->text = NULL;
-	}
-	req_unref(r);
-	return rc;
-}
-
-static int send_error(int rc, int op, molt_pid pid, molt_err *err)
-{
-	char pidbuf[32];
-
-	if (rc == MOLT_ENOMEM)
-		return molt_err_set(err, rc, "out of memory");
-	return molt_err_set(err, rc, "%s: no process %s", op_names[op],
-			    molt_pid_format(pid, pidbuf, sizeof(pidbuf)));
 }
 
 int molt__proc_sys(molt_runtime *rt, molt_pid pid, int op,
 		   const molt_vsn_change *chg, const char *extra,
 		   char **text_out, uint32_t timeout_ms, molt_err *err)
 {
-	molt__sysreq *r;
+	molt__batch *b = batch_new(op, 1, chg, extra);
 	struct timespec ts;
-	int rc = req_send(rt, pid, op, chg, extra, &r);
+	int rc;
 
-	if (rc < 0)
-		return send_error(rc, op, pid, err);
+	if (!b)
+		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
+	send_one(rt, b, 0, pid);
 	deadline(&ts, timeout_ms);
-	return req_result(r, pid, &ts, timeout_ms, text_out, err);
+	wait_all(b, &ts);
+	rc = result(b, 0, pid, timeout_ms, err);
+	if (rc == MOLT_OK && text_out) {
+		*text_out = b->reqs[0].text;
+		b->reqs[0].text = NULL;
+	}
+	batch_unref(b);
+	return rc;
 }
 
 int molt_runtime_sys_many(molt_runtime *rt, int op, const molt_pid *pids,
@@ -362,38 +409,30 @@ int molt_runtime_sys_many(molt_runtime *rt, int op, const molt_pid *pids,
 			  const char *extra_json, uint32_t timeout_ms,
 			  int *rcs_out, molt_err *err)
 {
-	molt__sysreq **rs;
+	molt__batch *b;
 	struct timespec ts;
 	int first = MOLT_OK;
 
 	if (op < MOLT_SYS_SUSPEND || op > MOLT_SYS_REVERT_CODE)
 		return molt_err_set(err, MOLT_EINVAL, "unknown system op %d",
 				    op);
-	rs = molt_calloc(n ? n : 1, sizeof(*rs));
-	if (!rs)
+	b = batch_new(op, n, chg, extra_json);
+	if (!b)
 		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
 	/* all requests first: the schedulers work on them in parallel */
-	for (size_t i = 0; i < n; i++) {
-		int rc = req_send(rt, pids[i], op, chg, extra_json, &rs[i]);
-
-		if (rcs_out)
-			rcs_out[i] = rc;
-		if (rc == MOLT_ENOMEM && first == MOLT_OK)
-			first = send_error(rc, op, pids[i], err);
-	}
+	for (size_t i = 0; i < n; i++)
+		send_one(rt, b, i, pids[i]);
 	deadline(&ts, timeout_ms); /* then one deadline for all of them */
+	wait_all(b, &ts);
 	for (size_t i = 0; i < n; i++) {
 		molt_err e = MOLT_ERR_INIT;
-		int rc;
+		int rc = result(b, i, pids[i], timeout_ms, &e);
 
-		if (!rs[i])
-			continue;
-		rc = req_result(rs[i], pids[i], &ts, timeout_ms, NULL, &e);
 		if (rcs_out)
 			rcs_out[i] = rc;
 		if (rc < 0 && rc != MOLT_ENOTFOUND && first == MOLT_OK)
 			first = molt_err_set(err, rc, "%s", e.msg);
 	}
-	molt_free(rs);
+	batch_unref(b);
 	return first;
 }
