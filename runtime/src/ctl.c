@@ -882,7 +882,7 @@ int molt_runtime_ctl_open(molt_runtime *rt, const char *root,
 				    "cannot start control thread");
 	}
 	rt->ctl = ctl;
-	molt_log(MOLT_LOG_INFO, "ctl", "listening on %s", ctl->path);
+	molt_log(MOLT_LOG_DEBUG, "ctl", "listening on %s", ctl->path);
 	return MOLT_OK;
 }
 

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "molt/common.h"
@@ -99,18 +101,13 @@ static void *watch_root(void *arg)
 	return NULL;
 }
 
-static int serve(molt_runtime *rt, const opts *o, molt_pid root)
+static int serve(molt_runtime *rt, molt_pid root)
 {
 	watch w = {rt, root, {0}};
 	pthread_t th;
 	sigset_t set;
 	int sig = 0, rc = 0;
-	molt_err err = MOLT_ERR_INIT;
 
-	if (molt_runtime_ctl_open(rt, o->root, on_stop, NULL, &err) < 0) {
-		molt_log(MOLT_LOG_ERROR, "moltd", "%s", err.msg);
-		return 1;
-	}
 	pthread_create(&th, NULL, watch_root, &w);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
@@ -131,6 +128,23 @@ static int serve(molt_runtime *rt, const opts *o, molt_pid root)
 		pthread_join(th, NULL);
 	}
 	return rc;
+}
+
+/* MOLT_EBUSY if a moltd already answers on root's socket. */
+static int already_running(const char *root, molt_err *err)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), up;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/run/moltd.sock", root);
+	up = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	if (fd >= 0)
+		close(fd);
+	if (up)
+		return molt_err_set(err, MOLT_EBUSY,
+				    "%s: another moltd is listening there",
+				    sa.sun_path);
+	return MOLT_OK;
 }
 
 static void log_modules(molt_runtime *rt)
@@ -174,15 +188,22 @@ int main(int argc, char **argv)
 		fprintf(stderr, "moltd: %s\n", err.msg);
 		return 1;
 	}
-	if (molt_runtime_boot(rt, &root, o.boot, &err) < 0) {
+	/* a second moltd on this root stops here, before it starts anything;
+	 * the socket itself opens once the tree runs, so a client that finds
+	 * it finds the processes too */
+	if (already_running(o.root, &err) < 0 ||
+	    molt_runtime_boot(rt, &root, o.boot, &err) < 0 ||
+	    molt_runtime_ctl_open(rt, o.root, on_stop, NULL, &err) < 0) {
 		fprintf(stderr, "moltd: %s\n", err.msg);
 		molt_runtime_free(rt);
 		return 1;
 	}
 	log_modules(rt);
-	molt_log(MOLT_LOG_INFO, "moltd", "booted %s with %u schedulers", o.boot,
-		 molt_runtime_schedulers(rt));
-	rc = serve(rt, &o, root);
+	molt_log(MOLT_LOG_INFO, "moltd",
+		 "booted %s with %u schedulers; control socket "
+		 "%s/run/moltd.sock",
+		 o.boot, molt_runtime_schedulers(rt), o.root);
+	rc = serve(rt, root);
 	if (molt_runtime_shutdown(rt, 10000) == MOLT_ETIMEOUT)
 		molt_log(MOLT_LOG_WARN, "moltd",
 			 "some processes had to be killed");

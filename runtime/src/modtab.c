@@ -154,12 +154,23 @@ static int check_desc(const molt_module *d, const char *path,
 	return MOLT_OK;
 }
 
+/* The module name a file stands for: its base name up to the first '.'
+ * (counter-1.0.0/counter.so -> counter). */
+static void file_stem(const char *path, char *out, size_t size)
+{
+	const char *b = strrchr(path, '/');
+
+	b = b ? b + 1 : path;
+	snprintf(out, size, "%.*s", (int)strcspn(b, "."), b);
+}
+
 molt__version *molt__version_open(const char *path, const char *expect,
 				  molt_err *err)
 {
 	struct stat st;
 	molt__version *v;
 	const molt_module *d;
+	char stem[256];
 	void *h;
 
 	if (stat(path, &st) != 0) {
@@ -178,6 +189,10 @@ molt__version *molt__version_open(const char *path, const char *expect,
 			     "%s: no %s symbol (not a molt module)", path,
 			     MOLT_MODULE_SYMBOL);
 		goto out_close;
+	}
+	if (!expect) {
+		file_stem(path, stem, sizeof(stem));
+		expect = stem;
 	}
 	if (check_desc(d, path, expect, err) < 0)
 		goto out_close;

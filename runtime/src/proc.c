@@ -482,7 +482,7 @@ static int lazy_change(molt_runtime *rt, molt_proc *p, molt__version *old,
 }
 
 /* Move a process off an old version at its next ordinary message. */
-static void migrate(molt_runtime *rt, molt_proc *p)
+MOLT_UNUSED static void migrate(molt_runtime *rt, molt_proc *p)
 {
 	molt__version *old = p->ver;
 	molt__version *cur = molt__modtab_upgrade_target(&rt->modtab, old);
@@ -609,11 +609,13 @@ static void handle(molt_runtime *rt, molt_proc *p, molt__msg *m, int sig)
 		else
 			molt__sysreq_run(rt, p, m);
 	} else {
+#ifndef MOLT_NO_UPGRADE_CHECK /* only to measure what the check costs */
 		/* the one upgrade check on the hot path */
 		if (__builtin_expect(atomic_load_explicit(&p->ver->is_old,
 							  memory_order_relaxed),
 				     0))
 			migrate(rt, p);
+#endif
 		dispatch(rt, p, m);
 	}
 	molt_free(m);

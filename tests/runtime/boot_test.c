@@ -169,6 +169,22 @@ START_TEST(test_root_supervisor_giving_up_stops_the_node)
 }
 END_TEST
 
+START_TEST(test_second_moltd_on_one_root_is_refused)
+{
+	char out[4096];
+	rt_node n;
+
+	rt_node_boot(&n, TREE);
+	ck_assert_int_eq(rt_run(out, sizeof(out),
+				"'%s' --root '%s' --boot '%s'", rt_moltd_path(),
+				n.root, n.boot),
+			 1);
+	ck_assert_ptr_nonnull(strstr(out, "another moltd is listening there"));
+	ck_assert_int_eq(rt_node_stop(&n), 0); /* the first one still runs */
+	rt_node_clean(&n);
+}
+END_TEST
+
 Suite *boot_suite(void)
 {
 	Suite *s = suite_create("boot");
@@ -186,6 +202,7 @@ Suite *boot_suite(void)
 	tcase_add_test(tc, test_usage_errors_exit_2);
 	tcase_add_test(tc, test_sigterm_stops_cleanly_running_terminate);
 	tcase_add_test(tc, test_root_supervisor_giving_up_stops_the_node);
+	tcase_add_test(tc, test_second_moltd_on_one_root_is_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -32,9 +32,13 @@ static void setup(void)
 static void teardown(void)
 {
 	/* a clean exit: in the sanitizer build this also means no leak */
-	if (n.pid)
-		ck_assert_msg(rt_node_stop(&n) == 0,
-			      "moltd did not exit 0 (%s)", n.log);
+	if (n.pid) {
+		int rc = rt_node_stop(&n);
+
+		if (rc != 0) /* keep the evidence: print moltd's log */
+			rt_run(out, sizeof(out), "tail -20 '%s' >&2", n.log);
+		ck_assert_msg(rc == 0, "moltd exited %d (log: %s)", rc, n.log);
+	}
 	rt_node_clean(&n);
 }
 
@@ -169,7 +173,7 @@ START_TEST(test_slow_call_does_not_block_other_clients)
 	req("{\"op\":\"call\",\"to\":\"c\",\"payload\":\"incr\"}");
 	t1 = now_ms();
 	ck_assert_str_eq(out, "{\"ok\":true,\"reply\":\"1\"}");
-	ck_assert_msg(t1 - t0 < 400, "other client waited %.0f ms", t1 - t0);
+	ck_assert_msg(t1 - t0 < 650, "other client waited %.0f ms", t1 - t0);
 	ck_assert_int_eq(rt_ctl_line(fd, NULL, out, sizeof(out)), 0);
 	ck_assert_str_eq(out, "{\"ok\":true,\"reply\":\"slept 800\"}");
 	close(fd);

@@ -2,6 +2,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -199,6 +200,60 @@ START_TEST(test_idle_schedulers_sleep)
 }
 END_TEST
 
+/* The order in which 20 runnable processes run, in deterministic mode
+ * with seed: they all forward a tag to one collector. */
+static void run_order(const char *seed, char *out, size_t size)
+{
+	molt_runtime *rt;
+	molt_pid coll, p;
+	char cmd[2048];
+	const char *log, *d;
+	size_t n = 0, k;
+
+	setenv("MOLT_SEED", seed, 1);
+	rt = rt_start(1, 1);
+	unsetenv("MOLT_SEED");
+	ck_assert_uint_eq(molt_runtime_seed(rt), strtoull(seed, NULL, 10));
+	coll = rt_spawn(rt, "probe", NULL);
+	k = (size_t)snprintf(cmd, sizeof(cmd), "fan %" PRIu64, coll);
+	for (int i = 0; i < 20; i++) {
+		p = rt_spawn(rt, "probe", NULL);
+		k += (size_t)snprintf(cmd + k, sizeof(cmd) - k, " %" PRIu64, p);
+	}
+	ck_assert_str_eq(rt_call(rt, rt_spawn(rt, "probe", NULL), cmd), "ok");
+	/* wait without touching any queue: the fan call, 20 forwards and
+	 * 20 deliveries to the collector are 41 messages */
+	for (int i = 0; i < 5000; i++) {
+		molt_runtime_stats st;
+
+		molt_runtime_get_stats(rt, &st);
+		if (st.messages >= 41)
+			break;
+		rt_sleep_ms(1);
+	}
+	log = rt_call(rt, coll, "log");
+	for (d = strstr(log, "data="); d; d = strstr(d + 1, "data=")) {
+		int len = (int)strcspn(d + 5, "\n");
+
+		n += (size_t)snprintf(out + n, size - n, "%.*s,", len, d + 5);
+	}
+	rt_stop(rt);
+}
+
+START_TEST(test_deterministic_mode_replays_an_order_from_its_seed)
+{
+	char a[512], b[512], c[512];
+
+	run_order("42", a, sizeof(a));
+	run_order("42", b, sizeof(b));
+	run_order("4242", c, sizeof(c));
+	fprintf(stderr, "seed 42: %s\nseed 4242: %s\n", a, c);
+	ck_assert_ptr_nonnull(strstr(a, "t19,"));
+	ck_assert_str_eq(a, b); /* same seed, same order */
+	ck_assert_str_ne(a, c); /* another seed, another order */
+}
+END_TEST
+
 Suite *mailbox_suite(void)
 {
 	Suite *s = suite_create("mailbox");
@@ -213,6 +268,8 @@ Suite *mailbox_suite(void)
 		tc, test_suspend_queues_messages_and_resume_delivers_each_once);
 	tcase_add_test(tc, test_suspend_times_out_on_a_busy_process);
 	tcase_add_test(tc, test_idle_schedulers_sleep);
+	tcase_add_test(tc,
+		       test_deterministic_mode_replays_an_order_from_its_seed);
 	suite_add_tcase(s, tc);
 	return s;
 }

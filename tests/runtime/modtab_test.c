@@ -82,6 +82,20 @@ START_TEST(test_load_refuses_bad_objects_with_the_reason)
 	ck_assert_ptr_nonnull(strstr(err.msg, "names module 'crasher'"));
 	ck_assert_int_eq(load(MOLT_FIXTURES_DIR "/CMakeLists.txt", 0, &err),
 			 MOLT_EINVAL);
+	/* the file's name says which module it holds */
+	{
+		char dir[256], other[512];
+
+		molt_test_mkdtemp(dir, sizeof(dir), "name");
+		snprintf(other, sizeof(other), "%s/other.so", dir);
+		ck_assert_int_eq(molt_test_system("cp '%s' '%s'",
+						  counter_v("1.0.0"), other),
+				 0);
+		ck_assert_int_eq(load(other, 0, &err), MOLT_EINVAL);
+		ck_assert_ptr_nonnull(
+			strstr(err.msg, "names module 'counter', not 'other'"));
+		molt_test_rmrf(dir);
+	}
 }
 END_TEST
 

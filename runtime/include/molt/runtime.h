@@ -64,7 +64,9 @@ MOLT_API unsigned molt_runtime_schedulers(const molt_runtime *rt);
 /*
  * Load path (a module .so) as the new current version of its module; the
  * previous current becomes old, a previous old with no processes is
- * dropped. If expect_name is not NULL the descriptor's name must equal it.
+ * dropped. The descriptor's name must equal expect_name, or when that is
+ * NULL the file's base name up to its first '.' (counter-1.0.0/counter.so
+ * holds module counter).
  * Errors (nothing changes): MOLT_ENOTFOUND no file, MOLT_EVERSION wrong
  * ABI, MOLT_EINVAL no or bad descriptor, MOLT_EBUSY old code still has
  * processes (message "not_purged: <pid> ..." naming them) unless
