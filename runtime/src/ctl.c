@@ -21,6 +21,7 @@
 #include "molt/log.h"
 #include "molt/runtime.h"
 
+#include "eval.h"
 #include "rt.h"
 
 #include "molt/banned.h"
@@ -417,6 +418,12 @@ static int op_get_state(req *r, molt_err *err)
 	return rc;
 }
 
+/* eval: the upgrade engine's op, in ctl_eval.c */
+static int op_eval(req *r, molt_err *err)
+{
+	return molt__ctl_eval(r->ctl->rt, r->json, r->reply, err);
+}
+
 /*
  * The op table. To add an op: write `static int op_x(req *r, molt_err
  * *err)` that adds fields to r->reply and returns MOLT_OK, a negative
@@ -438,6 +445,7 @@ static const struct op {
 	{"soft_purge", op_soft_purge, 0},
 	{"delete", op_delete, 0},
 	{"get_state", op_get_state, 1},
+	{"eval", op_eval, 1},
 };
 
 /* Run an op and turn its result into the reply object. */

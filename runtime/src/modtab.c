@@ -517,3 +517,33 @@ size_t molt__modtab_list(molt_runtime *rt, molt_module_info *out, size_t max)
 	pthread_mutex_unlock(&tab->mu);
 	return n;
 }
+
+int molt__modtab_set_slots(molt__modtab *tab, const char *name,
+			   molt__version *cur, molt__version *old,
+			   molt__version **prev_cur, molt__version **prev_old)
+{
+	molt__module *m;
+
+	pthread_mutex_lock(&tab->mu);
+	m = find_or_add(tab, name);
+	if (!m || m->builtin) {
+		pthread_mutex_unlock(&tab->mu);
+		return m ? MOLT_EEXISTS : MOLT_ENOMEM;
+	}
+	*prev_cur = m->cur;
+	*prev_old = m->old;
+	if (cur) {
+		molt__version_ref(cur);
+		cur->mod = m;
+		atomic_store(&cur->is_old, 0);
+	}
+	if (old) {
+		molt__version_ref(old);
+		old->mod = m;
+		atomic_store(&old->is_old, 1);
+	}
+	m->cur = cur;
+	m->old = old;
+	pthread_mutex_unlock(&tab->mu);
+	return MOLT_OK;
+}

@@ -85,4 +85,16 @@ size_t molt__modtab_list(struct molt_runtime *rt, molt_module_info *out,
 molt__version *molt__version_open(const char *path, const char *expect,
 				  molt_err *err);
 
+/*
+ * For the upgrade engine (upgrade.c): set name's two slots to cur and old
+ * (either may be NULL; each gets a slot reference), adding the module if
+ * it is new. The previous slot values are returned in *prev_cur and
+ * *prev_old with their slot references (the caller unrefs them). cur is
+ * marked current and old old; is_old on versions leaving the slots is the
+ * caller's business. MOLT_ENOMEM, or MOLT_EEXISTS for a built-in module.
+ */
+int molt__modtab_set_slots(molt__modtab *tab, const char *name,
+			   molt__version *cur, molt__version *old,
+			   molt__version **prev_cur, molt__version **prev_old);
+
 #endif

@@ -256,7 +256,7 @@ START_TEST(test_cli_status_ps_call_cast)
 	ck_assert_int_eq(molt("call s 'sleep 500' --timeout 50"), 1);
 	ck_assert_ptr_nonnull(strstr(out, "timed out"));
 	ck_assert_int_eq(molt("eval x.json"), 1);
-	ck_assert_ptr_nonnull(strstr(out, "issue 3"));
+	ck_assert_ptr_nonnull(strstr(out, "x.json"));
 }
 END_TEST
 

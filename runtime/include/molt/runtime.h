@@ -331,6 +331,90 @@ MOLT_API int molt_runtime_sys_many(molt_runtime *rt, int op,
 				   const char *extra_json, uint32_t timeout_ms,
 				   int *rcs_out, molt_err *err);
 
+/* --- upgrades: the script evaluator (docs/upgrades.md) --- */
+
+typedef struct molt_eval_options {
+	/* Where load_object_code {App, Vsn, [Mod]} finds Mod: the release
+	 * layout LIB_DIR/App-Vsn/Mod.so. May be NULL. */
+	const char *lib_dir;
+	/* Extra directories tried first, each as DIR/App-Vsn/Mod.so, then
+	 * DIR/Mod.so; NULL-terminated, may be NULL (tests use it). */
+	const char *const *search_path;
+	int dry_run;		  /* 1: check and plan only; nothing changes */
+	uint32_t suspend_timeout; /* ms for suspend [M] without a timeout;
+				     0 = 5000 */
+	uint32_t code_change_timeout; /* ms to reach every process of one
+					 code_change; 0 = 5000 */
+	unsigned workers; /* threads for per-process steps; 0 = one per
+			     scheduler (1 in deterministic mode) */
+} molt_eval_options;
+
+#define MOLT_EVAL_OPTIONS_INIT                                                 \
+	{                                                                      \
+		NULL, NULL, 0, 0, 0, 0                                         \
+	}
+
+/* One instruction as evaluated (or, in a dry run, planned). */
+typedef struct molt_eval_step {
+	unsigned index;	 /* position in the script, from 0 */
+	char name[24];	 /* instruction name, e.g. "suspend" */
+	char detail[96]; /* its modules, e.g. "counter" (may be cut) */
+	uint64_t ns;	 /* wall time it took (0 in a dry run) */
+	size_t procs;	 /* processes it touched (dry run: would touch) */
+} molt_eval_step;
+
+/* Old code left behind by load/remove (OTP's unpurged list). */
+typedef struct molt_eval_unpurged {
+	char module[64]; /* the module with old code still in use */
+	int brutal;	 /* PostPurge brutal_purge: purge at make-permanent */
+} molt_eval_unpurged;
+
+/*
+ * What an evaluation did. Fill with molt_runtime_eval, release with
+ * molt_eval_report_release (also after an error: it holds the timings
+ * and the failure).
+ */
+typedef struct molt_eval_report {
+	int ok;		  /* 1: committed (or dry run passed) */
+	int rolled_back;  /* 1: a failure after point_of_no_return undone */
+	int failed_index; /* instruction that failed, or -1 */
+	char failed_instr[24];	/* its name, or "" */
+	char failed_module[64]; /* the module it failed on, or "" */
+	molt_pid failed_pid;	/* the process it failed on, or 0 */
+	molt_eval_step *steps;	/* n_steps instructions (owned) */
+	size_t n_steps;		/* entries in steps */
+	uint64_t total_ns;	/* wall time of the whole evaluation */
+	uint64_t rollback_ns;	/* of which the rollback, if any */
+	uint64_t commit_ns;	/* of which the commit: free old states, resume,
+				   purge */
+	size_t paused;		/* processes suspended then resumed */
+	uint64_t pause_max_ns;	/* longest suspend-to-resume pause */
+	uint64_t pause_p99_ns;	/* 99th percentile of those pauses */
+	uint64_t pause_mean_ns; /* their mean */
+	unsigned killed;	/* processes killed by purges */
+	molt_eval_unpurged *unpurged; /* n_unpurged entries (owned) */
+	size_t n_unpurged;	      /* entries in unpurged */
+	molt_pid *planned; /* dry run: pids suspend would touch (owned) */
+	size_t n_planned;  /* entries in planned */
+} molt_eval_report;
+
+/*
+ * Evaluate a low-level upgrade script (script_json: a JSON array, one
+ * instruction per element, mirroring OTP's terms; docs/upgrades.md).
+ * Everything that can fail without side effects is checked first; after
+ * point_of_no_return a failure rolls back: every process returns to its
+ * old version and state, the old versions become current again, queued
+ * messages are then handled by the old code. Returns MOLT_OK, or an error
+ * whose message names the instruction, module and process (also in
+ * *report). One evaluation at a time; blocks the caller (never call from
+ * a callback). *report is always filled: release it.
+ */
+MOLT_API int molt_runtime_eval(molt_runtime *rt, const char *script_json,
+			       const molt_eval_options *opts,
+			       molt_eval_report *report, molt_err *err);
+/* Free what a report owns and zero it. NULL is a no-op. */
+MOLT_API void molt_eval_report_release(molt_eval_report *report);
+
 /* --- control socket (DIR/run/moltd.sock) --- */
 
 /*

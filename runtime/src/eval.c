@@ -1,0 +1,561 @@
+/* The script evaluator: run with a journal, commit or roll back. */
+#include "eval.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "molt/common.h"
+#include "molt/log.h"
+
+#include "modtab.h"
+#include "proc.h"
+#include "rt.h"
+#include "upgrade.h"
+
+#include "molt/banned.h"
+
+static pthread_mutex_t eval_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* --- running the instructions --- */
+
+static int run_apply(eval *ev, size_t i, const cJSON *a)
+{
+	const char *mod = a->child->valuestring,
+		   *fn = a->child->next->valuestring;
+	molt__version *v = molt__modtab_current(&ev->rt->modtab, mod);
+	const molt_export *x = v ? molt__eval_export(v, fn) : NULL;
+	char *args = cJSON_PrintUnformatted(a->child->next->next);
+	molt_ctx ctx = {ev->rt, NULL, v};
+	int rc;
+
+	if (!x || !args) {
+		molt__version_unref(v);
+		cJSON_free(args);
+		return molt__eval_err(
+			ev, i, mod, 0, x ? MOLT_ENOMEM : MOLT_ENOTFOUND,
+			x ? "out of memory" : "module '%s' exports no '%s'",
+			mod, fn);
+	}
+	rc = x->fn(&ctx, args);
+	cJSON_free(args);
+	molt__version_unref(v);
+	if (rc < 0)
+		return molt__eval_err(ev, i, mod, 0, MOLT_ERROR,
+				      "apply %s:%s failed (returned %d)", mod,
+				      fn, rc);
+	return MOLT_OK;
+}
+
+/* Record m's slots, then set them to (cur, old). */
+static int swap_slots(eval *ev, size_t i, const char *name, molt__version *cur,
+		      molt__version *old)
+{
+	jent *j = &ev->jr[ev->n_jr];
+	int rc;
+
+	rc = molt__modtab_set_slots(&ev->rt->modtab, name, cur, old, &j->pc,
+				    &j->po);
+	if (rc < 0)
+		return molt__eval_err(ev, i, name, 0, rc,
+				      "cannot install module '%s'", name);
+	snprintf(j->name, sizeof(j->name), "%s", name);
+	ev->n_jr++;
+	return MOLT_OK;
+}
+
+static void add_postp(eval *ev, const char *name, int brutal, int purge)
+{
+	postp *p = &ev->pp[ev->n_pp++];
+
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	p->brutal = brutal;
+	p->purge = purge;
+}
+
+/* load and remove: the code server first purges the module's old code
+ * (killing lingerers, as code:load_binary), then swaps the slots. */
+static int run_load(eval *ev, size_t i, const cJSON *a, int remove)
+{
+	const char *name = a->child->valuestring;
+	molt__version *cur, *nv = NULL;
+	unsigned killed = 0;
+	int rc;
+
+	if (!remove)
+		nv = molt__eval_staged(ev, name)->v;
+	if (molt__modtab_purge(ev->rt, name, 0, &killed, NULL) == MOLT_OK)
+		ev->rep->killed += killed;
+	ev->rep->steps[i].procs = killed;
+	cur = molt__modtab_current(&ev->rt->modtab, name);
+	if (remove && !cur)
+		return molt__eval_err(ev, i, name, 0, MOLT_ENOTFOUND,
+				      "no current version of module '%s'",
+				      name);
+	rc = swap_slots(ev, i, name, nv, cur);
+	molt__version_unref(cur);
+	if (rc == MOLT_OK)
+		add_postp(ev, name,
+			  strcmp(a->child->next->next->valuestring,
+				 "brutal_purge") == 0,
+			  0);
+	return rc;
+}
+
+static const char *set_name_of(eval *ev, molt_pid pid)
+{
+	for (size_t k = 0; k < ev->set.n; k++)
+		if (ev->set.e[k].pid == pid)
+			return ev->sm_names[ev->set.e[k].set];
+	return NULL;
+}
+
+static int run_suspend(eval *ev, size_t i, const cJSON *a)
+{
+	size_t from = ev->set.n, added;
+	uint64_t now = molt__upg_now_ns(), tmo;
+	const cJSON *it;
+	const char *name;
+	int rc;
+
+	cJSON_ArrayForEach(it, a)
+	{
+		smod *s;
+		uint32_t sid;
+
+		molt__eval_suspend_item(it, &name, &tmo,
+					molt__eval_suspend_ms(ev));
+		s = molt__eval_smod(ev, name);
+		sid = (uint32_t)(s - ev->sm);
+		ev->sm_deadline[sid] =
+			tmo == NO_DEADLINE ? NO_DEADLINE : now + tmo;
+		if (!s->m)
+			s->m = molt__upg_module(ev->rt, name);
+		if (!s->m)
+			continue; /* never loaded: no processes */
+		rc = molt__upg_collect(ev->rt, &ev->set, s->m, sid, 1, &added);
+		if (rc < 0)
+			return molt__eval_err(ev, i, name, 0, rc,
+					      "out of memory");
+	}
+	ev->rep->steps[i].procs = ev->set.n - from;
+	rc = molt__upg_suspend(&ev->u, from, ev->sm_deadline, ev->sm_names);
+	if (rc < 0)
+		return molt__eval_err(ev, i, set_name_of(ev, ev->u.fail.pid),
+				      ev->u.fail.pid, rc, "%s", ev->u.fail.msg);
+	return MOLT_OK;
+}
+
+static uint64_t cc_deadline(eval *ev)
+{
+	uint32_t ms = ev->o->code_change_timeout ? ev->o->code_change_timeout
+						 : DEFAULT_TIMEOUT_MS;
+
+	return molt__upg_now_ns() + (uint64_t)ms * 1000000u;
+}
+
+static size_t count_set(eval *ev, uint32_t sid)
+{
+	size_t n = 0;
+
+	for (size_t k = 0; k < ev->set.n; k++)
+		n += ev->set.e[k].set == sid &&
+		     (ev->set.e[k].st & MOLT__UE_CHANGED);
+	return n;
+}
+
+static int cc_one(eval *ev, size_t i, const cJSON *it, int down)
+{
+	const char *name = it->child->valuestring;
+	smod *s = molt__eval_smod(ev, name);
+	uint32_t sid = (uint32_t)(s - ev->sm);
+	staged *st = molt__eval_staged(ev, name);
+	molt__version *nv;
+	char *extra;
+	size_t from = ev->set.n;
+	int rc;
+
+	if (!s->m)
+		return MOLT_OK; /* nothing was suspended under it */
+	/* processes spawned since the suspend: hold them too */
+	if (molt__upg_collect(ev->rt, &ev->set, s->m, sid, 1, NULL) < 0 ||
+	    molt__upg_suspend(&ev->u, from, ev->sm_deadline, ev->sm_names) < 0)
+		return molt__eval_err(
+			ev, i, name, ev->u.fail.pid,
+			ev->u.fail.code ? ev->u.fail.code : MOLT_ENOMEM, "%s",
+			ev->u.fail.code ? ev->u.fail.msg : "out of memory");
+	nv = molt__modtab_current(&ev->rt->modtab, name);
+	if (!nv)
+		return molt__eval_err(ev, i, name, 0, MOLT_ENOTFOUND,
+				      "module '%s' has no current version",
+				      name);
+	extra = cJSON_PrintUnformatted(it->child->next);
+	if (!extra) {
+		molt__version_unref(nv);
+		return molt__eval_err(ev, i, name, 0, MOLT_ENOMEM,
+				      "out of memory");
+	}
+	rc = molt__upg_change(&ev->u, sid, nv, down, st ? st->v->desc->vsn : "",
+			      extra, cc_deadline(ev));
+	cJSON_free(extra);
+	molt__version_unref(nv);
+	ev->rep->steps[i].procs += count_set(ev, sid);
+	if (rc < 0)
+		return molt__eval_err(ev, i, name, ev->u.fail.pid, rc, "%s",
+				      ev->u.fail.msg);
+	return MOLT_OK;
+}
+
+static int run_code_change(eval *ev, size_t i, const cJSON *a)
+{
+	const cJSON *it;
+	int down, rc;
+
+	cJSON_ArrayForEach(it, molt__eval_cc_list(a, &down))
+	{
+		if ((rc = cc_one(ev, i, it, down)) < 0)
+			return rc;
+	}
+	return MOLT_OK;
+}
+
+static int run_one(eval *ev, size_t i)
+{
+	const cJSON *a;
+	const char *name = molt__eval_ins_name(molt__eval_ins_at(ev, i), &a);
+	const cJSON *m;
+
+	if (strcmp(name, "apply") == 0)
+		return run_apply(ev, i, a);
+	if (strcmp(name, "load") == 0 || strcmp(name, "remove") == 0)
+		return run_load(ev, i, a, name[0] == 'r');
+	if (strcmp(name, "suspend") == 0)
+		return run_suspend(ev, i, a);
+	if (strcmp(name, "code_change") == 0)
+		return run_code_change(ev, i, a);
+	if (strcmp(name, "purge") == 0)
+		cJSON_ArrayForEach(m, a) add_postp(ev, m->valuestring, 1, 1);
+	/* resume: at commit, with everything held; sync_nodes: no-op */
+	return MOLT_OK;
+}
+
+/* --- commit and rollback --- */
+
+static void release_staged(eval *ev)
+{
+	for (size_t k = 0; k < ev->n_st; k++)
+		molt__version_unref(ev->st[k].v);
+	ev->n_st = 0;
+}
+
+static void unpurged_add(eval *ev, const postp *p)
+{
+	molt_eval_report *r = ev->rep;
+	molt_eval_unpurged *u;
+
+	for (size_t k = 0; k < r->n_unpurged; k++)
+		if (strcmp(r->unpurged[k].module, p->name) == 0) {
+			r->unpurged[k].brutal = p->brutal;
+			return;
+		}
+	u = molt_realloc(r->unpurged, (r->n_unpurged + 1) * sizeof(*u));
+	if (!u)
+		return; /* the list is advice; the old code stays loaded */
+	r->unpurged = u;
+	snprintf(u[r->n_unpurged].module, 64, "%s", p->name);
+	u[r->n_unpurged++].brutal = p->brutal;
+}
+
+/* Explicit purges kill; PostPurge soft-purges now and leaves the rest
+ * on the unpurged list (brutal ones for make-permanent, as OTP). */
+static void purges(eval *ev)
+{
+	for (size_t k = 0; k < 2 * ev->n_pp; k++) {
+		postp *p = &ev->pp[k % ev->n_pp];
+		unsigned killed = 0;
+
+		if ((k < ev->n_pp) != p->purge)
+			continue; /* explicit purges first */
+		if (molt__modtab_purge(ev->rt, p->name, !p->purge, &killed,
+				       NULL) == MOLT_EBUSY)
+			unpurged_add(ev, p);
+		ev->rep->killed += killed;
+	}
+}
+
+static void commit(eval *ev)
+{
+	molt__upg_commit(&ev->u);
+	for (size_t k = 0; k < ev->n_jr; k++) {
+		molt__version_unref(ev->jr[k].pc);
+		molt__version_unref(ev->jr[k].po);
+	}
+	ev->n_jr = 0;
+	purges(ev);
+	release_staged(ev);
+}
+
+static void commit_timed(eval *ev)
+{
+	uint64_t t0 = molt__upg_now_ns();
+
+	commit(ev);
+	ev->rep->commit_ns = molt__upg_now_ns() - t0;
+}
+
+/* Put m's slots back; versions that leave them become old, so a process
+ * that moved onto one moves back at its next message. */
+static void restore_slots(eval *ev, jent *j)
+{
+	molt__version *a = NULL, *b = NULL;
+
+	if (molt__modtab_set_slots(&ev->rt->modtab, j->name, j->pc, j->po, &a,
+				   &b) < 0) {
+		molt_log(MOLT_LOG_ERROR, "eval", "cannot restore module '%s'",
+			 j->name);
+		return;
+	}
+	if (a && a != j->pc && a != j->po)
+		atomic_store(&a->is_old, 1);
+	if (b && b != j->pc && b != j->po)
+		atomic_store(&b->is_old, 1);
+	molt__version_unref(a);
+	molt__version_unref(b);
+	molt__version_unref(j->pc);
+	molt__version_unref(j->po);
+}
+
+static void rollback(eval *ev)
+{
+	uint64_t t0 = molt__upg_now_ns();
+
+	while (ev->n_jr)
+		restore_slots(ev, &ev->jr[--ev->n_jr]);
+	molt__upg_rollback(&ev->u);
+	release_staged(ev);
+	ev->rep->rolled_back = 1;
+	ev->rep->rollback_ns = molt__upg_now_ns() - t0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void pause_stats(eval *ev)
+{
+	molt_eval_report *r = ev->rep;
+	uint64_t *v = molt_malloc((ev->set.n + 1) * sizeof(*v)), sum = 0;
+	size_t n = 0;
+
+	for (size_t k = 0; k < ev->set.n; k++) {
+		uint64_t p = ev->set.e[k].pause;
+
+		if (!p)
+			continue;
+		sum += p;
+		if (p > r->pause_max_ns)
+			r->pause_max_ns = p;
+		if (v)
+			v[n] = p;
+		n++;
+	}
+	r->paused = n;
+	r->pause_mean_ns = n ? sum / n : 0;
+	r->pause_p99_ns = r->pause_max_ns;
+	if (v && n) {
+		qsort(v, n, sizeof(*v), cmp_u64);
+		r->pause_p99_ns = v[(n * 99 + 99) / 100 - 1];
+	}
+	molt_free(v);
+}
+
+static int run_all(eval *ev)
+{
+	molt_eval_step *s = ev->rep->steps;
+	int rc = MOLT_OK;
+
+	for (size_t i = 0; i < ev->n; i++) {
+		uint64_t t0 = molt__upg_now_ns();
+
+		if (i != (size_t)ev->ponr)
+			rc = run_one(ev, i);
+		s[i].ns += molt__upg_now_ns() - t0;
+		if (rc < 0)
+			break;
+	}
+	if (rc < 0 && (int)ev->rep->failed_index > ev->ponr)
+		rollback(ev);
+	else if (rc == MOLT_OK)
+		commit_timed(ev);
+	else
+		release_staged(ev);
+	pause_stats(ev);
+	return rc;
+}
+
+/* --- dry run --- */
+
+static size_t count_planned(eval *ev, ptrdiff_t sid)
+{
+	size_t n = 0;
+
+	for (size_t k = 0; k < ev->set.n; k++)
+		n += ev->set.e[k].set == (uint32_t)sid;
+	return n;
+}
+
+static int plan(eval *ev)
+{
+	molt_eval_report *r = ev->rep;
+
+	for (size_t k = 0; k < ev->n_sm; k++) {
+		molt__module *m = molt__upg_module(ev->rt, ev->sm[k].name);
+
+		if (m && molt__upg_collect(ev->rt, &ev->set, m, (uint32_t)k, 0,
+					   NULL) < 0)
+			return molt_err_set(ev->err, MOLT_ENOMEM,
+					    "out of memory");
+	}
+	r->planned = molt_calloc(ev->set.n + 1, sizeof(*r->planned));
+	if (!r->planned)
+		return molt_err_set(ev->err, MOLT_ENOMEM, "out of memory");
+	for (size_t k = 0; k < ev->set.n; k++)
+		r->planned[k] = ev->set.e[k].pid;
+	r->n_planned = ev->set.n;
+	for (size_t i = 0; i < ev->n; i++) {
+		const cJSON *a, *it;
+		const char *name =
+			molt__eval_ins_name(molt__eval_ins_at(ev, i), &a);
+		uint64_t tmo;
+
+		if (strcmp(name, "suspend") != 0)
+			continue;
+		cJSON_ArrayForEach(it, a)
+		{
+			molt__eval_suspend_item(it, &name, &tmo, 0);
+			r->steps[i].procs += count_planned(
+				ev, molt__eval_smod(ev, name) - ev->sm);
+		}
+	}
+	release_staged(ev);
+	return MOLT_OK;
+}
+
+/* --- entry --- */
+
+static int parse(eval *ev, const char *json)
+{
+	const char *end = NULL;
+	int line = 1, col = 1;
+
+	ev->doc = cJSON_ParseWithOpts(json, &end, 1);
+	if (!ev->doc) {
+		for (const char *p = json; end && p < end; p++, col++)
+			if (*p == '\n') {
+				line++;
+				col = 0;
+			}
+		return molt_err_set(ev->err, MOLT_EPARSE,
+				    "script:%d:%d: JSON syntax error", line,
+				    col);
+	}
+	if (!cJSON_IsArray(ev->doc))
+		return molt_err_set(ev->err, MOLT_EPARSE,
+				    "script: expected a JSON array of "
+				    "instructions");
+	ev->n = (size_t)cJSON_GetArraySize(ev->doc);
+	ev->rep->steps = molt_calloc(ev->n + 1, sizeof(*ev->rep->steps));
+	if (!ev->rep->steps)
+		return molt_err_set(ev->err, MOLT_ENOMEM, "out of memory");
+	ev->rep->n_steps = ev->n;
+	return MOLT_OK;
+}
+
+static void eval_release(eval *ev)
+{
+	release_staged(ev);
+	molt_free(ev->st);
+	molt_free(ev->jr);
+	molt_free(ev->sm);
+	molt_free(ev->sm_names);
+	molt_free(ev->sm_deadline);
+	molt_free(ev->pp);
+	molt__upg_set_release(&ev->set);
+	pthread_mutex_destroy(&ev->u.fail.mu);
+	cJSON_Delete(ev->doc);
+}
+
+static unsigned workers(molt_runtime *rt, const molt_eval_options *o)
+{
+	if (rt->opts.deterministic)
+		return 1;
+	return o->workers ? o->workers : molt_runtime_schedulers(rt);
+}
+
+static int evaluate(eval *ev, const char *json)
+{
+	int rc;
+
+	if ((rc = parse(ev, json)) < 0 || (rc = molt__eval_check(ev)) < 0)
+		return rc;
+	if (ev->o->dry_run)
+		return plan(ev);
+	return run_all(ev);
+}
+
+int molt_runtime_eval(molt_runtime *rt, const char *script_json,
+		      const molt_eval_options *opts, molt_eval_report *report,
+		      molt_err *err)
+{
+	static const molt_eval_options dflt = MOLT_EVAL_OPTIONS_INIT;
+	uint64_t t0 = molt__upg_now_ns();
+	eval ev;
+	int rc;
+
+	if (report) {
+		memset(report, 0, sizeof(*report));
+		report->failed_index = -1;
+	}
+	if (!rt || !script_json || !report)
+		return molt_err_set(err, MOLT_EINVAL,
+				    "eval: no runtime or script");
+	memset(&ev, 0, sizeof(ev));
+	ev.rt = rt;
+	ev.o = opts ? opts : &dflt;
+	ev.rep = report;
+	ev.err = err;
+	ev.u.rt = rt;
+	ev.u.set = &ev.set;
+	ev.u.workers = workers(rt, ev.o);
+	pthread_mutex_init(&ev.u.fail.mu, NULL);
+	if (pthread_mutex_trylock(&eval_mu) != 0) {
+		pthread_mutex_destroy(&ev.u.fail.mu);
+		return molt_err_set(err, MOLT_EBUSY,
+				    "another evaluation is running");
+	}
+	rc = evaluate(&ev, script_json);
+	eval_release(&ev);
+	pthread_mutex_unlock(&eval_mu);
+	report->ok = rc == MOLT_OK;
+	report->total_ns = molt__upg_now_ns() - t0;
+	if (rc < 0)
+		molt_log(MOLT_LOG_WARN, "eval", "%s%s", err ? err->msg : "",
+			 report->rolled_back ? " (rolled back)" : "");
+	return rc;
+}
+
+void molt_eval_report_release(molt_eval_report *report)
+{
+	if (!report)
+		return;
+	molt_free(report->steps);
+	molt_free(report->unpurged);
+	molt_free(report->planned);
+	memset(report, 0, sizeof(*report));
+	report->failed_index = -1;
+}

@@ -1,0 +1,621 @@
+/* Per-process upgrade steps, run in parallel: suspend, code_change,
+ * commit, revert, resume. */
+#include "upgrade.h"
+
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "molt/common.h"
+#include "molt/log.h"
+
+#include "rt.h"
+#include "sched.h"
+
+#include "molt/banned.h"
+
+#define CHUNK 64 /* entries a worker takes at a time */
+
+uint64_t molt__upg_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+molt__module *molt__upg_module(molt_runtime *rt, const char *name)
+{
+	molt__modtab *tab = &rt->modtab;
+	molt__module *m = NULL;
+
+	pthread_mutex_lock(&tab->mu);
+	for (size_t i = 0; i < tab->n && !m; i++)
+		if (strcmp(tab->mods[i]->name, name) == 0)
+			m = tab->mods[i];
+	pthread_mutex_unlock(&tab->mu);
+	return m;
+}
+
+/* --- the set --- */
+
+static int set_push(molt__uset *s, molt_proc *p, molt_pid pid, uint32_t sid)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 256;
+		molt__uent *e = molt_realloc(s->e, cap * sizeof(*e));
+
+		if (!e)
+			return MOLT_ENOMEM;
+		s->e = e;
+		s->cap = cap;
+	}
+	s->e[s->n++] = (molt__uent){p, pid, 0, 0, sid, 0};
+	return MOLT_OK;
+}
+
+int molt__upg_collect(molt_runtime *rt, molt__uset *set, molt__module *m,
+		      uint32_t sid, int only_new, size_t *added)
+{
+	uint32_t hw = atomic_load(&rt->hw);
+	size_t n0 = set->n;
+	int rc = MOLT_OK;
+
+	for (uint32_t i = 0; i < hw && rc == MOLT_OK; i++) {
+		molt_proc *p = molt__proc_at(rt, i);
+		molt_pid pid = 0;
+
+		if (!p)
+			continue;
+		molt__spin_lock(&p->lock);
+		if (p->pid && p->ver && p->ver->mod == m &&
+		    !(only_new && (p->flags & MOLT__PF_SUSPENDED)))
+			pid = p->pid;
+		molt__spin_unlock(&p->lock);
+		if (pid)
+			rc = set_push(set, p, pid, sid);
+	}
+	if (added)
+		*added = set->n - n0;
+	return rc;
+}
+
+void molt__upg_set_release(molt__uset *set)
+{
+	molt_free(set->e);
+	memset(set, 0, sizeof(*set));
+}
+
+/* --- failures --- */
+
+MOLT_PRINTF(4, 5)
+static void fail(molt__uctx *u, int code, molt_pid pid, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&u->fail.mu);
+	if (!atomic_load(&u->fail.failed)) {
+		u->fail.code = code;
+		u->fail.pid = pid;
+		va_start(ap, fmt);
+		vsnprintf(u->fail.msg, sizeof(u->fail.msg), fmt, ap);
+		va_end(ap);
+		atomic_store(&u->fail.failed, 1);
+	}
+	pthread_mutex_unlock(&u->fail.mu);
+}
+
+/*
+ * Per-worker deltas of versions' process counts and references. Every
+ * process of an upgrade moves between the same two or three versions, so
+ * updating their shared counters once per process would make the workers
+ * fight over a few cache lines; each worker adds its deltas up and
+ * applies them when it finishes. An entry holds a reference of its own
+ * on its version, so a version whose last process exits meanwhile stays
+ * valid until the deltas are applied.
+ */
+typedef struct vdelta {
+	molt__version *v; /* the version (one reference held) */
+	long procs;	  /* change of v->procs */
+	long refs;	  /* change of v->refs */
+} vdelta;
+
+#define NDELTA 4
+static _Thread_local vdelta deltas[NDELTA];
+
+static void deltas_flush(void)
+{
+	for (int k = 0; k < NDELTA; k++) {
+		vdelta *d = &deltas[k];
+
+		if (!d->v)
+			continue;
+		atomic_fetch_add(&d->v->procs, (unsigned)d->procs);
+		if (d->refs >= 0)
+			atomic_fetch_add(&d->v->refs, (unsigned)d->refs);
+		else
+			atomic_fetch_sub(&d->v->refs, (unsigned)-d->refs);
+		molt__version_unref(d->v); /* the entry's own */
+		d->v = NULL;
+	}
+}
+
+static void delta(molt__version *v, long procs, long refs)
+{
+	int k;
+
+	for (k = 0; k < NDELTA && deltas[k].v && deltas[k].v != v; k++)
+		;
+	if (k == NDELTA) {
+		deltas_flush();
+		k = 0;
+	}
+	if (!deltas[k].v) {
+		molt__version_ref(v);
+		deltas[k] = (vdelta){v, 0, 0};
+	}
+	deltas[k].procs += procs;
+	deltas[k].refs += refs;
+}
+
+/* --- parallel for --- */
+
+typedef struct job {
+	molt__uctx *u;				/* the evaluation */
+	void (*fn)(struct job *, molt__uent *); /* the step */
+	atomic_size_t next;			/* next chunk start */
+	size_t from;				/* first entry */
+	int stop_on_fail;			/* skip the rest once failed */
+	/* step arguments */
+	uint32_t sid;	      /* code_change: the set */
+	molt__version *nv;    /* code_change: the new version */
+	int down;	      /* code_change: mode */
+	const char *down_vsn; /* code_change: target vsn when down */
+	const char *extra;    /* code_change: Extra JSON */
+	uint64_t deadline;    /* code_change: monotonic ns */
+} job;
+
+static void move_cache_clear(void);
+
+static void *work(void *arg)
+{
+	job *j = arg;
+	molt__uset *s = j->u->set;
+	size_t i;
+
+	while ((i = atomic_fetch_add(&j->next, CHUNK)) < s->n) {
+		for (size_t k = i; k < i + CHUNK && k < s->n; k++) {
+			if (j->stop_on_fail && atomic_load(&j->u->fail.failed))
+				goto out;
+			j->fn(j, &s->e[k]);
+		}
+	}
+out:
+	deltas_flush();
+	move_cache_clear();
+	return NULL;
+}
+
+/* Run j over entries [j->from, n) on u->workers threads (the caller is
+ * one); threads that cannot start leave their share to the others. */
+static void run(job *j)
+{
+	pthread_t th[16];
+	unsigned w = j->u->workers, started = 0;
+	size_t todo = j->u->set->n - j->from;
+
+	atomic_init(&j->next, j->from);
+	if (w > 16)
+		w = 16;
+	if (todo < 512)
+		w = 1;
+	for (unsigned i = 1; i < w; i++)
+		if (pthread_create(&th[started], NULL, work, j) == 0)
+			started++;
+	work(j);
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+}
+
+/* --- holding a process without a scheduler --- */
+
+/* 1: claimed (status RUNNING, ours); 0: busy; -1: exited. */
+static int claim(molt_proc *p, molt_pid pid)
+{
+	int r;
+
+	molt__spin_lock(&p->lock);
+	if (p->pid != pid) {
+		r = -1;
+	} else if (p->status == MOLT__P_IDLE) {
+		p->status = MOLT__P_RUNNING;
+		r = 1;
+	} else {
+		r = 0;
+	}
+	molt__spin_unlock(&p->lock);
+	return r;
+}
+
+/* Claim, waiting while a scheduler has it; until deadline (0: no limit).
+ * Returns as claim; 0 only when the deadline passed. */
+static int claim_wait(molt_proc *p, molt_pid pid, uint64_t deadline)
+{
+	int r;
+
+	while ((r = claim(p, pid)) == 0) {
+		if (deadline && molt__upg_now_ns() > deadline)
+			return 0;
+		sched_yield();
+	}
+	return r;
+}
+
+/* Let go as a scheduler does after a turn; resume clears SUSPENDED. */
+static void unclaim(molt_runtime *rt, molt_proc *p, int resume)
+{
+	int requeue;
+
+	molt__spin_lock(&p->lock);
+	if (resume)
+		p->flags &= (uint8_t)~MOLT__PF_SUSPENDED;
+	requeue =
+		p->sig.len || (p->mbox.len && !(p->flags & MOLT__PF_SUSPENDED));
+	p->status = requeue ? MOLT__P_QUEUED : MOLT__P_IDLE;
+	molt__spin_unlock(&p->lock);
+	if (requeue)
+		molt__sched_push(rt, p);
+}
+
+/* Resume: clear the flag, wake the process if mail waits. The flags of a
+ * process in the middle of a turn belong to its scheduler: wait for the
+ * turn to end (held processes only handle signals, so it is short). */
+static void resume(molt_runtime *rt, molt__uent *e)
+{
+	molt_proc *p = e->p;
+	int wake = 0, running = 0;
+
+	molt__spin_lock(&p->lock);
+	if (p->pid == e->pid && p->status == MOLT__P_RUNNING) {
+		running = 1;
+	} else if (p->pid == e->pid) {
+		p->flags &= (uint8_t)~MOLT__PF_SUSPENDED;
+		wake = p->status == MOLT__P_IDLE && (p->mbox.len || p->sig.len);
+		if (wake)
+			p->status = MOLT__P_QUEUED;
+	}
+	molt__spin_unlock(&p->lock);
+	if (wake)
+		molt__sched_push(rt, p);
+	if (running && claim_wait(p, e->pid, 0) > 0)
+		unclaim(rt, p, 1);
+}
+
+static void note_pause(molt__uent *e)
+{
+	if (e->t_susp)
+		e->pause = molt__upg_now_ns() - e->t_susp;
+}
+
+/* --- suspend --- */
+
+static void suspend_one(job *j, molt__uent *e)
+{
+	molt_proc *p = e->p;
+	int busy = 0;
+
+	(void)j;
+	molt__spin_lock(&p->lock);
+	if (p->pid != e->pid) {
+		e->st |= MOLT__UE_DEAD;
+	} else if (p->flags & MOLT__PF_SUSPENDED) {
+		e->st |= MOLT__UE_FOREIGN | MOLT__UE_HELD;
+		busy = -1;
+	} else if (p->status == MOLT__P_RUNNING) {
+		busy = 1; /* its scheduler suspends it: see hold_running */
+	} else {
+		p->flags |= MOLT__PF_SUSPENDED;
+	}
+	molt__spin_unlock(&p->lock);
+	if (busy == 0 && !(e->st & MOLT__UE_DEAD)) {
+		e->st |= MOLT__UE_HELD;
+		e->t_susp = molt__upg_now_ns();
+	} else if (busy == 1) {
+		e->st |= MOLT__UE_PENDING;
+	}
+}
+
+/*
+ * A process that was in a callback is suspended by its own scheduler, as
+ * a system request between two callbacks (the flags of a running process
+ * belong to its scheduler). At most one process per scheduler can be
+ * running at once, so these are few; they share the set's deadline.
+ */
+static int hold_running(molt__uctx *u, molt__uent *e, uint64_t deadline,
+			const char *module)
+{
+	uint64_t now = molt__upg_now_ns();
+	uint64_t ms = deadline > now ? (deadline - now) / 1000000u : 0;
+	molt_err err = MOLT_ERR_INIT;
+	char pb[32];
+	int rc;
+
+	rc = molt__proc_sys(u->rt, e->pid, MOLT__SYS_SUSPEND, NULL, NULL, NULL,
+			    ms > 86400000u ? 86400000u : (uint32_t)ms, &err);
+	e->st &= ~MOLT__UE_PENDING;
+	if (rc == MOLT_ENOTFOUND) {
+		e->st |= MOLT__UE_DEAD;
+		return MOLT_OK;
+	}
+	if (rc == MOLT_OK) {
+		e->st |= MOLT__UE_HELD;
+		e->t_susp = molt__upg_now_ns();
+		return MOLT_OK;
+	}
+	fail(u, rc, e->pid,
+	     "suspend of process %s (module '%s') %s: a callback is still "
+	     "running",
+	     molt_pid_format(e->pid, pb, sizeof(pb)), module,
+	     rc == MOLT_ETIMEOUT ? "timed out" : "failed");
+	return rc;
+}
+
+int molt__upg_suspend(molt__uctx *u, size_t from, const uint64_t *deadline,
+		      const char *const *set_names)
+{
+	job j = {.u = u, .fn = suspend_one, .from = from};
+	molt__uset *s = u->set;
+	int rc;
+
+	run(&j);
+	for (size_t i = from; i < s->n; i++) {
+		molt__uent *e = &s->e[i];
+
+		if (!(e->st & MOLT__UE_PENDING))
+			continue;
+		rc = hold_running(u, e, deadline[e->set], set_names[e->set]);
+		if (rc < 0)
+			return rc;
+	}
+	return MOLT_OK;
+}
+
+/* --- code_change --- */
+
+static void switch_to(molt_proc *p, molt__version *nv, void *ns)
+{
+	delta(nv, 1, 1);
+	delta(p->ver, -1, 0);
+	molt__spin_lock(&p->lock);
+	p->flags &= (uint8_t)~MOLT__PF_NOMOVE;
+	p->prev_ver = p->ver;
+	p->prev_state = p->state;
+	p->ver = nv;
+	p->state = ns;
+	molt__spin_unlock(&p->lock);
+}
+
+/* A code_change that called molt_stop/molt_crash fails; undo the stop. */
+static const char *clear_exiting(molt_proc *p, char *why, size_t size)
+{
+	snprintf(why, size, "%s",
+		 p->stop_reason ? p->stop_reason : "returned error");
+	if (p->flags & MOLT__PF_EXITING) {
+		molt__spin_lock(&p->lock);
+		p->flags &= (uint8_t)~MOLT__PF_EXITING;
+		molt__spin_unlock(&p->lock);
+	}
+	molt_free(p->stop_reason);
+	p->stop_reason = NULL;
+	return why;
+}
+
+/* Run nv's code_change on claimed p. Returns MOLT_OK, MOLT_EEXISTS when
+ * p already runs nv (up), or fails u. */
+static int change_claimed(job *j, molt__uent *e)
+{
+	molt_proc *p = e->p;
+	molt__version *nv = j->nv;
+	molt_vsn_change chg = {j->down,
+			       j->down ? j->down_vsn : p->ver->desc->vsn};
+	molt_ctx ctx = {j->u->rt, p, nv};
+	char pb[32], why[128];
+	void *ns = NULL;
+	int rc;
+
+	if (p->prev_ver) {
+		fail(j->u, MOLT_EBUSY, e->pid,
+		     "process %s has an uncommitted code change",
+		     molt_pid_format(e->pid, pb, sizeof(pb)));
+		return MOLT_EBUSY;
+	}
+	if (!j->down && p->ver == nv)
+		return MOLT_EEXISTS; /* spawned on the new code: nothing to do
+				      */
+	if (!nv->desc->code_change) {
+		switch_to(p, nv, p->state);
+		return MOLT_OK;
+	}
+	rc = nv->desc->code_change(&ctx, &chg, p->state, j->extra, &ns);
+	if (rc < 0 || (p->flags & MOLT__PF_EXITING)) {
+		fail(j->u, MOLT_ERROR, e->pid,
+		     "module '%s' %s code_change failed for process %s: %s",
+		     nv->desc->name, nv->desc->vsn,
+		     molt_pid_format(e->pid, pb, sizeof(pb)),
+		     clear_exiting(p, why, sizeof(why)));
+		return MOLT_ERROR;
+	}
+	switch_to(p, nv, ns);
+	return MOLT_OK;
+}
+
+static void change_one(job *j, molt__uent *e)
+{
+	char pb[32];
+	int r;
+
+	if (e->set != j->sid || !(e->st & MOLT__UE_HELD) ||
+	    (e->st & (MOLT__UE_CHANGED | MOLT__UE_DEAD)))
+		return;
+	r = claim_wait(e->p, e->pid, j->deadline);
+	if (r < 0) {
+		e->st |= MOLT__UE_DEAD;
+		return;
+	}
+	if (r == 0) {
+		fail(j->u, MOLT_ETIMEOUT, e->pid,
+		     "code_change of process %s (module '%s') timed out",
+		     molt_pid_format(e->pid, pb, sizeof(pb)),
+		     j->nv->desc->name);
+		return;
+	}
+	if (change_claimed(j, e) == MOLT_OK)
+		e->st |= MOLT__UE_CHANGED;
+	unclaim(j->u->rt, e->p, 0);
+}
+
+int molt__upg_change(molt__uctx *u, uint32_t sid, molt__version *nv, int down,
+		     const char *down_vsn, const char *extra, uint64_t deadline)
+{
+	job j = {.u = u,
+		 .fn = change_one,
+		 .stop_on_fail = 1,
+		 .sid = sid,
+		 .nv = nv,
+		 .down = down,
+		 .down_vsn = down_vsn ? down_vsn : "",
+		 .extra = extra,
+		 .deadline = deadline};
+
+	run(&j);
+	return atomic_load(&u->fail.failed) ? u->fail.code : MOLT_OK;
+}
+
+/* --- rollback and commit --- */
+
+static void revert_claimed(molt_runtime *rt, molt_proc *p)
+{
+	molt__version *nv = p->ver;
+	molt_ctx ctx = {rt, p, nv};
+
+	if (!p->prev_ver)
+		return;
+	if (p->state != p->prev_state && nv->desc->free_state)
+		nv->desc->free_state(&ctx, p->state);
+	molt__spin_lock(&p->lock);
+	p->ver = p->prev_ver;
+	p->state = p->prev_state;
+	p->prev_ver = NULL;
+	p->prev_state = NULL;
+	molt__spin_unlock(&p->lock);
+	atomic_fetch_add(&p->ver->procs, 1);
+	atomic_fetch_sub(&nv->procs, 1);
+	molt__version_unref(nv);
+}
+
+static void rollback_one(job *j, molt__uent *e)
+{
+	molt_runtime *rt = j->u->rt;
+	int ours = (e->st & MOLT__UE_HELD) && !(e->st & MOLT__UE_FOREIGN);
+
+	if (e->st & MOLT__UE_CHANGED) {
+		e->st &= ~MOLT__UE_CHANGED;
+		if (claim_wait(e->p, e->pid, 0) < 0)
+			return; /* exited: its exit dropped the change */
+		revert_claimed(rt, e->p);
+		note_pause(e);
+		unclaim(rt, e->p, ours);
+		return;
+	}
+	if (ours) {
+		note_pause(e);
+		resume(rt, e);
+	}
+}
+
+void molt__upg_rollback(molt__uctx *u)
+{
+	job j = {.u = u, .fn = rollback_one};
+
+	run(&j);
+}
+
+/*
+ * The current version for processes leaving old (not referenced). Each worker
+ * remembers the last answer, so that 100,000 processes moving off one
+ * version take the table lock once per worker, not once each (the table
+ * does not change during a commit: one evaluation at a time).
+ */
+static _Thread_local molt__version *mv_old, *mv_cur;
+
+static void move_cache_clear(void)
+{
+	molt__version_unref(mv_cur);
+	mv_old = mv_cur = NULL;
+}
+
+static molt__version *move_target(molt_runtime *rt, molt__version *old)
+{
+	if (mv_old != old) {
+		move_cache_clear();
+		mv_cur = molt__modtab_upgrade_target(&rt->modtab, old);
+		mv_old = old;
+	}
+	return mv_cur; /* the caller counts its reference with delta() */
+}
+
+/* Drop the old state with the old version; move off a version that
+ * became old (a downgrade's code_change ran in the newer code). */
+static void commit_claimed(molt_runtime *rt, molt_proc *p)
+{
+	molt__version *pv = p->prev_ver, *old, *cur;
+	molt_ctx ctx = {rt, p, pv};
+
+	if (pv) {
+		if (p->prev_state && p->prev_state != p->state &&
+		    pv->desc->free_state)
+			pv->desc->free_state(&ctx, p->prev_state);
+		molt__spin_lock(&p->lock);
+		p->prev_ver = NULL;
+		p->prev_state = NULL;
+		molt__spin_unlock(&p->lock);
+		delta(pv, 0, -1);
+	}
+	old = p->ver;
+	if (!atomic_load(&old->is_old) || !(cur = move_target(rt, old)))
+		return;
+	delta(cur, 1, 1);
+	molt__spin_lock(&p->lock);
+	p->ver = cur;
+	molt__spin_unlock(&p->lock);
+	delta(old, -1, -1);
+}
+
+static void commit_one(job *j, molt__uent *e)
+{
+	molt_runtime *rt = j->u->rt;
+	int ours = (e->st & MOLT__UE_HELD) && !(e->st & MOLT__UE_FOREIGN);
+
+	if (e->st & MOLT__UE_CHANGED) {
+		e->st &= ~MOLT__UE_CHANGED;
+		if (claim_wait(e->p, e->pid, 0) < 0)
+			return;
+		commit_claimed(rt, e->p);
+		note_pause(e);
+		unclaim(rt, e->p, ours);
+		return;
+	}
+	if (ours) {
+		note_pause(e);
+		resume(rt, e);
+	}
+}
+
+void molt__upg_commit(molt__uctx *u)
+{
+	job j = {.u = u, .fn = commit_one};
+
+	run(&j);
+}
