@@ -170,24 +170,26 @@ call_n(Srv, N, Acc) ->
 idle_once() ->
     Pids = [spawn(fun idle_loop/0) || _ <- lists:seq(1, ?IDLE_PROCS)],
     timer:sleep(1000),
-    {C0, W0} = {cpu_ticks(), erlang:monotonic_time()},
+    {C0, W0} = {cpu_ns(), erlang:monotonic_time()},
     timer:sleep(?IDLE_SECONDS * 1000),
-    {C1, W1} = {cpu_ticks(), erlang:monotonic_time()},
+    {C1, W1} = {cpu_ns(), erlang:monotonic_time()},
     [P ! stop || P <- Pids],
-    Pct = 100 * (C1 - C0) / tick_hz() / seconds(W1 - W0),
-    progress("idle: ~.2f % of a core", [Pct]),
+    Pct = 100 * (C1 - C0) / 1.0e9 / seconds(W1 - W0),
+    progress("idle: ~.3f % of a core", [Pct]),
     Pct.
 
-%% utime + stime of this OS process, from /proc/self/stat (clock ticks).
-cpu_ticks() ->
-    {ok, Bin} = file:read_file("/proc/" ++ os:getpid() ++ "/stat"),
-    [_, AfterComm] = binary:split(Bin, <<") ">>),
-    Fields = binary:split(AfterComm, <<" ">>, [global]),
-    %% After "pid (comm) ": state is field 3, utime 14 and stime 15.
-    binary_to_integer(lists:nth(12, Fields)) + binary_to_integer(lists:nth(13, Fields)).
+%% CPU time of this OS process in ns: the sum over its threads of the first
+%% field of /proc/PID/task/TID/schedstat (time spent on a CPU).
+cpu_ns() ->
+    Dir = "/proc/" ++ os:getpid() ++ "/task",
+    {ok, Tids} = file:list_dir(Dir),
+    lists:sum([task_ns(filename:join([Dir, T, "schedstat"])) || T <- Tids]).
 
-tick_hz() ->
-    list_to_integer(string:trim(os:cmd("getconf CLK_TCK"))).
+task_ns(File) ->
+    case file:read_file(File) of
+        {ok, Bin} -> binary_to_integer(hd(binary:split(Bin, <<" ">>)));
+        {error, _} -> 0 % the thread has gone
+    end.
 
 %% --- helpers ---
 

@@ -56,15 +56,23 @@ issue2() {
 }
 
 issue3() {
-	local n r down
+	local n r down mode lines suffix
 	for n in $UPGRADE_SIZES; do
 		down=false
 		[[ $n == 10000 ]] && down=true
-		say "beam: upgrade $n counters ($UPGRADE_RUNS fresh VMs)"
-		for ((r = 0; r < UPGRADE_RUNS; r++)); do
-			beam -pa "$lib/counterapp-1/ebin" -pa "$ebin" \
-				-eval "upgrade_bench:main($n, \"$lib\", $down)"
-		done | median_lines
+		say "beam: upgrade $n counters ($UPGRADE_RUNS x 2 fresh VMs: timing, pauses)"
+		lines=$(for ((r = 0; r < UPGRADE_RUNS; r++)); do
+			for mode in timing pauses; do
+				beam -pa "$lib/counterapp-1/ebin" -pa "$ebin" \
+					-eval "upgrade_bench:main($n, \"$lib\", $down, $mode)"
+			done
+		done | median_lines)
+		for suffix in seconds pause_max_ms pause_p99_ms failed_calls call_max_ms call_p99_ms; do
+			grep -E "^upgrade_${n}_$suffix " <<<"$lines" || true
+		done
+		for suffix in seconds pause_max_ms pause_p99_ms failed_calls call_max_ms call_p99_ms; do
+			grep -E "^downgrade_${n}_$suffix " <<<"$lines" || true
+		done
 	done
 }
 

@@ -6,26 +6,35 @@
 %%
 %% Run by bench/erlang/run.sh in a fresh VM per measurement:
 %%   erl -noshell -pa LIB/counterapp-1/ebin -pa EBIN \
-%%       -eval 'upgrade_bench:main(N, "LIB", Down)'
+%%       -eval 'upgrade_bench:main(N, "LIB", Down, timing | pauses)'
 %% Prints `upgrade_<N>_*` (and with Down = true `downgrade_<N>_*`) lines.
 %%
-%% Pause: the time a counter cannot answer, as its callers see it. Every
-%% client call records its start time and latency; the pause figures are
-%% the max and the 99th percentile (nearest rank) of the latencies of all
-%% calls that overlap the evaluation window [start, end of eval_script].
-%% A call fails if it does not return a reply within the gen_server
-%% default of 5 s (or exits).
+%% timing: no instrumentation. _seconds is the wall time of eval_script.
+%% Every client call records its start and latency; _call_max_ms and
+%% _call_p99_ms are the max and 99th percentile (nearest rank) of the
+%% latencies of the calls that overlap the evaluation window, and
+%% _failed_calls counts those that got no reply within the gen_server
+%% default of 5 s (or exited).
+%%
+%% pauses: the same run with the counters' receipt of the sys suspend and
+%% resume messages traced (erlang:trace 'receive' with a match spec, so
+%% that nothing else is traced). A counter's pause is the time from its
+%% suspension to its resume; _pause_max_ms and _pause_p99_ms are over all
+%% N counters. Tracing slows OTP's evaluation somewhat, hence the separate
+%% timing run.
 -module(upgrade_bench).
--export([main/3]).
+-export([main/4]).
 
 -define(CLIENTS, 8).
 -define(CALL_TIMEOUT, 5000).
 -define(WARMUP_MS, 500).
 -define(SETTLE_MS, 300).
 
-main(N, Lib, Down) ->
+%% Mode = timing: no tracing; prints _seconds, _failed_calls, _call_*.
+%% Mode = pauses: with receive tracing; prints _pause_max_ms, _pause_p99_ms.
+main(N, Lib, Down, Mode) ->
     try
-        run(N, Lib, Down)
+        run(N, Lib, Down, Mode =:= pauses)
     catch
         C:E:St ->
             progress("upgrade_bench ~p failed: ~p:~p ~p", [N, C, E, St]),
@@ -33,12 +42,16 @@ main(N, Lib, Down) ->
     end,
     halt(0).
 
-run(N, Lib, Down) ->
+run(N, Lib, Down, Trace) ->
     ok = application:start(counterapp),
     T0 = now_native(),
     Pids = list_to_tuple([begin {ok, P} = supervisor:start_child(counter_sup, []), P end
                           || _ <- lists:seq(1, N)]),
     progress("~b counters started in ~.3f s", [N, seconds(now_native() - T0)]),
+    Tracer = case Trace of
+                 true -> trace_start(Pids);
+                 false -> none
+             end,
     Clients = [spawn_link(fun() -> client_start(Pids) end) || _ <- lists:seq(1, ?CLIENTS)],
     timer:sleep(?WARMUP_MS),
     Up = eval(up_script(), Lib, "2"),
@@ -54,10 +67,14 @@ run(N, Lib, Down) ->
                  none
          end,
     Calls = stop_clients(Clients),
-    report("upgrade", N, Up, Calls),
+    Pauses = case Tracer of
+                 none -> [];
+                 _ -> trace_stop(Tracer)
+             end,
+    report("upgrade", N, Up, Calls, Pauses),
     case Dn of
         none -> ok;
-        _ -> report("downgrade", N, Dn, Calls)
+        _ -> report("downgrade", N, Dn, Calls, Pauses)
     end,
     check_counts(Pids, Calls).
 
@@ -107,21 +124,74 @@ check_counts(Pids, Calls) ->
                           [Sum, length(Calls)])
     end.
 
-report(What, N, {W0, W1}, Calls) ->
+report(What, N, {W0, W1}, Calls, Pauses) ->
+    Ms = fun(Native) -> erlang:convert_time_unit(Native, native, microsecond) / 1000 end,
+    Pre = What ++ "_" ++ integer_to_list(N),
+    Ps = lists:sort([P || {At, P} <- Pauses, At >= W0, At =< W1]),
     In = [{Lat, Res} || {Start, Lat, Res} <- Calls, Start < W1, Start + Lat > W0],
     Lats = lists:sort([L || {L, _} <- In]),
-    Failed = length([x || {_, fail} <- In]),
-    Ms = fun(Native) -> erlang:convert_time_unit(Native, native, microsecond) / 1000 end,
-    {Max, P99} = case Lats of
-                     [] -> {0, 0};
-                     _ -> {Ms(lists:last(Lats)), Ms(pct(Lats, 99))}
-                 end,
-    Pre = What ++ "_" ++ integer_to_list(N),
-    progress("~s: ~b calls overlapped the window", [Pre, length(In)]),
-    line(Pre ++ "_seconds", seconds(W1 - W0), "s"),
-    line(Pre ++ "_pause_max_ms", Max, "ms"),
-    line(Pre ++ "_pause_p99_ms", P99, "ms"),
-    line(Pre ++ "_failed_calls", Failed, "calls").
+    progress("~s: ~b processes paused, ~b calls overlapped the window",
+             [Pre, length(Ps), length(In)]),
+    case length(Ps) of
+        N -> ok;
+        0 -> ok;
+        Got -> progress("WARNING: ~s paused ~b of ~b counters", [Pre, Got, N])
+    end,
+    case Ps of
+        [] -> % timing run
+            line(Pre ++ "_seconds", seconds(W1 - W0), "s"),
+            line(Pre ++ "_failed_calls", length([x || {_, fail} <- In]), "calls"),
+            line(Pre ++ "_call_max_ms", Ms(last(Lats)), "ms"),
+            line(Pre ++ "_call_p99_ms", Ms(pct(Lats, 99)), "ms");
+        _ -> % traced run
+            line(Pre ++ "_pause_max_ms", Ms(last(Ps)), "ms"),
+            line(Pre ++ "_pause_p99_ms", Ms(pct(Ps, 99)), "ms")
+    end.
+
+last([]) -> 0;
+last(L) -> lists:last(L).
+
+%% --- per-process pause: from suspension to resume, by receive tracing ---
+
+%% Trace the receipt of sys suspend and resume messages by the counters
+%% (a match spec on 'receive' events: other messages are not traced).
+trace_start(Pids) ->
+    Tracer = spawn_link(fun() -> tracer_loop([]) end),
+    Sys = fun(Req) -> {['_', '_', {system, '_', Req}], [], []} end,
+    erlang:trace_pattern('receive', [Sys(suspend), Sys(resume)], []),
+    [erlang:trace(P, true, ['receive', monotonic_timestamp, {tracer, Tracer}])
+     || P <- tuple_to_list(Pids)],
+    Tracer.
+
+%% Keep the raw events; pair them up only at the end.
+tracer_loop(Acc) ->
+    receive
+        {trace_ts, P, 'receive', {system, _, Req}, T} ->
+            tracer_loop([{P, T, Req} | Acc]);
+        {stop, From} ->
+            From ! {events, self(), Acc}
+    end.
+
+%% [{SuspendedAt, Pause}] (native units), once every trace message is in.
+trace_stop(Tracer) ->
+    erlang:trace(all, false, ['receive']),
+    Ref = erlang:trace_delivered(all),
+    receive {trace_delivered, all, Ref} -> ok end,
+    Tracer ! {stop, self()},
+    Events = receive {events, Tracer, E} -> lists:reverse(E) end,
+    {Done, Open} = lists:foldl(fun pair/2, {[], #{}}, Events),
+    case maps:size(Open) of
+        0 -> ok;
+        K -> progress("WARNING: ~b counters suspended and never resumed", [K])
+    end,
+    Done.
+
+pair({P, T, suspend}, {Done, Open}) -> {Done, Open#{P => T}};
+pair({P, T, resume}, {Done, Open}) ->
+    case maps:take(P, Open) of
+        {T0, Open2} -> {[{T0, T - T0} | Done], Open2};
+        error -> {Done, Open}
+    end.
 
 %% --- clients: call random counters until told to stop ---
 
@@ -153,6 +223,7 @@ stop_clients(Clients) ->
 now_native() -> erlang:monotonic_time().
 seconds(Native) -> Native / erlang:convert_time_unit(1, second, native).
 
+pct([], _) -> 0;
 pct(Sorted, P) ->
     Len = length(Sorted),
     lists:nth(max(1, min(Len, ceil(P * Len / 100))), Sorted).

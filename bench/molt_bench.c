@@ -1,0 +1,415 @@
+/*
+ * molt_bench: the molt side of `make bench` (bench/run.sh).
+ *
+ *   molt_bench spawn|ring|cast|call|idle [--runs R] [--schedulers S]
+ *
+ * Each run happens in a fresh child process with a fresh runtime (so that
+ * memory figures start from a clean heap) and prints `name value unit`
+ * lines on stdout; bench/run.sh takes the median over the runs. The work
+ * is the same as bench/erlang/beam_bench.erl does on the BEAM; see
+ * docs/benchmarks.md.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <dirent.h>
+
+#include "molt/common.h"
+#include "molt/module.h"
+#include "molt/runtime.h"
+
+#include "bench_proc.h"
+
+#include "molt/banned.h"
+
+#define SPAWN_N	    1000000u
+#define RING_SIZE   1000u
+#define RING_HOPS   1000000u
+#define CAST_SENDERS 100u
+#define CAST_TOTAL  1000000u
+#define CALLS	    100000u
+#define IDLE_PROCS  10000u
+#define IDLE_SECONDS 5u
+#define LONG_MS	    600000u /* a call that waits for a whole benchmark */
+
+typedef struct bopts {
+	const char *what;     /* the subcommand */
+	unsigned runs;	      /* repetitions */
+	unsigned schedulers;  /* 0: one per core */
+} bopts;
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void line(const char *name, double v, const char *unit)
+{
+	printf("%s %.6g %s\n", name, v, unit);
+	fflush(stdout);
+}
+
+static void progress(const char *fmt, ...) MOLT_PRINTF(1, 2);
+
+static void progress(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("  [molt] ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int fail(const char *what, const molt_err *err)
+{
+	fprintf(stderr, "molt_bench: %s: %s\n", what,
+		err && err->msg[0] ? err->msg : "failed");
+	return 1;
+}
+
+/* A started runtime with bench_proc loaded. */
+static int setup(molt_runtime **out, unsigned schedulers)
+{
+	molt_runtime_options o = MOLT_RUNTIME_OPTIONS_INIT;
+	molt_err err = MOLT_ERR_INIT;
+	molt_runtime *rt;
+
+	o.schedulers = schedulers;
+	if (molt_runtime_new(&rt, &o, &err) < 0)
+		return fail("runtime_new", &err);
+	if (molt_runtime_start(rt, &err) < 0)
+		return fail("runtime_start", &err);
+	if (molt_runtime_load(rt, MOLT_BENCH_MODULE, "bench_proc", 0, NULL, 0,
+			      &err) < 0)
+		return fail(MOLT_BENCH_MODULE, &err);
+	*out = rt;
+	return 0;
+}
+
+static int spawn_role(molt_runtime *rt, molt_pid *out, uint32_t role,
+		      uint64_t a, uint64_t b)
+{
+	bench_args args = {role, 0, a, b};
+	molt_err err = MOLT_ERR_INIT;
+
+	if (molt_runtime_spawn(rt, out, "bench_proc", &args, sizeof(args),
+			       &err) < 0)
+		return fail("spawn bench_proc", &err);
+	return 0;
+}
+
+/* Call pid with one tagged message; the reply goes to *out (may be NULL). */
+static int call_tag(molt_runtime *rt, molt_reply_buf *out, molt_pid pid,
+		    uint32_t tag, uint64_t v)
+{
+	bench_msg m = {tag, 0, v};
+	molt_reply_buf r = {NULL, 0};
+	molt_err err = MOLT_ERR_INIT;
+
+	if (molt_runtime_call(rt, &r, pid, &m, sizeof(m), LONG_MS, &err) < 0)
+		return fail("call", &err);
+	if (out)
+		*out = r;
+	else
+		molt_free(r.data);
+	return 0;
+}
+
+/* Resident set size of this process, in bytes. */
+static double rss_bytes(void)
+{
+	unsigned long size = 0, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "%lu %lu", &size, &resident) != 2)
+		resident = 0;
+	fclose(f);
+	return (double)resident * (double)sysconf(_SC_PAGESIZE);
+}
+
+/* CPU time of this process in ns: the sum over its threads of the first
+ * field of /proc/self/task/TID/schedstat (same as beam_bench.erl). */
+static double cpu_ns(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	double sum = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		char path[300];
+		unsigned long long ns;
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/schedstat",
+			 e->d_name);
+		if (!(f = fopen(path, "r")))
+			continue;
+		if (fscanf(f, "%llu", &ns) == 1)
+			sum += (double)ns;
+		fclose(f);
+	}
+	closedir(d);
+	return sum;
+}
+
+/* --- the benchmarks: one run each, in a fresh process --- */
+
+static int run_spawn(const bopts *o)
+{
+	molt_runtime_stats st;
+	molt_runtime *rt;
+	molt_pid spawner;
+	double rss0, rss1, t0, t1;
+
+	if (setup(&rt, o->schedulers) || spawn_role(rt, &spawner,
+						    BENCH_SPAWNER, 0, 0))
+		return 1;
+	rss0 = rss_bytes();
+	t0 = now_s();
+	if (call_tag(rt, NULL, spawner, BENCH_T_SPAWN, SPAWN_N))
+		return 1;
+	t1 = now_s();
+	rss1 = rss_bytes();
+	molt_runtime_get_stats(rt, &st);
+	if (st.processes < SPAWN_N) {
+		fprintf(stderr, "molt_bench: only %zu processes alive\n",
+			st.processes);
+		return 1;
+	}
+	progress("spawn 1M: %.3f s, %.1f bytes/process (rss), struct %zu",
+		 t1 - t0, (rss1 - rss0) / SPAWN_N, st.proc_struct_bytes);
+	line("spawn_1m_seconds", t1 - t0, "s");
+	line("process_bytes", (rss1 - rss0) / SPAWN_N, "bytes");
+	return 0;
+}
+
+static int run_ring(const bopts *o)
+{
+	molt_pid first = 0, last, next = 0;
+	bench_msg close;
+	molt_runtime *rt;
+	double t0, t1;
+	unsigned i;
+
+	if (setup(&rt, o->schedulers))
+		return 1;
+	/* Spawn from the end: each node gets its next; then close the ring. */
+	for (i = 0; i < RING_SIZE; i++) {
+		if (spawn_role(rt, &first, BENCH_RING, next, 0))
+			return 1;
+		if (i == 0)
+			last = first;
+		next = first;
+	}
+	close = (bench_msg){BENCH_T_NEXT, 0, first};
+	if (molt_runtime_send(rt, last, &close, sizeof(close)) < 0)
+		return fail("send next", NULL);
+	t0 = now_s();
+	/* RING_HOPS is a multiple of RING_SIZE: the last hop lands on first. */
+	if (call_tag(rt, NULL, first, BENCH_T_GO, RING_HOPS))
+		return 1;
+	t1 = now_s();
+	progress("ring (%u schedulers): %.0f msg/s",
+		 molt_runtime_schedulers(rt), RING_HOPS / (t1 - t0));
+	char name[64];
+	snprintf(name, sizeof(name), "ring_msgs_per_sec_s%u",
+		 molt_runtime_schedulers(rt));
+	line(name, RING_HOPS / (t1 - t0), "msg/s");
+	return 0;
+}
+
+static int run_cast(const bopts *o)
+{
+	molt_pid sink, senders[CAST_SENDERS];
+	bench_msg go = {BENCH_T_GO, 0, 0};
+	molt_runtime *rt;
+	double t0, t1;
+	unsigned i;
+
+	if (setup(&rt, o->schedulers) ||
+	    spawn_role(rt, &sink, BENCH_SINK, CAST_TOTAL, 0))
+		return 1;
+	for (i = 0; i < CAST_SENDERS; i++)
+		if (spawn_role(rt, &senders[i], BENCH_SENDER, sink,
+			       CAST_TOTAL / CAST_SENDERS))
+			return 1;
+	t0 = now_s();
+	for (i = 0; i < CAST_SENDERS; i++)
+		if (molt_runtime_send(rt, senders[i], &go, sizeof(go)) < 0)
+			return fail("send go", NULL);
+	if (call_tag(rt, NULL, sink, BENCH_T_WAIT, 0))
+		return 1;
+	t1 = now_s();
+	progress("cast: %.0f msg/s", CAST_TOTAL / (t1 - t0));
+	line("cast_msgs_per_sec", CAST_TOTAL / (t1 - t0), "msg/s");
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Nearest-rank percentile of sorted v[0..n). */
+static uint64_t pct(const uint64_t *v, size_t n, unsigned p)
+{
+	size_t k = (p * n + 99) / 100;
+
+	if (k < 1)
+		k = 1;
+	if (k > n)
+		k = n;
+	return v[k - 1];
+}
+
+static int run_call(const bopts *o)
+{
+	molt_pid server, caller;
+	molt_reply_buf r;
+	molt_runtime *rt;
+	uint64_t *lat;
+	double p50, p99;
+
+	if (setup(&rt, o->schedulers) ||
+	    spawn_role(rt, &server, BENCH_SINK, 0, 0) ||
+	    spawn_role(rt, &caller, BENCH_CALLER, server, CALLS) ||
+	    call_tag(rt, &r, caller, BENCH_T_RUN, 0))
+		return 1;
+	if (r.len != CALLS * sizeof(uint64_t)) {
+		fprintf(stderr, "molt_bench: caller answered %zu bytes\n",
+			r.len);
+		return 1;
+	}
+	lat = (uint64_t *)(void *)r.data;
+	qsort(lat, CALLS, sizeof(*lat), cmp_u64);
+	p50 = (double)pct(lat, CALLS, 50) / 1000;
+	p99 = (double)pct(lat, CALLS, 99) / 1000;
+	molt_free(r.data);
+	progress("call rtt: p50 %.2f us, p99 %.2f us", p50, p99);
+	line("call_rtt_p50_us", p50, "us");
+	line("call_rtt_p99_us", p99, "us");
+	return 0;
+}
+
+static int run_idle(const bopts *o)
+{
+	struct timespec one = {1, 0}, idle = {IDLE_SECONDS, 0};
+	molt_runtime *rt;
+	double c0, c1, t0, t1, pcent;
+	molt_pid pid;
+	unsigned i;
+
+	if (setup(&rt, o->schedulers))
+		return 1;
+	for (i = 0; i < IDLE_PROCS; i++)
+		if (spawn_role(rt, &pid, BENCH_IDLE, 0, 0))
+			return 1;
+	nanosleep(&one, NULL);
+	c0 = cpu_ns();
+	t0 = now_s();
+	nanosleep(&idle, NULL);
+	c1 = cpu_ns();
+	t1 = now_s();
+	pcent = 100 * (c1 - c0) / 1e9 / (t1 - t0);
+	progress("idle: %.3f %% of a core", pcent);
+	line("idle_cpu_percent", pcent, "%");
+	return 0;
+}
+
+/* --- driver --- */
+
+typedef struct bench {
+	const char *name;
+	int (*run)(const bopts *o);
+} bench;
+
+static const bench benches[] = {
+	{"spawn", run_spawn}, {"ring", run_ring}, {"cast", run_cast},
+	{"call", run_call},   {"idle", run_idle}, {NULL, NULL},
+};
+
+static int usage(void)
+{
+	fputs("usage: molt_bench spawn|ring|cast|call|idle [--runs R] "
+	      "[--schedulers S]\n",
+	      stderr);
+	return 2;
+}
+
+/* One run in a child process; the child never tears its runtime down
+ * (1M processes would take longer to free than to make). */
+static int run_once(const bench *b, const bopts *o)
+{
+	int status;
+	pid_t child;
+
+	fflush(stdout);
+	if ((child = fork()) < 0) {
+		perror("molt_bench: fork");
+		return 1;
+	}
+	if (child == 0) {
+		int rc = b->run(o);
+
+		fflush(stdout);
+		fflush(stderr);
+		_exit(rc);
+	}
+	while (waitpid(child, &status, 0) < 0)
+		if (errno != EINTR)
+			return 1;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "molt_bench: %s run failed (status %d)\n",
+			b->name, status);
+		return 1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	bopts o = {NULL, 5, 0};
+	const bench *b;
+	unsigned r;
+	int i;
+
+	if (argc < 2)
+		return usage();
+	o.what = argv[1];
+	for (i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--runs") && i + 1 < argc)
+			o.runs = (unsigned)strtoul(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--schedulers") && i + 1 < argc)
+			o.schedulers = (unsigned)strtoul(argv[++i], NULL, 10);
+		else
+			return usage();
+	}
+	for (b = benches; b->name; b++)
+		if (!strcmp(b->name, o.what))
+			break;
+	if (!b->name || o.runs == 0)
+		return usage();
+	for (r = 0; r < o.runs; r++)
+		if (run_once(b, &o))
+			return 1;
+	return 0;
+}
