@@ -22,6 +22,16 @@ typedef struct bstate {
 	uint64_t count;	   /* SPAWNER: spawned; SINK: casts; CALLER: calls */
 	uint64_t t0;	   /* CALLER: when the call in flight started (ns) */
 	uint64_t *lat;	   /* CALLER: b latencies (ns), process heap */
+	/* CLIENT */
+	molt_pid *pids;	   /* the counters */
+	uint64_t npids;	   /* how many */
+	uint64_t rng;	   /* xorshift64 state */
+	molt_ref inflight; /* the call in flight, or 0 */
+	uint64_t mark;	   /* record calls ending after this (ns); 0: none */
+	int stopping;	   /* STOP arrived: answer after the call in flight */
+	bench_calls calls; /* totals */
+	bench_call *rec;   /* records, process heap */
+	uint64_t cap;	   /* room in rec */
 } bstate;
 
 static uint64_t now_ns(void)
@@ -101,6 +111,86 @@ static int caller_next(molt_ctx *ctx, bstate *s)
 			       5000);
 }
 
+/* CLIENT: call a random counter. */
+static int client_next(molt_ctx *ctx, bstate *s)
+{
+	uint64_t x = s->rng;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	s->rng = x;
+	s->t0 = now_ns();
+	return molt_call_async(ctx, &s->inflight, s->pids[x % s->npids],
+			       "incr", 4, BENCH_CLIENT_TIMEOUT_MS);
+}
+
+/* CLIENT: answer STOP with the totals and the records. */
+static int client_answer(molt_ctx *ctx, bstate *s)
+{
+	size_t len = sizeof(s->calls) + s->calls.nrec * sizeof(bench_call);
+	char *buf = molt_proc_alloc(ctx, len);
+	int rc;
+
+	if (!buf)
+		return -1;
+	memcpy(buf, &s->calls, sizeof(s->calls));
+	if (s->calls.nrec)
+		memcpy(buf + sizeof(s->calls), s->rec,
+		       s->calls.nrec * sizeof(bench_call));
+	rc = molt_reply(ctx, s->from, buf, len);
+	molt_proc_free(ctx, buf);
+	s->waiting = 0;
+	return rc;
+}
+
+/* CLIENT: the call in flight ended (ok = answered). */
+static int client_done(molt_ctx *ctx, bstate *s, const molt_msg *msg,
+		       int ok)
+{
+	uint64_t end = now_ns();
+
+	if (msg->ref != s->inflight)
+		return MOLT_CB_OK; /* not ours (a late reply) */
+	s->inflight = 0;
+	s->calls.total++;
+	if (s->mark && end >= s->mark) {
+		if (s->calls.nrec == s->cap) {
+			uint64_t cap = s->cap ? 2 * s->cap : 4096;
+			bench_call *r = molt_proc_realloc(ctx, s->rec,
+							  cap * sizeof(*r));
+
+			if (!r)
+				return -1;
+			s->rec = r;
+			s->cap = cap;
+		}
+		s->rec[s->calls.nrec++] =
+			(bench_call){s->t0, end - s->t0, (uint64_t)ok};
+	}
+	if (s->stopping)
+		return client_answer(ctx, s);
+	return client_next(ctx, s);
+}
+
+/* CLIENT: the counters' pids arrived; start calling. */
+static int client_pids(molt_ctx *ctx, bstate *s, const molt_msg *msg)
+{
+	bench_msg m;
+	size_t bytes;
+
+	memcpy(&m, msg->data, sizeof(m));
+	bytes = (size_t)m.v * sizeof(molt_pid);
+	if (m.v == 0 || msg->len != sizeof(m) + bytes)
+		return -1;
+	if (!(s->pids = molt_proc_alloc(ctx, bytes)))
+		return -1;
+	memcpy(s->pids, (const char *)msg->data + sizeof(m), bytes);
+	s->npids = m.v;
+	s->rng = s->args.b | 1;
+	return client_next(ctx, s);
+}
+
 static int b_call(molt_ctx *ctx, const molt_msg *req, molt_from from,
 		  void **state)
 {
@@ -137,6 +227,13 @@ static int b_call(molt_ctx *ctx, const molt_msg *req, molt_from from,
 		s->from = from;
 		s->waiting = 1;
 		return caller_next(ctx, s);
+	case BENCH_T_STOP:
+		s->from = from;
+		s->waiting = 1;
+		if (s->inflight == 0)
+			return client_answer(ctx, s);
+		s->stopping = 1;
+		return MOLT_CB_OK;
 	default:
 		return -1;
 	}
@@ -190,6 +287,13 @@ static int b_info(molt_ctx *ctx, const molt_msg *msg, void **state)
 		return MOLT_CB_OK;
 	if (msg->kind == MOLT_MSG_REPLY && s->args.role == BENCH_CALLER)
 		return caller_reply(ctx, s);
+	if (s->args.role == BENCH_CLIENT) {
+		if (msg->kind == MOLT_MSG_REPLY || msg->kind == MOLT_MSG_TIMEOUT)
+			return client_done(ctx, s, msg,
+					   msg->kind == MOLT_MSG_REPLY);
+		if (msg->kind == MOLT_MSG_INFO && msg->len > sizeof(m))
+			return client_pids(ctx, s, msg);
+	}
 	if (msg->kind != MOLT_MSG_INFO || msg_of(msg, &m) < 0)
 		return -1;
 	switch (m.tag) {
@@ -207,6 +311,9 @@ static int b_info(molt_ctx *ctx, const molt_msg *msg, void **state)
 		return spawn_chunk(ctx, s);
 	case BENCH_T_GO:
 		return sender_go(ctx, s);
+	case BENCH_T_MARK:
+		s->mark = m.v;
+		return MOLT_CB_OK;
 	default:
 		return -1;
 	}

@@ -35,6 +35,10 @@ enum bench_tag {
 	BENCH_T_PING,	   /* call to a SINK: answered at once */
 	BENCH_T_RUN,	   /* call to a CALLER: answered with latencies */
 	BENCH_T_INCR,	   /* cast to a SINK */
+	BENCH_T_PIDS,	   /* info to a CLIENT: v = count, then v pids */
+	BENCH_T_MARK,	   /* info to a CLIENT: v = record calls ending after
+			      this CLOCK_MONOTONIC time (ns) */
+	BENCH_T_STOP,	   /* call to a CLIENT: answered with bench_calls */
 };
 
 typedef struct bench_msg {
@@ -42,6 +46,21 @@ typedef struct bench_msg {
 	uint32_t pad;
 	uint64_t v; /* tag parameter */
 } bench_msg;
+
+/* A CLIENT's answer to STOP: this header, then nrec bench_call records. */
+typedef struct bench_calls {
+	uint64_t total; /* incr calls made (answered, failed or timed out) */
+	uint64_t nrec;	/* records that follow */
+} bench_calls;
+
+typedef struct bench_call {
+	uint64_t start; /* CLOCK_MONOTONIC ns when the call was made */
+	uint64_t lat;	/* ns until its reply or timeout */
+	uint64_t ok;	/* 1 answered, 0 timed out or failed */
+} bench_call;
+
+/* A CLIENT's call timeout (as gen_server:call's default). */
+#define BENCH_CLIENT_TIMEOUT_MS 5000
 
 /* Calls a CALLER makes before it starts timing. */
 #define BENCH_CALL_WARMUP 1000
