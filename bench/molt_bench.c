@@ -2,6 +2,7 @@
  * molt_bench: the molt side of `make bench` (bench/run.sh).
  *
  *   molt_bench spawn|ring|cast|call|idle [--runs R] [--schedulers S]
+ *   molt_bench upgrade [--n N] [--down] [--runs R]
  *
  * Each run happens in a fresh child process with a fresh runtime (so that
  * memory figures start from a clean heap) and prints `name value unit`
@@ -42,6 +43,8 @@ typedef struct bopts {
 	const char *what;     /* the subcommand */
 	unsigned runs;	      /* repetitions */
 	unsigned schedulers;  /* 0: one per core */
+	uint64_t n;	      /* upgrade: counters */
+	int down;	      /* upgrade: then downgrade */
 } bopts;
 
 static double now_s(void)
@@ -202,7 +205,8 @@ static int run_spawn(const bopts *o)
 
 static int run_ring(const bopts *o)
 {
-	molt_pid first = 0, last, next = 0;
+	molt_pid first = 0, last = 0, next = 0;
+	char name[64];
 	bench_msg close;
 	molt_runtime *rt;
 	double t0, t1;
@@ -228,7 +232,6 @@ static int run_ring(const bopts *o)
 	t1 = now_s();
 	progress("ring (%u schedulers): %.0f msg/s",
 		 molt_runtime_schedulers(rt), RING_HOPS / (t1 - t0));
-	char name[64];
 	snprintf(name, sizeof(name), "ring_msgs_per_sec_s%u",
 		 molt_runtime_schedulers(rt));
 	line(name, RING_HOPS / (t1 - t0), "msg/s");
@@ -335,6 +338,287 @@ static int run_idle(const bopts *o)
 	return 0;
 }
 
+/* --- the upgrade (issue 3) --- */
+
+#define CLIENTS	   8u
+#define WARMUP_MS  500u
+#define SETTLE_MS  300u
+
+/* Per-process pauses of one evaluation, from the evaluator's report. */
+typedef struct pause_stats {
+	double max_ms; /* longest suspension-to-resume */
+	double p99_ms; /* 99th percentile (nearest rank) */
+	size_t count;  /* processes paused */
+} pause_stats;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* Set to 1 once the runtime has a script evaluator (issue 3). */
+#define HAVE_EVALUATOR 0
+
+/*
+ * Evaluate a low-level script (JSON) with the runtime's evaluator and fill
+ * *ps from its per-process pause report. This runtime has none yet.
+ */
+static int upgrade_eval(molt_runtime *rt, const char *script,
+			pause_stats *ps, molt_err *err)
+{
+	(void)rt;
+	(void)script;
+	(void)ps;
+	return molt_err_set(err, MOLT_ENOTFOUND,
+			    "no script evaluator in this runtime yet");
+}
+
+static const char *const up_script =
+	"[[\"load_object_code\", [\"counterapp\", \"2\", [\"counter\"]]],"
+	" \"point_of_no_return\","
+	" [\"suspend\", [\"counter\"]],"
+	" [\"load\", [\"counter\", \"brutal_purge\", \"brutal_purge\"]],"
+	" [\"code_change\", \"up\", [[\"counter\", []]]],"
+	" [\"resume\", [\"counter\"]],"
+	" [\"purge\", [\"counter\"]]]";
+
+static const char *const down_script =
+	"[[\"load_object_code\", [\"counterapp\", \"1\", [\"counter\"]]],"
+	" \"point_of_no_return\","
+	" [\"suspend\", [\"counter\"]],"
+	" [\"code_change\", \"down\", [[\"counter\", []]]],"
+	" [\"load\", [\"counter\", \"brutal_purge\", \"brutal_purge\"]],"
+	" [\"resume\", [\"counter\"]],"
+	" [\"purge\", [\"counter\"]]]";
+
+/* One evaluation and its window. */
+typedef struct upgrade_win {
+	uint64_t t0, t1; /* CLOCK_MONOTONIC ns around the evaluation */
+	pause_stats ps;	 /* the evaluator's pauses */
+} upgrade_win;
+
+static int upgrade_step(molt_runtime *rt, const char *script,
+			upgrade_win *w)
+{
+	molt_err err = MOLT_ERR_INIT;
+	int rc;
+
+	w->t0 = now_ns();
+	rc = upgrade_eval(rt, script, &w->ps, &err);
+	w->t1 = now_ns();
+	if (rc < 0)
+		return fail("evaluate", &err);
+	progress("evaluation: %.3f s, %zu processes paused",
+		 (double)(w->t1 - w->t0) / 1e9, w->ps.count);
+	return 0;
+}
+
+/* Start n counters under a simple_one_for_one supervisor; their pids go
+ * to *out (molt_free). */
+static int start_counters(molt_runtime *rt, molt_pid **out, uint64_t n)
+{
+	static const char spec[] =
+		"{\"strategy\": \"simple_one_for_one\", \"intensity\": 10,"
+		" \"period\": 1, \"name\": \"counter_sup\","
+		" \"children\": [{\"id\": \"counter\", \"module\": \"counter\","
+		" \"restart\": \"permanent\", \"shutdown\": 5000}]}";
+	molt_err err = MOLT_ERR_INIT;
+	molt_pid sup, *pids;
+	uint64_t i;
+
+	if (molt_runtime_start_supervisor(rt, &sup, spec, &err) < 0)
+		return fail("start counter_sup", &err);
+	if (!(pids = molt_calloc(n, sizeof(*pids))))
+		return fail("out of memory", NULL);
+	for (i = 0; i < n; i++) {
+		molt_reply_buf r = {NULL, 0};
+
+		if (molt_runtime_call(rt, &r, sup, "start_child x", 13, LONG_MS,
+				      &err) < 0)
+			return fail("start_child", &err);
+		pids[i] = molt_runtime_resolve(rt, r.data);
+		molt_free(r.data);
+		if (!pids[i])
+			return fail("start_child: no pid in the answer", NULL);
+	}
+	*out = pids;
+	return 0;
+}
+
+/* Give the clients the counters and let them call. */
+static int start_clients(molt_runtime *rt, molt_pid *clients,
+			 const molt_pid *pids, uint64_t n)
+{
+	size_t len = sizeof(bench_msg) + n * sizeof(molt_pid);
+	bench_msg hdr = {BENCH_T_PIDS, 0, n};
+	char *buf = molt_malloc(len);
+	unsigned i;
+
+	if (!buf)
+		return fail("out of memory", NULL);
+	memcpy(buf, &hdr, sizeof(hdr));
+	memcpy(buf + sizeof(hdr), pids, n * sizeof(molt_pid));
+	for (i = 0; i < CLIENTS; i++)
+		if (spawn_role(rt, &clients[i], BENCH_CLIENT, n, 7919u * (i + 1)) ||
+		    molt_runtime_send(rt, clients[i], buf, len) < 0)
+			return fail("start client", NULL);
+	molt_free(buf);
+	return 0;
+}
+
+/* Stop the clients; their records are appended to *recs (molt_free). */
+static int stop_clients(molt_runtime *rt, const molt_pid *clients,
+			bench_call **recs, size_t *nrec, uint64_t *total)
+{
+	unsigned i;
+
+	*recs = NULL;
+	*nrec = 0;
+	*total = 0;
+	for (i = 0; i < CLIENTS; i++) {
+		molt_reply_buf r = {NULL, 0};
+		bench_calls h;
+		bench_call *grown;
+
+		if (call_tag(rt, &r, clients[i], BENCH_T_STOP, 0))
+			return 1;
+		if (r.len < sizeof(h))
+			return fail("client answer too short", NULL);
+		memcpy(&h, r.data, sizeof(h));
+		if (r.len != sizeof(h) + h.nrec * sizeof(bench_call))
+			return fail("client answer has the wrong size", NULL);
+		grown = molt_realloc(*recs, (*nrec + h.nrec + 1) * sizeof(**recs));
+		if (!grown)
+			return fail("out of memory", NULL);
+		*recs = grown;
+		memcpy(*recs + *nrec, r.data + sizeof(h),
+		       h.nrec * sizeof(bench_call));
+		*nrec += h.nrec;
+		*total += h.total;
+		molt_free(r.data);
+	}
+	return 0;
+}
+
+static void report(const char *what, uint64_t n, const upgrade_win *w,
+		   const bench_call *recs, size_t nrec)
+{
+	uint64_t *lat = molt_calloc(nrec + 1, sizeof(*lat));
+	size_t i, k = 0, failed = 0;
+	char name[96];
+
+	for (i = 0; lat && i < nrec; i++) {
+		if (recs[i].start >= w->t1 || recs[i].start + recs[i].lat <= w->t0)
+			continue;
+		lat[k++] = recs[i].lat;
+		failed += !recs[i].ok;
+	}
+	qsort(lat, k, sizeof(*lat), cmp_u64);
+	progress("%s_%llu: %zu processes paused, %zu calls overlapped the "
+		 "window",
+		 what, (unsigned long long)n, w->ps.count, k);
+#define OUT(suffix, v, unit)                                                   \
+	do {                                                                   \
+		snprintf(name, sizeof(name), "%s_%llu_%s", what,               \
+			 (unsigned long long)n, suffix);                       \
+		line(name, v, unit);                                           \
+	} while (0)
+	OUT("seconds", (double)(w->t1 - w->t0) / 1e9, "s");
+	OUT("pause_max_ms", w->ps.max_ms, "ms");
+	OUT("pause_p99_ms", w->ps.p99_ms, "ms");
+	OUT("failed_calls", (double)failed, "calls");
+	OUT("call_max_ms", k ? (double)lat[k - 1] / 1e6 : 0, "ms");
+	OUT("call_p99_ms", k ? (double)pct(lat, k, 99) / 1e6 : 0, "ms");
+#undef OUT
+	molt_free(lat);
+}
+
+/* Every incr a client made was handled exactly once. */
+static void check_counts(molt_runtime *rt, const molt_pid *pids, uint64_t n,
+			 uint64_t total)
+{
+	uint64_t sum = 0, v, i;
+	molt_err err = MOLT_ERR_INIT;
+
+	for (i = 0; i < n; i++) {
+		molt_reply_buf r = {NULL, 0};
+
+		if (molt_runtime_call(rt, &r, pids[i], "get", 3, LONG_MS,
+				      &err) < 0 ||
+		    r.len != sizeof(v)) {
+			progress("WARNING: get from counter %llu failed: %s",
+				 (unsigned long long)i, err.msg);
+			molt_free(r.data);
+			return;
+		}
+		memcpy(&v, r.data, sizeof(v));
+		sum += v;
+		molt_free(r.data);
+	}
+	if (sum != total)
+		progress("WARNING: counters sum to %llu, clients made %llu calls",
+			 (unsigned long long)sum, (unsigned long long)total);
+}
+
+static int run_upgrade(const bopts *o)
+{
+	molt_pid clients[CLIENTS], *pids;
+	upgrade_win up, down;
+	molt_err err = MOLT_ERR_INIT;
+	bench_call *recs;
+	size_t nrec;
+	uint64_t total;
+	bench_msg mark;
+	molt_runtime *rt;
+	double t0;
+	unsigned i;
+
+	if (setup(&rt, o->schedulers))
+		return 1;
+	if (molt_runtime_load(rt, MOLT_BENCH_DIR "/counterapp-1/counter.so",
+			      "counter", 0, NULL, 0, &err) < 0)
+		return fail("load counter v1", &err);
+	t0 = now_s();
+	if (start_counters(rt, &pids, o->n))
+		return 1;
+	progress("%llu counters started in %.3f s", (unsigned long long)o->n,
+		 now_s() - t0);
+	if (start_clients(rt, clients, pids, o->n))
+		return 1;
+	sleep_ms(WARMUP_MS);
+	mark = (bench_msg){BENCH_T_MARK, 0, now_ns()};
+	for (i = 0; i < CLIENTS; i++)
+		molt_runtime_send(rt, clients[i], &mark, sizeof(mark));
+	if (upgrade_step(rt, up_script, &up))
+		return 1;
+	sleep_ms(SETTLE_MS);
+	if (o->down) {
+		if (upgrade_step(rt, down_script, &down))
+			return 1;
+		sleep_ms(SETTLE_MS);
+	}
+	if (stop_clients(rt, clients, &recs, &nrec, &total))
+		return 1;
+	report("upgrade", o->n, &up, recs, nrec);
+	if (o->down)
+		report("downgrade", o->n, &down, recs, nrec);
+	check_counts(rt, pids, o->n, total);
+	molt_free(recs);
+	molt_free(pids);
+	return 0;
+}
+
 /* --- driver --- */
 
 typedef struct bench {
@@ -344,13 +628,15 @@ typedef struct bench {
 
 static const bench benches[] = {
 	{"spawn", run_spawn}, {"ring", run_ring}, {"cast", run_cast},
-	{"call", run_call},   {"idle", run_idle}, {NULL, NULL},
+	{"call", run_call},   {"idle", run_idle}, {"upgrade", run_upgrade},
+	{NULL, NULL},
 };
 
 static int usage(void)
 {
 	fputs("usage: molt_bench spawn|ring|cast|call|idle [--runs R] "
-	      "[--schedulers S]\n",
+	      "[--schedulers S]\n"
+	      "       molt_bench upgrade [--n N] [--down] [--runs R]\n",
 	      stderr);
 	return 2;
 }
@@ -387,7 +673,7 @@ static int run_once(const bench *b, const bopts *o)
 
 int main(int argc, char **argv)
 {
-	bopts o = {NULL, 5, 0};
+	bopts o = {NULL, 5, 0, 1000, 0};
 	const bench *b;
 	unsigned r;
 	int i;
@@ -400,6 +686,10 @@ int main(int argc, char **argv)
 			o.runs = (unsigned)strtoul(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--schedulers") && i + 1 < argc)
 			o.schedulers = (unsigned)strtoul(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--n") && i + 1 < argc)
+			o.n = strtoull(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--down"))
+			o.down = 1;
 		else
 			return usage();
 	}
@@ -408,6 +698,12 @@ int main(int argc, char **argv)
 			break;
 	if (!b->name || o.runs == 0)
 		return usage();
+	if (b->run == run_upgrade && !HAVE_EVALUATOR) {
+		fputs("molt_bench: upgrade: this runtime has no script "
+		      "evaluator yet\n",
+		      stderr);
+		return 3;
+	}
 	for (r = 0; r < o.runs; r++)
 		if (run_once(b, &o))
 			return 1;
