@@ -36,6 +36,29 @@ beam_out=$work/beam.txt
 : >"$molt_out"
 : >"$beam_out"
 
+# The dispatch path's upgrade bookkeeping (the per-message "is my version
+# old?" check): the ring with 1 scheduler, molt_bench against
+# molt_bench_nocheck (the same runtime built with that check compiled out,
+# see bench/CMakeLists.txt), runs alternating so that both see the same
+# noise. Prints both rates and the cost in percent of the unchecked rate.
+bookkeeping() {
+	local nocheck=$build/bench/molt_bench_nocheck r runs=$((2 * RUNS + 1))
+	if [[ ! -x $nocheck ]]; then
+		say "molt: $nocheck missing; bookkeeping cost not measured"
+		return 0
+	fi
+	say "molt: dispatch upgrade bookkeeping, ring 1 scheduler ($runs alternating runs each)"
+	for ((r = 0; r < runs; r++)); do
+		"$bin" ring --schedulers 1 --runs 1 | sed 's/^ring_msgs_per_sec_s1 /ring_check_msgs_per_sec_s1 /'
+		"$nocheck" ring --schedulers 1 --runs 1 | sed 's/^ring_msgs_per_sec_s1 /ring_nocheck_msgs_per_sec_s1 /'
+	done | median_lines | awk '
+		{ print; v[$1] = $2 }
+		END {
+			c = v["ring_check_msgs_per_sec_s1"]; n = v["ring_nocheck_msgs_per_sec_s1"]
+			if (c > 0 && n > 0) printf "upgrade_check_cost_percent %.2f %%\n", 100 * (n - c) / n
+		}' >>"$molt_out" || say "molt: bookkeeping not measured"
+}
+
 # --- molt side ---
 bin=$build/bench/molt_bench
 molt() { "$bin" "$@" | median_lines >>"$molt_out"; }
@@ -52,8 +75,7 @@ if [[ -x $bin ]]; then
 	molt call --runs "$RUNS" || say "molt: call failed"
 	say "molt: idle CPU (3 runs of 5 s)"
 	molt idle --runs 3 || say "molt: idle failed"
-	say "molt: dispatch upgrade bookkeeping ($RUNS runs)"
-	molt bookkeeping --runs "$RUNS" || say "molt: bookkeeping not measured"
+	bookkeeping
 	for n in $UPGRADE_SIZES; do
 		down=
 		[[ $n == 10000 ]] && down=--down
