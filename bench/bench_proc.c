@@ -6,22 +6,21 @@
 #include <string.h>
 #include <time.h>
 
-#include "molt/module.h"
-
 #include "molt/banned.h"
+#include "molt/module.h"
 
 /* Idle processes a SPAWNER spawns per turn before it yields. */
 #define CHUNK 1000
 
 /* The state of every role but IDLE (which has none). */
 typedef struct bstate {
-	bench_args args;   /* what it was spawned with */
-	molt_pid next;	   /* RING: where the token goes */
-	molt_from from;	   /* the call to answer later */
-	int waiting;	   /* from is set */
-	uint64_t count;	   /* SPAWNER: spawned; SINK: casts; CALLER: calls */
-	uint64_t t0;	   /* CALLER: when the call in flight started (ns) */
-	uint64_t *lat;	   /* CALLER: b latencies (ns), process heap */
+	bench_args args; /* what it was spawned with */
+	molt_pid next;	 /* RING: where the token goes */
+	molt_from from;	 /* the call to answer later */
+	int waiting;	 /* from is set */
+	uint64_t count;	 /* SPAWNER: spawned; SINK: casts; CALLER: calls */
+	uint64_t t0;	 /* CALLER: when the call in flight started (ns) */
+	uint64_t *lat;	 /* CALLER: b latencies (ns), process heap */
 	/* CLIENT */
 	molt_pid *pids;	   /* the counters */
 	uint64_t npids;	   /* how many */
@@ -57,8 +56,7 @@ static int send_tag(molt_ctx *ctx, molt_pid to, uint32_t tag, uint64_t v)
 	return molt_send(ctx, to, &m, sizeof(m));
 }
 
-static int b_init(molt_ctx *ctx, const void *args, size_t len,
-		  void **state_out)
+static int b_init(molt_ctx *ctx, const void *args, size_t len, void **state_out)
 {
 	bench_args a;
 	bstate *s;
@@ -107,8 +105,7 @@ static int caller_next(molt_ctx *ctx, bstate *s)
 	molt_ref ref;
 
 	s->t0 = now_ns();
-	return molt_call_async(ctx, &ref, s->args.a, &ping, sizeof(ping),
-			       5000);
+	return molt_call_async(ctx, &ref, s->args.a, &ping, sizeof(ping), 5000);
 }
 
 /* CLIENT: call a random counter. */
@@ -121,8 +118,8 @@ static int client_next(molt_ctx *ctx, bstate *s)
 	x ^= x << 17;
 	s->rng = x;
 	s->t0 = now_ns();
-	return molt_call_async(ctx, &s->inflight, s->pids[x % s->npids],
-			       "incr", 4, BENCH_CLIENT_TIMEOUT_MS);
+	return molt_call_async(ctx, &s->inflight, s->pids[x % s->npids], "incr",
+			       4, BENCH_CLIENT_TIMEOUT_MS);
 }
 
 /* CLIENT: answer STOP with the totals and the records. */
@@ -145,8 +142,7 @@ static int client_answer(molt_ctx *ctx, bstate *s)
 }
 
 /* CLIENT: the call in flight ended (ok = answered). */
-static int client_done(molt_ctx *ctx, bstate *s, const molt_msg *msg,
-		       int ok)
+static int client_done(molt_ctx *ctx, bstate *s, const molt_msg *msg, int ok)
 {
 	uint64_t end = now_ns();
 
@@ -288,7 +284,8 @@ static int b_info(molt_ctx *ctx, const molt_msg *msg, void **state)
 	if (msg->kind == MOLT_MSG_REPLY && s->args.role == BENCH_CALLER)
 		return caller_reply(ctx, s);
 	if (s->args.role == BENCH_CLIENT) {
-		if (msg->kind == MOLT_MSG_REPLY || msg->kind == MOLT_MSG_TIMEOUT)
+		if (msg->kind == MOLT_MSG_REPLY ||
+		    msg->kind == MOLT_MSG_TIMEOUT)
 			return client_done(ctx, s, msg,
 					   msg->kind == MOLT_MSG_REPLY);
 		if (msg->kind == MOLT_MSG_INFO && msg->len > sizeof(m))

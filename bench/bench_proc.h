@@ -29,16 +29,16 @@ enum bench_tag {
 	BENCH_T_SPAWN = 1, /* call to a SPAWNER: v = how many */
 	BENCH_T_CHUNK,	   /* a SPAWNER to itself: spawn the next chunk */
 	BENCH_T_NEXT,	   /* info to a RING node: v = its next pid */
-	BENCH_T_GO,	   /* call to a RING node (v = hops), info to a SENDER */
-	BENCH_T_TOKEN,	   /* info between RING nodes: v = hops left */
-	BENCH_T_WAIT,	   /* call to a SINK: answered once total arrived */
-	BENCH_T_PING,	   /* call to a SINK: answered at once */
-	BENCH_T_RUN,	   /* call to a CALLER: answered with latencies */
-	BENCH_T_INCR,	   /* cast to a SINK */
-	BENCH_T_PIDS,	   /* info to a CLIENT: v = count, then v pids */
-	BENCH_T_MARK,	   /* info to a CLIENT: v = record calls ending after
-			      this CLOCK_MONOTONIC time (ns) */
-	BENCH_T_STOP,	   /* call to a CLIENT: answered with bench_calls */
+	BENCH_T_GO,    /* call to a RING node (v = hops), info to a SENDER */
+	BENCH_T_TOKEN, /* info between RING nodes: v = hops left */
+	BENCH_T_WAIT,  /* call to a SINK: answered once total arrived */
+	BENCH_T_PING,  /* call to a SINK: answered at once */
+	BENCH_T_RUN,   /* call to a CALLER: answered with latencies */
+	BENCH_T_INCR,  /* cast to a SINK */
+	BENCH_T_PIDS,  /* info to a CLIENT: v = count, then v pids */
+	BENCH_T_MARK,  /* info to a CLIENT: v = record calls ending after
+			  this CLOCK_MONOTONIC time (ns) */
+	BENCH_T_STOP,  /* call to a CLIENT: answered with bench_calls */
 };
 
 typedef struct bench_msg {

@@ -2,6 +2,7 @@
  * molt_bench: the molt side of `make bench` (bench/run.sh).
  *
  *   molt_bench spawn|ring|cast|call|idle [--runs R] [--schedulers S]
+ *   molt_bench ring --cpu ...   (CPU ns per hop instead of hops per second)
  *   molt_bench upgrade [--n N] [--down] [--runs R]
  *
  * Each run happens in a fresh child process with a fresh runtime (so that
@@ -10,6 +11,7 @@
  * is the same as bench/erlang/beam_bench.erl does on the BEAM; see
  * docs/benchmarks.md.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,32 +21,30 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <dirent.h>
-
+#include "molt/banned.h"
 #include "molt/common.h"
 #include "molt/module.h"
 #include "molt/runtime.h"
 
 #include "bench_proc.h"
 
-#include "molt/banned.h"
-
-#define SPAWN_N	    1000000u
-#define RING_SIZE   1000u
-#define RING_HOPS   1000000u
+#define SPAWN_N	     1000000u
+#define RING_SIZE    1000u
+#define RING_HOPS    1000000u
 #define CAST_SENDERS 100u
-#define CAST_TOTAL  1000000u
-#define CALLS	    100000u
-#define IDLE_PROCS  10000u
+#define CAST_TOTAL   1000000u
+#define CALLS	     100000u
+#define IDLE_PROCS   10000u
 #define IDLE_SECONDS 5u
-#define LONG_MS	    600000u /* a call that waits for a whole benchmark */
+#define LONG_MS	     600000u /* a call that waits for a whole benchmark */
 
 typedef struct bopts {
-	const char *what;     /* the subcommand */
-	unsigned runs;	      /* repetitions */
-	unsigned schedulers;  /* 0: one per core */
-	uint64_t n;	      /* upgrade: counters */
-	int down;	      /* upgrade: then downgrade */
+	const char *what;    /* the subcommand */
+	unsigned runs;	     /* repetitions */
+	unsigned schedulers; /* 0: one per core */
+	int cpu;	     /* ring: print CPU ns per hop instead */
+	uint64_t n;	     /* upgrade: counters */
+	int down;	     /* upgrade: then downgrade */
 } bopts;
 
 static double now_s(void)
@@ -129,6 +129,15 @@ static int call_tag(molt_runtime *rt, molt_reply_buf *out, molt_pid pid,
 	return 0;
 }
 
+/* CPU time used by this process (all threads), in seconds. */
+static double cpu_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* Resident set size of this process, in bytes. */
 static double rss_bytes(void)
 {
@@ -181,8 +190,8 @@ static int run_spawn(const bopts *o)
 	molt_pid spawner;
 	double rss0, rss1, t0, t1;
 
-	if (setup(&rt, o->schedulers) || spawn_role(rt, &spawner,
-						    BENCH_SPAWNER, 0, 0))
+	if (setup(&rt, o->schedulers) ||
+	    spawn_role(rt, &spawner, BENCH_SPAWNER, 0, 0))
 		return 1;
 	rss0 = rss_bytes();
 	t0 = now_s();
@@ -209,7 +218,7 @@ static int run_ring(const bopts *o)
 	char name[64];
 	bench_msg close;
 	molt_runtime *rt;
-	double t0, t1;
+	double t0, t1, c0, c1;
 	unsigned i;
 
 	if (setup(&rt, o->schedulers))
@@ -225,11 +234,19 @@ static int run_ring(const bopts *o)
 	close = (bench_msg){BENCH_T_NEXT, 0, first};
 	if (molt_runtime_send(rt, last, &close, sizeof(close)) < 0)
 		return fail("send next", NULL);
+	c0 = cpu_s();
 	t0 = now_s();
 	/* RING_HOPS is a multiple of RING_SIZE: the last hop lands on first. */
 	if (call_tag(rt, NULL, first, BENCH_T_GO, RING_HOPS))
 		return 1;
 	t1 = now_s();
+	c1 = cpu_s();
+	if (o->cpu) {
+		snprintf(name, sizeof(name), "ring_cpu_ns_per_hop_s%u",
+			 molt_runtime_schedulers(rt));
+		line(name, (c1 - c0) * 1e9 / RING_HOPS, "ns");
+		return 0;
+	}
 	progress("ring (%u schedulers): %.0f msg/s",
 		 molt_runtime_schedulers(rt), RING_HOPS / (t1 - t0));
 	snprintf(name, sizeof(name), "ring_msgs_per_sec_s%u",
@@ -340,9 +357,9 @@ static int run_idle(const bopts *o)
 
 /* --- the upgrade (issue 3) --- */
 
-#define CLIENTS	   8u
-#define WARMUP_MS  500u
-#define SETTLE_MS  300u
+#define CLIENTS	  8u
+#define WARMUP_MS 500u
+#define SETTLE_MS 300u
 
 /* Per-process pauses of one evaluation, from the evaluator's report. */
 typedef struct pause_stats {
@@ -374,8 +391,8 @@ static void sleep_ms(unsigned ms)
  * Evaluate a low-level script (JSON) with the runtime's evaluator and fill
  * *ps from its per-process pause report. This runtime has none yet.
  */
-static int upgrade_eval(molt_runtime *rt, const char *script,
-			pause_stats *ps, molt_err *err)
+static int upgrade_eval(molt_runtime *rt, const char *script, pause_stats *ps,
+			molt_err *err)
 {
 	(void)rt;
 	(void)script;
@@ -408,8 +425,7 @@ typedef struct upgrade_win {
 	pause_stats ps;	 /* the evaluator's pauses */
 } upgrade_win;
 
-static int upgrade_step(molt_runtime *rt, const char *script,
-			upgrade_win *w)
+static int upgrade_step(molt_runtime *rt, const char *script, upgrade_win *w)
 {
 	molt_err err = MOLT_ERR_INIT;
 	int rc;
@@ -470,7 +486,8 @@ static int start_clients(molt_runtime *rt, molt_pid *clients,
 	memcpy(buf, &hdr, sizeof(hdr));
 	memcpy(buf + sizeof(hdr), pids, n * sizeof(molt_pid));
 	for (i = 0; i < CLIENTS; i++)
-		if (spawn_role(rt, &clients[i], BENCH_CLIENT, n, 7919u * (i + 1)) ||
+		if (spawn_role(rt, &clients[i], BENCH_CLIENT, n,
+			       7919u * (i + 1)) ||
 		    molt_runtime_send(rt, clients[i], buf, len) < 0)
 			return fail("start client", NULL);
 	molt_free(buf);
@@ -498,7 +515,8 @@ static int stop_clients(molt_runtime *rt, const molt_pid *clients,
 		memcpy(&h, r.data, sizeof(h));
 		if (r.len != sizeof(h) + h.nrec * sizeof(bench_call))
 			return fail("client answer has the wrong size", NULL);
-		grown = molt_realloc(*recs, (*nrec + h.nrec + 1) * sizeof(**recs));
+		grown = molt_realloc(*recs,
+				     (*nrec + h.nrec + 1) * sizeof(**recs));
 		if (!grown)
 			return fail("out of memory", NULL);
 		*recs = grown;
@@ -519,7 +537,8 @@ static void report(const char *what, uint64_t n, const upgrade_win *w,
 	char name[96];
 
 	for (i = 0; lat && i < nrec; i++) {
-		if (recs[i].start >= w->t1 || recs[i].start + recs[i].lat <= w->t0)
+		if (recs[i].start >= w->t1 ||
+		    recs[i].start + recs[i].lat <= w->t0)
 			continue;
 		lat[k++] = recs[i].lat;
 		failed += !recs[i].ok;
@@ -567,7 +586,8 @@ static void check_counts(molt_runtime *rt, const molt_pid *pids, uint64_t n,
 		molt_free(r.data);
 	}
 	if (sum != total)
-		progress("WARNING: counters sum to %llu, clients made %llu calls",
+		progress("WARNING: counters sum to %llu, clients made %llu "
+			 "calls",
 			 (unsigned long long)sum, (unsigned long long)total);
 }
 
@@ -673,7 +693,7 @@ static int run_once(const bench *b, const bopts *o)
 
 int main(int argc, char **argv)
 {
-	bopts o = {NULL, 5, 0, 1000, 0};
+	bopts o = {NULL, 5, 0, 0, 1000, 0};
 	const bench *b;
 	unsigned r;
 	int i;
@@ -690,6 +710,8 @@ int main(int argc, char **argv)
 			o.n = strtoull(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--down"))
 			o.down = 1;
+		else if (!strcmp(argv[i], "--cpu"))
+			o.cpu = 1;
 		else
 			return usage();
 	}

@@ -4,12 +4,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "molt/banned.h"
 #include "molt/module.h"
 
-#include "molt/banned.h"
-
-static int c_init(molt_ctx *ctx, const void *args, size_t len,
-		  void **state_out)
+static int c_init(molt_ctx *ctx, const void *args, size_t len, void **state_out)
 {
 	uint64_t *n = molt_proc_alloc(ctx, sizeof(*n));
 

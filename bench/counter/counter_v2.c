@@ -5,9 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "molt/module.h"
-
 #include "molt/banned.h"
+#include "molt/module.h"
 
 #define RING 8
 
@@ -29,8 +28,7 @@ static cstate *new_state(molt_ctx *ctx, uint64_t count)
 	return s;
 }
 
-static int c_init(molt_ctx *ctx, const void *args, size_t len,
-		  void **state_out)
+static int c_init(molt_ctx *ctx, const void *args, size_t len, void **state_out)
 {
 	(void)args;
 	(void)len;
