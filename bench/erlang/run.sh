@@ -29,16 +29,17 @@ ebin=$work/ebin
 lib=$work/lib
 rm -rf "$ebin" "$lib"
 mkdir -p "$ebin" "$lib/counterapp-1/ebin" "$lib/counterapp-2/ebin"
-erlc -o "$ebin" "$here/beam_bench.erl" "$here/bench_sink.erl" "$here/upgrade_bench.erl"
+erlc -o "$ebin" "$here/beam_bench.erl" "$here/bench_sink.erl" "$here/upgrade_bench.erl" >&2
 # Two versions of one application, laid out as release_handler expects.
 for v in 1 2; do
 	erlc -o "$lib/counterapp-$v/ebin" "$here/counterapp-1/counterapp.erl" \
-		"$here/counterapp-1/counter_sup.erl" "$here/counterapp-$v/counter.erl"
+		"$here/counterapp-1/counter_sup.erl" "$here/counterapp-$v/counter.erl" >&2
 	cp "$here/counterapp-$v/counterapp.app" "$lib/counterapp-$v/ebin/"
 done
 
-# erl VM flags: no shell, room for 1M processes.
-beam() { erl -noshell +P 2000000 "$@"; }
+# erl VM flags: no shell, room for 1M processes. A failing benchmark is
+# reported on stderr and the others still run.
+beam() { erl -noshell +P 2000000 "$@" || say "beam: failed: erl $*"; }
 
 issue2() {
 	say "beam: spawn 1M + process bytes ($RUNS runs)"
