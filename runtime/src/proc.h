@@ -15,6 +15,7 @@
  * signals, never by ordinary messages.
  */
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -75,11 +76,12 @@ typedef struct molt_proc {
 	molt__version *prev_ver;    /* before an uncommitted change_code */
 	void *prev_state;	    /* state before that change_code */
 	molt__hblock *heap;	    /* molt_proc_alloc blocks */
-	size_t heap_bytes;	    /* bytes in them */
+	_Atomic size_t heap_bytes;  /* bytes in them; relaxed: ps reads it */
 	molt__link *links;	    /* (L) links and monitors */
 	char *name;		    /* registered name (registry lock) */
 	char *stop_reason;	    /* set by molt_stop/molt_crash */
-	uint64_t reductions;	    /* messages handled */
+	_Atomic uint64_t
+		reductions; /* messages handled; relaxed: ps reads it */
 } molt_proc;
 
 /* What a callback's molt_ctx points at. */
