@@ -1,6 +1,4 @@
 /* Bundles on disk: reproducible tar.gz packing and safe extraction. */
-#include "archive_io.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,9 +10,10 @@
 #include <archive.h>
 #include <archive_entry.h>
 
-#include "fsutil.h"
-
 #include "molt/banned.h"
+
+#include "archive_io.h"
+#include "fsutil.h"
 
 #define IO_CHUNK  (64 * 1024)
 #define OUT_CHUNK (256 * 1024)
@@ -128,15 +127,17 @@ int molt__archive_pack(const char *out_path, const char *base,
 
 /* A gzip stream read from fd, fed to libarchive as plain tar bytes. */
 struct gz {
-	int fd;                         /* compressed input */
-	z_stream zs;                    /* inflate state (gzip only) */
-	int zinit;                      /* zs needs inflateEnd */
-	int in_eof;                     /* read() returned 0 */
-	int end;                        /* the gzip trailer was checked */
-	molt_err *err;                  /* first failure */
-	int rc;                         /* its code */
-	unsigned char in[IO_CHUNK];     /* compressed bytes */
-	unsigned char out[OUT_CHUNK];   /* decompressed bytes for libarchive */
+	int fd;			      /* compressed input */
+	z_stream zs;		      /* inflate state (gzip only) */
+	int zinit;		      /* zs needs inflateEnd */
+	int in_eof;		      /* read() returned 0 */
+	int end;		      /* the gzip trailer was checked */
+	uint64_t total;		      /* bytes handed to libarchive */
+	size_t last;		      /* length of the last hand-over */
+	molt_err *err;		      /* first failure */
+	int rc;			      /* its code */
+	unsigned char in[IO_CHUNK];   /* compressed bytes */
+	unsigned char out[OUT_CHUNK]; /* decompressed bytes for libarchive */
 };
 
 static int gz_fill(struct gz *g)
@@ -162,6 +163,8 @@ static int gz_open(struct gz *g, int fd, molt_err *err)
 	g->err = err;
 	g->rc = MOLT_OK;
 	g->in_eof = g->end = g->zinit = 0;
+	g->total = 0;
+	g->last = 0;
 	if (gz_fill(g) < 0)
 		return g->rc;
 	if (g->zs.avail_in < 2 || g->in[0] != 0x1f || g->in[1] != 0x8b)
@@ -221,13 +224,16 @@ static ssize_t gz_inflate(struct gz *g)
 	return (ssize_t)(sizeof(g->out) - g->zs.avail_out);
 }
 
-static la_ssize_t gz_read(struct archive *a, void *payload,
-			  const void **buf)
+static la_ssize_t gz_read(struct archive *a, void *payload, const void **buf)
 {
 	struct gz *g = payload;
 	ssize_t n = gz_inflate(g);
 
 	*buf = g->out;
+	if (n >= 0) {
+		g->total += (uint64_t)n;
+		g->last = (size_t)n;
+	}
 	if (n < 0)
 		archive_set_error(a, EIO, "%s",
 				  g->err ? g->err->msg : "gzip error");
@@ -246,6 +252,9 @@ static int gz_drain(struct gz *g)
 					       g->err, MOLT_EPARSE,
 					       "data after the end of the tar "
 					       "archive");
+	/* NEEDSWORK: bytes libarchive read ahead in an earlier buffer than
+	 * the last one are not seen by check_unread; they are never
+	 * extracted either. */
 	return n < 0 ? g->rc : MOLT_OK;
 }
 
@@ -253,13 +262,13 @@ static int gz_drain(struct gz *g)
 
 /* One extraction in progress. */
 struct extract {
-	struct archive *a;          /* tar reader */
-	struct gz *gz;              /* its input */
-	const char *dest;           /* staging directory */
-	molt_unpack_limits lim;     /* limits with defaults filled in */
-	struct molt__extracted *out; /* files written */
-	uint64_t entries;           /* headers read */
-	molt_err *err;              /* where errors go */
+	struct archive *a;	      /* tar reader */
+	struct gz *gz;		      /* its input */
+	const char *dest;	      /* staging directory */
+	molt_unpack_limits lim;	      /* limits with defaults filled in */
+	struct molt__extracted *out;  /* files written */
+	uint64_t entries;	      /* headers read */
+	molt_err *err;		      /* where errors go */
 	char lastdir[MOLT__PATH_MAX]; /* last parent made, to skip mkdir */
 };
 
@@ -272,11 +281,13 @@ static int record(struct extract *x, const char *path, const char *sum)
 		char **p = molt_realloc(o->paths, cap * sizeof(*p));
 
 		if (!p)
-			return molt_err_set(x->err, MOLT_ENOMEM, "out of memory");
+			return molt_err_set(x->err, MOLT_ENOMEM,
+					    "out of memory");
 		o->paths = p;
 		void *s = molt_realloc(o->sums, cap * sizeof(*o->sums));
 		if (!s)
-			return molt_err_set(x->err, MOLT_ENOMEM, "out of memory");
+			return molt_err_set(x->err, MOLT_ENOMEM,
+					    "out of memory");
 		o->sums = s;
 		o->cap = cap;
 	}
@@ -291,11 +302,13 @@ static int record(struct extract *x, const char *path, const char *sum)
 static int clean_path(char *out, size_t size, const char *p,
 		      const struct extract *x)
 {
+	const char *orig = p;
 	size_t len = 0, plen = strlen(p);
 
 	if (plen == 0)
-		return molt_err_set(x->err, MOLT_EUNSAFE, "entry with an empty "
-							  "name");
+		return molt_err_set(x->err, MOLT_EUNSAFE,
+				    "entry with an empty "
+				    "name");
 	if (plen > x->lim.max_path)
 		return molt_err_set(x->err, MOLT_EUNSAFE,
 				    "entry '%.60s...': path longer than %zu "
@@ -309,13 +322,13 @@ static int clean_path(char *out, size_t size, const char *p,
 
 		if (n == 2 && p[0] == '.' && p[1] == '.')
 			return molt_err_set(x->err, MOLT_EUNSAFE,
-					    "entry '%s': '..' component",
-					    p - len);
+					    "entry '%s': '..' component", orig);
 		if (n > 255)
-			return molt_err_set(x->err, MOLT_EUNSAFE,
-					    "entry '%.60s...': name longer than "
-					    "255 bytes",
-					    p);
+			return molt_err_set(
+				x->err, MOLT_EUNSAFE,
+				"entry '%.60s...': name longer than "
+				"255 bytes",
+				p);
 		if (n && !(n == 1 && p[0] == '.')) {
 			if (len + n + 2 > size)
 				return molt_err_set(x->err, MOLT_EUNSAFE,
@@ -549,6 +562,28 @@ static void fill_limits(molt_unpack_limits *out, const molt_unpack_limits *in)
 		out->max_path = MOLT__MAX_PATH;
 }
 
+static int hidden_data(const struct extract *x)
+{
+	return molt_err_set(x->err, MOLT_EPARSE,
+			    "data after the end of the tar archive");
+}
+
+/* What libarchive read ahead but did not parse after the tar end must be
+ * padding (zeros); it is the tail of the last buffer handed over. */
+static int check_unread(const struct extract *x)
+{
+	const struct gz *g = x->gz;
+	la_int64_t used = archive_filter_bytes(x->a, 0);
+	uint64_t start = g->total - g->last;
+
+	if (used < 0 || (uint64_t)used >= g->total || (uint64_t)used < start)
+		return MOLT_OK;
+	for (size_t i = (size_t)((uint64_t)used - start); i < g->last; i++)
+		if (g->out[i] != 0)
+			return hidden_data(x);
+	return MOLT_OK;
+}
+
 static int extract_all(struct extract *x)
 {
 	struct archive_entry *e;
@@ -566,12 +601,13 @@ static int extract_all(struct extract *x)
 					    : "unreadable header");
 	if (x->entries == 0)
 		return molt_err_set(x->err, MOLT_EPARSE, "empty archive");
+	if ((rc = check_unread(x)) < 0)
+		return rc;
 	return gz_drain(x->gz);
 }
 
-int molt__archive_extract(struct molt__extracted *out, int fd,
-			  const char *dest, const molt_unpack_limits *lim,
-			  molt_err *err)
+int molt__archive_extract(struct molt__extracted *out, int fd, const char *dest,
+			  const molt_unpack_limits *lim, molt_err *err)
 {
 	struct extract x = {.dest = dest, .out = out, .err = err};
 	int rc;

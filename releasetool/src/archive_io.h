@@ -24,11 +24,11 @@ int molt__archive_pack(const char *out_path, const char *base,
 
 /* The regular files an extraction wrote, in archive order. */
 struct molt__extracted {
-	char **paths;                   /* relative paths, owned */
+	char **paths;			/* relative paths, owned */
 	char (*sums)[MOLT__SHA256_HEX]; /* sums[i] is the sum of paths[i] */
-	size_t n;                       /* number of files */
-	size_t cap;                     /* allocated entries */
-	uint64_t bytes;                 /* their total size */
+	size_t n;			/* number of files */
+	size_t cap;			/* allocated entries */
+	uint64_t bytes;			/* their total size */
 };
 
 /*
@@ -42,16 +42,15 @@ struct molt__extracted {
  * its CRC is checked. On failure dest may hold partial files: the caller
  * removes it. Fills owned *out (molt__extracted_release) on success.
  */
-int molt__archive_extract(struct molt__extracted *out, int fd,
-			  const char *dest, const molt_unpack_limits *lim,
-			  molt_err *err);
+int molt__archive_extract(struct molt__extracted *out, int fd, const char *dest,
+			  const molt_unpack_limits *lim, molt_err *err);
 
 void molt__extracted_release(struct molt__extracted *x);
 
 /* Defaults of molt_unpack_limits. */
-#define MOLT__MAX_TOTAL   (UINT64_C(1) << 30)
-#define MOLT__MAX_FILE    (UINT64_C(256) << 20)
+#define MOLT__MAX_TOTAL	  (UINT64_C(1) << 30)
+#define MOLT__MAX_FILE	  (UINT64_C(256) << 20)
 #define MOLT__MAX_ENTRIES 10000
-#define MOLT__MAX_PATH    1024
+#define MOLT__MAX_PATH	  1024
 
 #endif

@@ -1,6 +1,4 @@
 /* molt_release_build: from a git tag to a reproducible NAME-VSN.tar.gz. */
-#include "molt/release.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -11,7 +9,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "molt/banned.h"
 #include "molt/buf.h"
+#include "molt/release.h"
 
 #include "archive_io.h"
 #include "fsutil.h"
@@ -21,8 +21,6 @@
 #include "sha256.h"
 #include "vcs.h"
 
-#include "molt/banned.h"
-
 #ifndef MOLT_MODULE_INCLUDE_DIR
 #define MOLT_MODULE_INCLUDE_DIR "/usr/local/include"
 #endif
@@ -30,23 +28,23 @@
 /* One build: the options, the repository and the compiler flags. */
 struct build {
 	const molt_build_options *opts; /* what to build */
-	molt__vcs *vcs;                 /* the repository */
-	char tmp[MOLT__PATH_MAX];       /* temporary directory, removed */
-	char **cflags;                  /* module toolchain flags */
-	size_t ncflags;                 /* number of them */
-	const char *cc;                 /* compiler */
-	molt_err *err;                  /* where errors go */
+	molt__vcs *vcs;			/* the repository */
+	char tmp[MOLT__PATH_MAX];	/* temporary directory, removed */
+	char **cflags;			/* module toolchain flags */
+	size_t ncflags;			/* number of them */
+	const char *cc;			/* compiler */
+	molt_err *err;			/* where errors go */
 };
 
 /* One release staged as a root-like tree under build->tmp. */
 struct stage {
-	const char *tag;             /* the tag */
-	char vsn[128];               /* release version */
-	struct molt__source src;     /* where it came from */
-	struct molt__project proj;   /* its molt.json */
+	const char *tag;	      /* the tag */
+	char vsn[128];		      /* release version */
+	struct molt__source src;      /* where it came from */
+	struct molt__project proj;    /* its molt.json */
 	char src_dir[MOLT__PATH_MAX]; /* the exported tree */
-	char root[MOLT__PATH_MAX];   /* releases/ and lib/ are built here */
-	int relup;                   /* 1 once relup.json is written */
+	char root[MOLT__PATH_MAX];    /* releases/ and lib/ are built here */
+	int relup;		      /* 1 once relup.json is written */
 };
 
 MOLT_PRINTF(3, 4)
@@ -179,8 +177,8 @@ static int run_build_command(struct build *b, const struct stage *s,
 	molt_buf_printf(&e_app, "MOLT_APP=%s", app->name);
 	molt_buf_printf(&e_vsn, "MOLT_APP_VSN=%s", app->vsn);
 	{
-		const char *env[] = {cflags.ptr, e_cc.ptr, e_out.ptr,
-				     e_app.ptr, e_vsn.ptr, NULL};
+		const char *env[] = {cflags.ptr, e_cc.ptr,  e_out.ptr,
+				     e_app.ptr,	 e_vsn.ptr, NULL};
 
 		rc = molt__run(argv, appdir, env, what, b->err);
 	}
@@ -252,8 +250,7 @@ static int take_appup(struct build *b, const struct stage *s,
 	*name = NULL;
 	molt__pathf(dflt, "%s.appup", app->name);
 	if (app->appup) {
-		molt__pathf(from, "%s/%s/%s", s->src_dir, app->dir,
-			 app->appup);
+		molt__pathf(from, "%s/%s/%s", s->src_dir, app->dir, app->appup);
 		if (!molt__exists(from))
 			return molt_err_set(b->err, MOLT_ENOTFOUND,
 					    "application '%s': appup '%s/%s' "
@@ -264,8 +261,7 @@ static int take_appup(struct build *b, const struct stage *s,
 		pick = app->appup;
 	}
 	for (size_t i = 0; !pick && i < 2; i++) {
-		molt__pathf(from, "%s/%s/%s", s->src_dir, app->dir,
-			 cand[i]);
+		molt__pathf(from, "%s/%s/%s", s->src_dir, app->dir, cand[i]);
 		if (molt__exists(from))
 			pick = cand[i];
 	}
@@ -291,8 +287,7 @@ static int build_modules(struct build *b, const struct stage *s,
 		if ((rc = molt__path(so, sizeof(so), b->err, "%s/%s.so", mods,
 				     m->name)) < 0)
 			return rc;
-		if (!app->build &&
-		    (rc = compile_module(b, s, app, m, so)) < 0)
+		if (!app->build && (rc = compile_module(b, s, app, m, so)) < 0)
 			return rc;
 		if (app->build && !molt__exists(so))
 			return molt_err_set(b->err, MOLT_ENOTFOUND,
@@ -318,16 +313,14 @@ static int build_app(struct build *b, struct stage *s,
 
 	if (!info)
 		return molt_err_set(b->err, MOLT_ENOMEM, "out of memory");
-	molt__pathf(lib, "%s/lib/%s-%s", s->root, app->name,
-		 app->vsn);
+	molt__pathf(lib, "%s/lib/%s-%s", s->root, app->name, app->vsn);
 	molt__pathf(mods, "%s/" MOLT_MODULES_DIR, lib);
 	if ((rc = molt__mkdir_p(mods, 0755, b->err)) < 0 ||
 	    (rc = build_modules(b, s, app, mods, info)) < 0 ||
 	    (rc = take_appup(b, s, app, lib, &appup)) < 0)
 		goto out;
 	if (app->priv) {
-		molt__pathf(path, "%s/%s/%s", s->src_dir, app->dir,
-			 app->priv);
+		molt__pathf(path, "%s/%s/%s", s->src_dir, app->dir, app->priv);
 		molt__pathf(mods, "%s/priv", lib);
 		if ((rc = copy_tree(path, mods, b->err)) < 0)
 			goto out;
@@ -343,8 +336,7 @@ out:
 
 /* ---- staging a release ---- */
 
-static int vsn_from_tag(char *out, size_t size, const char *tag,
-			molt_err *err)
+static int vsn_from_tag(char *out, size_t size, const char *tag, molt_err *err)
 {
 	const char *v = (tag[0] == 'v' && tag[1] >= '0' && tag[1] <= '9')
 				? tag + 1
@@ -419,8 +411,8 @@ static int stage_release(struct build *b, struct stage *s, const char *tag,
 	molt__pathf(s->root, "%s/%s", b->tmp, label);
 	if ((rc = molt__mkdir_p(s->src_dir, 0755, b->err)) < 0 ||
 	    (rc = molt__mkdir_p(s->root, 0755, b->err)) < 0 ||
-	    (rc = molt__vcs_export(b->vcs, s->src.commit, s->src_dir,
-				   b->err)) < 0)
+	    (rc = molt__vcs_export(b->vcs, s->src.commit, s->src_dir, b->err)) <
+		    0)
 		return rc;
 	progress(b, t0, "%s: exported the tree", tag);
 	for (size_t i = 0; i < s->proj.napps; i++)
@@ -451,8 +443,8 @@ static int make_relup(struct build *b, struct stage *to)
 	}
 	t0 = molt__now_ms();
 	if (rc == MOLT_OK)
-		rc = molt__build_relup(&json, to->root, to->vsn, roots, vsns,
-				       n, b->err);
+		rc = molt__build_relup(&json, to->root, to->vsn, roots, vsns, n,
+				       b->err);
 	if (rc == MOLT_OK)
 		rc = molt__path(path, sizeof(path), b->err,
 				"%s/releases/%s/" MOLT_RELUP_FILE, to->root,
@@ -525,8 +517,8 @@ static int pack(struct build *b, struct stage *s, molt_build_result *res)
 	int rc;
 
 	if ((rc = write_manifest(b, s->root, &files, &n)) < 0 ||
-	    (rc = out_path(res->path, sizeof(res->path), b->opts, s,
-			   b->err)) < 0 ||
+	    (rc = out_path(res->path, sizeof(res->path), b->opts, s, b->err)) <
+		    0 ||
 	    (rc = molt__path(tmp, sizeof(tmp), b->err, "%s.tmp%ld", res->path,
 			     (long)getpid())) < 0)
 		goto out;
@@ -539,7 +531,8 @@ static int pack(struct build *b, struct stage *s, molt_build_result *res)
 		goto out;
 	}
 	res->files = n - 1; /* the manifest does not list itself */
-	if ((rc = molt__sha256_file(res->sha256, res->path, b->err)) == MOLT_OK &&
+	if ((rc = molt__sha256_file(res->sha256, res->path, b->err)) ==
+		    MOLT_OK &&
 	    stat(res->path, &st) == 0)
 		res->size = (uint64_t)st.st_size;
 	progress(b, t0, "packed %s (%zu files, %llu bytes)", res->path, n,
@@ -580,8 +573,8 @@ static int build_run(struct build *b, molt_build_result *res)
 	return rc;
 }
 
-int molt_release_build(molt_build_result *out,
-		       const molt_build_options *opts, molt_err *err)
+int molt_release_build(molt_build_result *out, const molt_build_options *opts,
+		       molt_err *err)
 {
 	struct build b = {.opts = opts, .err = err};
 	molt_build_result local;

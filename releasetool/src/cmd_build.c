@@ -4,11 +4,10 @@
 
 #include <cjson/cJSON.h>
 
+#include "molt/banned.h"
 #include "molt/release.h"
 
 #include "cli.h"
-
-#include "molt/banned.h"
 
 #define MAX_RELUP_FROM 16
 
@@ -44,20 +43,23 @@ static int parse(molt_cli *cli, molt_build_options *o, const char **from,
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = NULL;
 
-		if (is_opt(a, "--repo") && (v = opt_value(argc, argv, &i, "--repo")))
+		if (is_opt(a, "--repo") &&
+		    (v = opt_value(argc, argv, &i, "--repo")))
 			o->repo = v;
 		else if (is_opt(a, "--tag") &&
 			 (v = opt_value(argc, argv, &i, "--tag")))
 			o->tag = v;
 		else if ((is_opt(a, "--out") &&
 			  (v = opt_value(argc, argv, &i, "--out"))) ||
-			 (is_opt(a, "-o") && (v = opt_value(argc, argv, &i, "-o"))))
+			 (is_opt(a, "-o") &&
+			  (v = opt_value(argc, argv, &i, "-o"))))
 			o->out = v;
 		else if (is_opt(a, "--relup-from") &&
 			 (v = opt_value(argc, argv, &i, "--relup-from"))) {
 			if (o->nrelup_from == MAX_RELUP_FROM)
-				return molt__cli_usage(cli, "at most %d "
-							    "--relup-from",
+				return molt__cli_usage(cli,
+						       "at most %d "
+						       "--relup-from",
 						       MAX_RELUP_FROM);
 			from[o->nrelup_from++] = v;
 		} else
@@ -65,8 +67,9 @@ static int parse(molt_cli *cli, molt_build_options *o, const char **from,
 					       a);
 	}
 	if (!o->repo || !o->tag)
-		return molt__cli_usage(cli, "usage: molt build --repo DIR --tag "
-					    "TAG [-o OUT] [--relup-from TAG]...");
+		return molt__cli_usage(cli,
+				       "usage: molt build --repo DIR --tag "
+				       "TAG [-o OUT] [--relup-from TAG]...");
 	return MOLT_EXIT_OK;
 }
 

@@ -1,13 +1,14 @@
 /* NEEDSWORK: placeholder until issue 2 lands; replace this file. */
-#include "cli.h"
-
 #include "molt/banned.h"
+
+#include "cli.h"
 
 static int not_yet(molt_cli *cli)
 {
 	molt_err err;
 
-	molt_err_set(&err, MOLT_ERROR, "'%s' is not implemented yet (issue 2)", cli->verb);
+	molt_err_set(&err, MOLT_ERROR, "'%s' is not implemented yet (issue 2)",
+		     cli->verb);
 	return molt__cli_fail(cli, &err);
 }
 

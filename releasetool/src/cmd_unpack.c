@@ -5,11 +5,10 @@
 
 #include <cjson/cJSON.h>
 
+#include "molt/banned.h"
 #include "molt/release.h"
 
 #include "cli.h"
-
-#include "molt/banned.h"
 
 static void on_progress(const char *step, double ms, void *payload)
 {

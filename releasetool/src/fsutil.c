@@ -99,8 +99,7 @@ static void child(const char *const *argv, const char *cwd,
 	for (size_t i = 0; env && env[i]; i++)
 		putenv((char *)env[i]);
 	if (cwd && chdir(cwd) < 0) {
-		fprintf(stderr, "molt: chdir '%s': %s\n", cwd,
-			strerror(errno));
+		fprintf(stderr, "molt: chdir '%s': %s\n", cwd, strerror(errno));
 		_exit(126);
 	}
 	execvp(argv[0], (char *const *)argv);
@@ -109,8 +108,8 @@ static void child(const char *const *argv, const char *cwd,
 	_exit(127);
 }
 
-int molt__run(const char *const *argv, const char *cwd,
-	      const char *const *env, const char *what, molt_err *err)
+int molt__run(const char *const *argv, const char *cwd, const char *const *env,
+	      const char *what, molt_err *err)
 {
 	pid_t pid;
 	int st;
@@ -169,8 +168,8 @@ int molt__strv_push(char ***v, size_t *n, const char *s)
 static int walk(char ***out, size_t *n, const char *base, const char *rel,
 		molt_err *err);
 
-static int walk_entry(char ***out, size_t *n, const char *base,
-		      const char *rel, const char *name, molt_err *err)
+static int walk_entry(char ***out, size_t *n, const char *base, const char *rel,
+		      const char *name, molt_err *err)
 {
 	char relp[MOLT__PATH_MAX], full[MOLT__PATH_MAX];
 	struct stat st;
@@ -178,8 +177,7 @@ static int walk_entry(char ***out, size_t *n, const char *base,
 
 	if ((rc = molt__path(relp, sizeof(relp), err, "%s%s%s", rel,
 			     *rel ? "/" : "", name)) < 0 ||
-	    (rc = molt__path(full, sizeof(full), err, "%s/%s", base, relp)) <
-		    0)
+	    (rc = molt__path(full, sizeof(full), err, "%s/%s", base, relp)) < 0)
 		return rc;
 	if (lstat(full, &st) < 0)
 		return molt_err_set(err, MOLT_EIO, "stat '%s': %s", full,

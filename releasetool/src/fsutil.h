@@ -36,8 +36,8 @@ const char *molt__tmpdir(void);
  * "NAME=value" strings of env added to our environment (env may be NULL),
  * and wait. Fails naming what when it cannot start or exits non-zero.
  */
-int molt__run(const char *const *argv, const char *cwd,
-	      const char *const *env, const char *what, molt_err *err);
+int molt__run(const char *const *argv, const char *cwd, const char *const *env,
+	      const char *what, molt_err *err);
 
 /*
  * Every regular file under dir, as sorted paths relative to dir. Returns

@@ -9,16 +9,15 @@
 
 #include <cjson/cJSON.h>
 
+#include "molt/banned.h"
 #include "molt/buf.h"
 
 #include "fsutil.h"
 
-#include "molt/banned.h"
-
 /* Where a reader is: the file, for messages. */
 struct jctx {
 	const char *file; /* file name for messages */
-	molt_err *err;    /* where errors go */
+	molt_err *err;	  /* where errors go */
 };
 
 int molt__name_ok(const char *s)
@@ -113,8 +112,8 @@ static cJSON *parse_json(const char *text, size_t len, const struct jctx *c)
 	return NULL;
 }
 
-static int field_err(const struct jctx *c, const char *where,
-		     const char *key, const char *expected)
+static int field_err(const struct jctx *c, const char *where, const char *key,
+		     const char *expected)
 {
 	return molt_err_set(c->err, MOLT_EPARSE,
 			    "%s: field '%s%s%s': expected %s", c->file, where,
@@ -156,7 +155,8 @@ static int get_int(long *out, const cJSON *obj, const char *key, long dflt,
 	*out = dflt;
 	if (!v)
 		return MOLT_OK;
-	if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long)v->valuedouble ||
+	if (!cJSON_IsNumber(v) ||
+	    v->valuedouble != (double)(long)v->valuedouble ||
 	    v->valuedouble < (double)min || v->valuedouble > 2147483647.0)
 		return field_err(c, where, key, "an integer in range");
 	*out = (long)v->valuedouble;
@@ -283,15 +283,14 @@ static int check_path_field(const char *v, const struct jctx *c,
 			    const char *where, const char *key)
 {
 	if (v && !molt__relpath_ok(v))
-		return field_err(c, where, key,
-				 "a relative path without '..'");
+		return field_err(c, where, key, "a relative path without '..'");
 	return MOLT_OK;
 }
 
 static const char *const strategies[] = {"one_for_one", "one_for_all",
 					 "rest_for_one", NULL};
-static const char *const restarts[] = {"permanent", "transient",
-				       "temporary", NULL};
+static const char *const restarts[] = {"permanent", "transient", "temporary",
+				       NULL};
 
 static int one_of(const char *s, const char *const *set)
 {
@@ -447,9 +446,8 @@ static int parse_project(struct molt__project *p, const char *vsn,
 	return MOLT_OK;
 }
 
-int molt__project_parse(struct molt__project *out, const char *text,
-			size_t len, const char *file, const char *vsn,
-			molt_err *err)
+int molt__project_parse(struct molt__project *out, const char *text, size_t len,
+			const char *file, const char *vsn, molt_err *err)
 {
 	struct jctx c = {file, err};
 	int rc;
@@ -488,7 +486,8 @@ static int write_json(const char *path, cJSON *root, molt_err *err)
 		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
 	text = cJSON_Print(root);
 	cJSON_Delete(root);
-	if (!text || molt_buf_puts(&b, text) < 0 || molt_buf_putc(&b, '\n') < 0) {
+	if (!text || molt_buf_puts(&b, text) < 0 ||
+	    molt_buf_putc(&b, '\n') < 0) {
 		cJSON_free(text);
 		molt_buf_release(&b);
 		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
@@ -538,11 +537,12 @@ static cJSON *supervisor_json(const cJSON *sup)
 	cJSON_AddNumberToObject(o, "intensity", v ? v->valuedouble : 1);
 	v = cJSON_GetObjectItemCaseSensitive(sup, "period");
 	cJSON_AddNumberToObject(o, "period", v ? v->valuedouble : 5);
-	cJSON_ArrayForEach(ch, cJSON_GetObjectItemCaseSensitive(sup,
-								"children"))
+	cJSON_ArrayForEach(ch,
+			   cJSON_GetObjectItemCaseSensitive(sup, "children"))
 	{
 		cJSON *c = cJSON_CreateObject();
-		const cJSON *args = cJSON_GetObjectItemCaseSensitive(ch, "args");
+		const cJSON *args =
+			cJSON_GetObjectItemCaseSensitive(ch, "args");
 
 		v = cJSON_GetObjectItemCaseSensitive(ch, "id");
 		cJSON_AddStringToObject(c, "id", v->valuestring);
@@ -575,7 +575,8 @@ int molt__app_json_write(const char *path, const struct molt__appsrc *app,
 			 molt_err *err)
 {
 	const cJSON *src = app->json;
-	const cJSON *desc = cJSON_GetObjectItemCaseSensitive(src, "description");
+	const cJSON *desc =
+		cJSON_GetObjectItemCaseSensitive(src, "description");
 	const cJSON *sup = cJSON_GetObjectItemCaseSensitive(src, "supervisor");
 	cJSON *o = cJSON_CreateObject(), *ms = cJSON_CreateArray();
 
@@ -587,8 +588,10 @@ int molt__app_json_write(const char *path, const struct molt__appsrc *app,
 	for (size_t i = 0; i < app->nmods; i++)
 		cJSON_AddItemToArray(ms, module_json(&app->mods[i], &mods[i]));
 	cJSON_AddItemToObject(o, "modules", ms);
-	cJSON_AddItemToObject(o, "deps", dup_or(src, "deps", cJSON_CreateArray()));
-	cJSON_AddItemToObject(o, "env", dup_or(src, "env", cJSON_CreateObject()));
+	cJSON_AddItemToObject(o, "deps",
+			      dup_or(src, "deps", cJSON_CreateArray()));
+	cJSON_AddItemToObject(o, "env",
+			      dup_or(src, "env", cJSON_CreateObject()));
 	if (sup)
 		cJSON_AddItemToObject(o, "supervisor", supervisor_json(sup));
 	if (appup)
@@ -645,8 +648,8 @@ int molt__release_json_write(const char *path, const struct molt__project *p,
 
 /* ---- release.json and app.json, read back ---- */
 
-static int copy_field(char *out, size_t size, const cJSON *obj,
-		      const char *key, const struct jctx *c, const char *where)
+static int copy_field(char *out, size_t size, const cJSON *obj, const char *key,
+		      const struct jctx *c, const char *where)
 {
 	const char *s;
 	int rc = get_name(&s, obj, key, c, where);
@@ -691,7 +694,8 @@ static int read_apps(struct molt__relmeta *m, const cJSON *arr,
 			 a->vsn);
 		m->napps++;
 		if (!(a->lib = molt_strdup(lib)))
-			return molt_err_set(c->err, MOLT_ENOMEM, "out of memory");
+			return molt_err_set(c->err, MOLT_ENOMEM,
+					    "out of memory");
 	}
 	return MOLT_OK;
 }
@@ -711,9 +715,10 @@ int molt__release_json_read(struct molt__relmeta *out, const char *path,
 			     "")) == MOLT_OK &&
 	    (rc = copy_field(out->vsn, sizeof(out->vsn), j, "vsn", &c, "")) ==
 		    MOLT_OK)
-		rc = read_apps(out, cJSON_GetObjectItemCaseSensitive(
-					    j, "applications"),
-			       &c);
+		rc = read_apps(
+			out,
+			cJSON_GetObjectItemCaseSensitive(j, "applications"),
+			&c);
 	cJSON_Delete(j);
 	if (rc < 0)
 		molt__relmeta_release(out);
@@ -775,7 +780,8 @@ int molt__app_json_check(const char *path, const char *name, const char *vsn,
 	    (rc = get_str(&s, j, "name", 1, &c, "")) == MOLT_OK &&
 	    strcmp(s, name) != 0)
 		rc = field_err(&c, "", "name", name);
-	if (rc == MOLT_OK && (rc = get_str(&s, j, "vsn", 1, &c, "")) == MOLT_OK &&
+	if (rc == MOLT_OK &&
+	    (rc = get_str(&s, j, "vsn", 1, &c, "")) == MOLT_OK &&
 	    strcmp(s, vsn) != 0)
 		rc = field_err(&c, "", "vsn", vsn);
 	if (rc == MOLT_OK)
@@ -952,8 +958,8 @@ molt_release_info *molt_releases_find(const molt_releases *rels,
 	return NULL;
 }
 
-int molt_releases_set_status(molt_releases *rels, const char *vsn,
-			     int status, molt_err *err)
+int molt_releases_set_status(molt_releases *rels, const char *vsn, int status,
+			     molt_err *err)
 {
 	molt_release_info *r = molt_releases_find(rels, vsn);
 

@@ -20,48 +20,47 @@ struct molt__modsrc {
 
 /* One application in molt.json (borrowed strings, as above). */
 struct molt__appsrc {
-	const char *name;        /* application name */
-	const char *vsn;         /* its version (default: the release's) */
-	const char *dir;         /* its directory in the repository */
-	const char *appup;       /* appup file relative to dir, or NULL */
-	const char *priv;        /* private files dir relative to dir, or NULL */
-	const char *build;       /* shell command building the modules, or NULL */
-	const char **cflags;     /* extra compiler flags */
-	size_t ncflags;          /* number of them */
+	const char *name;    /* application name */
+	const char *vsn;     /* its version (default: the release's) */
+	const char *dir;     /* its directory in the repository */
+	const char *appup;   /* appup file relative to dir, or NULL */
+	const char *priv;    /* private files dir relative to dir, or NULL */
+	const char *build;   /* shell command building the modules, or NULL */
+	const char **cflags; /* extra compiler flags */
+	size_t ncflags;	     /* number of them */
 	struct molt__modsrc *mods; /* modules */
-	size_t nmods;            /* number of modules */
-	const void *json;        /* the cJSON object (deps, env, supervisor) */
+	size_t nmods;		   /* number of modules */
+	const void *json; /* the cJSON object (deps, env, supervisor) */
 };
 
 /* molt.json at the repository's root. */
 struct molt__project {
-	void *json;                /* the parsed cJSON tree, owned */
-	const char *release;       /* release name */
-	const char *repo;          /* source URL recorded in release.json, or NULL */
+	void *json;	     /* the parsed cJSON tree, owned */
+	const char *release; /* release name */
+	const char *repo;    /* source URL recorded in release.json, or NULL */
 	struct molt__appsrc *apps; /* applications, owned array */
-	size_t napps;              /* number of applications */
+	size_t napps;		   /* number of applications */
 };
 
 /* Parse molt.json text; file names it in errors; vsn is the release
  * version (the default application version). Returns owned *out (free with
  * molt__project_release). */
-int molt__project_parse(struct molt__project *out, const char *text,
-			size_t len, const char *file, const char *vsn,
-			molt_err *err);
+int molt__project_parse(struct molt__project *out, const char *text, size_t len,
+			const char *file, const char *vsn, molt_err *err);
 void molt__project_release(struct molt__project *p);
 
 #define MOLT__MAX_EXPORTS 64
 
 /* What a built module's descriptor says, plus the sum of its .so. */
 struct molt__modinfo {
-	char name[64];               /* descriptor name */
-	char vsn[64];                /* descriptor vsn */
-	uint32_t behaviour;          /* enum molt_behaviour */
-	uint32_t state_vsn;          /* state layout version */
-	int code_change;             /* 1 if it has a code_change callback */
-	size_t nexports;             /* number of exports */
+	char name[64];	    /* descriptor name */
+	char vsn[64];	    /* descriptor vsn */
+	uint32_t behaviour; /* enum molt_behaviour */
+	uint32_t state_vsn; /* state layout version */
+	int code_change;    /* 1 if it has a code_change callback */
+	size_t nexports;    /* number of exports */
 	char exports[MOLT__MAX_EXPORTS][64]; /* exported function names */
-	char sha256[65];             /* sum of the .so */
+	char sha256[65];		     /* sum of the .so */
 };
 
 /* Where a release comes from. */
@@ -69,8 +68,8 @@ struct molt__source {
 	const char *repo; /* URL or NULL */
 	const char *tag;  /* "v1.1.0" */
 	char commit[41];  /* commit id, hex */
-	int64_t time;     /* committer time, seconds since the epoch */
-	int annotated;    /* 1 for an annotated tag */
+	int64_t time;	  /* committer time, seconds since the epoch */
+	int annotated;	  /* 1 for an annotated tag */
 };
 
 /* Write lib/APP-VSN/app.json for app with its built modules (mods[i] for
@@ -86,10 +85,10 @@ int molt__release_json_write(const char *path, const struct molt__project *p,
 
 /* What unpack needs from release.json. */
 struct molt__relmeta {
-	char name[128];          /* release name */
-	char vsn[128];           /* release version */
-	molt_release_app *apps;  /* applications (lib filled in), owned */
-	size_t napps;            /* number of applications */
+	char name[128];		/* release name */
+	char vsn[128];		/* release version */
+	molt_release_app *apps; /* applications (lib filled in), owned */
+	size_t napps;		/* number of applications */
 };
 
 /* Read and check release.json at path. Free with molt__relmeta_release. */

@@ -5,11 +5,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "molt/banned.h"
 #include "molt/module.h"
 
 #include "sha256.h"
-
-#include "molt/banned.h"
 
 static int copy_str(char *out, size_t size, const char *s, const char *name,
 		    const char *field, molt_err *err)

@@ -5,8 +5,7 @@
 
 int molt__build_relup(char **out, const char *to_root, const char *to_vsn,
 		      const char *const *from_roots,
-		      const char *const *from_vsns, size_t nfrom,
-		      molt_err *err)
+		      const char *const *from_vsns, size_t nfrom, molt_err *err)
 {
 	(void)to_root;
 	(void)to_vsn;

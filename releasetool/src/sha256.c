@@ -26,8 +26,7 @@ void molt__sha256_final(molt__sha256 *h, char out[MOLT__SHA256_HEX])
 	sodium_bin2hex(out, MOLT__SHA256_HEX, sum, sizeof(sum));
 }
 
-void molt__sha256_hex(char out[MOLT__SHA256_HEX], const void *data,
-		      size_t len)
+void molt__sha256_hex(char out[MOLT__SHA256_HEX], const void *data, size_t len)
 {
 	molt__sha256 h;
 

@@ -20,8 +20,7 @@ void molt__sha256_update(molt__sha256 *h, const void *data, size_t len);
 void molt__sha256_final(molt__sha256 *h, char out[MOLT__SHA256_HEX]);
 
 /* Sum of data. */
-void molt__sha256_hex(char out[MOLT__SHA256_HEX], const void *data,
-		      size_t len);
+void molt__sha256_hex(char out[MOLT__SHA256_HEX], const void *data, size_t len);
 
 /* Sum of the file at path; MOLT_EIO naming path on failure. */
 int molt__sha256_file(char out[MOLT__SHA256_HEX], const char *path,

@@ -1,7 +1,5 @@
 /* molt_release_unpack and molt_release_init: a bundle into a root,
  * verified, staged and renamed into place; RELEASES.json last. */
-#include "molt/release.h"
-
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,25 +11,25 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "molt/banned.h"
 #include "molt/buf.h"
+#include "molt/release.h"
 
 #include "archive_io.h"
 #include "fsutil.h"
 #include "manifest.h"
 #include "sha256.h"
 
-#include "molt/banned.h"
-
 /* One unpack in progress. */
 struct unpack {
-	const char *root;               /* the root */
-	const char *bundle;             /* the bundle file */
+	const char *root;		 /* the root */
+	const char *bundle;		 /* the bundle file */
 	const molt_unpack_options *opts; /* limits, progress */
-	char staging[MOLT__PATH_MAX];   /* ROOT/.staging-XXXXXX */
-	struct molt__extracted files;   /* what extraction wrote */
-	struct molt__relmeta meta;      /* the release.json inside */
-	int status;                     /* status to record */
-	molt_err *err;                  /* where errors go */
+	char staging[MOLT__PATH_MAX];	 /* ROOT/.staging-XXXXXX */
+	struct molt__extracted files;	 /* what extraction wrote */
+	struct molt__relmeta meta;	 /* the release.json inside */
+	int status;			 /* status to record */
+	molt_err *err;			 /* where errors go */
 };
 
 MOLT_PRINTF(3, 4)
@@ -111,8 +109,7 @@ static int check_line(struct unpack *u, const size_t *idx, char *seen,
 	long i;
 
 	if (len < 67 || line[64] != ' ' || line[65] != ' ' ||
-	    strspn(line, "0123456789abcdef") != 64 ||
-	    len - 66 >= sizeof(path))
+	    strspn(line, "0123456789abcdef") != 64 || len - 66 >= sizeof(path))
 		return molt_err_set(u->err, MOLT_EPARSE,
 				    MOLT_MANIFEST_FILE
 				    ":%d: expected '<sha256>  <path>'",
@@ -165,8 +162,8 @@ static int check_unlisted(struct unpack *u, const char *seen)
 	for (size_t i = 0; i < u->files.n; i++)
 		if (!seen[i] && strcmp(u->files.paths[i], MOLT_MANIFEST_FILE))
 			return molt_err_set(u->err, MOLT_EUNSAFE,
-					    "'%s' is in the bundle but not in "
-					    MOLT_MANIFEST_FILE,
+					    "'%s' is in the bundle but not "
+					    "in " MOLT_MANIFEST_FILE,
 					    u->files.paths[i]);
 	return MOLT_OK;
 }
@@ -215,9 +212,11 @@ static int find_version(struct unpack *u, char *vsn, size_t size)
 	if (!(d = opendir(dir)))
 		return molt_err_set(u->err, MOLT_EPARSE,
 				    "the bundle has no releases/ directory");
+	/* only directories: a stray file there is caught by check_layout */
 	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
-		    count++ == 0 && strlen(de->d_name) < size)
+		if (de->d_type == DT_DIR && strcmp(de->d_name, ".") &&
+		    strcmp(de->d_name, "..") && count++ == 0 &&
+		    strlen(de->d_name) < size)
 			memcpy(vsn, de->d_name, strlen(de->d_name) + 1);
 	closedir(d);
 	if (count == 1 && !molt__name_ok(vsn))
@@ -255,13 +254,15 @@ static int check_layout(struct unpack *u)
 
 	if ((rc = find_version(u, vsn, sizeof(vsn))) < 0 ||
 	    (rc = molt__path(path, sizeof(path), u->err,
-			     "%s/" MOLT_ROOT_RELEASES_DIR "/%s/" MOLT_RELEASE_FILE,
+			     "%s/" MOLT_ROOT_RELEASES_DIR
+			     "/%s/" MOLT_RELEASE_FILE,
 			     u->staging, vsn)) < 0)
 		return rc;
 	if (!molt__exists(path))
-		return molt_err_set(u->err, MOLT_EPARSE,
-				    "the bundle has no releases/%s/"
-				    MOLT_RELEASE_FILE, vsn);
+		return molt_err_set(
+			u->err, MOLT_EPARSE,
+			"the bundle has no releases/%s/" MOLT_RELEASE_FILE,
+			vsn);
 	if ((rc = molt__release_json_read(&u->meta, path, u->err)) < 0)
 		return rc;
 	if (strcmp(u->meta.vsn, vsn) != 0)
@@ -278,10 +279,9 @@ static int check_layout(struct unpack *u)
 	for (size_t i = 0; i < u->meta.napps; i++) {
 		const molt_release_app *a = &u->meta.apps[i];
 
-		molt__pathf(path, "%s/%s/" MOLT_APP_FILE,
-			 u->staging, a->lib);
-		if ((rc = molt__app_json_check(path, a->name, a->vsn,
-					       u->err)) < 0)
+		molt__pathf(path, "%s/%s/" MOLT_APP_FILE, u->staging, a->lib);
+		if ((rc = molt__app_json_check(path, a->name, a->vsn, u->err)) <
+		    0)
 			return rc;
 	}
 	return MOLT_OK;
@@ -346,10 +346,8 @@ static void unmove(struct unpack *u, const char *moved)
 	for (size_t i = 0; i < u->meta.napps; i++) {
 		if (!moved[i])
 			continue;
-		molt__pathf(from, "%s/%s", u->root,
-			 u->meta.apps[i].lib);
-		molt__pathf(to, "%s/%s", u->staging,
-			 u->meta.apps[i].lib);
+		molt__pathf(from, "%s/%s", u->root, u->meta.apps[i].lib);
+		molt__pathf(to, "%s/%s", u->staging, u->meta.apps[i].lib);
 		rename(from, to);
 	}
 }
@@ -380,8 +378,8 @@ static int place_libs(struct unpack *u, char *moved, size_t *added)
 
 static int new_entry(molt_releases *rels, const struct unpack *u, int status)
 {
-	molt_release_info *r = molt_realloc(rels->rels,
-					    (rels->n + 1) * sizeof(*r));
+	molt_release_info *r =
+		molt_realloc(rels->rels, (rels->n + 1) * sizeof(*r));
 
 	if (!r)
 		return MOLT_ENOMEM;
@@ -416,11 +414,11 @@ static int refuse_existing(struct unpack *u, const molt_releases *rels)
 				    "release %s is already in '%s' (%s)",
 				    u->meta.vsn, u->root,
 				    molt_release_status_name(r->status));
-	molt__pathf(path, "%s/" MOLT_ROOT_RELEASES_DIR "/%s",
-		 u->root, u->meta.vsn);
+	molt__pathf(path, "%s/" MOLT_ROOT_RELEASES_DIR "/%s", u->root,
+		    u->meta.vsn);
 	if (molt__exists(path))
-		return molt_err_set(u->err, MOLT_EEXISTS,
-				    "'%s' already exists", path);
+		return molt_err_set(u->err, MOLT_EEXISTS, "'%s' already exists",
+				    path);
 	return MOLT_OK;
 }
 
@@ -433,7 +431,8 @@ static int keep_manifest(struct unpack *u)
 	if ((rc = molt__path(from, sizeof(from), u->err,
 			     "%s/" MOLT_MANIFEST_FILE, u->staging)) < 0 ||
 	    (rc = molt__path(to, sizeof(to), u->err,
-			     "%s/" MOLT_ROOT_RELEASES_DIR "/%s/" MOLT_MANIFEST_FILE,
+			     "%s/" MOLT_ROOT_RELEASES_DIR
+			     "/%s/" MOLT_MANIFEST_FILE,
 			     u->staging, u->meta.vsn)) < 0)
 		return rc;
 	if (rename(from, to) < 0)
@@ -455,8 +454,7 @@ static int place(struct unpack *u, molt_unpack_result *res)
 		return molt_err_set(u->err, MOLT_ENOMEM, "out of memory");
 	molt__pathf(rel, MOLT_ROOT_RELEASES_DIR "/%s", u->meta.vsn);
 	if ((rc = molt_releases_read(&rels, u->root, u->err)) < 0 ||
-	    (rc = refuse_existing(u, &rels)) < 0 ||
-	    (rc = keep_manifest(u)) < 0)
+	    (rc = refuse_existing(u, &rels)) < 0 || (rc = keep_manifest(u)) < 0)
 		goto out;
 	if ((rc = place_libs(u, moved, &res->new_libs)) < 0 ||
 	    (rc = move(u, rel, rel)) < 0)
@@ -512,10 +510,9 @@ static int extract(struct unpack *u, molt_unpack_result *res)
 	int rc;
 
 	if (fd < 0)
-		return molt_err_set(u->err,
-				    errno == ENOENT ? MOLT_ENOTFOUND : MOLT_EIO,
-				    "bundle '%s': %s", u->bundle,
-				    strerror(errno));
+		return molt_err_set(
+			u->err, errno == ENOENT ? MOLT_ENOTFOUND : MOLT_EIO,
+			"bundle '%s': %s", u->bundle, strerror(errno));
 	rc = molt__archive_extract(&u->files, fd, u->staging,
 				   u->opts ? &u->opts->limits : NULL, u->err);
 	close(fd);
@@ -560,8 +557,11 @@ static int unpack_with(molt_unpack_result *out, const char *root,
 		       const char *bundle, const molt_unpack_options *opts,
 		       int status, molt_err *err)
 {
-	struct unpack u = {.root = root, .bundle = bundle, .opts = opts,
-			   .status = status, .err = err};
+	struct unpack u = {.root = root,
+			   .bundle = bundle,
+			   .opts = opts,
+			   .status = status,
+			   .err = err};
 	molt_unpack_result local;
 	int rc;
 
@@ -607,9 +607,9 @@ static int empty_or_missing(const char *root, int *created, molt_err *err)
 		entries += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
 	closedir(d);
 	if (entries)
-		return molt_err_set(err, MOLT_EEXISTS,
-				    "'%s' is not empty: init makes a fresh root",
-				    root);
+		return molt_err_set(
+			err, MOLT_EEXISTS,
+			"'%s' is not empty: init makes a fresh root", root);
 	return MOLT_OK;
 }
 

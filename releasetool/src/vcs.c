@@ -12,9 +12,9 @@
 
 #include <git2.h>
 
-#include "fsutil.h"
-
 #include "molt/banned.h"
+
+#include "fsutil.h"
 
 struct molt__vcs {
 	git_repository *repo; /* the open repository */
@@ -82,7 +82,7 @@ static size_t edit_distance(const char *a, const char *b)
 }
 
 struct near {
-	size_t dist;      /* edit distance to the wanted tag */
+	size_t dist;	  /* edit distance to the wanted tag */
 	const char *name; /* tag name, borrowed from the strarray */
 };
 
@@ -111,9 +111,9 @@ int molt__vcs_nearest_tags(molt_buf *out, molt__vcs *v, const char *tag)
 	}
 	for (size_t i = 0; i < names.count; i++)
 		if (strcmp(names.strings[i], tag) != 0)
-			n[k++] = (struct near){edit_distance(names.strings[i],
-							     tag),
-					       names.strings[i]};
+			n[k++] = (struct near){
+				edit_distance(names.strings[i], tag),
+				names.strings[i]};
 	qsort(n, k, sizeof(*n), cmp_near);
 	for (size_t i = 0; i < k && i < 5; i++)
 		molt_buf_printf(out, "%s%s", i ? ", " : "", n[i].name);
@@ -129,8 +129,8 @@ static int tag_missing(molt__vcs *v, const char *tag, molt_err *err)
 	molt_buf near = MOLT_BUF_INIT;
 
 	molt__vcs_nearest_tags(&near, v, tag);
-	molt_err_set(err, MOLT_ENOTFOUND, "tag '%s' not found; nearest tags: %s",
-		     tag, near.ptr);
+	molt_err_set(err, MOLT_ENOTFOUND,
+		     "tag '%s' not found; nearest tags: %s", tag, near.ptr);
 	molt_buf_release(&near);
 	return MOLT_ENOTFOUND;
 }
@@ -212,7 +212,8 @@ int molt__vcs_read_file(molt_buf *out, molt__vcs *v, const char *commit,
 	if (git_tree_entry_bypath(&e, tree, path) < 0 ||
 	    git_tree_entry_type(e) != GIT_OBJECT_BLOB) {
 		rc = molt_err_set(err, MOLT_ENOTFOUND,
-				  "commit %.12s has no file '%s'", commit, path);
+				  "commit %.12s has no file '%s'", commit,
+				  path);
 	} else if (git_blob_lookup(&blob, v->repo, git_tree_entry_id(e)) < 0) {
 		rc = git_fail(err, MOLT_ERROR, path);
 	} else if (molt_buf_put(out, git_blob_rawcontent(blob),
@@ -226,11 +227,12 @@ int molt__vcs_read_file(molt_buf *out, molt__vcs *v, const char *commit,
 }
 
 /* State of one export: where to, and the first error. */
-struct export {
-	molt__vcs *v;     /* the repository */
+struct export
+{
+	molt__vcs *v;	  /* the repository */
 	const char *dest; /* directory written into */
-	molt_err *err;    /* first failure */
-	int rc;           /* its code */
+	molt_err *err;	  /* first failure */
+	int rc;		  /* its code */
 };
 
 static int write_blob(struct export *x, const char *path,
@@ -289,8 +291,8 @@ static int export_entry(const char *root, const git_tree_entry *e,
 				     name);
 		return -1;
 	}
-	if ((x->rc = molt__path(path, sizeof(path), x->err, "%s/%s%s",
-				x->dest, root, name)) < 0)
+	if ((x->rc = molt__path(path, sizeof(path), x->err, "%s/%s%s", x->dest,
+				root, name)) < 0)
 		return -1;
 	switch (git_tree_entry_type(e)) {
 	case GIT_OBJECT_TREE:

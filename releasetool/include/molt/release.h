@@ -38,22 +38,22 @@
 #define MOLT_STAGING_PREFIX    ".staging-"
 #define MOLT_MANIFEST_FILE     "MANIFEST.sha256"
 #define MOLT_RELEASE_FILE      "release.json"
-#define MOLT_RELUP_FILE        "relup.json"
-#define MOLT_APP_FILE          "app.json"
+#define MOLT_RELUP_FILE	       "relup.json"
+#define MOLT_APP_FILE	       "app.json"
 #define MOLT_MODULES_DIR       "modules"
 
 /* Format versions this molt reads and writes; others are refused. */
 #define MOLT_RELEASE_FORMAT  1 /* release.json */
-#define MOLT_APP_FORMAT      1 /* app.json */
+#define MOLT_APP_FORMAT	     1 /* app.json */
 #define MOLT_PROJECT_FORMAT  1 /* molt.json */
 #define MOLT_RELEASES_FORMAT 1 /* RELEASES.json */
 
 /* Status of a release in RELEASES.json (OTP's release_handler statuses). */
 enum molt_release_status {
-	MOLT_REL_UNPACKED = 0,  /* files in place, never installed */
-	MOLT_REL_CURRENT = 1,   /* installed, running, not yet permanent */
+	MOLT_REL_UNPACKED = 0,	/* files in place, never installed */
+	MOLT_REL_CURRENT = 1,	/* installed, running, not yet permanent */
 	MOLT_REL_PERMANENT = 2, /* the release the node boots */
-	MOLT_REL_OLD = 3,       /* was installed or permanent before */
+	MOLT_REL_OLD = 3,	/* was installed or permanent before */
 };
 
 /* "unpacked", "current", "permanent", "old"; "?" for anything else. */
@@ -70,17 +70,17 @@ typedef struct molt_release_app {
 
 /* One release in RELEASES.json. */
 typedef struct molt_release_info {
-	char *name;            /* release name, "shop" */
-	char *vsn;             /* release version, "1.1.0" */
-	int status;            /* enum molt_release_status */
+	char *name;		/* release name, "shop" */
+	char *vsn;		/* release version, "1.1.0" */
+	int status;		/* enum molt_release_status */
 	molt_release_app *apps; /* napps applications */
-	size_t napps;          /* number of applications */
+	size_t napps;		/* number of applications */
 } molt_release_info;
 
 /* The contents of RELEASES.json, newest release first. */
 typedef struct molt_releases {
 	molt_release_info *rels; /* n releases */
-	size_t n;                /* number of releases */
+	size_t n;		 /* number of releases */
 } molt_releases;
 
 /*
@@ -124,25 +124,28 @@ typedef void (*molt_progress_fn)(const char *step, double ms, void *payload);
 
 /* Limits on what an unpack accepts. 0 means the default. */
 typedef struct molt_unpack_limits {
-	uint64_t max_total;     /* bytes of all files; default 1 GiB */
-	uint64_t max_file;      /* bytes of one file; default 256 MiB */
-	uint64_t max_entries;   /* archive entries; default 10000 */
-	size_t max_path;        /* bytes of an entry's path; default 1024 */
+	uint64_t max_total;   /* bytes of all files; default 1 GiB */
+	uint64_t max_file;    /* bytes of one file; default 256 MiB */
+	uint64_t max_entries; /* archive entries; default 10000 */
+	size_t max_path;      /* bytes of an entry's path; default 1024 */
 } molt_unpack_limits;
 
 typedef struct molt_unpack_options {
 	molt_unpack_limits limits; /* zeros: the defaults */
 	molt_progress_fn progress; /* optional */
-	void *payload;             /* given to progress */
+	void *payload;		   /* given to progress */
 } molt_unpack_options;
 
-#define MOLT_UNPACK_OPTIONS_INIT {{0, 0, 0, 0}, NULL, NULL}
+#define MOLT_UNPACK_OPTIONS_INIT                                               \
+	{                                                                      \
+		{0, 0, 0, 0}, NULL, NULL                                       \
+	}
 
 typedef struct molt_unpack_result {
-	char name[128];  /* release name */
-	char vsn[128];   /* release version */
-	size_t files;    /* regular files extracted */
-	uint64_t bytes;  /* their total size */
+	char name[128];	 /* release name */
+	char vsn[128];	 /* release version */
+	size_t files;	 /* regular files extracted */
+	uint64_t bytes;	 /* their total size */
 	size_t new_libs; /* lib directories added (others were already there) */
 } molt_unpack_result;
 
@@ -156,7 +159,8 @@ typedef struct molt_unpack_result {
  */
 MOLT_API int molt_release_unpack(molt_unpack_result *out, const char *root,
 				 const char *bundle,
-				 const molt_unpack_options *opts, molt_err *err);
+				 const molt_unpack_options *opts,
+				 molt_err *err);
 
 /*
  * Make a fresh root (the directory must not exist or be empty): releases/,
@@ -168,28 +172,31 @@ MOLT_API int molt_release_init(molt_unpack_result *out, const char *root,
 			       const molt_unpack_options *opts, molt_err *err);
 
 typedef struct molt_build_options {
-	const char *repo;              /* repository directory (required) */
-	const char *tag;               /* tag to build (required) */
-	const char *out;               /* bundle path or directory; NULL: "." */
+	const char *repo;	       /* repository directory (required) */
+	const char *tag;	       /* tag to build (required) */
+	const char *out;	       /* bundle path or directory; NULL: "." */
 	const char *const *relup_from; /* tags to make a relup from */
-	size_t nrelup_from;            /* number of them */
+	size_t nrelup_from;	       /* number of them */
 	molt_progress_fn progress;     /* optional */
-	void *payload;                 /* given to progress */
+	void *payload;		       /* given to progress */
 } molt_build_options;
 
-#define MOLT_BUILD_OPTIONS_INIT {NULL, NULL, NULL, NULL, 0, NULL, NULL}
+#define MOLT_BUILD_OPTIONS_INIT                                                \
+	{                                                                      \
+		NULL, NULL, NULL, NULL, 0, NULL, NULL                          \
+	}
 
 typedef struct molt_build_result {
-	char path[4096];   /* the bundle written */
-	char name[128];    /* release name */
-	char vsn[128];     /* release version (the tag without a leading v) */
-	char commit[41];   /* commit id the tag points to */
+	char path[4096];     /* the bundle written */
+	char name[128];	     /* release name */
+	char vsn[128];	     /* release version (the tag without a leading v) */
+	char commit[41];     /* commit id the tag points to */
 	int64_t commit_time; /* its committer time, seconds since the epoch */
-	int annotated;     /* 1 if the tag is annotated */
-	char sha256[65];   /* sum of the bundle file */
-	uint64_t size;     /* its size in bytes */
-	size_t files;      /* files listed in its manifest */
-	int relup;         /* 1 if it holds a relup */
+	int annotated;	     /* 1 if the tag is annotated */
+	char sha256[65];     /* sum of the bundle file */
+	uint64_t size;	     /* its size in bytes */
+	size_t files;	     /* files listed in its manifest */
+	int relup;	     /* 1 if it holds a relup */
 } molt_build_result;
 
 /*
