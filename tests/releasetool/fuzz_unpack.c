@@ -12,9 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "molt/release.h"
-
 #include "molt/banned.h"
+#include "molt/release.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
