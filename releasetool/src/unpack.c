@@ -247,6 +247,21 @@ static int in_layout(const struct unpack *u, const char *path)
 	return 0;
 }
 
+/* Errors about files in staging name them as the bundle's members. */
+static int in_bundle(struct unpack *u, int rc)
+{
+	size_t n = strlen(u->staging);
+	const char *base = strrchr(u->bundle, '/');
+	char msg[sizeof(u->err->msg)];
+
+	if (!u->err || strncmp(u->err->msg, u->staging, n) != 0 ||
+	    u->err->msg[n] != '/')
+		return rc;
+	snprintf(msg, sizeof(msg), "%s", u->err->msg + n + 1);
+	return molt_err_set(u->err, rc, "%s: %s", base ? base + 1 : u->bundle,
+			    msg);
+}
+
 static int check_layout(struct unpack *u)
 {
 	char vsn[128] = "", path[MOLT__PATH_MAX];
@@ -264,7 +279,7 @@ static int check_layout(struct unpack *u)
 			"the bundle has no releases/%s/" MOLT_RELEASE_FILE,
 			vsn);
 	if ((rc = molt__release_json_read(&u->meta, path, u->err)) < 0)
-		return rc;
+		return in_bundle(u, rc);
 	if (strcmp(u->meta.vsn, vsn) != 0)
 		return molt_err_set(u->err, MOLT_EPARSE,
 				    "releases/%s/" MOLT_RELEASE_FILE
@@ -282,7 +297,7 @@ static int check_layout(struct unpack *u)
 		molt__pathf(path, "%s/%s/" MOLT_APP_FILE, u->staging, a->lib);
 		if ((rc = molt__app_json_check(path, a->name, a->vsn, u->err)) <
 		    0)
-			return rc;
+			return in_bundle(u, rc);
 	}
 	return MOLT_OK;
 }
@@ -352,7 +367,18 @@ static void unmove(struct unpack *u, const char *moved)
 	}
 }
 
-static int place_libs(struct unpack *u, char *moved, size_t *added)
+/* 1 if a release in rels uses lib. */
+static int lib_in_use(const molt_releases *rels, const char *lib)
+{
+	for (size_t i = 0; i < rels->n; i++)
+		for (size_t j = 0; j < rels->rels[i].napps; j++)
+			if (strcmp(rels->rels[i].apps[j].lib, lib) == 0)
+				return 1;
+	return 0;
+}
+
+static int place_libs(struct unpack *u, const molt_releases *rels, char *moved,
+		      size_t *added)
 {
 	char path[MOLT__PATH_MAX];
 	int rc;
@@ -361,6 +387,8 @@ static int place_libs(struct unpack *u, char *moved, size_t *added)
 		const char *lib = u->meta.apps[i].lib;
 
 		molt__pathf(path, "%s/%s", u->root, lib);
+		if (molt__exists(path) && !lib_in_use(rels, lib))
+			molt__rmrf(path); /* debris of an uncommitted unpack */
 		if (molt__exists(path)) {
 			if ((rc = same_lib(u, lib)) < 0)
 				return rc;
@@ -414,11 +442,11 @@ static int refuse_existing(struct unpack *u, const molt_releases *rels)
 				    "release %s is already in '%s' (%s)",
 				    u->meta.vsn, u->root,
 				    molt_release_status_name(r->status));
+	/* not in RELEASES.json: left by an unpack that did not commit */
 	molt__pathf(path, "%s/" MOLT_ROOT_RELEASES_DIR "/%s", u->root,
 		    u->meta.vsn);
-	if (molt__exists(path))
-		return molt_err_set(u->err, MOLT_EEXISTS, "'%s' already exists",
-				    path);
+	if (path[0] && molt__exists(path))
+		molt__rmrf(path);
 	return MOLT_OK;
 }
 
@@ -456,7 +484,7 @@ static int place(struct unpack *u, molt_unpack_result *res)
 	if ((rc = molt_releases_read(&rels, u->root, u->err)) < 0 ||
 	    (rc = refuse_existing(u, &rels)) < 0 || (rc = keep_manifest(u)) < 0)
 		goto out;
-	if ((rc = place_libs(u, moved, &res->new_libs)) < 0 ||
+	if ((rc = place_libs(u, &rels, moved, &res->new_libs)) < 0 ||
 	    (rc = move(u, rel, rel)) < 0)
 		goto out_unmove;
 	rel_moved = 1;
@@ -525,13 +553,32 @@ static int extract(struct unpack *u, molt_unpack_result *res)
 	return MOLT_OK;
 }
 
-static int unpack_run(struct unpack *u, molt_unpack_result *res)
+/* A crash may leave a staging directory behind; under the root lock no
+ * unpack is running, so every one left is debris. */
+static void remove_stale_staging(const char *root)
+{
+	char path[MOLT__PATH_MAX];
+	struct dirent *de;
+	DIR *d = opendir(root);
+
+	if (!d)
+		return;
+	while ((de = readdir(d)))
+		if (strncmp(de->d_name, MOLT_STAGING_PREFIX,
+			    strlen(MOLT_STAGING_PREFIX)) == 0 &&
+		    molt__pathf(path, "%s/%s", root, de->d_name) == MOLT_OK)
+			molt__rmrf(path);
+	closedir(d);
+}
+
+/* Under the root lock: extract, check, place. */
+static int unpack_locked(struct unpack *u, molt_unpack_result *res)
 {
 	double t0;
-	int lock = -1, rc;
+	int rc;
 
-	if ((rc = check_root(u->root, u->err)) < 0 ||
-	    (rc = molt__mkdtemp(u->staging, sizeof(u->staging), u->root,
+	remove_stale_staging(u->root);
+	if ((rc = molt__mkdtemp(u->staging, sizeof(u->staging), u->root,
 				MOLT_STAGING_PREFIX, u->err)) < 0 ||
 	    (rc = extract(u, res)) < 0)
 		return rc;
@@ -543,13 +590,24 @@ static int unpack_run(struct unpack *u, molt_unpack_result *res)
 	snprintf(res->name, sizeof(res->name), "%s", u->meta.name);
 	snprintf(res->vsn, sizeof(res->vsn), "%s", u->meta.vsn);
 	t0 = molt__now_ms();
-	if ((rc = molt_root_lock(&lock, u->root, u->err)) < 0)
-		return rc;
-	rc = place(u, res);
-	molt_root_unlock(lock);
-	if (rc == MOLT_OK)
+	if ((rc = place(u, res)) == MOLT_OK)
 		progress(u, t0, "release %s recorded as %s", u->meta.vsn,
 			 molt_release_status_name(u->status));
+	return rc;
+}
+
+static int unpack_run(struct unpack *u, molt_unpack_result *res)
+{
+	int lock = -1, rc;
+
+	if ((rc = check_root(u->root, u->err)) < 0 ||
+	    (rc = molt_root_lock(&lock, u->root, u->err)) < 0)
+		return rc;
+	rc = unpack_locked(u, res);
+	if (u->staging[0])
+		molt__rmrf(u->staging);
+	u->staging[0] = '\0';
+	molt_root_unlock(lock);
 	return rc;
 }
 

@@ -289,6 +289,38 @@ static const struct bad_case cases[] = {
 	 {0},
 	 MOLT_EUNSAFE,
 	 "entry 'releases/RELEASES.json' is outside the bundle"},
+	{"release.json of an unknown format",
+	 {.replace_path = "releases/1.1.0/release.json",
+	  .replace_data = "{\"format\": 2}"},
+	 AS_IS,
+	 {0},
+	 MOLT_EVERSION,
+	 "bad.tar.gz: releases/1.1.0/release.json: field 'format': version 2 "
+	 "is not supported (expected 1)"},
+	{"malformed release.json",
+	 {.replace_path = "releases/1.1.0/release.json",
+	  .replace_data = "{\"format\": 1,\n \"name\": }"},
+	 AS_IS,
+	 {0},
+	 MOLT_EPARSE,
+	 "bad.tar.gz: releases/1.1.0/release.json:2:10: malformed JSON"},
+	{"app.json for another version",
+	 {.replace_path = "lib/kvs-1.1.0/app.json",
+	  .replace_data = "{\"format\": 1, \"name\": \"kvs\", \"vsn\": "
+			  "\"9\", \"modules\": []}"},
+	 AS_IS,
+	 {0},
+	 MOLT_EPARSE,
+	 "bad.tar.gz: lib/kvs-1.1.0/app.json: field 'vsn': expected 1.1.0"},
+	{"release.json naming a path-like application",
+	 {.replace_path = "releases/1.1.0/release.json",
+	  .replace_data = "{\"format\": 1, \"name\": \"shop\", \"vsn\": "
+			  "\"1.1.0\", \"applications\": [{\"name\": "
+			  "\"../../x\", \"vsn\": \"1\"}]}"},
+	 AS_IS,
+	 {0},
+	 MOLT_EPARSE,
+	 "field 'applications[0].name': expected a name"},
 };
 
 #define NCASES (int)(sizeof(cases) / sizeof(cases[0]))

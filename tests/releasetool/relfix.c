@@ -199,6 +199,12 @@ void relfix_mutate(const char *good, const char *out,
 	size_t n = read_items(good, items, 64);
 	struct archive *a = open_out(out, m);
 
+	for (size_t i = 0; m->replace_path && i < n; i++)
+		if (strcmp(items[i].path, m->replace_path) == 0) {
+			free(items[i].data);
+			items[i].data = strdup(m->replace_data);
+			items[i].len = strlen(m->replace_data);
+		}
 	make_manifest(&man, items, n, m);
 	for (size_t i = 0; m->extra_first && i < m->nextra; i++)
 		put_entry(a, &m->extra[i]);

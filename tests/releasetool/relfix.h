@@ -35,6 +35,8 @@ struct relfix_mutation {
 	int duplicate;			  /* one good file twice */
 	int plain_tar;			  /* no gzip */
 	int zip;			  /* zip instead of tar.gz */
+	const char *replace_path;	  /* give this member ... */
+	const char *replace_data;	  /* ... these contents (listed) */
 };
 
 /* Read the good bundle, apply m, write the result to out. */

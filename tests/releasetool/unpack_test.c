@@ -341,6 +341,97 @@ START_TEST(test_cli_unpack_init_and_releases)
 }
 END_TEST
 
+START_TEST(test_leftovers_of_an_interrupted_unpack_are_cleared)
+{
+	molt_unpack_result r;
+	molt_releases rels;
+	molt_err err = MOLT_ERR_INIT;
+
+	init_root(b100);
+	/* what a crash before the RELEASES.json rename leaves behind */
+	ck_assert_int_eq(
+		molt_test_system("cd '%s' && mkdir -p .staging-dead/lib "
+				 "releases/1.1.0 lib/kvs-1.1.0 && "
+				 "echo x >.staging-dead/lib/f && echo "
+				 "x >lib/kvs-1.1.0/stale && echo x "
+				 ">releases/1.1.0/stale",
+				 root),
+		0);
+	ck_assert_msg(molt_release_unpack(&r, root, b110, NULL, &err) ==
+			      MOLT_OK,
+		      "%s", err.msg);
+	ck_assert_int_eq(relfix_staging_left(root), 0);
+	ck_assert(!is_file("lib/kvs-1.1.0/stale"));
+	ck_assert(!is_file("releases/1.1.0/stale"));
+	ck_assert(is_file("lib/kvs-1.1.0/modules/kvs_server.so"));
+	ck_assert_int_eq(molt_releases_read(&rels, root, &err), MOLT_OK);
+	ck_assert_uint_eq(rels.n, 2);
+	molt_releases_release(&rels);
+}
+END_TEST
+
+/* A bundle with 12 MB of private files, so an unpack takes a while. */
+static void big_bundle(char *out, size_t size)
+{
+	ck_assert_int_eq(
+		molt_test_system(
+			"cd '%s' && git checkout -q v1.1.0 && mkdir -p "
+			"apps/kvs/priv && for i in 1 2 3 4 5 6; do head -c "
+			"2000000 /dev/urandom >apps/kvs/priv/blob$i; done && "
+			"sed -i -e 's/\"vsn\": \"1.1.0\",/\"vsn\": \"1.1.9\", "
+			"\"priv\": \"priv\",/' molt.json && grep -q priv "
+			"molt.json && git add -A && "
+			"GIT_CONFIG_GLOBAL=/dev/null "
+			"git -c user.name=t -c user.email=t@t commit -qm big "
+			"&& "
+			"git tag v1.1.9",
+			repo),
+		0);
+	snprintf(out, size, "%s", relfix_build(repo, "v1.1.9", dir));
+}
+
+START_TEST(test_kill_9_during_unpack_leaves_the_root_consistent)
+{
+	molt_releases rels;
+	molt_err err = MOLT_ERR_INIT;
+	char big[4400];
+	int done = 0, kills = 0;
+
+	big_bundle(big, sizeof(big));
+	init_root(b100);
+	for (int ms = 0; ms <= 400 && !done; ms += 10) {
+		/* kill -9 a real `molt unpack` after ms milliseconds */
+		molt_test_system(
+			"'%s/releasetool/molt' -q unpack --root '%s' "
+			"'%s' >/dev/null 2>&1 & pid=$!; sleep %d.%03d; "
+			"kill -9 $pid 2>/dev/null; wait $pid",
+			MOLT_BUILD_DIR, root, big, ms / 1000, ms % 1000);
+		ck_assert_int_eq(molt_releases_read(&rels, root, &err),
+				 MOLT_OK);
+		done = molt_releases_find(&rels, "1.1.9") != NULL;
+		kills += !done;
+		/* committed or not at all: never listed with files missing */
+		if (done)
+			ck_assert(is_file("lib/kvs-1.1.9/priv/blob6") &&
+				  is_file("releases/1.1.9/release.json"));
+		ck_assert_int_eq(molt_releases_find(&rels, "1.0.0")->status,
+				 MOLT_REL_PERMANENT);
+		molt_releases_release(&rels);
+	}
+	fprintf(stderr, "kill -9 sweep: %s after %d kills\n",
+		done ? "unpack completed" : "never completed", kills);
+	/* whatever the kill left, the next unpack completes and cleans up */
+	if (!done)
+		ck_assert_msg(molt_release_unpack(NULL, root, big, NULL,
+						  &err) == MOLT_OK,
+			      "%s", err.msg);
+	ck_assert_int_eq(molt_release_unpack(NULL, root, b110, NULL, &err),
+			 MOLT_OK);
+	ck_assert_int_eq(relfix_staging_left(root), 0);
+	ck_assert(is_file("lib/kvs-1.1.9/priv/blob6"));
+}
+END_TEST
+
 Suite *unpack_suite(void)
 {
 	Suite *s = suite_create("releasetool.unpack");
@@ -357,6 +448,9 @@ Suite *unpack_suite(void)
 	tcase_add_test(tc, test_releases_statuses_follow_otp_rules);
 	tcase_add_test(tc, test_bad_releases_json_is_refused_with_field);
 	tcase_add_test(tc, test_cli_unpack_init_and_releases);
+	tcase_add_test(tc, test_leftovers_of_an_interrupted_unpack_are_cleared);
+	tcase_add_test(tc,
+		       test_kill_9_during_unpack_leaves_the_root_consistent);
 	suite_add_tcase(s, tc);
 	return s;
 }
