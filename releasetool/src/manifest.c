@@ -14,6 +14,31 @@
 
 #include "fsutil.h"
 
+/*
+ * cJSON allocates through molt_malloc, so tests can make it fail, and
+ * records a failure: a tree built while an allocation failed silently
+ * lacks a member, so write_json refuses to write it. json_begin() resets
+ * the flag at the start of each reader and writer.
+ */
+static _Thread_local int json_oom;
+
+static void *json_malloc(size_t size)
+{
+	void *p = molt_malloc(size);
+
+	if (!p)
+		json_oom = 1;
+	return p;
+}
+
+static void json_begin(void)
+{
+	static cJSON_Hooks hooks = {json_malloc, molt_free};
+
+	cJSON_InitHooks(&hooks);
+	json_oom = 0;
+}
+
 /* Where a reader is: the file, for messages. */
 struct jctx {
 	const char *file; /* file name for messages */
@@ -105,6 +130,10 @@ static cJSON *parse_json(const char *text, size_t len, const struct jctx *c)
 			return NULL;
 		}
 		return j;
+	}
+	if (json_oom) {
+		molt_err_set(c->err, MOLT_ENOMEM, "%s: out of memory", c->file);
+		return NULL;
 	}
 	line_col(text, end ? end : text, &line, &col);
 	molt_err_set(c->err, MOLT_EPARSE, "%s:%d:%d: malformed JSON", c->file,
@@ -452,6 +481,7 @@ int molt__project_parse(struct molt__project *out, const char *text, size_t len,
 	struct jctx c = {file, err};
 	int rc;
 
+	json_begin();
 	memset(out, 0, sizeof(*out));
 	if (!(out->json = parse_json(text, len, &c)))
 		return err ? err->code : MOLT_EPARSE;
@@ -482,8 +512,11 @@ static int write_json(const char *path, cJSON *root, molt_err *err)
 	molt_buf b = MOLT_BUF_INIT;
 	int rc;
 
-	if (!root)
-		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
+	if (!root || json_oom) {
+		cJSON_Delete(root);
+		return molt_err_set(err, MOLT_ENOMEM,
+				    "out of memory writing %s", path);
+	}
 	text = cJSON_Print(root);
 	cJSON_Delete(root);
 	if (!text || molt_buf_puts(&b, text) < 0 ||
@@ -570,9 +603,9 @@ static cJSON *dup_or(const cJSON *obj, const char *key, cJSON *dflt)
 	return cJSON_Duplicate(v, 1);
 }
 
-int molt__app_json_write(const char *path, const struct molt__appsrc *app,
-			 const struct molt__modinfo *mods, const char *appup,
-			 molt_err *err)
+static int app_json_write(const char *path, const struct molt__appsrc *app,
+			  const struct molt__modinfo *mods, const char *appup,
+			  molt_err *err)
 {
 	const cJSON *src = app->json;
 	const cJSON *desc =
@@ -599,6 +632,14 @@ int molt__app_json_write(const char *path, const struct molt__appsrc *app,
 	return write_json(path, o, err);
 }
 
+int molt__app_json_write(const char *path, const struct molt__appsrc *app,
+			 const struct molt__modinfo *mods, const char *appup,
+			 molt_err *err)
+{
+	json_begin();
+	return app_json_write(path, app, mods, appup, err);
+}
+
 static cJSON *source_json(const struct molt__source *src)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -619,9 +660,9 @@ static cJSON *source_json(const struct molt__source *src)
 	return o;
 }
 
-int molt__release_json_write(const char *path, const struct molt__project *p,
-			     const char *vsn, const struct molt__source *src,
-			     int relup, molt_err *err)
+static int release_json_write(const char *path, const struct molt__project *p,
+			      const char *vsn, const struct molt__source *src,
+			      int relup, molt_err *err)
 {
 	cJSON *o = cJSON_CreateObject(), *apps = cJSON_CreateArray();
 	char lib[300];
@@ -644,6 +685,14 @@ int molt__release_json_write(const char *path, const struct molt__project *p,
 	if (relup)
 		cJSON_AddStringToObject(o, "relup", MOLT_RELUP_FILE);
 	return write_json(path, o, err);
+}
+
+int molt__release_json_write(const char *path, const struct molt__project *p,
+			     const char *vsn, const struct molt__source *src,
+			     int relup, molt_err *err)
+{
+	json_begin();
+	return release_json_write(path, p, vsn, src, relup, err);
 }
 
 /* ---- release.json and app.json, read back ---- */
@@ -707,6 +756,7 @@ int molt__release_json_read(struct molt__relmeta *out, const char *path,
 	cJSON *j;
 	int rc;
 
+	json_begin();
 	memset(out, 0, sizeof(*out));
 	if (!(j = read_json(path, &c)))
 		return err ? err->code : MOLT_EPARSE;
@@ -766,8 +816,8 @@ static int check_app_modules(const cJSON *j, const struct jctx *c)
 	return MOLT_OK;
 }
 
-int molt__app_json_check(const char *path, const char *name, const char *vsn,
-			 molt_err *err)
+static int app_json_check(const char *path, const char *name, const char *vsn,
+			  molt_err *err)
 {
 	struct jctx c = {path, err};
 	const char *s;
@@ -788,6 +838,13 @@ int molt__app_json_check(const char *path, const char *name, const char *vsn,
 		rc = check_app_modules(j, &c);
 	cJSON_Delete(j);
 	return rc;
+}
+
+int molt__app_json_check(const char *path, const char *name, const char *vsn,
+			 molt_err *err)
+{
+	json_begin();
+	return app_json_check(path, name, vsn, err);
 }
 
 /* ---- RELEASES.json ---- */
@@ -887,6 +944,7 @@ int molt_releases_read(molt_releases *out, const char *root, molt_err *err)
 		return rc;
 	if (!molt__exists(path))
 		return MOLT_OK;
+	json_begin();
 	if (!(j = read_json(path, &c)))
 		return err ? err->code : MOLT_EPARSE;
 	rc = read_releases(out, j, &c);
@@ -916,8 +974,8 @@ static cJSON *release_item(const molt_release_info *r)
 	return o;
 }
 
-int molt_releases_write(const molt_releases *rels, const char *root,
-			molt_err *err)
+static int releases_write(const molt_releases *rels, const char *root,
+			  molt_err *err)
 {
 	char path[MOLT__PATH_MAX];
 	cJSON *o = cJSON_CreateObject(), *arr = cJSON_CreateArray();
@@ -934,6 +992,13 @@ int molt_releases_write(const molt_releases *rels, const char *root,
 		cJSON_AddItemToArray(arr, release_item(&rels->rels[i]));
 	cJSON_AddItemToObject(o, "releases", arr);
 	return write_json(path, o, err);
+}
+
+int molt_releases_write(const molt_releases *rels, const char *root,
+			molt_err *err)
+{
+	json_begin();
+	return releases_write(rels, root, err);
 }
 
 void molt_releases_release(molt_releases *rels)

@@ -432,6 +432,69 @@ START_TEST(test_kill_9_during_unpack_leaves_the_root_consistent)
 }
 END_TEST
 
+/* Unpack b110 into root with allocation n failing; returns the status.
+ * A refused unpack leaves root as it was (checked by the caller); after
+ * a good one, root is made a copy of pristine again. */
+static int unpack_failing_at(const char *pristine, unsigned long n,
+			     molt_err *err)
+{
+	int rc;
+
+	molt_alloc_fail_after(n);
+	rc = molt_release_unpack(NULL, root, b110, NULL, err);
+	molt_alloc_fail_after(0);
+	if (rc == MOLT_OK) {
+		ck_assert(is_file("releases/1.1.0/release.json"));
+		molt_test_rmrf(root);
+		ck_assert_int_eq(
+			molt_test_system("cp -a '%s' '%s'", pristine, root), 0);
+	}
+	return rc;
+}
+
+START_TEST(test_unpack_survives_every_allocation_failure)
+{
+	char pristine[4400], *want, *got;
+	molt_err err = MOLT_ERR_INIT;
+	unsigned long total, failed = 0;
+
+	init_root(b100);
+	snprintf(pristine, sizeof(pristine), "%s/pristine", dir);
+	ck_assert_int_eq(molt_test_system("cp -a '%s' '%s'", root, pristine),
+			 0);
+	want = relfix_snapshot(pristine);
+	/* count the allocations of a good unpack, then start again */
+	molt_alloc_fail_after((unsigned long)-1);
+	ck_assert_int_eq(molt_release_unpack(NULL, root, b110, NULL, &err),
+			 MOLT_OK);
+	total = molt_alloc_fail_after(0);
+	molt_test_rmrf(root);
+	ck_assert_int_eq(molt_test_system("cp -a '%s' '%s'", pristine, root),
+			 0);
+	ck_assert_uint_gt(total, 10);
+	for (unsigned long n = 1; n <= total; n++) {
+		int rc = unpack_failing_at(pristine, n, &err);
+
+		ck_assert_int_eq(relfix_staging_left(root), 0);
+		if (rc == MOLT_OK)
+			continue;
+		failed++;
+		ck_assert_msg(err.msg[0] != '\0', "allocation %lu: no message",
+			      n);
+		got = relfix_snapshot(root);
+		ck_assert_msg(strcmp(want, got) == 0,
+			      "allocation %lu (%s) changed the root", n,
+			      err.msg);
+		free(got);
+	}
+	fprintf(stderr,
+		"unpack: %lu allocations, %lu failures refused cleanly\n",
+		total, failed);
+	ck_assert_uint_gt(failed, 0);
+	free(want);
+}
+END_TEST
+
 Suite *unpack_suite(void)
 {
 	Suite *s = suite_create("releasetool.unpack");
@@ -451,6 +514,7 @@ Suite *unpack_suite(void)
 	tcase_add_test(tc, test_leftovers_of_an_interrupted_unpack_are_cleared);
 	tcase_add_test(tc,
 		       test_kill_9_during_unpack_leaves_the_root_consistent);
+	tcase_add_test(tc, test_unpack_survives_every_allocation_failure);
 	suite_add_tcase(s, tc);
 	return s;
 }
