@@ -39,6 +39,24 @@ static void json_begin(void)
 	json_oom = 0;
 }
 
+/* Give item to obj (arr); on failure free it and note the failure, as
+ * cJSON leaves an item that could not be added to its caller. */
+static void add_item(cJSON *obj, const char *key, cJSON *item)
+{
+	if (!cJSON_AddItemToObject(obj, key, item)) {
+		cJSON_Delete(item);
+		json_oom = 1;
+	}
+}
+
+static void push_item(cJSON *arr, cJSON *item)
+{
+	if (!cJSON_AddItemToArray(arr, item)) {
+		cJSON_Delete(item);
+		json_oom = 1;
+	}
+}
+
 /* Where a reader is: the file, for messages. */
 struct jctx {
 	const char *file; /* file name for messages */
@@ -550,8 +568,8 @@ static cJSON *module_json(const struct molt__modsrc *src,
 	cJSON_AddNumberToObject(o, "state_vsn", m->state_vsn);
 	cJSON_AddBoolToObject(o, "code_change", m->code_change);
 	for (size_t i = 0; i < m->nexports; i++)
-		cJSON_AddItemToArray(ex, cJSON_CreateString(m->exports[i]));
-	cJSON_AddItemToObject(o, "exports", ex);
+		push_item(ex, cJSON_CreateString(m->exports[i]));
+	add_item(o, "exports", ex);
 	cJSON_AddStringToObject(o, "file", file);
 	cJSON_AddStringToObject(o, "sha256", m->sha256);
 	return o;
@@ -581,15 +599,15 @@ static cJSON *supervisor_json(const cJSON *sup)
 		cJSON_AddStringToObject(c, "id", v->valuestring);
 		v = cJSON_GetObjectItemCaseSensitive(ch, "module");
 		cJSON_AddStringToObject(c, "module", v->valuestring);
-		cJSON_AddItemToObject(c, "args",
-				      args ? cJSON_Duplicate(args, 1)
-					   : cJSON_CreateString(""));
+		add_item(c, "args",
+			 args ? cJSON_Duplicate(args, 1)
+			      : cJSON_CreateString(""));
 		v = cJSON_GetObjectItemCaseSensitive(ch, "restart");
 		cJSON_AddStringToObject(c, "restart",
 					v ? v->valuestring : "permanent");
-		cJSON_AddItemToArray(children, c);
+		push_item(children, c);
 	}
-	cJSON_AddItemToObject(o, "children", children);
+	add_item(o, "children", children);
 	return o;
 }
 
@@ -619,14 +637,12 @@ static int app_json_write(const char *path, const struct molt__appsrc *app,
 	cJSON_AddStringToObject(o, "description",
 				cJSON_IsString(desc) ? desc->valuestring : "");
 	for (size_t i = 0; i < app->nmods; i++)
-		cJSON_AddItemToArray(ms, module_json(&app->mods[i], &mods[i]));
-	cJSON_AddItemToObject(o, "modules", ms);
-	cJSON_AddItemToObject(o, "deps",
-			      dup_or(src, "deps", cJSON_CreateArray()));
-	cJSON_AddItemToObject(o, "env",
-			      dup_or(src, "env", cJSON_CreateObject()));
+		push_item(ms, module_json(&app->mods[i], &mods[i]));
+	add_item(o, "modules", ms);
+	add_item(o, "deps", dup_or(src, "deps", cJSON_CreateArray()));
+	add_item(o, "env", dup_or(src, "env", cJSON_CreateObject()));
 	if (sup)
-		cJSON_AddItemToObject(o, "supervisor", supervisor_json(sup));
+		add_item(o, "supervisor", supervisor_json(sup));
 	if (appup)
 		cJSON_AddStringToObject(o, "appup", appup);
 	return write_json(path, o, err);
@@ -670,7 +686,7 @@ static int release_json_write(const char *path, const struct molt__project *p,
 	cJSON_AddNumberToObject(o, "format", MOLT_RELEASE_FORMAT);
 	cJSON_AddStringToObject(o, "name", p->release);
 	cJSON_AddStringToObject(o, "vsn", vsn);
-	cJSON_AddItemToObject(o, "source", source_json(src));
+	add_item(o, "source", source_json(src));
 	for (size_t i = 0; i < p->napps; i++) {
 		cJSON *a = cJSON_CreateObject();
 
@@ -679,9 +695,9 @@ static int release_json_write(const char *path, const struct molt__project *p,
 		cJSON_AddStringToObject(a, "name", p->apps[i].name);
 		cJSON_AddStringToObject(a, "vsn", p->apps[i].vsn);
 		cJSON_AddStringToObject(a, "lib", lib);
-		cJSON_AddItemToArray(apps, a);
+		push_item(apps, a);
 	}
-	cJSON_AddItemToObject(o, "applications", apps);
+	add_item(o, "applications", apps);
 	if (relup)
 		cJSON_AddStringToObject(o, "relup", MOLT_RELUP_FILE);
 	return write_json(path, o, err);
@@ -968,9 +984,9 @@ static cJSON *release_item(const molt_release_info *r)
 		cJSON_AddStringToObject(a, "name", r->apps[i].name);
 		cJSON_AddStringToObject(a, "vsn", r->apps[i].vsn);
 		cJSON_AddStringToObject(a, "lib", r->apps[i].lib);
-		cJSON_AddItemToArray(apps, a);
+		push_item(apps, a);
 	}
-	cJSON_AddItemToObject(o, "applications", apps);
+	add_item(o, "applications", apps);
 	return o;
 }
 
@@ -989,8 +1005,8 @@ static int releases_write(const molt_releases *rels, const char *root,
 	}
 	cJSON_AddNumberToObject(o, "format", MOLT_RELEASES_FORMAT);
 	for (size_t i = 0; i < rels->n; i++)
-		cJSON_AddItemToArray(arr, release_item(&rels->rels[i]));
-	cJSON_AddItemToObject(o, "releases", arr);
+		push_item(arr, release_item(&rels->rels[i]));
+	add_item(o, "releases", arr);
 	return write_json(path, o, err);
 }
 
