@@ -336,6 +336,96 @@ START_TEST(test_build_command_from_molt_json)
 }
 END_TEST
 
+static void write_file(const char *rel, const char *text)
+{
+	char path[4200];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", repo, rel);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static const char web_util[] =
+	"#include \"molt/module.h\"\n"
+	"MOLT_DEFINE_MODULE(.behaviour = MOLT_BEHAVIOUR_SERVER,\n"
+	"\t.name = \"web_util\", .vsn = \"0.3.0\", .state_vsn = 7);\n";
+
+START_TEST(test_two_applications_in_one_release)
+{
+	molt_build_result r;
+	molt_err err = MOLT_ERR_INIT;
+	char *list, *rel, *app;
+
+	ck_assert_int_eq(
+		molt_test_system("cd '%s' && git checkout -q v1.0.0 && "
+				 "mkdir -p apps/web/src apps/web/priv/"
+				 "static && echo hi >apps/web/priv/"
+				 "static/index.html",
+				 repo),
+		0);
+	write_file("apps/web/src/web_util.c", web_util);
+	tag_with("v9.3.0",
+		 "{\"format\": 1, \"release\": \"shop\", \"applications\": "
+		 "[{\"name\": \"kvs\", \"dir\": \"apps/kvs\", \"modules\": "
+		 "[{\"name\": \"kvs_util\", \"sources\": "
+		 "[\"src/kvs_util.c\"]}]}, {\"name\": \"web\", \"vsn\": "
+		 "\"0.3.0\", \"dir\": \"apps/web\", \"priv\": \"priv\", "
+		 "\"deps\": [\"kvs\"], \"cflags\": [\"-DWEB=1\"], \"modules\":"
+		 " [{\"name\": \"web_util\", \"sources\": "
+		 "[\"src/web_util.c\"]}]}]}");
+	ck_assert_msg(build("v9.3.0", dir, &r, &err) == MOLT_OK, "%s", err.msg);
+	list = listing(r.path);
+	ck_assert_str_eq(list, "MANIFEST.sha256\n"
+			       "lib/kvs-9.3.0/app.json\n"
+			       "lib/kvs-9.3.0/modules/kvs_util.so\n"
+			       "lib/web-0.3.0/app.json\n"
+			       "lib/web-0.3.0/modules/web_util.so\n"
+			       "lib/web-0.3.0/priv/static/index.html\n"
+			       "releases/9.3.0/release.json\n");
+	rel = member(r.path, "releases/9.3.0/release.json");
+	ck_assert_ptr_nonnull(strstr(rel, "\"lib\":\t\"lib/web-0.3.0\""));
+	app = member(r.path, "lib/web-0.3.0/app.json");
+	ck_assert_ptr_nonnull(strstr(app, "\"state_vsn\":\t7"));
+	ck_assert_ptr_nonnull(strstr(app, "\"deps\":\t[\"kvs\"]"));
+	free(list);
+	free(rel);
+	free(app);
+}
+END_TEST
+
+START_TEST(test_module_must_carry_its_own_name)
+{
+	molt_build_result r;
+	molt_err err = MOLT_ERR_INIT;
+
+	ck_assert_int_eq(
+		molt_test_system("cd '%s' && git checkout -q v1.0.0", repo), 0);
+	/* kvs_util.c built as "kvs_tools": its descriptor says kvs_util */
+	tag_with("v9.4.0",
+		 "{\"format\": 1, \"release\": \"shop\", \"applications\": "
+		 "[{\"name\": \"kvs\", \"dir\": \"apps/kvs\", \"modules\": "
+		 "[{\"name\": \"kvs_tools\", \"sources\": "
+		 "[\"src/kvs_util.c\"]}]}]}");
+	ck_assert_int_eq(build("v9.4.0", dir, &r, &err), MOLT_EPARSE);
+	ck_assert_str_eq(err.msg, "module 'kvs_tools': its descriptor is named "
+				  "'kvs_util'");
+	/* a shared object with no descriptor at all */
+	write_file("apps/kvs/src/plain.c", "int plain(void);\n"
+					   "int plain(void) { return 1; }\n");
+	tag_with("v9.4.1",
+		 "{\"format\": 1, \"release\": \"shop\", \"applications\": "
+		 "[{\"name\": \"kvs\", \"dir\": \"apps/kvs\", \"modules\": "
+		 "[{\"name\": \"plain\", \"sources\": "
+		 "[\"src/plain.c\"]}]}]}");
+	ck_assert_int_eq(build("v9.4.1", dir, &r, &err), MOLT_ENOTFOUND);
+	ck_assert_ptr_nonnull(strstr(err.msg, "module 'plain': no symbol "
+					      "molt_module_descriptor"));
+}
+END_TEST
+
 START_TEST(test_relup_from_builds_both_and_compiles_the_relup)
 {
 	molt_build_options o = MOLT_BUILD_OPTIONS_INIT;
@@ -443,6 +533,8 @@ Suite *build_suite(void)
 	tcase_add_test(tc, test_bad_molt_json_names_file_field_and_expectation);
 	tcase_add_test(tc, test_compile_error_names_the_module);
 	tcase_add_test(tc, test_build_command_from_molt_json);
+	tcase_add_test(tc, test_two_applications_in_one_release);
+	tcase_add_test(tc, test_module_must_carry_its_own_name);
 	tcase_add_test(tc, test_relup_from_builds_both_and_compiles_the_relup);
 	tcase_add_test(tc, test_cli_build_json_and_quiet);
 	suite_add_tcase(s, tc);
