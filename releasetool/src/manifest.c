@@ -809,10 +809,11 @@ void molt__relmeta_release(struct molt__relmeta *m)
 	memset(m, 0, sizeof(*m));
 }
 
-static int check_app_modules(const cJSON *j, const struct jctx *c)
+static int check_app_modules(const cJSON *j, const struct jctx *c,
+			     molt__module_fn each, void *payload)
 {
 	const cJSON *ms = cJSON_GetObjectItemCaseSensitive(j, "modules"), *e;
-	const char *s;
+	const char *s, *name, *file;
 	char w[64];
 	size_t i = 0;
 	int rc;
@@ -824,16 +825,21 @@ static int check_app_modules(const cJSON *j, const struct jctx *c)
 		snprintf(w, sizeof(w), "modules[%zu]", i++);
 		if (!cJSON_IsObject(e))
 			return field_err(c, "", w, "an object");
-		if ((rc = get_str(&s, e, "name", 1, c, w)) < 0 ||
-		    (rc = get_str(&s, e, "file", 1, c, w)) < 0 ||
+		if ((rc = get_str(&name, e, "name", 1, c, w)) < 0 ||
+		    (rc = get_str(&file, e, "file", 1, c, w)) < 0 ||
 		    (rc = get_str(&s, e, "sha256", 1, c, w)) < 0)
+			return rc;
+		if (!molt__relpath_ok(file))
+			return field_err(c, w, "file",
+					 "a relative path without '..'");
+		if (each && (rc = each(name, file, s, payload)) < 0)
 			return rc;
 	}
 	return MOLT_OK;
 }
 
 static int app_json_check(const char *path, const char *name, const char *vsn,
-			  molt_err *err)
+			  molt__module_fn each, void *payload, molt_err *err)
 {
 	struct jctx c = {path, err};
 	const char *s;
@@ -851,16 +857,16 @@ static int app_json_check(const char *path, const char *name, const char *vsn,
 	    strcmp(s, vsn) != 0)
 		rc = field_err(&c, "", "vsn", vsn);
 	if (rc == MOLT_OK)
-		rc = check_app_modules(j, &c);
+		rc = check_app_modules(j, &c, each, payload);
 	cJSON_Delete(j);
 	return rc;
 }
 
 int molt__app_json_check(const char *path, const char *name, const char *vsn,
-			 molt_err *err)
+			 molt__module_fn each, void *payload, molt_err *err)
 {
 	json_begin();
-	return app_json_check(path, name, vsn, err);
+	return app_json_check(path, name, vsn, each, payload, err);
 }
 
 /* ---- RELEASES.json ---- */

@@ -96,9 +96,14 @@ int molt__release_json_read(struct molt__relmeta *out, const char *path,
 			    molt_err *err);
 void molt__relmeta_release(struct molt__relmeta *m);
 
-/* Read app.json at path and check its format, name and vsn. */
+/* Called for each module app.json lists; a negative return stops. */
+typedef int (*molt__module_fn)(const char *name, const char *file,
+			       const char *sha256, void *payload);
+
+/* Read app.json at path and check its format, name and vsn; call each
+ * (may be NULL) for every module it lists. */
 int molt__app_json_check(const char *path, const char *name, const char *vsn,
-			 molt_err *err);
+			 molt__module_fn each, void *payload, molt_err *err);
 
 /* 1 if s is a safe name: [A-Za-z0-9][A-Za-z0-9._+-]*, at most 127 bytes,
  * not "." or "..". */

@@ -28,6 +28,8 @@ struct unpack {
 	char staging[MOLT__PATH_MAX];	 /* ROOT/.staging-XXXXXX */
 	struct molt__extracted files;	 /* what extraction wrote */
 	struct molt__relmeta meta;	 /* the release.json inside */
+	size_t *idx;			 /* files.paths in sorted order */
+	const char *lib;		 /* lib dir being checked */
 	int status;			 /* status to record */
 	molt_err *err;			 /* where errors go */
 };
@@ -195,7 +197,7 @@ static int verify_manifest(struct unpack *u)
 		rc = check_unlisted(u, seen);
 out:
 	molt_buf_release(&m);
-	molt_free(idx);
+	u->idx = idx; /* kept for check_module; freed by unpack_with */
 	molt_free(seen);
 	return rc;
 }
@@ -247,6 +249,31 @@ static int in_layout(const struct unpack *u, const char *path)
 	return 0;
 }
 
+/* A module app.json lists is in the bundle, with the sum app.json says:
+ * the appup library trusts these sums to tell changed modules. */
+static int check_module(const char *name, const char *file, const char *sum,
+			void *payload)
+{
+	struct unpack *u = payload;
+	const char *base = strrchr(u->bundle, '/') ? strrchr(u->bundle, '/') + 1
+						   : u->bundle;
+	char path[MOLT__PATH_MAX];
+	long i;
+
+	molt__pathf(path, "%s/%s", u->lib, file);
+	if ((i = find_file(&u->files, u->idx, path)) < 0)
+		return molt_err_set(u->err, MOLT_EUNSAFE,
+				    "%s: %s/" MOLT_APP_FILE
+				    ": module '%s': no file '%s' in the bundle",
+				    base, u->lib, name, file);
+	if (strcmp(u->files.sums[i], sum) != 0)
+		return molt_err_set(u->err, MOLT_EUNSAFE,
+				    "%s: %s/" MOLT_APP_FILE
+				    ": module '%s': sha256 does not match '%s'",
+				    base, u->lib, name, file);
+	return MOLT_OK;
+}
+
 /* Errors about files in staging name them as the bundle's members. */
 static int in_bundle(struct unpack *u, int rc)
 {
@@ -295,8 +322,9 @@ static int check_layout(struct unpack *u)
 		const molt_release_app *a = &u->meta.apps[i];
 
 		molt__pathf(path, "%s/%s/" MOLT_APP_FILE, u->staging, a->lib);
-		if ((rc = molt__app_json_check(path, a->name, a->vsn, u->err)) <
-		    0)
+		u->lib = a->lib;
+		if ((rc = molt__app_json_check(path, a->name, a->vsn,
+					       check_module, u, u->err)) < 0)
 			return in_bundle(u, rc);
 	}
 	return MOLT_OK;
@@ -634,6 +662,7 @@ static int unpack_with(molt_unpack_result *out, const char *root,
 		molt__rmrf(u.staging);
 	molt__extracted_release(&u.files);
 	molt__relmeta_release(&u.meta);
+	molt_free(u.idx);
 	return rc;
 }
 

@@ -321,6 +321,28 @@ static const struct bad_case cases[] = {
 	 {0},
 	 MOLT_EPARSE,
 	 "field 'applications[0].name': expected a name"},
+	{"app.json with a wrong module sum",
+	 {.replace_path = "lib/kvs-1.1.0/app.json",
+	  .replace_data = "{\"format\": 1, \"name\": \"kvs\", \"vsn\": "
+			  "\"1.1.0\", \"modules\": [{\"name\": \"kvs_server\", "
+			  "\"file\": \"modules/kvs_server.so\", \"sha256\": "
+			  "\"00\"}]}"},
+	 AS_IS,
+	 {0},
+	 MOLT_EUNSAFE,
+	 "bad.tar.gz: lib/kvs-1.1.0/app.json: module 'kvs_server': sha256 "
+	 "does not match "
+	 "'modules/kvs_server.so'"},
+	{"app.json naming a module file outside its lib dir",
+	 {.replace_path = "lib/kvs-1.1.0/app.json",
+	  .replace_data = "{\"format\": 1, \"name\": \"kvs\", \"vsn\": "
+			  "\"1.1.0\", \"modules\": [{\"name\": \"kvs_server\", "
+			  "\"file\": \"../kvs-1.0.0/modules/kvs_server.so\", "
+			  "\"sha256\": \"00\"}]}"},
+	 AS_IS,
+	 {0},
+	 MOLT_EPARSE,
+	 "field 'modules[0].file': expected a relative path without '..'"},
 };
 
 #define NCASES (int)(sizeof(cases) / sizeof(cases[0]))
