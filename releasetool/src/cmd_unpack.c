@@ -2,6 +2,7 @@
  * the root holds. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 
@@ -134,6 +135,8 @@ int molt__cmd_releases(molt_cli *cli, int argc, char **argv)
 {
 	molt_releases rels;
 	molt_err err = MOLT_ERR_INIT;
+	char dir[4096];
+	struct stat st;
 	const char *root;
 	int rc;
 
@@ -143,6 +146,13 @@ int molt__cmd_releases(molt_cli *cli, int argc, char **argv)
 					    "[--json]");
 	if ((rc = molt__cli_need_root(cli, &root)) != MOLT_EXIT_OK)
 		return rc;
+	snprintf(dir, sizeof(dir), "%s/" MOLT_ROOT_RELEASES_DIR, root);
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		molt_err_set(&err, MOLT_ENOTFOUND,
+			     "'%s' is not a molt root (no releases/ directory)",
+			     root);
+		return molt__cli_fail(cli, &err);
+	}
 	if (molt_releases_read(&rels, root, &err) < 0)
 		return molt__cli_fail(cli, &err);
 	print_releases(cli, &rels);
