@@ -10,10 +10,12 @@
 #include <archive.h>
 #include <archive_entry.h>
 
-#include "molt/banned.h"
-
 #include "archive_io.h"
 #include "fsutil.h"
+
+/* clang-format off: banned.h stays last (STYLE.md §10) */
+#include "molt/banned.h"
+/* clang-format on */
 
 #define IO_CHUNK  (64 * 1024)
 #define OUT_CHUNK (256 * 1024)
@@ -272,26 +274,28 @@ struct extract {
 	char lastdir[MOLT__PATH_MAX]; /* last parent made, to skip mkdir */
 };
 
+static int grow(struct molt__extracted *o)
+{
+	size_t cap = o->cap ? o->cap * 2 : 64;
+	char **p = molt_realloc(o->paths, cap * sizeof(*p));
+	void *s;
+
+	if (!p)
+		return MOLT_ENOMEM;
+	o->paths = p;
+	if (!(s = molt_realloc(o->sums, cap * sizeof(*o->sums))))
+		return MOLT_ENOMEM;
+	o->sums = s;
+	o->cap = cap;
+	return MOLT_OK;
+}
+
 static int record(struct extract *x, const char *path, const char *sum)
 {
 	struct molt__extracted *o = x->out;
 
-	if (o->n == o->cap) {
-		size_t cap = o->cap ? o->cap * 2 : 64;
-		char **p = molt_realloc(o->paths, cap * sizeof(*p));
-
-		if (!p)
-			return molt_err_set(x->err, MOLT_ENOMEM,
-					    "out of memory");
-		o->paths = p;
-		void *s = molt_realloc(o->sums, cap * sizeof(*o->sums));
-		if (!s)
-			return molt_err_set(x->err, MOLT_ENOMEM,
-					    "out of memory");
-		o->sums = s;
-		o->cap = cap;
-	}
-	if (!(o->paths[o->n] = molt_strdup(path)))
+	if ((o->n == o->cap && grow(o) < 0) ||
+	    !(o->paths[o->n] = molt_strdup(path)))
 		return molt_err_set(x->err, MOLT_ENOMEM, "out of memory");
 	memcpy(o->sums[o->n++], sum, MOLT__SHA256_HEX);
 	return MOLT_OK;

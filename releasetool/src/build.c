@@ -9,7 +9,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "molt/banned.h"
 #include "molt/buf.h"
 #include "molt/release.h"
 
@@ -20,6 +19,10 @@
 #include "relup_step.h"
 #include "sha256.h"
 #include "vcs.h"
+
+/* clang-format off: banned.h stays last (STYLE.md §10) */
+#include "molt/banned.h"
+/* clang-format on */
 
 #ifndef MOLT_MODULE_INCLUDE_DIR
 #define MOLT_MODULE_INCLUDE_DIR "/usr/local/include"

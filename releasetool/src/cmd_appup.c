@@ -1,14 +1,13 @@
 /* NEEDSWORK: placeholder until issue 4 lands; replace this file. */
-#include "molt/banned.h"
-
 #include "cli.h"
+
+#include "molt/banned.h"
 
 static int not_yet(molt_cli *cli)
 {
 	molt_err err;
 
-	molt_err_set(&err, MOLT_ERROR, "'%s' is not implemented yet (issue 4)",
-		     cli->verb);
+	molt_err_set(&err, MOLT_ERROR, "'%s' is not implemented yet (issue 4)", cli->verb);
 	return molt__cli_fail(cli, &err);
 }
 

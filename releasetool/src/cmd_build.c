@@ -4,10 +4,13 @@
 
 #include <cjson/cJSON.h>
 
-#include "molt/banned.h"
 #include "molt/release.h"
 
 #include "cli.h"
+
+/* clang-format off: banned.h stays last (STYLE.md §10) */
+#include "molt/banned.h"
+/* clang-format on */
 
 #define MAX_RELUP_FROM 16
 

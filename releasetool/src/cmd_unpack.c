@@ -6,10 +6,13 @@
 
 #include <cjson/cJSON.h>
 
-#include "molt/banned.h"
 #include "molt/release.h"
 
 #include "cli.h"
+
+/* clang-format off: banned.h stays last (STYLE.md §10) */
+#include "molt/banned.h"
+/* clang-format on */
 
 static void on_progress(const char *step, double ms, void *payload)
 {

@@ -13,7 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
+/* clang-format off: banned.h stays last (STYLE.md §10) */
 #include "molt/banned.h"
+/* clang-format on */
 
 int molt__path(char *out, size_t size, molt_err *err, const char *fmt, ...)
 {

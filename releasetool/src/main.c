@@ -5,10 +5,11 @@
 
 #include <cjson/cJSON.h>
 
-#include "molt/banned.h"
 #include "molt/common.h"
 
 #include "cli.h"
+
+#include "molt/banned.h"
 
 struct verb {
 	const char *name;
@@ -23,19 +24,15 @@ static const struct verb verbs[] = {
 	{"cast", molt__cmd_cast, "cast NAME|PID PAYLOAD"},
 	{"stop", molt__cmd_stop, "stop the node cleanly"},
 	{"load", molt__cmd_load, "load PATH.so [--force] as a new version"},
-	{"purge", molt__cmd_purge,
-	 "purge MOD: kill old-code processes, unload"},
-	{"soft-purge", molt__cmd_soft_purge,
-	 "soft-purge MOD: unload old if unused"},
+	{"purge", molt__cmd_purge, "purge MOD: kill old-code processes, unload"},
+	{"soft-purge", molt__cmd_soft_purge, "soft-purge MOD: unload old if unused"},
 	{"delete", molt__cmd_delete, "delete MOD: make current code old"},
 	{"modules", molt__cmd_modules, "list modules, versions, processes"},
 	{"eval", molt__cmd_eval, "eval SCRIPT.json [--dry-run]: run a script"},
-	{"appup", molt__cmd_appup,
-	 "appup check|compile|gen: upgrade instructions"},
+	{"appup", molt__cmd_appup, "appup check|compile|gen: upgrade instructions"},
 	{"relup", molt__cmd_relup, "relup --from DIR --to DIR -o relup.json"},
 	{"build", molt__cmd_build, "build --repo DIR --tag TAG: make a bundle"},
-	{"unpack", molt__cmd_unpack,
-	 "unpack BUNDLE: add a release to the root"},
+	{"unpack", molt__cmd_unpack, "unpack BUNDLE: add a release to the root"},
 	{"init", molt__cmd_init, "init BUNDLE: make a fresh root"},
 	{"releases", molt__cmd_releases, "list releases and their status"},
 };

@@ -1,6 +1,6 @@
-/* The JSON files of a release (cJSON): molt.json, app.json, release.json,
- * RELEASES.json. Every reader checks the format version and names the
- * file, the field and what it expected. */
+/* The JSON files of a release: molt.json (project.c), app.json,
+ * release.json, RELEASES.json (manifest.c). Every reader checks the format
+ * version and names the file, the field and what it expected. */
 #ifndef MOLT_RELEASETOOL_MANIFEST_H
 #define MOLT_RELEASETOOL_MANIFEST_H
 
@@ -9,6 +9,8 @@
 
 #include "molt/common.h"
 #include "molt/release.h"
+
+#include "json.h"
 
 /* One module of an application in molt.json. Strings are borrowed from
  * the project: valid until molt__project_release. */
@@ -104,12 +106,5 @@ typedef int (*molt__module_fn)(const char *name, const char *file,
  * (may be NULL) for every module it lists. */
 int molt__app_json_check(const char *path, const char *name, const char *vsn,
 			 molt__module_fn each, void *payload, molt_err *err);
-
-/* 1 if s is a safe name: [A-Za-z0-9][A-Za-z0-9._+-]*, at most 127 bytes,
- * not "." or "..". */
-int molt__name_ok(const char *s);
-
-/* 1 if path is relative, has no "..", "." or empty component. */
-int molt__relpath_ok(const char *path);
 
 #endif

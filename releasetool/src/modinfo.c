@@ -5,10 +5,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "molt/banned.h"
 #include "molt/module.h"
 
 #include "sha256.h"
+
+/* clang-format off: banned.h stays last (STYLE.md §10) */
+#include "molt/banned.h"
+/* clang-format on */
 
 static int copy_str(char *out, size_t size, const char *s, const char *name,
 		    const char *field, molt_err *err)

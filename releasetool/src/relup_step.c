@@ -1,7 +1,9 @@
 /* The relup step of `molt build --relup-from` (see relup_step.h). */
 #include "relup_step.h"
 
+/* clang-format off: banned.h stays last (STYLE.md §10) */
 #include "molt/banned.h"
+/* clang-format on */
 
 int molt__build_relup(char **out, const char *to_root, const char *to_vsn,
 		      const char *const *from_roots,

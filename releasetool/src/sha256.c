@@ -6,7 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
+/* clang-format off: banned.h stays last (STYLE.md §10) */
 #include "molt/banned.h"
+/* clang-format on */
 
 void molt__sha256_init(molt__sha256 *h)
 {

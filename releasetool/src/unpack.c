@@ -11,7 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "molt/banned.h"
 #include "molt/buf.h"
 #include "molt/release.h"
 
@@ -19,6 +18,10 @@
 #include "fsutil.h"
 #include "manifest.h"
 #include "sha256.h"
+
+/* clang-format off: banned.h stays last (STYLE.md §10) */
+#include "molt/banned.h"
+/* clang-format on */
 
 /* One unpack in progress. */
 struct unpack {

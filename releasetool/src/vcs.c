@@ -12,9 +12,11 @@
 
 #include <git2.h>
 
-#include "molt/banned.h"
-
 #include "fsutil.h"
+
+/* clang-format off: banned.h stays last (STYLE.md §10) */
+#include "molt/banned.h"
+/* clang-format on */
 
 struct molt__vcs {
 	git_repository *repo; /* the open repository */

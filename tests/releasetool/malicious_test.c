@@ -10,11 +10,14 @@
 
 #include <check.h>
 
-#include "molt/banned.h"
 #include "molt/release.h"
 
 #include "relfix.h"
 #include "test_util.h"
+
+/* clang-format off: banned.h stays last (STYLE.md §10) */
+#include "molt/banned.h"
+/* clang-format on */
 
 static char base[4096], repo[4096], good[4200], first[4200];
 static char dir[4096], root[4200], bad[4200];

@@ -17,10 +17,13 @@
 #include <check.h>
 #include <sodium.h>
 
-#include "molt/banned.h"
 #include "molt/release.h"
 
 #include "test_util.h"
+
+/* clang-format off: banned.h stays last (STYLE.md §10) */
+#include "molt/banned.h"
+/* clang-format on */
 
 void relfix_make_repo(char *out, const char *dir)
 {

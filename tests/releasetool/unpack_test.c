@@ -7,11 +7,14 @@
 
 #include <check.h>
 
-#include "molt/banned.h"
 #include "molt/release.h"
 
 #include "relfix.h"
 #include "test_util.h"
+
+/* clang-format off: banned.h stays last (STYLE.md §10) */
+#include "molt/banned.h"
+/* clang-format on */
 
 /* Made once for the suite (unchecked fixture): repository and bundles. */
 static char base[4096], repo[4096], b100[4200], b110[4200], b120[4200];
