@@ -39,11 +39,13 @@ struct molt__extracted {
  * a stream that is not gzip, a bad or truncated gzip stream, trailing
  * data, a damaged tar. setuid/setgid/sticky bits are dropped: files get
  * 0755 or 0644, directories 0755. The gzip stream is read to its end, so
- * its CRC is checked. On failure dest may hold partial files: the caller
- * removes it. Fills owned *out (molt__extracted_release) on success.
+ * its CRC is checked. With writeback, each file's writeback to disk is
+ * started as soon as it is written. On failure dest may hold partial files: the
+ * caller removes it. Fills owned *out (molt__extracted_release) on success.
  */
 int molt__archive_extract(struct molt__extracted *out, int fd, const char *dest,
-			  const molt_unpack_limits *lim, molt_err *err);
+			  const molt_unpack_limits *lim, int writeback,
+			  molt_err *err);
 
 void molt__extracted_release(struct molt__extracted *x);
 

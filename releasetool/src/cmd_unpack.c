@@ -58,17 +58,30 @@ static int run(molt_cli *cli, int argc, char **argv, unpack_fn fn,
 	molt_unpack_options o = MOLT_UNPACK_OPTIONS_INIT;
 	molt_unpack_result r;
 	molt_err err = MOLT_ERR_INIT;
-	const char *root;
+	const char *root, *bundle = NULL;
 	int rc;
 
-	if (argc != 2 || argv[1][0] == '-')
-		return molt__cli_usage(cli, "usage: molt %s --root DIR BUNDLE",
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--sync") == 0)
+			o.sync = 1;
+		else if (argv[i][0] == '-' || bundle)
+			return molt__cli_usage(cli,
+					       "usage: molt %s --root DIR "
+					       "[--sync] BUNDLE",
+					       cli->verb);
+		else
+			bundle = argv[i];
+	}
+	if (!bundle)
+		return molt__cli_usage(cli,
+				       "usage: molt %s --root DIR [--sync] "
+				       "BUNDLE",
 				       cli->verb);
 	if ((rc = molt__cli_need_root(cli, &root)) != MOLT_EXIT_OK)
 		return rc;
 	o.progress = on_progress;
 	o.payload = cli;
-	if (fn(&r, root, argv[1], &o, &err) < 0)
+	if (fn(&r, root, bundle, &o, &err) < 0)
 		return molt__cli_fail(cli, &err);
 	print_result(cli, &r, root, status);
 	return MOLT_EXIT_OK;

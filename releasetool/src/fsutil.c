@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -237,6 +238,33 @@ int molt__list_files(char ***out, size_t *n, const char *dir, molt_err *err)
 	}
 	if (*n)
 		qsort(*out, *n, sizeof(**out), cmp_str);
+	return MOLT_OK;
+}
+
+static int sync_one(const char *path, const struct stat *st, int flag,
+		    struct FTW *ftw)
+{
+	int fd;
+
+	(void)st;
+	(void)ftw;
+	if (flag != FTW_F && flag != FTW_D && flag != FTW_DP)
+		return 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return -1;
+	if (fsync(fd) < 0) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+int molt__sync_tree(const char *dir, molt_err *err)
+{
+	if (nftw(dir, sync_one, 32, FTW_PHYS) != 0)
+		return molt_err_set(err, MOLT_EIO, "fsync under '%s': %s", dir,
+				    strerror(errno));
 	return MOLT_OK;
 }
 

@@ -52,6 +52,10 @@ void molt__strv_free(char **v, size_t n);
 /* Append a molt_strdup of s to *v (count *n); MOLT_ENOMEM on failure. */
 int molt__strv_push(char ***v, size_t *n, const char *s);
 
+/* fsync every file and directory under dir (not following symlinks), so
+ * that what is renamed into place later is on disk. */
+int molt__sync_tree(const char *dir, molt_err *err);
+
 /* Monotonic clock in milliseconds. */
 double molt__now_ms(void);
 

@@ -537,6 +537,60 @@ out:
 	return rc;
 }
 
+/* ---- checking an unpacked release ---- */
+
+static int verify_line(const char *root, const char *vsn, const char *line,
+		       size_t len, int lineno, molt_err *err)
+{
+	char path[MOLT__PATH_MAX], sum[MOLT__SHA256_HEX];
+	int rc;
+
+	if (len < 67 || line[64] != ' ' || line[65] != ' ' ||
+	    strspn(line, "0123456789abcdef") != 64)
+		return molt_err_set(err, MOLT_EPARSE,
+				    "release %s: " MOLT_MANIFEST_FILE
+				    ":%d: expected '<sha256>  <path>'",
+				    vsn, lineno);
+	if ((rc = molt__path(path, sizeof(path), err, "%s/%.*s", root,
+			     (int)(len - 66), line + 66)) < 0)
+		return rc;
+	if (!molt__exists(path))
+		return molt_err_set(err, MOLT_ENOTFOUND,
+				    "release %s: '%.*s' is missing", vsn,
+				    (int)(len - 66), line + 66);
+	if ((rc = molt__sha256_file(sum, path, err)) < 0)
+		return rc;
+	if (memcmp(sum, line, 64) != 0)
+		return molt_err_set(err, MOLT_EUNSAFE,
+				    "release %s: '%.*s': sha256 does not match "
+				    "the manifest",
+				    vsn, (int)(len - 66), line + 66);
+	return MOLT_OK;
+}
+
+int molt_release_verify(const char *root, const char *vsn, molt_err *err)
+{
+	molt_buf m = MOLT_BUF_INIT;
+	char path[MOLT__PATH_MAX];
+	const char *p, *nl;
+	int lineno = 0, rc;
+
+	if (!root || !vsn || !molt__name_ok(vsn))
+		return molt_err_set(err, MOLT_EINVAL,
+				    "verify needs a root and "
+				    "a version");
+	if ((rc = molt__path(path, sizeof(path), err,
+			     "%s/" MOLT_ROOT_RELEASES_DIR
+			     "/%s/" MOLT_MANIFEST_FILE,
+			     root, vsn)) < 0 ||
+	    (rc = molt_buf_read_file(&m, path, err)) < 0)
+		return rc;
+	for (p = m.ptr; rc == MOLT_OK && (nl = strchr(p, '\n')); p = nl + 1)
+		rc = verify_line(root, vsn, p, (size_t)(nl - p), ++lineno, err);
+	molt_buf_release(&m);
+	return rc;
+}
+
 /* ---- the public entry points ---- */
 
 static int check_root(const char *root, molt_err *err)
@@ -573,7 +627,8 @@ static int extract(struct unpack *u, molt_unpack_result *res)
 			u->err, errno == ENOENT ? MOLT_ENOTFOUND : MOLT_EIO,
 			"bundle '%s': %s", u->bundle, strerror(errno));
 	rc = molt__archive_extract(&u->files, fd, u->staging,
-				   u->opts ? &u->opts->limits : NULL, u->err);
+				   u->opts ? &u->opts->limits : NULL,
+				   u->opts && u->opts->sync, u->err);
 	close(fd);
 	if (rc < 0)
 		return rc;
@@ -621,6 +676,14 @@ static int unpack_locked(struct unpack *u, molt_unpack_result *res)
 	snprintf(res->name, sizeof(res->name), "%s", u->meta.name);
 	snprintf(res->vsn, sizeof(res->vsn), "%s", u->meta.vsn);
 	t0 = molt__now_ms();
+	/* with sync, the files are on disk before RELEASES.json says they
+	 * are there; without, molt_release_verify finds a torn release */
+	if (u->opts && u->opts->sync) {
+		if ((rc = molt__sync_tree(u->staging, u->err)) < 0)
+			return rc;
+		progress(u, t0, "synced %zu files to disk", u->files.n);
+		t0 = molt__now_ms();
+	}
 	if ((rc = place(u, res)) == MOLT_OK)
 		progress(u, t0, "release %s recorded as %s", u->meta.vsn,
 			 molt_release_status_name(u->status));

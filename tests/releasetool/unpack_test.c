@@ -498,6 +498,44 @@ START_TEST(test_unpack_survives_every_allocation_failure)
 }
 END_TEST
 
+START_TEST(test_verify_finds_a_torn_release)
+{
+	molt_err err = MOLT_ERR_INIT;
+	char out[4400], *o;
+
+	init_root(b100);
+	snprintf(out, sizeof(out), "%s/sync.err", dir);
+	ck_assert_int_eq(molt_test_system("'%s/releasetool/molt' unpack --sync "
+					  "--root '%s' '%s' >/dev/null 2>'%s'",
+					  MOLT_BUILD_DIR, root, b110, out),
+			 0);
+	o = molt_test_read_file(out, NULL);
+	ck_assert_ptr_nonnull(strstr(o, "unpack: synced 7 files to disk"));
+	free(o);
+	ck_assert_msg(molt_release_verify(root, "1.1.0", &err) == MOLT_OK, "%s",
+		      err.msg);
+	ck_assert_int_eq(molt_release_verify(root, "1.0.0", &err), MOLT_OK);
+	/* what a power loss can leave: a short file, then a missing one */
+	ck_assert_int_eq(molt_test_system("cd '%s' && : >lib/kvs-1.1.0/modules/"
+					  "kvs_util.so",
+					  root),
+			 0);
+	ck_assert_int_eq(molt_release_verify(root, "1.1.0", &err),
+			 MOLT_EUNSAFE);
+	ck_assert_str_eq(err.msg, "release 1.1.0: "
+				  "'lib/kvs-1.1.0/modules/kvs_util.so': sha256 "
+				  "does not match the manifest");
+	ck_assert_int_eq(
+		molt_test_system("rm '%s/lib/kvs-1.1.0/app.json'", root), 0);
+	ck_assert_int_eq(molt_release_verify(root, "1.1.0", &err),
+			 MOLT_ENOTFOUND);
+	ck_assert_str_eq(err.msg,
+			 "release 1.1.0: 'lib/kvs-1.1.0/app.json' is missing");
+	ck_assert_int_eq(molt_release_verify(root, "9.9.9", &err),
+			 MOLT_ENOTFOUND);
+}
+END_TEST
+
 Suite *unpack_suite(void)
 {
 	Suite *s = suite_create("releasetool.unpack");
@@ -518,6 +556,7 @@ Suite *unpack_suite(void)
 	tcase_add_test(tc,
 		       test_kill_9_during_unpack_leaves_the_root_consistent);
 	tcase_add_test(tc, test_unpack_survives_every_allocation_failure);
+	tcase_add_test(tc, test_verify_finds_a_torn_release);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -132,13 +132,14 @@ typedef struct molt_unpack_limits {
 
 typedef struct molt_unpack_options {
 	molt_unpack_limits limits; /* zeros: the defaults */
+	int sync;		   /* fsync every file before the commit */
 	molt_progress_fn progress; /* optional */
 	void *payload;		   /* given to progress */
 } molt_unpack_options;
 
 #define MOLT_UNPACK_OPTIONS_INIT                                               \
 	{                                                                      \
-		{0, 0, 0, 0}, NULL, NULL                                       \
+		{0, 0, 0, 0}, 0, NULL, NULL                                    \
 	}
 
 typedef struct molt_unpack_result {
@@ -160,6 +161,15 @@ typedef struct molt_unpack_result {
 MOLT_API int molt_release_unpack(molt_unpack_result *out, const char *root,
 				 const char *bundle,
 				 const molt_unpack_options *opts,
+				 molt_err *err);
+
+/*
+ * Check the files of release vsn in root against the manifest unpack kept
+ * (releases/VSN/MANIFEST.sha256): every file there, with its sum. Finds a
+ * release torn by a power loss after an unpack without sync. MOLT_EUNSAFE
+ * or MOLT_ENOTFOUND naming the first bad file.
+ */
+MOLT_API int molt_release_verify(const char *root, const char *vsn,
 				 molt_err *err);
 
 /*
