@@ -499,16 +499,24 @@ static int write_manifest(struct build *b, const char *root, char ***files,
 	return rc;
 }
 
+/* -o: an existing directory or one ending in '/' (made if needed) gets
+ * NAME-VSN.tar.gz; anything else is the bundle's path. */
 static int out_path(char *out, size_t size, const molt_build_options *o,
 		    const struct stage *s, molt_err *err)
 {
-	struct stat st;
+	struct stat sb;
 	const char *dir = o->out ? o->out : ".";
+	size_t n = strlen(dir);
+	int rc;
 
-	if (o->out && (stat(o->out, &st) < 0 || !S_ISDIR(st.st_mode)))
+	if (n && dir[n - 1] == '/' && (rc = molt__mkdir_p(dir, 0755, err)) < 0)
+		return rc;
+	if (o->out && !(n && dir[n - 1] == '/') &&
+	    (stat(o->out, &sb) < 0 || !S_ISDIR(sb.st_mode)))
 		return molt__path(out, size, err, "%s", o->out);
-	return molt__path(out, size, err, "%s/%s-%s.tar.gz", dir,
-			  s->proj.release, s->vsn);
+	return molt__path(out, size, err, "%s%s%s-%s.tar.gz", dir,
+			  n && dir[n - 1] == '/' ? "" : "/", s->proj.release,
+			  s->vsn);
 }
 
 static int pack(struct build *b, struct stage *s, molt_build_result *res)
