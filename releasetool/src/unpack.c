@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -49,33 +48,6 @@ static void progress(const struct unpack *u, double t0, const char *fmt, ...)
 	vsnprintf(step, sizeof(step), fmt, ap);
 	va_end(ap);
 	u->opts->progress(step, molt__now_ms() - t0, u->opts->payload);
-}
-
-int molt_root_lock(int *out, const char *root, molt_err *err)
-{
-	char path[MOLT__PATH_MAX];
-	int fd, rc;
-
-	if ((rc = molt__path(path, sizeof(path), err, "%s/" MOLT_ROOT_LOCK_FILE,
-			     root)) < 0)
-		return rc;
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0)
-		return molt_err_set(err, MOLT_EIO, "open '%s': %s", path,
-				    strerror(errno));
-	while (flock(fd, LOCK_EX) < 0)
-		if (errno != EINTR) {
-			close(fd);
-			return molt_err_set(err, MOLT_EIO, "flock '%s': %s",
-					    path, strerror(errno));
-		}
-	*out = fd;
-	return MOLT_OK;
-}
-
-void molt_root_unlock(int fd)
-{
-	if (fd >= 0)
-		close(fd);
 }
 
 /* ---- checking what was extracted ---- */
@@ -534,60 +506,6 @@ out_unmove:
 out:
 	molt_releases_release(&rels);
 	molt_free(moved);
-	return rc;
-}
-
-/* ---- checking an unpacked release ---- */
-
-static int verify_line(const char *root, const char *vsn, const char *line,
-		       size_t len, int lineno, molt_err *err)
-{
-	char path[MOLT__PATH_MAX], sum[MOLT__SHA256_HEX];
-	int rc;
-
-	if (len < 67 || line[64] != ' ' || line[65] != ' ' ||
-	    strspn(line, "0123456789abcdef") != 64)
-		return molt_err_set(err, MOLT_EPARSE,
-				    "release %s: " MOLT_MANIFEST_FILE
-				    ":%d: expected '<sha256>  <path>'",
-				    vsn, lineno);
-	if ((rc = molt__path(path, sizeof(path), err, "%s/%.*s", root,
-			     (int)(len - 66), line + 66)) < 0)
-		return rc;
-	if (!molt__exists(path))
-		return molt_err_set(err, MOLT_ENOTFOUND,
-				    "release %s: '%.*s' is missing", vsn,
-				    (int)(len - 66), line + 66);
-	if ((rc = molt__sha256_file(sum, path, err)) < 0)
-		return rc;
-	if (memcmp(sum, line, 64) != 0)
-		return molt_err_set(err, MOLT_EUNSAFE,
-				    "release %s: '%.*s': sha256 does not match "
-				    "the manifest",
-				    vsn, (int)(len - 66), line + 66);
-	return MOLT_OK;
-}
-
-int molt_release_verify(const char *root, const char *vsn, molt_err *err)
-{
-	molt_buf m = MOLT_BUF_INIT;
-	char path[MOLT__PATH_MAX];
-	const char *p, *nl;
-	int lineno = 0, rc;
-
-	if (!root || !vsn || !molt__name_ok(vsn))
-		return molt_err_set(err, MOLT_EINVAL,
-				    "verify needs a root and "
-				    "a version");
-	if ((rc = molt__path(path, sizeof(path), err,
-			     "%s/" MOLT_ROOT_RELEASES_DIR
-			     "/%s/" MOLT_MANIFEST_FILE,
-			     root, vsn)) < 0 ||
-	    (rc = molt_buf_read_file(&m, path, err)) < 0)
-		return rc;
-	for (p = m.ptr; rc == MOLT_OK && (nl = strchr(p, '\n')); p = nl + 1)
-		rc = verify_line(root, vsn, p, (size_t)(nl - p), ++lineno, err);
-	molt_buf_release(&m);
 	return rc;
 }
 
