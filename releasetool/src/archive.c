@@ -1,6 +1,8 @@
 /* Bundles on disk: reproducible tar.gz packing and safe extraction. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -127,19 +129,49 @@ int molt__archive_pack(const char *out_path, const char *base,
 
 /* ---- the gzip layer of extraction ---- */
 
-/* A gzip stream read from fd, fed to libarchive as plain tar bytes. */
+#define NSLOTS 4 /* decompressed buffers in flight */
+
+/*
+ * The gzip layer: a producer thread inflates the bundle into a ring of
+ * NSLOTS buffers while the caller's thread parses the tar, hashes and
+ * writes, as `gzip -d | tar x` does with two processes. libarchive reads
+ * the buffers in place; the consumer holds the one it handed over until
+ * libarchive asks for the next.
+ *
+ * mu guards head, tail, len[], done and stop. Slots [tail, head) are
+ * filled; the producer writes only slot head % NSLOTS, and only while
+ * head - tail < NSLOTS. The producer alone touches fd, zs, in, in_eof,
+ * end, perr and prc until it sets done; the consumer reads perr and prc
+ * only after it saw done under mu. The consumer alone touches the fields
+ * after out[].
+ */
 struct gz {
-	int fd;			      /* compressed input */
-	z_stream zs;		      /* inflate state (gzip only) */
-	int zinit;		      /* zs needs inflateEnd */
-	int in_eof;		      /* read() returned 0 */
-	int end;		      /* the gzip trailer was checked */
-	uint64_t total;		      /* bytes handed to libarchive */
-	size_t last;		      /* length of the last hand-over */
-	molt_err *err;		      /* first failure */
-	int rc;			      /* its code */
-	unsigned char in[IO_CHUNK];   /* compressed bytes */
-	unsigned char out[OUT_CHUNK]; /* decompressed bytes for libarchive */
+	int fd;			    /* compressed input */
+	z_stream zs;		    /* inflate state (gzip only) */
+	int zinit;		    /* zs needs inflateEnd */
+	int in_eof;		    /* read() returned 0 */
+	int end;		    /* the gzip trailer was checked */
+	molt_err perr;		    /* the producer's failure */
+	int prc;		    /* its code */
+	unsigned char in[IO_CHUNK]; /* compressed bytes */
+
+	pthread_mutex_t mu;	  /* guards the fields below */
+	pthread_cond_t cv;	  /* head, tail, done or stop changed */
+	unsigned long head, tail; /* filled slots are [tail, head) */
+	int done;		  /* the producer has finished */
+	int stop;		  /* the consumer wants it to finish */
+	size_t len[NSLOTS];	  /* bytes in each filled slot */
+	unsigned char out[NSLOTS][OUT_CHUNK]; /* decompressed bytes */
+
+	int sync_init;		  /* mu and cv need destroying */
+	int started;		  /* th is running and needs joining */
+	pthread_t th;		  /* the producer */
+	int holding;		  /* the consumer holds slot tail */
+	const unsigned char *cur; /* the last buffer handed over */
+	uint64_t total;		  /* bytes handed to libarchive */
+	size_t last;		  /* length of the last hand-over */
+	molt_err *err;		  /* the caller's error */
+	int rc;			  /* failure seen by the consumer */
 };
 
 static int gz_fill(struct gz *g)
@@ -150,33 +182,12 @@ static int gz_fill(struct gz *g)
 		n = read(g->fd, g->in, sizeof(g->in));
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
-		return g->rc = molt_err_set(g->err, MOLT_EIO, "read bundle: %s",
-					    strerror(errno));
+		return g->prc =
+			       molt_err_set(&g->perr, MOLT_EIO,
+					    "read bundle: %s", strerror(errno));
 	g->in_eof = n == 0;
 	g->zs.next_in = g->in;
 	g->zs.avail_in = (uInt)n;
-	return MOLT_OK;
-}
-
-static int gz_open(struct gz *g, int fd, molt_err *err)
-{
-	memset(&g->zs, 0, sizeof(g->zs));
-	g->fd = fd;
-	g->err = err;
-	g->rc = MOLT_OK;
-	g->in_eof = g->end = g->zinit = 0;
-	g->total = 0;
-	g->last = 0;
-	if (gz_fill(g) < 0)
-		return g->rc;
-	if (g->zs.avail_in < 2 || g->in[0] != 0x1f || g->in[1] != 0x8b)
-		return g->rc = molt_err_set(err, MOLT_EPARSE,
-					    "not a gzip-compressed tar "
-					    "(bad magic bytes)");
-	if (inflateInit2(&g->zs, 16 + MAX_WBITS) != Z_OK)
-		return g->rc = molt_err_set(err, MOLT_ENOMEM,
-					    "inflateInit2 failed");
-	g->zinit = 1;
 	return MOLT_OK;
 }
 
@@ -184,23 +195,23 @@ static int gz_open(struct gz *g, int fd, molt_err *err)
 static int gz_check_tail(struct gz *g)
 {
 	if (g->zs.avail_in == 0 && !g->in_eof && gz_fill(g) < 0)
-		return g->rc;
+		return g->prc;
 	if (g->zs.avail_in > 0)
-		return g->rc = molt_err_set(g->err, MOLT_EPARSE,
-					    "trailing data after the gzip "
-					    "stream");
+		return g->prc = molt_err_set(&g->perr, MOLT_EPARSE,
+					     "trailing data after the gzip "
+					     "stream");
 	return MOLT_OK;
 }
 
-/* Inflate into g->out; returns bytes produced, 0 at the end, -1 on error. */
-static ssize_t gz_inflate(struct gz *g)
+/* Inflate into out; returns bytes produced, 0 at the end, -1 on error. */
+static ssize_t gz_inflate(struct gz *g, unsigned char *out)
 {
 	int r;
 
-	if (g->end || g->rc < 0)
-		return g->rc < 0 ? -1 : 0;
-	g->zs.next_out = g->out;
-	g->zs.avail_out = sizeof(g->out);
+	if (g->end)
+		return 0;
+	g->zs.next_out = out;
+	g->zs.avail_out = OUT_CHUNK;
 	while (g->zs.avail_out > 0) {
 		if (g->zs.avail_in == 0 && !g->in_eof && gz_fill(g) < 0)
 			return -1;
@@ -212,30 +223,151 @@ static ssize_t gz_inflate(struct gz *g)
 			break;
 		}
 		if (r == Z_BUF_ERROR && g->in_eof && g->zs.avail_in == 0) {
-			g->rc = molt_err_set(g->err, MOLT_EPARSE,
-					     "truncated gzip stream");
+			g->prc = molt_err_set(&g->perr, MOLT_EPARSE,
+					      "truncated gzip stream");
 			return -1;
 		}
 		if (r != Z_OK && r != Z_BUF_ERROR) {
-			g->rc = molt_err_set(g->err, MOLT_EPARSE,
-					     "bad gzip stream: %s",
-					     g->zs.msg ? g->zs.msg : "error");
+			g->prc = molt_err_set(&g->perr, MOLT_EPARSE,
+					      "bad gzip stream: %s",
+					      g->zs.msg ? g->zs.msg : "error");
 			return -1;
 		}
 	}
-	return (ssize_t)(sizeof(g->out) - g->zs.avail_out);
+	return (ssize_t)(OUT_CHUNK - g->zs.avail_out);
+}
+
+static void *gz_producer(void *payload)
+{
+	struct gz *g = payload;
+	unsigned long slot;
+	ssize_t n;
+
+	for (;;) {
+		pthread_mutex_lock(&g->mu);
+		while (g->head - g->tail >= NSLOTS && !g->stop)
+			pthread_cond_wait(&g->cv, &g->mu);
+		slot = g->head % NSLOTS;
+		if (g->stop) {
+			g->done = 1;
+			pthread_mutex_unlock(&g->mu);
+			return NULL;
+		}
+		pthread_mutex_unlock(&g->mu);
+		n = gz_inflate(g, g->out[slot]);
+		pthread_mutex_lock(&g->mu);
+		if (n > 0) {
+			g->len[slot] = (size_t)n;
+			g->head++;
+		} else {
+			g->done = 1;
+		}
+		pthread_cond_broadcast(&g->cv);
+		pthread_mutex_unlock(&g->mu);
+		if (n <= 0)
+			return NULL;
+	}
+}
+
+/* The next decompressed block: its length, 0 at the end, or -1 with the
+ * producer's error in g->rc and *g->err. */
+static ssize_t gz_next(struct gz *g, const unsigned char **buf)
+{
+	ssize_t n = 0;
+
+	if (g->rc < 0)
+		return -1;
+	pthread_mutex_lock(&g->mu);
+	if (g->holding) {
+		g->tail++;
+		g->holding = 0;
+		pthread_cond_broadcast(&g->cv);
+	}
+	while (g->head == g->tail && !g->done)
+		pthread_cond_wait(&g->cv, &g->mu);
+	if (g->head != g->tail) {
+		*buf = g->out[g->tail % NSLOTS];
+		n = (ssize_t)g->len[g->tail % NSLOTS];
+		g->holding = 1;
+	} else if (g->prc < 0) {
+		g->rc = molt_err_set(g->err, g->prc, "%s", g->perr.msg);
+		n = -1;
+	}
+	pthread_mutex_unlock(&g->mu);
+	if (n > 0) {
+		g->cur = *buf;
+		g->total += (uint64_t)n;
+		g->last = (size_t)n;
+	}
+	return n;
+}
+
+static int gz_start(struct gz *g, molt_err *err)
+{
+	if (pthread_mutex_init(&g->mu, NULL) != 0)
+		return molt_err_set(err, MOLT_ERROR, "pthread_mutex_init");
+	if (pthread_cond_init(&g->cv, NULL) != 0) {
+		pthread_mutex_destroy(&g->mu);
+		return molt_err_set(err, MOLT_ERROR, "pthread_cond_init");
+	}
+	g->sync_init = 1;
+	if (pthread_create(&g->th, NULL, gz_producer, g) != 0)
+		return molt_err_set(err, MOLT_ERROR,
+				    "cannot start the gzip thread");
+	g->started = 1;
+	return MOLT_OK;
+}
+
+/* Check the magic bytes, then start inflating in the producer thread. */
+static int gz_open(struct gz *g, int fd, molt_err *err)
+{
+	memset(g, 0, offsetof(struct gz, in));
+	g->fd = fd;
+	g->err = err;
+	g->head = g->tail = 0;
+	g->done = g->stop = g->sync_init = g->started = g->holding = 0;
+	g->cur = NULL;
+	g->total = 0;
+	g->last = 0;
+	g->rc = MOLT_OK;
+	if (gz_fill(g) < 0)
+		return g->rc = molt_err_set(err, g->prc, "%s", g->perr.msg);
+	if (g->zs.avail_in < 2 || g->in[0] != 0x1f || g->in[1] != 0x8b)
+		return g->rc = molt_err_set(err, MOLT_EPARSE,
+					    "not a gzip-compressed tar "
+					    "(bad magic bytes)");
+	if (inflateInit2(&g->zs, 16 + MAX_WBITS) != Z_OK)
+		return g->rc = molt_err_set(err, MOLT_ENOMEM,
+					    "inflateInit2 failed");
+	g->zinit = 1;
+	return g->rc = gz_start(g, err);
+}
+
+/* Stop and join the producer; free what gz_open made. */
+static void gz_close(struct gz *g)
+{
+	if (g->started) {
+		pthread_mutex_lock(&g->mu);
+		g->stop = 1;
+		pthread_cond_broadcast(&g->cv);
+		pthread_mutex_unlock(&g->mu);
+		pthread_join(g->th, NULL);
+	}
+	if (g->sync_init) {
+		pthread_cond_destroy(&g->cv);
+		pthread_mutex_destroy(&g->mu);
+	}
+	if (g->zinit)
+		inflateEnd(&g->zs);
 }
 
 static la_ssize_t gz_read(struct archive *a, void *payload, const void **buf)
 {
 	struct gz *g = payload;
-	ssize_t n = gz_inflate(g);
+	const unsigned char *p = NULL;
+	ssize_t n = gz_next(g, &p);
 
-	*buf = g->out;
-	if (n >= 0) {
-		g->total += (uint64_t)n;
-		g->last = (size_t)n;
-	}
+	*buf = p;
 	if (n < 0)
 		archive_set_error(a, EIO, "%s",
 				  g->err ? g->err->msg : "gzip error");
@@ -245,11 +377,12 @@ static la_ssize_t gz_read(struct archive *a, void *payload, const void **buf)
 /* Read the rest of the stream: the tar end may come before the gzip end. */
 static int gz_drain(struct gz *g)
 {
+	const unsigned char *p;
 	ssize_t n;
 
-	while ((n = gz_inflate(g)) > 0)
+	while ((n = gz_next(g, &p)) > 0)
 		for (ssize_t i = 0; i < n; i++)
-			if (g->out[i] != 0)
+			if (p[i] != 0)
 				return g->rc = molt_err_set(
 					       g->err, MOLT_EPARSE,
 					       "data after the end of the tar "
@@ -584,10 +717,11 @@ static int check_unread(const struct extract *x)
 	la_int64_t used = archive_filter_bytes(x->a, 0);
 	uint64_t start = g->total - g->last;
 
-	if (used < 0 || (uint64_t)used >= g->total || (uint64_t)used < start)
+	if (!g->cur || used < 0 || (uint64_t)used >= g->total ||
+	    (uint64_t)used < start)
 		return MOLT_OK;
 	for (size_t i = (size_t)((uint64_t)used - start); i < g->last; i++)
-		if (g->out[i] != 0)
+		if (g->cur[i] != 0)
 			return hidden_data(x);
 	return MOLT_OK;
 }
@@ -642,8 +776,7 @@ int molt__archive_extract(struct molt__extracted *out, int fd, const char *dest,
 		rc = extract_all(&x);
 	archive_read_free(x.a);
 out_gz:
-	if (x.gz->zinit)
-		inflateEnd(&x.gz->zs);
+	gz_close(x.gz);
 	molt_free(x.gz);
 	if (rc < 0)
 		molt__extracted_release(out);
