@@ -1,19 +1,123 @@
-/* NEEDSWORK: placeholder until issue 5 lands; replace this file. */
+/* molt build: a release bundle from a git tag. */
+#include <stdio.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "molt/release.h"
+
 #include "cli.h"
 
+/* clang-format off: banned.h stays last (STYLE.md §10) */
 #include "molt/banned.h"
+/* clang-format on */
 
-static int not_yet(molt_cli *cli)
+#define MAX_RELUP_FROM 16
+
+static void on_progress(const char *step, double ms, void *payload)
 {
-	molt_err err;
+	const molt_cli *cli = payload;
 
-	molt_err_set(&err, MOLT_ERROR, "'%s' is not implemented yet (issue 5)", cli->verb);
-	return molt__cli_fail(cli, &err);
+	molt__cli_progress(cli, "%s: %s (%.0f ms)", cli->verb, step, ms);
+}
+
+/* The value of option name at argv[*i] ("--x V" or "--x=V"), or NULL. */
+static const char *opt_value(int argc, char **argv, int *i, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (strcmp(argv[*i], name) == 0)
+		return *i + 1 < argc ? argv[++*i] : NULL;
+	if (strncmp(argv[*i], name, n) == 0 && argv[*i][n] == '=')
+		return argv[*i] + n + 1;
+	return NULL;
+}
+
+static int is_opt(const char *arg, const char *name)
+{
+	size_t n = strlen(name);
+
+	return strncmp(arg, name, n) == 0 && (!arg[n] || arg[n] == '=');
+}
+
+static int parse(molt_cli *cli, molt_build_options *o, const char **from,
+		 int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = NULL;
+
+		if (is_opt(a, "--repo") &&
+		    (v = opt_value(argc, argv, &i, "--repo")))
+			o->repo = v;
+		else if (is_opt(a, "--tag") &&
+			 (v = opt_value(argc, argv, &i, "--tag")))
+			o->tag = v;
+		else if ((is_opt(a, "--out") &&
+			  (v = opt_value(argc, argv, &i, "--out"))) ||
+			 (is_opt(a, "-o") &&
+			  (v = opt_value(argc, argv, &i, "-o"))))
+			o->out = v;
+		else if (is_opt(a, "--relup-from") &&
+			 (v = opt_value(argc, argv, &i, "--relup-from"))) {
+			if (o->nrelup_from == MAX_RELUP_FROM)
+				return molt__cli_usage(cli,
+						       "at most %d "
+						       "--relup-from",
+						       MAX_RELUP_FROM);
+			from[o->nrelup_from++] = v;
+		} else
+			return molt__cli_usage(cli, "unexpected argument '%s'",
+					       a);
+	}
+	if (!o->repo || !o->tag)
+		return molt__cli_usage(cli,
+				       "usage: molt build --repo DIR --tag "
+				       "TAG [-o OUT] [--relup-from TAG]...");
+	return MOLT_EXIT_OK;
+}
+
+static void print_json(const molt_build_result *r, const char *tag)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *s;
+
+	cJSON_AddTrueToObject(o, "ok");
+	cJSON_AddStringToObject(o, "bundle", r->path);
+	cJSON_AddStringToObject(o, "name", r->name);
+	cJSON_AddStringToObject(o, "vsn", r->vsn);
+	cJSON_AddStringToObject(o, "tag", tag);
+	cJSON_AddStringToObject(o, "tag_type",
+				r->annotated ? "annotated" : "lightweight");
+	cJSON_AddStringToObject(o, "commit", r->commit);
+	cJSON_AddNumberToObject(o, "commit_time", (double)r->commit_time);
+	cJSON_AddStringToObject(o, "sha256", r->sha256);
+	cJSON_AddNumberToObject(o, "size", (double)r->size);
+	cJSON_AddNumberToObject(o, "files", (double)r->files);
+	cJSON_AddBoolToObject(o, "relup", r->relup);
+	if ((s = cJSON_PrintUnformatted(o)))
+		printf("%s\n", s);
+	cJSON_free(s);
+	cJSON_Delete(o);
 }
 
 int molt__cmd_build(molt_cli *cli, int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return not_yet(cli);
+	molt_build_options o = MOLT_BUILD_OPTIONS_INIT;
+	const char *from[MAX_RELUP_FROM];
+	molt_build_result r;
+	molt_err err = MOLT_ERR_INIT;
+	int rc;
+
+	if ((rc = parse(cli, &o, from, argc, argv)) != MOLT_EXIT_OK)
+		return rc;
+	o.relup_from = from;
+	o.progress = on_progress;
+	o.payload = cli;
+	if (molt_release_build(&r, &o, &err) < 0)
+		return molt__cli_fail(cli, &err);
+	if (cli->json)
+		print_json(&r, o.tag);
+	else if (!cli->quiet)
+		printf("%s  %s\n", r.sha256, r.path);
+	return MOLT_EXIT_OK;
 }

@@ -1,0 +1,58 @@
+/* Bundles on disk: reproducible tar.gz packing and safe extraction. The
+ * only file that includes <archive.h> is archive.c (this header is not
+ * named archive.h, which would shadow libarchive's under -Isrc). */
+#ifndef MOLT_RELEASETOOL_ARCHIVE_H
+#define MOLT_RELEASETOOL_ARCHIVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "molt/common.h"
+#include "molt/release.h"
+
+#include "sha256.h"
+
+/*
+ * Pack the files paths[0..n) (sorted, relative to base) into a gzip'd
+ * ustar archive at out_path: entries in the given order, owner 0:0
+ * (root/root), mode 0755 if the file has any execute bit else 0644, mtime
+ * = mtime, and a gzip header with no name and no time.
+ */
+int molt__archive_pack(const char *out_path, const char *base,
+		       char *const *paths, size_t n, int64_t mtime,
+		       molt_err *err);
+
+/* The regular files an extraction wrote, in archive order. */
+struct molt__extracted {
+	char **paths;			/* relative paths, owned */
+	char (*sums)[MOLT__SHA256_HEX]; /* sums[i] is the sum of paths[i] */
+	size_t n;			/* number of files */
+	size_t cap;			/* allocated entries */
+	uint64_t bytes;			/* their total size */
+};
+
+/*
+ * Extract the gzip'd tar read from fd into the existing, empty directory
+ * dest. Refuses (MOLT_EUNSAFE, naming the entry) absolute paths, ".."
+ * components, symlinks and hard links, devices, FIFOs, sockets, sparse
+ * entries, duplicate entries and anything over lim; refuses (MOLT_EPARSE)
+ * a stream that is not gzip, a bad or truncated gzip stream, trailing
+ * data, a damaged tar. setuid/setgid/sticky bits are dropped: files get
+ * 0755 or 0644, directories 0755. The gzip stream is read to its end, so
+ * its CRC is checked. With writeback, each file's writeback to disk is
+ * started as soon as it is written. On failure dest may hold partial files: the
+ * caller removes it. Fills owned *out (molt__extracted_release) on success.
+ */
+int molt__archive_extract(struct molt__extracted *out, int fd, const char *dest,
+			  const molt_unpack_limits *lim, int writeback,
+			  molt_err *err);
+
+void molt__extracted_release(struct molt__extracted *x);
+
+/* Defaults of molt_unpack_limits. */
+#define MOLT__MAX_TOTAL	  (UINT64_C(1) << 30)
+#define MOLT__MAX_FILE	  (UINT64_C(256) << 20)
+#define MOLT__MAX_ENTRIES 10000
+#define MOLT__MAX_PATH	  1024
+
+#endif

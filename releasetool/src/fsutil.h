@@ -1,0 +1,65 @@
+/* Files, directories and child processes for the release tool. */
+#ifndef MOLT_RELEASETOOL_FSUTIL_H
+#define MOLT_RELEASETOOL_FSUTIL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "molt/common.h"
+
+#define MOLT__PATH_MAX 4096
+
+/* snprintf into out; MOLT_EINVAL ("path too long: ...") if it does not
+ * fit, and out is then "" so that no truncated path is ever used. */
+MOLT_PRINTF(4, 5)
+int molt__path(char *out, size_t size, molt_err *err, const char *fmt, ...);
+
+/* molt__path into an array, for paths whose parts are already bounded:
+ * an overlong result is "" and the next file operation fails on it. */
+#define molt__pathf(buf, ...) molt__path((buf), sizeof(buf), NULL, __VA_ARGS__)
+
+/* mkdir -p path with mode for the directories it makes. */
+int molt__mkdir_p(const char *path, mode_t mode, molt_err *err);
+
+/* rm -rf path without following symlinks. Ignores errors. */
+void molt__rmrf(const char *path);
+
+/* Make a fresh directory "parent/prefixXXXXXX" and put its path in out. */
+int molt__mkdtemp(char *out, size_t size, const char *parent,
+		  const char *prefix, molt_err *err);
+
+/* Directory for temporary files: $TMPDIR or /tmp. */
+const char *molt__tmpdir(void);
+
+/*
+ * Run argv[0] (searched in PATH) with argv in cwd (NULL: ours), with the
+ * "NAME=value" strings of env added to our environment (env may be NULL),
+ * and wait. Fails naming what when it cannot start or exits non-zero.
+ */
+int molt__run(const char *const *argv, const char *cwd, const char *const *env,
+	      const char *what, molt_err *err);
+
+/*
+ * Every regular file under dir, as sorted paths relative to dir. Returns
+ * owned *out (free with molt__strv_free). Anything but a regular file or
+ * a directory under dir is an error.
+ */
+int molt__list_files(char ***out, size_t *n, const char *dir, molt_err *err);
+
+/* Free n strings of v and v itself. */
+void molt__strv_free(char **v, size_t n);
+
+/* Append a molt_strdup of s to *v (count *n); MOLT_ENOMEM on failure. */
+int molt__strv_push(char ***v, size_t *n, const char *s);
+
+/* fsync every file and directory under dir (not following symlinks), so
+ * that what is renamed into place later is on disk. */
+int molt__sync_tree(const char *dir, molt_err *err);
+
+/* Monotonic clock in milliseconds. */
+double molt__now_ms(void);
+
+/* 1 if path exists (any type, not following a final symlink), else 0. */
+int molt__exists(const char *path);
+
+#endif

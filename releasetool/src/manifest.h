@@ -1,0 +1,110 @@
+/* The JSON files of a release: molt.json (project.c), app.json,
+ * release.json, RELEASES.json (manifest.c). Every reader checks the format
+ * version and names the file, the field and what it expected. */
+#ifndef MOLT_RELEASETOOL_MANIFEST_H
+#define MOLT_RELEASETOOL_MANIFEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "molt/common.h"
+#include "molt/release.h"
+
+#include "json.h"
+
+/* One module of an application in molt.json. Strings are borrowed from
+ * the project: valid until molt__project_release. */
+struct molt__modsrc {
+	const char *name;     /* module name, [a-z][a-z0-9_]* */
+	const char **sources; /* C files, relative to the application dir */
+	size_t nsources;      /* number of sources */
+};
+
+/* One application in molt.json (borrowed strings, as above). */
+struct molt__appsrc {
+	const char *name;    /* application name */
+	const char *vsn;     /* its version (default: the release's) */
+	const char *dir;     /* its directory in the repository */
+	const char *appup;   /* appup file relative to dir, or NULL */
+	const char *priv;    /* private files dir relative to dir, or NULL */
+	const char *build;   /* shell command building the modules, or NULL */
+	const char **cflags; /* extra compiler flags */
+	size_t ncflags;	     /* number of them */
+	struct molt__modsrc *mods; /* modules */
+	size_t nmods;		   /* number of modules */
+	const void *json; /* the cJSON object (deps, env, supervisor) */
+};
+
+/* molt.json at the repository's root. */
+struct molt__project {
+	void *json;	     /* the parsed cJSON tree, owned */
+	const char *release; /* release name */
+	const char *repo;    /* source URL recorded in release.json, or NULL */
+	struct molt__appsrc *apps; /* applications, owned array */
+	size_t napps;		   /* number of applications */
+};
+
+/* Parse molt.json text; file names it in errors; vsn is the release
+ * version (the default application version). Returns owned *out (free with
+ * molt__project_release). */
+int molt__project_parse(struct molt__project *out, const char *text, size_t len,
+			const char *file, const char *vsn, molt_err *err);
+void molt__project_release(struct molt__project *p);
+
+#define MOLT__MAX_EXPORTS 64
+
+/* What a built module's descriptor says, plus the sum of its .so. */
+struct molt__modinfo {
+	char name[64];	    /* descriptor name */
+	char vsn[64];	    /* descriptor vsn */
+	uint32_t behaviour; /* enum molt_behaviour */
+	uint32_t state_vsn; /* state layout version */
+	int code_change;    /* 1 if it has a code_change callback */
+	size_t nexports;    /* number of exports */
+	char exports[MOLT__MAX_EXPORTS][64]; /* exported function names */
+	char sha256[65];		     /* sum of the .so */
+};
+
+/* Where a release comes from. */
+struct molt__source {
+	const char *repo; /* URL or NULL */
+	const char *tag;  /* "v1.1.0" */
+	char commit[41];  /* commit id, hex */
+	int64_t time;	  /* committer time, seconds since the epoch */
+	int annotated;	  /* 1 for an annotated tag */
+};
+
+/* Write lib/APP-VSN/app.json for app with its built modules (mods[i] for
+ * app->mods[i]); appup is the appup's file name in the lib dir or NULL. */
+int molt__app_json_write(const char *path, const struct molt__appsrc *app,
+			 const struct molt__modinfo *mods, const char *appup,
+			 molt_err *err);
+
+/* Write releases/VSN/release.json. */
+int molt__release_json_write(const char *path, const struct molt__project *p,
+			     const char *vsn, const struct molt__source *src,
+			     int relup, molt_err *err);
+
+/* What unpack needs from release.json. */
+struct molt__relmeta {
+	char name[128];		/* release name */
+	char vsn[128];		/* release version */
+	molt_release_app *apps; /* applications (lib filled in), owned */
+	size_t napps;		/* number of applications */
+};
+
+/* Read and check release.json at path. Free with molt__relmeta_release. */
+int molt__release_json_read(struct molt__relmeta *out, const char *path,
+			    molt_err *err);
+void molt__relmeta_release(struct molt__relmeta *m);
+
+/* Called for each module app.json lists; a negative return stops. */
+typedef int (*molt__module_fn)(const char *name, const char *file,
+			       const char *sha256, void *payload);
+
+/* Read app.json at path and check its format, name and vsn; call each
+ * (may be NULL) for every module it lists. */
+int molt__app_json_check(const char *path, const char *name, const char *vsn,
+			 molt__module_fn each, void *payload, molt_err *err);
+
+#endif

@@ -1,0 +1,56 @@
+/* Helpers for the releasetool suites: the sample repository, bundles,
+ * hostile archives and snapshots of a root. */
+#ifndef MOLT_TEST_RELFIX_H
+#define MOLT_TEST_RELFIX_H
+
+#include <stddef.h>
+
+/* Make the sample repository (fixtures/make-repo.sh) in dir/repo and put
+ * that path in out (size 4096). Aborts the test on failure. */
+void relfix_make_repo(char *out, const char *dir);
+
+/* Build tag of repo into outdir with the library; returns the bundle path
+ * (static buffer). Aborts the test on failure. */
+const char *relfix_build(const char *repo, const char *tag, const char *outdir);
+
+/* One entry of a hand-made archive. */
+struct relfix_entry {
+	const char *path; /* archive name */
+	char type;	  /* 'f' file, 'd' dir, 'l' symlink, 'h' hard link,
+			     'c' char device, 'b' block device, 'p' FIFO */
+	const char *data; /* file contents ('f') */
+	const char *link; /* link target ('l', 'h') */
+	int mode;	  /* permission bits; 0: 0644 */
+};
+
+/* How to turn a good bundle into a bad one. */
+struct relfix_mutation {
+	const struct relfix_entry *extra; /* entries to add ... */
+	size_t nextra;			  /* ... this many */
+	int extra_first;		  /* add them before the good ones */
+	int list_extra;			  /* list added files in the manifest */
+	int drop_manifest;		  /* no MANIFEST.sha256 */
+	int manifest_phantom;		  /* manifest lists a missing file */
+	int corrupt_file;		  /* change a file, keep its sum */
+	int duplicate;			  /* one good file twice */
+	int plain_tar;			  /* no gzip */
+	int zip;			  /* zip instead of tar.gz */
+	const char *replace_path;	  /* give this member ... */
+	const char *replace_data;	  /* ... these contents (listed) */
+};
+
+/* Read the good bundle, apply m, write the result to out. */
+void relfix_mutate(const char *good, const char *out,
+		   const struct relfix_mutation *m);
+
+/* Write data as a gzip'd stream (of anything) to out. */
+void relfix_gzip_bytes(const char *out, const void *data, size_t len);
+
+/* A sorted listing of every path under dir with its type and size, one
+ * per line, without releases/.lock; returns owned (free()) text. */
+char *relfix_snapshot(const char *dir);
+
+/* Number of ".staging-*" entries left in root. */
+int relfix_staging_left(const char *root);
+
+#endif
