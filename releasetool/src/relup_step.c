@@ -1,10 +1,68 @@
 /* The relup step of `molt build --relup-from` (see relup_step.h). */
 #include "relup_step.h"
 
+#ifdef MOLT_HAVE_APPUP
+#include "molt/buf.h"
+#include "molt/relup.h"
+#endif
+
 /* clang-format off: banned.h stays last (STYLE.md §10) */
 #include "molt/banned.h"
 /* clang-format on */
 
+#ifdef MOLT_HAVE_APPUP
+/* Load each from-root; on failure free what was loaded. */
+static int load_froms(molt_release **rels, const char *const *roots, size_t n,
+		      molt_err *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		int rc = molt_release_load(&rels[i], roots[i], err);
+
+		if (rc < 0) {
+			while (i > 0)
+				molt_release_free(rels[--i]);
+			return rc;
+		}
+	}
+	return MOLT_OK;
+}
+
+int molt__build_relup(char **out, const char *to_root, const char *to_vsn,
+		      const char *const *from_roots,
+		      const char *const *from_vsns, size_t nfrom, molt_err *err)
+{
+	molt_relup_opts opts = MOLT_RELUP_OPTS_INIT;
+	molt_buf buf = MOLT_BUF_INIT;
+	molt_release *to = NULL;
+	molt_release **from;
+	int rc;
+
+	(void)to_vsn;
+	(void)from_vsns;
+	*out = NULL;
+	from = molt_calloc(nfrom ? nfrom : 1, sizeof(*from));
+	if (!from)
+		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
+	if ((rc = molt_release_load(&to, to_root, err)) < 0)
+		goto out_free_array;
+	if ((rc = load_froms(from, from_roots, nfrom, err)) < 0)
+		goto out_free_to;
+	opts.to = to;
+	opts.from = (const molt_release *const *)from;
+	opts.nfrom = nfrom;
+	rc = molt_relup_build(&buf, &opts, err);
+	if (rc == MOLT_OK && !(*out = molt_buf_detach(&buf)))
+		rc = molt_err_set(err, MOLT_ENOMEM, "out of memory");
+	molt_buf_release(&buf);
+	for (size_t i = 0; i < nfrom; i++)
+		molt_release_free(from[i]);
+out_free_to:
+	molt_release_free(to);
+out_free_array:
+	molt_free(from);
+	return rc;
+}
+#else
 int molt__build_relup(char **out, const char *to_root, const char *to_vsn,
 		      const char *const *from_roots,
 		      const char *const *from_vsns, size_t nfrom, molt_err *err)
@@ -15,16 +73,8 @@ int molt__build_relup(char **out, const char *to_root, const char *to_vsn,
 	(void)from_vsns;
 	(void)nfrom;
 	*out = NULL;
-#ifdef MOLT_HAVE_APPUP
-	/* NEEDSWORK: call the appup library's relup compiler here (release
-	 * and app.json of each root are in place); it was not on main when
-	 * this was written. */
-	return molt_err_set(err, MOLT_ERROR,
-			    "relup compilation: the appup library is linked "
-			    "but not wired yet (releasetool/src/relup_step.c)");
-#else
 	return molt_err_set(err, MOLT_ERROR,
 			    "relup compilation needs the appup library "
 			    "(issue 4)");
-#endif
 }
+#endif

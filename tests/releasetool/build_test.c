@@ -463,10 +463,10 @@ START_TEST(test_relup_from_builds_both_and_compiles_the_relup)
 	from[0] = "v0.9.9";
 	ck_assert_int_eq(molt_release_build(&r, &o, &err), MOLT_ENOTFOUND);
 	ck_assert_ptr_nonnull(strstr(err.msg, "tag 'v0.9.9' not found"));
-#endif
 	/* nothing half-made is left where the bundle would go */
 	ck_assert_int_eq(
 		molt_test_system("ls '%s' | grep -q 'shop-1.1.0'", dir), 1);
+#endif
 }
 END_TEST
 
