@@ -108,13 +108,15 @@ static int find_so(eval *ev, const char *app, const char *vsn, const char *mod,
 		if (file_exists(out))
 			return 1;
 	}
-	if (ev->o->lib_dir) {
-		snprintf(out, size, "%s/%s-%s/%s.so", ev->o->lib_dir, app, vsn,
-			 mod);
-		if (file_exists(out))
-			return 1;
-	}
-	return 0;
+	if (!ev->o->lib_dir)
+		return 0;
+	/* an unpacked release keeps its modules in lib/APP-VSN/modules/ */
+	snprintf(out, size, "%s/%s-%s/modules/%s.so", ev->o->lib_dir, app, vsn,
+		 mod);
+	if (file_exists(out))
+		return 1;
+	snprintf(out, size, "%s/%s-%s/%s.so", ev->o->lib_dir, app, vsn, mod);
+	return file_exists(out);
 }
 
 staged *molt__eval_staged(eval *ev, const char *name)
