@@ -14,7 +14,7 @@ ifneq ($(CI),)
 CMAKE_FLAGS += -DMOLT_WERROR=ON
 endif
 
-.PHONY: all deps bench-deps build build-san test test-normal test-san demo bench fuzz format format-check clean
+.PHONY: all deps bench-deps build build-san test test-normal test-san demo tour bench fuzz format format-check clean
 
 all: build
 
@@ -42,6 +42,10 @@ test: build build-san
 
 demo: build
 	bash scripts/demo.sh $(BUILD)
+
+# The runtime on its own: supervision, a crash and restart, a hot load.
+tour: build
+	bash scripts/runtime-tour.sh $(BUILD)
 
 bench: bench-deps build
 	bash bench/run.sh $(BUILD)

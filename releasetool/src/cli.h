@@ -60,6 +60,8 @@ int molt__cmd_eval(molt_cli *cli, int argc, char **argv);
 /* appups and relups (cmd_appup.c) */
 int molt__cmd_appup(molt_cli *cli, int argc, char **argv);
 int molt__cmd_relup(molt_cli *cli, int argc, char **argv);
+/* `molt relup script`: print one script of a relup.json */
+int molt__cmd_relup_script(molt_cli *cli, int argc, char **argv);
 /* bundles and the release directory (cmd_build.c, cmd_unpack.c) */
 int molt__cmd_build(molt_cli *cli, int argc, char **argv);
 int molt__cmd_unpack(molt_cli *cli, int argc, char **argv);

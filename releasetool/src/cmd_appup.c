@@ -23,7 +23,9 @@
 
 #define RELUP_USAGE                                                            \
 	"usage: molt relup --from DIR [--from DIR...] --to DIR [-o FILE]\n"    \
-	"                  [--allow-untouched] [--terms]\n"
+	"                  [--allow-untouched] [--terms]\n"                    \
+	"       molt relup script RELUP.json (--up-from VSN | --down-to "      \
+	"VSN)\n"
 
 #define MAX_ARGS 64
 
@@ -440,6 +442,8 @@ int molt__cmd_relup(molt_cli *cli, int argc, char **argv)
 	appup_args a;
 	int i, rc;
 
+	if (argc > 1 && strcmp(argv[1], "script") == 0)
+		return molt__cmd_relup_script(cli, argc - 1, argv + 1);
 	if ((rc = parse_args(cli, &a, 1, argc, argv)) != MOLT_EXIT_OK)
 		return rc;
 	if (a.nfrom == 0 || !a.to || a.nfiles)
