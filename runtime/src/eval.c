@@ -235,6 +235,10 @@ static int run_one(eval *ev, size_t i)
 		return run_suspend(ev, i, a);
 	if (strcmp(name, "code_change") == 0)
 		return run_code_change(ev, i, a);
+	if (strcmp(name, "stop") == 0)
+		return molt__eval_stop(ev, i, a);
+	if (strcmp(name, "start") == 0)
+		return molt__eval_start(ev, i, a);
 	if (strcmp(name, "purge") == 0)
 		cJSON_ArrayForEach(m, a) add_postp(ev, m->valuestring, 1, 1);
 	/* resume: at commit, with everything held; sync_nodes: no-op */
@@ -288,6 +292,7 @@ static void purges(eval *ev)
 static void commit(eval *ev)
 {
 	molt__upg_commit(&ev->u);
+	molt__eval_stops_commit(ev);
 	for (size_t k = 0; k < ev->n_jr; k++) {
 		molt__version_unref(ev->jr[k].pc);
 		molt__version_unref(ev->jr[k].po);
@@ -334,6 +339,7 @@ static void rollback(eval *ev)
 	while (ev->n_jr)
 		restore_slots(ev, &ev->jr[--ev->n_jr]);
 	molt__upg_rollback(&ev->u);
+	molt__eval_stops_rollback(ev);
 	release_staged(ev);
 	ev->rep->rolled_back = 1;
 	ev->rep->rollback_ns = molt__upg_now_ns() - t0;
@@ -485,6 +491,7 @@ static void eval_release(eval *ev)
 	molt_free(ev->sm_names);
 	molt_free(ev->sm_deadline);
 	molt_free(ev->pp);
+	molt_free(ev->sj);
 	molt__upg_set_release(&ev->set);
 	pthread_mutex_destroy(&ev->u.fail.mu);
 	cJSON_Delete(ev->doc);
