@@ -26,8 +26,12 @@
 
 #include "molt/banned.h"
 
-#define MAX_CLIENTS	     64
-#define MAX_LINE	     (64 * 1024)
+#define MAX_CLIENTS 64
+#define MAX_LINE    (64 * 1024)
+/* eval carries a whole script: its line may be longer, up to this, when
+ * it starts with EVAL_PREFIX (what molt sends) */
+#define MAX_EVAL_LINE	     (16 * 1024 * 1024)
+#define EVAL_PREFIX	     "{\"op\":\"eval\""
 #define MAX_BUFFERED	     (1024 * 1024) /* unparsed input per client */
 #define CALL_TIMEOUT_DEFAULT 5000u
 #define CALL_TIMEOUT_MAX     600000u
@@ -36,6 +40,7 @@ typedef struct client {
 	int fd;	      /* connection, -1 if the slot is free */
 	uint64_t id;  /* unique, for late completions */
 	molt_buf in;  /* bytes read, not yet a full line */
+	size_t seen;  /* bytes of in known to hold no newline */
 	molt_buf out; /* bytes to write */
 	int pending;  /* a request is in progress */
 	int closing;  /* close once out is flushed */
@@ -459,8 +464,16 @@ static cJSON *run_op(const struct op *op, req *r)
 		return NULL;
 	}
 	if (rc < 0) {
-		cJSON_Delete(r->reply);
-		return error_obj(rc, err.msg[0] ? err.msg : "operation failed");
+		cJSON *e = error_obj(rc,
+				     err.msg[0] ? err.msg : "operation failed");
+
+		/* what the op did before it failed (eval: its report) */
+		cJSON_DeleteItemFromObject(r->reply, "ok");
+		if (e && r->reply->child)
+			cJSON_AddItemToObject(e, "report", r->reply);
+		else
+			cJSON_Delete(r->reply);
+		return e;
 	}
 	return r->reply;
 }
@@ -582,31 +595,46 @@ static void client_close(client *c)
 	molt_buf_release(&c->in);
 	molt_buf_release(&c->out);
 	c->fd = -1;
+	c->seen = 0;
 	c->pending = 0;
 	c->closing = 0;
+}
+
+/* The longest line c may send: MAX_EVAL_LINE for an eval request. */
+static size_t line_cap(const client *c)
+{
+	size_t n = sizeof(EVAL_PREFIX) - 1;
+
+	return c->in.len >= n && memcmp(c->in.ptr, EVAL_PREFIX, n) == 0
+		       ? MAX_EVAL_LINE
+		       : MAX_LINE;
+}
+
+static void refuse_long(client *c)
+{
+	queue_error(c, MOLT_EUNSAFE,
+		    "request line longer than 65536 bytes (16 MiB for eval)");
+	c->closing = 1;
 }
 
 /* Handle complete lines while no request is in progress. */
 static void process_input(molt__ctl *ctl, client *c)
 {
 	while (!c->pending && !c->closing) {
-		char *nl = memchr(c->in.ptr, '\n', c->in.len);
+		char *nl =
+			memchr(c->in.ptr + c->seen, '\n', c->in.len - c->seen);
 		size_t n;
 
 		if (!nl) {
-			if (c->in.len > MAX_LINE) {
-				queue_error(c, MOLT_EUNSAFE,
-					    "request line longer than 65536 "
-					    "bytes");
-				c->closing = 1;
-			}
+			c->seen = c->in.len; /* a long line: scan once */
+			if (c->in.len > line_cap(c))
+				refuse_long(c);
 			return;
 		}
+		c->seen = 0;
 		n = (size_t)(nl - c->in.ptr);
-		if (n > MAX_LINE) {
-			queue_error(c, MOLT_EUNSAFE,
-				    "request line longer than 65536 bytes");
-			c->closing = 1;
+		if (n > line_cap(c)) {
+			refuse_long(c);
 			return;
 		}
 		handle_line(ctl, c, c->in.ptr, n);
@@ -627,7 +655,7 @@ static void client_read(molt__ctl *ctl, client *c)
 	}
 	if (n < 0)
 		return;
-	if (c->in.len + (size_t)n > MAX_BUFFERED ||
+	if (c->in.len + (size_t)n > MAX_BUFFERED + line_cap(c) ||
 	    c->out.len > MAX_BUFFERED * 16) {
 		/* pipelining faster than we answer, or not reading replies */
 		queue_error(c, MOLT_EUNSAFE, "too much unanswered input");
@@ -696,6 +724,7 @@ static void accept_one(molt__ctl *ctl)
 	}
 	c->fd = fd;
 	c->id = ++ctl->next_id;
+	c->seen = 0;
 	molt_buf_init(&c->in);
 	molt_buf_init(&c->out);
 }
