@@ -128,13 +128,13 @@ int molt__proc_info(molt_runtime *rt, molt_proc *p, molt_pid pid,
 
 /* --- system requests: run on the process's scheduler, between callbacks */
 
-/* The public enum molt_sys_op values, and get_state. */
+/* The operations of molt_runtime_suspend ... molt_runtime_get_state. */
 enum molt__sysop {
-	MOLT__SYS_SUSPEND = MOLT_SYS_SUSPEND,
-	MOLT__SYS_RESUME = MOLT_SYS_RESUME,
-	MOLT__SYS_CHANGE = MOLT_SYS_CHANGE_CODE,
-	MOLT__SYS_COMMIT = MOLT_SYS_COMMIT_CODE,
-	MOLT__SYS_REVERT = MOLT_SYS_REVERT_CODE,
+	MOLT__SYS_SUSPEND = 1,
+	MOLT__SYS_RESUME = 2,
+	MOLT__SYS_CHANGE = 3,
+	MOLT__SYS_COMMIT = 4,
+	MOLT__SYS_REVERT = 5,
 	MOLT__SYS_STATE = 6,
 };
 

@@ -403,36 +403,3 @@ int molt__proc_sys(molt_runtime *rt, molt_pid pid, int op,
 	batch_unref(b);
 	return rc;
 }
-
-int molt_runtime_sys_many(molt_runtime *rt, int op, const molt_pid *pids,
-			  size_t n, const molt_vsn_change *chg,
-			  const char *extra_json, uint32_t timeout_ms,
-			  int *rcs_out, molt_err *err)
-{
-	molt__batch *b;
-	struct timespec ts;
-	int first = MOLT_OK;
-
-	if (op < MOLT_SYS_SUSPEND || op > MOLT_SYS_REVERT_CODE)
-		return molt_err_set(err, MOLT_EINVAL, "unknown system op %d",
-				    op);
-	b = batch_new(op, n, chg, extra_json);
-	if (!b)
-		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
-	/* all requests first: the schedulers work on them in parallel */
-	for (size_t i = 0; i < n; i++)
-		send_one(rt, b, i, pids[i]);
-	deadline(&ts, timeout_ms); /* then one deadline for all of them */
-	wait_all(b, &ts);
-	for (size_t i = 0; i < n; i++) {
-		molt_err e = MOLT_ERR_INIT;
-		int rc = result(b, i, pids[i], timeout_ms, &e);
-
-		if (rcs_out)
-			rcs_out[i] = rc;
-		if (rc < 0 && rc != MOLT_ENOTFOUND && first == MOLT_OK)
-			first = molt_err_set(err, rc, "%s", e.msg);
-	}
-	batch_unref(b);
-	return first;
-}
