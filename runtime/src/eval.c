@@ -310,9 +310,10 @@ static void commit_timed(eval *ev)
 	ev->rep->commit_ns = molt__upg_now_ns() - t0;
 }
 
-/* Put m's slots back; versions that leave them become old, so a process
- * that moved onto one moves back at its next message. */
-static void restore_slots(eval *ev, jent *j)
+/* Put m's slots back; versions that leave them become old and are
+ * added to gone (referenced) for molt__upg_reclaim. */
+static void restore_slots(eval *ev, jent *j, molt__version **gone,
+			  size_t *n_gone)
 {
 	molt__version *a = NULL, *b = NULL;
 
@@ -322,10 +323,16 @@ static void restore_slots(eval *ev, jent *j)
 			 j->name);
 		return;
 	}
-	if (a && a != j->pc && a != j->po)
+	if (a && a != j->pc && a != j->po) {
 		atomic_store(&a->is_old, 1);
-	if (b && b != j->pc && b != j->po)
+		gone[(*n_gone)++] = a; /* keeps the slot's reference */
+		a = NULL;
+	}
+	if (b && b != j->pc && b != j->po) {
 		atomic_store(&b->is_old, 1);
+		gone[(*n_gone)++] = b;
+		b = NULL;
+	}
 	molt__version_unref(a);
 	molt__version_unref(b);
 	molt__version_unref(j->pc);
@@ -335,10 +342,15 @@ static void restore_slots(eval *ev, jent *j)
 static void rollback(eval *ev)
 {
 	uint64_t t0 = molt__upg_now_ns();
+	molt__version **gone = ev->gone;
+	size_t n_gone = 0;
 
 	while (ev->n_jr)
-		restore_slots(ev, &ev->jr[--ev->n_jr]);
+		restore_slots(ev, &ev->jr[--ev->n_jr], gone, &n_gone);
 	molt__upg_rollback(&ev->u);
+	molt__upg_reclaim(ev->rt, gone, n_gone);
+	while (n_gone)
+		molt__version_unref(gone[--n_gone]);
 	molt__eval_stops_rollback(ev);
 	release_staged(ev);
 	ev->rep->rolled_back = 1;
@@ -492,6 +504,7 @@ static void eval_release(eval *ev)
 	molt_free(ev->sm_deadline);
 	molt_free(ev->pp);
 	molt_free(ev->sj);
+	molt_free(ev->gone);
 	molt__upg_set_release(&ev->set);
 	pthread_mutex_destroy(&ev->u.fail.mu);
 	cJSON_Delete(ev->doc);

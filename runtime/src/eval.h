@@ -87,6 +87,7 @@ typedef struct eval {
 	size_t n_st, cap_st;	    /* used, allocated */
 	jent *jr;		    /* slot journal */
 	size_t n_jr;		    /* used (allocated: loads + removes) */
+	molt__version **gone;	    /* rollback: 2 per jr entry (allocated) */
 	smod *sm;		    /* suspend sets */
 	size_t n_sm, cap_sm;	    /* used, allocated */
 	const char **sm_names;	    /* set names for messages */

@@ -589,8 +589,9 @@ int molt__eval_check(eval *ev)
 		return molt_err_set(ev->err, MOLT_EINVAL,
 				    "script has no point_of_no_return");
 	ev->jr = molt_calloc(ev->n_jr + 1, sizeof(*ev->jr));
+	ev->gone = molt_calloc(2 * ev->n_jr + 1, sizeof(*ev->gone));
 	ev->pp = molt_calloc(ev->n_pp + 1, sizeof(*ev->pp));
-	if (!ev->jr || !ev->pp)
+	if (!ev->jr || !ev->gone || !ev->pp)
 		return molt_err_set(ev->err, MOLT_ENOMEM, "out of memory");
 	ev->n_jr = ev->n_pp = 0;
 	return MOLT_OK;

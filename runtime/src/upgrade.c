@@ -542,6 +542,110 @@ void molt__upg_rollback(molt__uctx *u)
 	run(&j);
 }
 
+/* --- processes that moved by themselves onto code a rollback removed */
+
+#define RECLAIM_WAIT_NS (5000u * 1000000u) /* for a callback to end */
+
+static int in_list(const molt__version *v, molt__version *const *vs, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		if (vs[k] == v)
+			return 1;
+	return 0;
+}
+
+/* The state claimed p (on v) needs on cur: v's code_change {down, vsn
+ * of cur} when the layouts differ (a downgrade runs in the newer code).
+ * 0 and *ns, or -1. */
+static int convert_back(molt_runtime *rt, molt_proc *p, molt__version *v,
+			molt__version *cur, void **ns)
+{
+	molt_vsn_change chg = {1, cur->desc->vsn};
+	molt_ctx ctx = {rt, p, v};
+	char why[128];
+
+	*ns = p->state;
+	if (v->desc->state_vsn == cur->desc->state_vsn)
+		return 0;
+	if (!v->desc->code_change)
+		return -1;
+	if (v->desc->code_change(&ctx, &chg, p->state, "[]", ns) >= 0 &&
+	    !(p->flags & MOLT__PF_EXITING))
+		return 0;
+	clear_exiting(p, why, sizeof(why));
+	return -1;
+}
+
+/* Put claimed p back on the current version. 0, or -1: it cannot be. */
+static int reclaim_claimed(molt_runtime *rt, molt_proc *p)
+{
+	molt__version *v = p->ver;
+	molt__version *cur = molt__modtab_upgrade_target(&rt->modtab, v);
+	molt_ctx ctx = {rt, p, v};
+	void *ns;
+
+	if (!cur || p->prev_ver || convert_back(rt, p, v, cur, &ns) < 0) {
+		molt__version_unref(cur);
+		return -1;
+	}
+	if (ns != p->state && v->desc->free_state)
+		v->desc->free_state(&ctx, p->state);
+	atomic_fetch_add(&cur->procs, 1);
+	molt__spin_lock(&p->lock);
+	p->flags &= (uint8_t)~MOLT__PF_NOMOVE;
+	p->ver = cur; /* takes cur's reference */
+	p->state = ns;
+	molt__spin_unlock(&p->lock);
+	atomic_fetch_sub(&v->procs, 1);
+	molt__version_unref(v);
+	return 0;
+}
+
+static void reclaim_one(molt_runtime *rt, molt_proc *p, molt_pid pid,
+			molt__version *const *gone, size_t n)
+{
+	int r = claim_wait(p, pid, molt__upg_now_ns() + RECLAIM_WAIT_NS);
+	char pb[32];
+
+	if (r < 0)
+		return; /* exited */
+	if (r > 0) {
+		int ok = !in_list(p->ver, gone, n) ||
+			 reclaim_claimed(rt, p) == 0;
+
+		unclaim(rt, p, 0);
+		if (ok)
+			return;
+	}
+	/* no way back to a matching state: its supervisor restarts it */
+	molt_log(MOLT_LOG_WARN, "upgrade",
+		 "rollback: process %s cannot return to current code; "
+		 "killing it",
+		 molt_pid_format(pid, pb, sizeof(pb)));
+	molt_runtime_exit(rt, pid, "kill");
+}
+
+void molt__upg_reclaim(molt_runtime *rt, molt__version *const *gone, size_t n)
+{
+	uint32_t hw = atomic_load(&rt->hw);
+
+	if (!n)
+		return;
+	for (uint32_t i = 0; i < hw; i++) {
+		molt_proc *p = molt__proc_at(rt, i);
+		molt_pid pid = 0;
+
+		if (!p)
+			continue;
+		molt__spin_lock(&p->lock);
+		if (p->pid && p->ver && in_list(p->ver, gone, n))
+			pid = p->pid;
+		molt__spin_unlock(&p->lock);
+		if (pid)
+			reclaim_one(rt, p, pid, gone, n);
+	}
+}
+
 /*
  * The current version for processes leaving old (not referenced). Each worker
  * remembers the last answer, so that 100,000 processes moving off one
