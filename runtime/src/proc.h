@@ -33,6 +33,14 @@ enum molt__pstatus {
 	MOLT__P_RUNNING = 3,
 };
 
+/*
+ * Process flags. SUSPENDED is changed and tested for decisions only under
+ * the lock (delivery, the end of a turn). The others belong to whoever
+ * has the process RUNNING, which reads them between callbacks without
+ * the lock; `ps` reads them from other threads. So the byte is atomic
+ * (relaxed: the lock orders what needs ordering) and is only touched
+ * through molt__pf_has/_set/_clear.
+ */
 #define MOLT__PF_SUSPENDED 0x01u /* (L) ordinary messages wait */
 #define MOLT__PF_TRAP	   0x02u /* trap_exit is on */
 #define MOLT__PF_EXITING   0x04u /* a callback asked to stop */
@@ -62,7 +70,7 @@ typedef struct molt__hblock {
 typedef struct molt_proc {
 	molt__spin lock;	    /* guards the (L) fields */
 	uint8_t status;		    /* (L) enum molt__pstatus */
-	uint8_t flags;		    /* (L) MOLT__PF_* */
+	_Atomic uint8_t flags;	    /* MOLT__PF_*: see above */
 	uint16_t spare;		    /* unused */
 	uint32_t gen;		    /* (L) generation of this slot */
 	uint32_t free_next;	    /* free list: next free slot + 1 */
@@ -83,6 +91,21 @@ typedef struct molt_proc {
 	_Atomic uint64_t
 		reductions; /* messages handled; relaxed: ps reads it */
 } molt_proc;
+
+static inline int molt__pf_has(const molt_proc *p, unsigned f)
+{
+	return (atomic_load_explicit(&p->flags, memory_order_relaxed) & f) != 0;
+}
+
+static inline void molt__pf_set(molt_proc *p, unsigned f)
+{
+	atomic_fetch_or_explicit(&p->flags, (uint8_t)f, memory_order_relaxed);
+}
+
+static inline void molt__pf_clear(molt_proc *p, unsigned f)
+{
+	atomic_fetch_and_explicit(&p->flags, (uint8_t)~f, memory_order_relaxed);
+}
 
 /* What a callback's molt_ctx points at. */
 struct molt_ctx {
