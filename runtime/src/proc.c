@@ -86,6 +86,9 @@ static void slot_free(molt_runtime *rt, molt_proc *p, uint32_t idx)
 	p->parent = 0;
 	atomic_store_explicit(&p->reductions, 0, memory_order_relaxed);
 	p->state = NULL;
+	molt__spin_lock(&p->lock);
+	p->status = MOLT__P_FREE;
+	molt__spin_unlock(&p->lock);
 	pthread_mutex_lock(&rt->tbl_mu);
 	if (p->gen != UINT32_MAX) { /* else retired: pids are never reused */
 		p->free_next = rt->free_head;
@@ -348,7 +351,7 @@ void molt__proc_exit(molt_runtime *rt, molt_proc *p, int run_terminate)
 	mbox = molt__mqueue_take(&p->mbox);
 	sig = molt__mqueue_take(&p->sig);
 	p->pid = 0;
-	p->status = MOLT__P_FREE;
+	p->status = MOLT__P_EXITING;
 	atomic_store_explicit(&p->flags, 0, memory_order_relaxed);
 	ver = p->ver;
 	p->ver = NULL;
@@ -660,6 +663,20 @@ unsigned molt__proc_run(molt_runtime *rt, molt_proc *p)
 }
 
 /* --- inspection --- */
+
+int molt__proc_exit_done(molt_runtime *rt, molt_pid pid)
+{
+	molt_proc *p = molt__proc_slot(rt, pid);
+	int done;
+
+	if (!p)
+		return 1;
+	molt__spin_lock(&p->lock);
+	done = p->pid != pid && !(p->status == MOLT__P_EXITING &&
+				  p->gen == (uint32_t)(pid >> 32));
+	molt__spin_unlock(&p->lock);
+	return done;
+}
 
 static void copy_str(char *dst, size_t size, const char *src)
 {

@@ -8,7 +8,8 @@
  * marked (L) are guarded by lock; the others belong to whoever has the
  * process in state RUNNING (one scheduler, or the spawner during init).
  *
- * status: FREE -> RUNNING (init) -> IDLE <-> QUEUED <-> RUNNING -> FREE.
+ * status: FREE -> RUNNING (init) -> IDLE <-> QUEUED <-> RUNNING ->
+ * EXITING (pid 0, resources being released) -> FREE (on the free list).
  * A delivery to an IDLE process makes it QUEUED and pushes it on a run
  * queue; to a QUEUED or RUNNING one it only appends (the scheduler looks
  * again before it lets go). A suspended process is made runnable only by
@@ -31,6 +32,7 @@ enum molt__pstatus {
 	MOLT__P_IDLE = 1,
 	MOLT__P_QUEUED = 2,
 	MOLT__P_RUNNING = 3,
+	MOLT__P_EXITING = 4, /* pid cleared, the slot not yet released */
 };
 
 /*
@@ -144,6 +146,10 @@ int molt__proc_signal_exit(molt_runtime *rt, molt_pid to, molt_pid from,
 /* Run p for one turn (called by a scheduler; p is QUEUED). Returns the
  * number of messages handled. */
 unsigned molt__proc_run(molt_runtime *rt, molt_proc *p);
+
+/* Has pid's exit completed (its slot released, so a waiter may rely on
+ * everything being freed)? 1 also for a pid that never existed. */
+int molt__proc_exit_done(molt_runtime *rt, molt_pid pid);
 
 /* Snapshot of a live process (takes its lock). MOLT_ENOTFOUND if dead. */
 int molt__proc_info(molt_runtime *rt, molt_proc *p, molt_pid pid,

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <check.h>
+#include <cjson/cJSON.h>
 
 #include "node_util.h"
 #include "rt_util.h"
@@ -220,18 +221,35 @@ START_TEST(test_client_leaving_mid_request_harms_nothing)
 }
 END_TEST
 
+/* Messages the process registered as name has started handling (ps). */
+static double reductions(const char *name)
+{
+	cJSON *j = cJSON_Parse(req("{\"op\":\"ps\"}")), *p;
+	double r = -1;
+
+	cJSON_ArrayForEach(p, cJSON_GetObjectItem(j, "processes"))
+	{
+		if (strcmp(cJSON_GetObjectItem(p, "name")->valuestring, name) ==
+		    0)
+			r = cJSON_GetObjectItem(p, "reductions")->valuedouble;
+	}
+	cJSON_Delete(j);
+	ck_assert(r >= 0);
+	return r;
+}
+
 START_TEST(test_slow_call_does_not_block_other_clients)
 {
 	int fd = rt_ctl_connect(n.root), fd2;
-	double t0, t1;
+	double t0, t1, r0 = reductions("s");
 
 	send_str(fd, "{\"op\":\"call\",\"to\":\"s\",\"payload\":"
 		     "\"sleep 800\"}\n");
-	rt_sleep_ms(50);
+	while (reductions("s") == r0)
+		; /* until s is inside the call */
 	/* a system operation on the busy process waits on a worker thread */
 	fd2 = rt_ctl_connect(n.root);
 	send_str(fd2, "{\"op\":\"get_state\",\"to\":\"s\"}\n");
-	rt_sleep_ms(20);
 	t0 = now_ms();
 	req("{\"op\":\"call\",\"to\":\"c\",\"payload\":\"incr\"}");
 	t1 = now_ms();

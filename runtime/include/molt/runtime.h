@@ -169,7 +169,9 @@ MOLT_API int molt_runtime_send(molt_runtime *rt, molt_pid pid, const void *data,
 MOLT_API int molt_runtime_exit(molt_runtime *rt, molt_pid pid,
 			       const char *reason);
 /*
- * Wait until pid has exited, up to timeout_ms. MOLT_OK (the reason is
+ * Wait until pid has exited, up to timeout_ms: its exit is complete (links
+ * notified, memory and slot released), also when it was already under way
+ * when this was called. MOLT_OK (the reason is
  * copied to reason_out if not NULL), or MOLT_ETIMEOUT.
  */
 MOLT_API int molt_runtime_wait(molt_runtime *rt, molt_pid pid,
