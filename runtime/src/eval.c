@@ -451,6 +451,13 @@ static int plan(eval *ev)
 			molt__eval_ins_name(molt__eval_ins_at(ev, i), &a);
 		uint64_t tmo;
 
+		if (strcmp(name, "stop") == 0) {
+			cJSON_ArrayForEach(it, a)
+			{
+				r->steps[i].procs += molt__eval_stop_plan(
+					ev, it->valuestring);
+			}
+		}
 		if (strcmp(name, "suspend") != 0)
 			continue;
 		cJSON_ArrayForEach(it, a)

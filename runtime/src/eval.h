@@ -129,5 +129,7 @@ int molt__eval_stop(eval *ev, size_t i, const cJSON *a);
 int molt__eval_start(eval *ev, size_t i, const cJSON *a);
 void molt__eval_stops_rollback(eval *ev);
 void molt__eval_stops_commit(eval *ev);
+/* Dry run: how many supervised processes a stop [mod] would terminate. */
+size_t molt__eval_stop_plan(eval *ev, const char *mod);
 
 #endif

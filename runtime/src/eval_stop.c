@@ -132,6 +132,22 @@ static int stop_one(eval *ev, size_t i, const char *mod)
 	return rc;
 }
 
+size_t molt__eval_stop_plan(eval *ev, const char *mod)
+{
+	size_t np = molt_runtime_module_pids(ev->rt, mod, MOLT_PIDS_ANY, NULL,
+					     0),
+	       n = 0;
+	molt_pid *pids = molt_calloc(np + 1, sizeof(*pids));
+
+	if (!pids)
+		return 0; /* a plan is advice */
+	np = molt_runtime_module_pids(ev->rt, mod, MOLT_PIDS_ANY, pids, np);
+	for (size_t i = 0; i < np; i++)
+		n += sup_of(ev->rt, pids[i]) != 0;
+	molt_free(pids);
+	return n;
+}
+
 int molt__eval_stop(eval *ev, size_t i, const cJSON *a)
 {
 	const cJSON *m;

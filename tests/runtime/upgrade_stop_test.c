@@ -94,6 +94,20 @@ START_TEST(test_stop_then_start_restarts_supervised_children_on_new_code)
 }
 END_TEST
 
+START_TEST(test_dry_run_counts_the_children_stop_would_terminate)
+{
+	molt_eval_report r;
+	molt_err err = MOLT_ERR_INIT;
+	molt_pid c1 = molt_runtime_whereis(rt, "c1");
+
+	ck_assert_int_eq(upg_eval(rt, HEAD "]", 1, &r, &err), MOLT_OK);
+	ck_assert_uint_eq(r.steps[2].procs, 2); /* not the plain one */
+	molt_eval_report_release(&r);
+	ck_assert(molt_runtime_alive(rt, c1));
+	ck_assert_str_eq(upg_current(rt, "counter"), "1.0.0");
+}
+END_TEST
+
 START_TEST(test_stop_without_start_leaves_children_terminated)
 {
 	const char *script =
@@ -175,6 +189,8 @@ Suite *upgrade_stop_suite(void)
 		tc,
 		test_stop_then_start_restarts_supervised_children_on_new_code);
 	tcase_add_test(tc, test_stop_without_start_leaves_children_terminated);
+	tcase_add_test(tc,
+		       test_dry_run_counts_the_children_stop_would_terminate);
 	tcase_add_test(
 		tc,
 		test_a_failure_after_stop_restarts_the_children_on_old_code);
