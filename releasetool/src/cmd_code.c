@@ -273,10 +273,38 @@ static void eval_print_planned(const cJSON *r)
 		printf("\n");
 }
 
-static void eval_print(const cJSON *r)
+/* A failed evaluation's report: where it failed and what was undone. */
+static void eval_print_failed(const cJSON *r)
 {
+	const cJSON *f = cJSON_GetObjectItem(r, "failed");
+	const cJSON *pid = cJSON_GetArrayItem(cJSON_GetObjectItem(f, "pid"), 0);
+	const cJSON *pause = cJSON_GetObjectItem(r, "pause");
+
+	if (f)
+		printf("failed at instruction %.0f (%s), module %s, process "
+		       "%s\n",
+		       num(f, "index"), str(f, "instruction"),
+		       *str(f, "module") ? str(f, "module") : "-",
+		       cJSON_IsString(pid) ? pid->valuestring : "-");
+	if (cJSON_IsTrue(cJSON_GetObjectItem(r, "rolled_back")))
+		printf("rolled back in %.3f ms (total %.3f ms); %.0f processes "
+		       "paused: max %.3f ms, p99 %.3f ms\n",
+		       num(r, "rollback_ms"), num(r, "total_ms"),
+		       num(pause, "processes"), num(pause, "max_ms"),
+		       num(pause, "p99_ms"));
+	else
+		printf("nothing changed (total %.3f ms)\n", num(r, "total_ms"));
+}
+
+static void eval_print(const cJSON *reply)
+{
+	int ok = cJSON_IsTrue(cJSON_GetObjectItem(reply, "ok"));
+	const cJSON *r = ok ? reply : cJSON_GetObjectItem(reply, "report");
 	const cJSON *s, *pause = cJSON_GetObjectItem(r, "pause");
 	int dry = cJSON_IsTrue(cJSON_GetObjectItem(r, "dry_run"));
+
+	if (!r)
+		return; /* refused before evaluating: the error says it all */
 
 	printf("%-4s %-20s %-24s %10s %10s\n", "#", "INSTRUCTION", "MODULES",
 	       "PROCESSES", "MS");
@@ -285,6 +313,10 @@ static void eval_print(const cJSON *r)
 		printf("%-4.0f %-20s %-24s %10.0f %10.3f\n", num(s, "index"),
 		       str(s, "instruction"), str(s, "modules"),
 		       num(s, "processes"), num(s, "ms"));
+	}
+	if (!ok) {
+		eval_print_failed(r);
+		return;
 	}
 	if (dry) {
 		eval_print_planned(r);
@@ -316,7 +348,7 @@ int molt__cmd_eval(molt_cli *cli, int argc, char **argv)
 		return molt__cli_fail(cli, &err);
 	if (!(req = eval_request(cli, &a, script, &err)))
 		return molt__cli_fail(cli, &err);
-	rc = molt__ctlclient_verb(cli, req, &r, EVAL_TIMEOUT);
+	rc = molt__ctlclient_verb_report(cli, req, &r, EVAL_TIMEOUT);
 	if (r)
 		eval_print(r);
 	cJSON_Delete(r);

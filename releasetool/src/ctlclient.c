@@ -156,8 +156,10 @@ int molt__ctlclient_reply_error(const cJSON *reply, molt_err *err)
 						: "moltd refused the request");
 }
 
-int molt__ctlclient_verb(struct molt_cli *cli, cJSON *req, cJSON **out,
-			 uint32_t timeout_ms)
+/* molt__ctlclient_verb; with keep_failed, a reply that reports an error
+ * is also returned in *out (human mode), after the error is printed. */
+static int verb(struct molt_cli *cli, cJSON *req, cJSON **out,
+		uint32_t timeout_ms, int keep_failed)
 {
 	molt_err err = MOLT_ERR_INIT;
 	const char *root;
@@ -183,9 +185,25 @@ int molt__ctlclient_verb(struct molt_cli *cli, cJSON *req, cJSON **out,
 	}
 	molt_free(raw);
 	if (rc < 0) {
-		cJSON_Delete(reply);
-		return molt__cli_fail(cli, &err);
+		rc = molt__cli_fail(cli, &err);
+		if (keep_failed)
+			*out = reply;
+		else
+			cJSON_Delete(reply);
+		return rc;
 	}
 	*out = reply;
 	return MOLT_EXIT_OK;
+}
+
+int molt__ctlclient_verb(struct molt_cli *cli, cJSON *req, cJSON **out,
+			 uint32_t timeout_ms)
+{
+	return verb(cli, req, out, timeout_ms, 0);
+}
+
+int molt__ctlclient_verb_report(struct molt_cli *cli, cJSON *req, cJSON **out,
+				uint32_t timeout_ms)
+{
+	return verb(cli, req, out, timeout_ms, 1);
 }

@@ -34,5 +34,12 @@ struct molt_cli;
  */
 int molt__ctlclient_verb(struct molt_cli *cli, cJSON *req, cJSON **out,
 			 uint32_t timeout_ms);
+/*
+ * The same, but when moltd answers with an error (printed first), *out
+ * is that reply too in human mode, so that the caller can print what it
+ * carries under "report" (eval: the evaluation's report).
+ */
+int molt__ctlclient_verb_report(struct molt_cli *cli, cJSON *req, cJSON **out,
+				uint32_t timeout_ms);
 
 #endif

@@ -302,9 +302,9 @@ void molt_trap_exit(molt_ctx *ctx, int on)
 		return;
 	molt__spin_lock(&ctx->p->lock);
 	if (on)
-		ctx->p->flags |= MOLT__PF_TRAP;
+		molt__pf_set(ctx->p, MOLT__PF_TRAP);
 	else
-		ctx->p->flags &= (uint8_t)~MOLT__PF_TRAP;
+		molt__pf_clear(ctx->p, MOLT__PF_TRAP);
 	molt__spin_unlock(&ctx->p->lock);
 }
 
@@ -335,13 +335,13 @@ static void stop_with(molt_ctx *ctx, const char *reason)
 	molt_proc *p = ctx->p;
 	char *r;
 
-	if (!p || (p->flags & MOLT__PF_EXITING))
+	if (!p || molt__pf_has(p, MOLT__PF_EXITING))
 		return;
 	r = molt_strdup(reason);
 	molt_free(p->stop_reason);
 	p->stop_reason = r;
 	molt__spin_lock(&p->lock);
-	p->flags |= MOLT__PF_EXITING;
+	molt__pf_set(p, MOLT__PF_EXITING);
 	molt__spin_unlock(&p->lock);
 }
 

@@ -1,4 +1,5 @@
-/* The control server: socket setup, peer check, the poll loop, the ops. */
+/* The control server: socket setup, peer check, the poll loop, framing,
+ * replies and worker threads. The ops are in ctl_ops.c. */
 #include "ctl.h"
 
 #include <errno.h>
@@ -21,69 +22,23 @@
 #include "molt/log.h"
 #include "molt/runtime.h"
 
-#include "eval.h"
 #include "rt.h"
 
 #include "molt/banned.h"
 
-#define MAX_CLIENTS	     64
-#define MAX_LINE	     (64 * 1024)
-#define MAX_BUFFERED	     (1024 * 1024) /* unparsed input per client */
-#define CALL_TIMEOUT_DEFAULT 5000u
-#define CALL_TIMEOUT_MAX     600000u
-
-typedef struct client {
-	int fd;	      /* connection, -1 if the slot is free */
-	uint64_t id;  /* unique, for late completions */
-	molt_buf in;  /* bytes read, not yet a full line */
-	molt_buf out; /* bytes to write */
-	int pending;  /* a request is in progress */
-	int closing;  /* close once out is flushed */
-} client;
-
-typedef struct done {
-	struct done *next; /* list link */
-	uint64_t client;   /* whom it is for */
-	char *line;	   /* reply line, owned */
-} done;
-
-struct molt__ctl {
-	molt_runtime *rt; /* the runtime */
-	atomic_int refs;  /* thread + pending completions */
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* socket */
-	int lfd;			/* listening socket */
-	int wake[2];			/* pipe: completions, stop */
-	pthread_t thread;		/* the control thread */
-	atomic_int stop;		/* ask the thread to end */
-	void (*on_stop)(void *payload); /* the stop op */
-	void *payload;			/* for on_stop */
-	pthread_mutex_t mu;		/* guards done, closed */
-	done *done;			/* completed async replies */
-	int closed;			/* no more deliveries */
-	int jobs;			/* worker threads running (mu) */
-	pthread_cond_t jobs_cv;		/* signalled when jobs drops */
-	client clients[MAX_CLIENTS];	/* connections */
-	uint64_t next_id;		/* client ids */
-};
-
-typedef struct molt__ctl molt__ctl;
-
-/* A request being answered. */
-typedef struct req {
-	molt__ctl *ctl;	   /* the server */
-	uint64_t cid;	   /* the client's id (the client may go away) */
-	const cJSON *json; /* the request object */
-	cJSON *reply;	   /* reply object, "ok" already in it */
-} req;
-
-#define PENDING 1 /* an op returns this when it answers later */
+#define MAX_LINE (64 * 1024)
+/* eval carries a whole script: its line may be longer, up to this, when
+ * it starts with EVAL_PREFIX (what molt sends) */
+#define MAX_EVAL_LINE (16 * 1024 * 1024)
+#define EVAL_PREFIX   "{\"op\":\"eval\""
+#define MAX_BUFFERED  (1024 * 1024) /* unparsed input per molt__ctl_client */
 
 static void ctl_unref(molt__ctl *ctl)
 {
 	if (atomic_fetch_sub(&ctl->refs, 1) != 1)
 		return;
 	while (ctl->done) {
-		done *d = ctl->done;
+		molt__ctl_done *d = ctl->done;
 
 		ctl->done = d->next;
 		molt_free(d->line);
@@ -115,7 +70,7 @@ static char *json_line(cJSON *o)
 	return line;
 }
 
-static cJSON *error_obj(int code, const char *msg)
+cJSON *molt__ctl_error_obj(int code, const char *msg)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON *e;
@@ -127,25 +82,25 @@ static cJSON *error_obj(int code, const char *msg)
 	return o;
 }
 
-static void queue_obj(client *c, cJSON *o)
+static void queue_obj(molt__ctl_client *c, cJSON *o)
 {
 	char *line = o ? json_line(o) : NULL;
 
 	if (!line || molt_buf_puts(&c->out, line) < 0)
-		c->closing = 1; /* out of memory: drop the client */
+		c->closing = 1; /* out of memory: drop the molt__ctl_client */
 	molt_free(line);
 	cJSON_Delete(o);
 }
 
-static void queue_error(client *c, int code, const char *msg)
+static void queue_error(molt__ctl_client *c, int code, const char *msg)
 {
-	queue_obj(c, error_obj(code, msg));
+	queue_obj(c, molt__ctl_error_obj(code, msg));
 }
 
 /* An async completion from any thread: queue the line for the client. */
-static void complete(molt__ctl *ctl, uint64_t cid, cJSON *o)
+void molt__ctl_complete(molt__ctl *ctl, uint64_t cid, cJSON *o)
 {
-	done *d = molt_malloc(sizeof(*d));
+	molt__ctl_done *d = molt_malloc(sizeof(*d));
 	char *line = json_line(o);
 
 	cJSON_Delete(o);
@@ -166,308 +121,34 @@ static void complete(molt__ctl *ctl, uint64_t cid, cJSON *o)
 	ctl_unref(ctl);
 }
 
-/* --- ops --- */
-
-static const char *str_field(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItem(o, k);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static int op_status(req *r, molt_err *err)
-{
-	molt_runtime_stats st;
-
-	(void)err;
-	molt_runtime_get_stats(r->ctl->rt, &st);
-	cJSON_AddNumberToObject(r->reply, "pid", (double)getpid());
-	cJSON_AddNumberToObject(r->reply, "uptime_ms", (double)st.uptime_ms);
-	cJSON_AddNumberToObject(r->reply, "processes", (double)st.processes);
-	cJSON_AddNumberToObject(r->reply, "modules", (double)st.modules);
-	cJSON_AddNumberToObject(r->reply, "schedulers", st.schedulers);
-	cJSON_AddBoolToObject(r->reply, "deterministic", st.deterministic);
-	cJSON_AddNumberToObject(r->reply, "spawned", (double)st.spawned);
-	cJSON_AddNumberToObject(r->reply, "messages", (double)st.messages);
-	return MOLT_OK;
-}
-
-static void add_proc(cJSON *arr, const molt_proc_info *pi)
-{
-	cJSON *o = cJSON_CreateObject();
-	char pb[32];
-
-	cJSON_AddStringToObject(o, "pid", molt_pid_format(pi->pid, pb, 32));
-	cJSON_AddStringToObject(o, "name", pi->name);
-	cJSON_AddStringToObject(o, "module", pi->module);
-	cJSON_AddStringToObject(o, "vsn", pi->vsn);
-	cJSON_AddBoolToObject(o, "old_code", pi->old_code);
-	cJSON_AddBoolToObject(o, "suspended", pi->suspended);
-	cJSON_AddNumberToObject(o, "queue", (double)pi->queue_len);
-	cJSON_AddNumberToObject(o, "heap_bytes", (double)pi->heap_bytes);
-	cJSON_AddNumberToObject(o, "reductions", (double)pi->reductions);
-	cJSON_AddItemToArray(arr, o);
-}
-
-static int op_ps(req *r, molt_err *err)
-{
-	size_t n = molt_runtime_processes(r->ctl->rt, NULL, 0), cap = n + 64;
-	molt_proc_info *pis = molt_calloc(cap, sizeof(*pis));
-	cJSON *arr;
-
-	if (!pis)
-		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
-	n = molt_runtime_processes(r->ctl->rt, pis, cap);
-	arr = cJSON_AddArrayToObject(r->reply, "processes");
-	for (size_t i = 0; i < n && i < cap; i++)
-		add_proc(arr, &pis[i]);
-	molt_free(pis);
-	return MOLT_OK;
-}
-
-static int target(req *r, molt_pid *out, molt_err *err)
-{
-	const char *to = str_field(r->json, "to");
-
-	if (!to)
-		return molt_err_set(err, MOLT_EINVAL,
-				    "request needs \"to\": a name or pid");
-	*out = molt_runtime_resolve(r->ctl->rt, to);
-	if (!*out || !molt_runtime_alive(r->ctl->rt, *out))
-		return molt_err_set(err, MOLT_ENOTFOUND, "no process '%s'", to);
-	return MOLT_OK;
-}
-
-typedef struct call_ctx {
-	molt__ctl *ctl; /* referenced */
-	uint64_t cid;	/* the client */
-	uint32_t ms;	/* timeout, for the message */
-} call_ctx;
-
-static void call_cb(int status, const void *data, size_t len, void *payload)
-{
-	call_ctx *cc = payload;
-	cJSON *o;
-
-	if (status == MOLT_OK) {
-		char *s = molt_strndup(data ? data : "", len);
-
-		o = cJSON_CreateObject();
-		cJSON_AddTrueToObject(o, "ok");
-		cJSON_AddStringToObject(o, "reply", s ? s : "");
-		molt_free(s);
-	} else if (status == MOLT_ETIMEOUT) {
-		char msg[64];
-
-		snprintf(msg, sizeof(msg), "call timed out after %u ms",
-			 cc->ms);
-		o = error_obj(status, msg);
-	} else {
-		o = error_obj(status, "process exited before replying");
-	}
-	complete(cc->ctl, cc->cid, o);
-	molt_free(cc);
-}
-
-static int op_call(req *r, molt_err *err)
-{
-	const cJSON *tmo = cJSON_GetObjectItem(r->json, "timeout");
-	const char *payload = str_field(r->json, "payload");
-	call_ctx *cc;
-	molt_pid pid;
-	int rc;
-
-	if ((rc = target(r, &pid, err)) < 0)
-		return rc;
-	cc = molt_malloc(sizeof(*cc));
-	if (!cc)
-		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
-	cc->ctl = r->ctl;
-	cc->cid = r->cid;
-	cc->ms = CALL_TIMEOUT_DEFAULT;
-	if (cJSON_IsNumber(tmo) && tmo->valuedouble >= 1)
-		cc->ms = tmo->valuedouble > CALL_TIMEOUT_MAX
-				 ? CALL_TIMEOUT_MAX
-				 : (uint32_t)tmo->valuedouble;
-	payload = payload ? payload : "";
-	atomic_fetch_add(&r->ctl->refs, 1);
-	rc = molt_runtime_call_async(r->ctl->rt, pid, payload, strlen(payload),
-				     cc->ms, call_cb, cc, err);
-	if (rc < 0) {
-		atomic_fetch_sub(&r->ctl->refs, 1);
-		molt_free(cc);
-		return rc;
-	}
-	return PENDING;
-}
-
-static int op_cast(req *r, molt_err *err)
-{
-	const char *payload = str_field(r->json, "payload");
-	molt_pid pid;
-	int rc;
-
-	if ((rc = target(r, &pid, err)) < 0)
-		return rc;
-	payload = payload ? payload : "";
-	rc = molt_runtime_cast(r->ctl->rt, pid, payload, strlen(payload));
-	return rc < 0 ? molt_err_set(err, rc, "cast failed: process exited")
-		      : MOLT_OK;
-}
-
-static int op_stop(req *r, molt_err *err)
-{
-	(void)err;
-	if (r->ctl->on_stop)
-		r->ctl->on_stop(r->ctl->payload);
-	return MOLT_OK;
-}
-
-static int op_modules(req *r, molt_err *err)
-{
-	molt_module_info mi[256];
-	size_t n = molt_runtime_modules(r->ctl->rt, mi, 256);
-	cJSON *arr = cJSON_AddArrayToObject(r->reply, "modules");
-
-	(void)err;
-	for (size_t i = 0; i < n && i < 256; i++) {
-		cJSON *o = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(o, "name", mi[i].name);
-		cJSON_AddStringToObject(o, "current", mi[i].current_vsn);
-		cJSON_AddStringToObject(o, "old", mi[i].old_vsn);
-		cJSON_AddNumberToObject(o, "current_procs",
-					mi[i].current_procs);
-		cJSON_AddNumberToObject(o, "old_procs", mi[i].old_procs);
-		cJSON_AddStringToObject(o, "path", mi[i].current_path);
-		cJSON_AddBoolToObject(o, "builtin", mi[i].builtin);
-		cJSON_AddItemToArray(arr, o);
-	}
-	return MOLT_OK;
-}
-
-static int op_load(req *r, molt_err *err)
-{
-	const char *path = str_field(r->json, "path");
-	const cJSON *force = cJSON_GetObjectItem(r->json, "force");
-	char name[64];
-	int rc;
-
-	if (!path)
-		return molt_err_set(err, MOLT_EINVAL, "load needs \"path\"");
-	rc = molt_runtime_load(r->ctl->rt, path, str_field(r->json, "module"),
-			       cJSON_IsTrue(force) ? MOLT_LOAD_FORCE : 0, name,
-			       sizeof(name), err);
-	if (rc == MOLT_OK) {
-		cJSON_AddStringToObject(r->reply, "module", name);
-		molt_log(MOLT_LOG_INFO, "ctl", "loaded module '%s' from %s",
-			 name, path);
-	}
-	return rc;
-}
-
-static const char *need_module(req *r, molt_err *err)
-{
-	const char *m = str_field(r->json, "module");
-
-	if (!m)
-		molt_err_set(err, MOLT_EINVAL, "request needs \"module\"");
-	return m;
-}
-
-static int op_purge(req *r, molt_err *err)
-{
-	const char *m = need_module(r, err);
-	unsigned killed = 0;
-	int rc;
-
-	if (!m)
-		return MOLT_EINVAL;
-	rc = molt_runtime_purge(r->ctl->rt, m, &killed, err);
-	if (rc == MOLT_OK)
-		cJSON_AddNumberToObject(r->reply, "killed", killed);
-	return rc;
-}
-
-static int op_soft_purge(req *r, molt_err *err)
-{
-	const char *m = need_module(r, err);
-
-	return m ? molt_runtime_soft_purge(r->ctl->rt, m, err) : MOLT_EINVAL;
-}
-
-static int op_delete(req *r, molt_err *err)
-{
-	const char *m = need_module(r, err);
-
-	return m ? molt_runtime_delete(r->ctl->rt, m, err) : MOLT_EINVAL;
-}
-
-static int op_get_state(req *r, molt_err *err)
-{
-	molt_pid pid;
-	char *text = NULL;
-	int rc;
-
-	if ((rc = target(r, &pid, err)) < 0)
-		return rc;
-	rc = molt_runtime_get_state(r->ctl->rt, pid, &text, 5000, err);
-	if (rc == MOLT_OK)
-		cJSON_AddStringToObject(r->reply, "state", text);
-	molt_free(text);
-	return rc;
-}
-
-/* eval: the upgrade engine's op, in ctl_eval.c */
-static int op_eval(req *r, molt_err *err)
-{
-	return molt__ctl_eval(r->ctl->rt, r->json, r->reply, err);
-}
-
-/*
- * The op table. To add an op: write `static int op_x(req *r, molt_err
- * *err)` that adds fields to r->reply and returns MOLT_OK, a negative
- * code with err set, or PENDING after arranging a later complete().
- */
-static const struct op {
-	const char *name;		  /* "op" in the request */
-	int (*fn)(req *r, molt_err *err); /* fills r->reply */
-	int threaded;			  /* may block: run on a worker */
-} ops[] = {
-	{"status", op_status, 0},
-	{"ps", op_ps, 0},
-	{"call", op_call, 0},
-	{"cast", op_cast, 0},
-	{"stop", op_stop, 0},
-	{"modules", op_modules, 0},
-	{"load", op_load, 1},
-	{"purge", op_purge, 0},
-	{"soft_purge", op_soft_purge, 0},
-	{"delete", op_delete, 0},
-	{"get_state", op_get_state, 1},
-	{"eval", op_eval, 1},
-};
-
 /* Run an op and turn its result into the reply object. */
-static cJSON *run_op(const struct op *op, req *r)
+static cJSON *run_op(const molt__ctl_op *op, molt__ctl_req *r)
 {
 	molt_err err = MOLT_ERR_INIT;
 	int rc = op->fn(r, &err);
 
-	if (rc == PENDING) {
+	if (rc == MOLT__CTL_PENDING) {
 		cJSON_Delete(r->reply); /* the answer comes from complete() */
 		return NULL;
 	}
 	if (rc < 0) {
-		cJSON_Delete(r->reply);
-		return error_obj(rc, err.msg[0] ? err.msg : "operation failed");
+		cJSON *e = molt__ctl_error_obj(
+			rc, err.msg[0] ? err.msg : "operation failed");
+
+		/* what the op did before it failed (eval: its report) */
+		cJSON_DeleteItemFromObject(r->reply, "ok");
+		if (e && r->reply->child)
+			cJSON_AddItemToObject(e, "report", r->reply);
+		else
+			cJSON_Delete(r->reply);
+		return e;
 	}
 	return r->reply;
 }
 
 typedef struct job {
-	const struct op *op; /* what to run */
-	req r;		     /* its request (json owned) */
+	const molt__ctl_op *op; /* what to run */
+	molt__ctl_req r;	/* its request (json owned) */
 } job;
 
 static void *job_main(void *arg)
@@ -483,12 +164,12 @@ static void *job_main(void *arg)
 	ctl->jobs--; /* done with the runtime */
 	pthread_cond_broadcast(&ctl->jobs_cv);
 	pthread_mutex_unlock(&ctl->mu);
-	complete(ctl, cid, reply); /* drops the job's reference */
+	molt__ctl_complete(ctl, cid, reply); /* drops the job's reference */
 	return NULL;
 }
 
 /* Start op on a detached worker thread; takes r->json on success. */
-static int start_job(const struct op *op, req *r, molt_err *err)
+static int start_job(const molt__ctl_op *op, molt__ctl_req *r, molt_err *err)
 {
 	job *jb = molt_malloc(sizeof(*jb));
 	pthread_attr_t at;
@@ -508,7 +189,7 @@ static int start_job(const struct op *op, req *r, molt_err *err)
 	rc = pthread_create(&th, &at, job_main, jb);
 	pthread_attr_destroy(&at);
 	if (rc == 0)
-		return PENDING;
+		return MOLT__CTL_PENDING;
 	pthread_mutex_lock(&r->ctl->mu);
 	r->ctl->jobs--;
 	pthread_mutex_unlock(&r->ctl->mu);
@@ -517,20 +198,13 @@ static int start_job(const struct op *op, req *r, molt_err *err)
 	return molt_err_set(err, MOLT_EIO, "cannot start a worker thread");
 }
 
-static const struct op *find_op(const char *name)
-{
-	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
-		if (strcmp(ops[i].name, name) == 0)
-			return &ops[i];
-	return NULL;
-}
-
-static void handle_line(molt__ctl *ctl, client *c, const char *line, size_t len)
+static void handle_line(molt__ctl *ctl, molt__ctl_client *c, const char *line,
+			size_t len)
 {
 	cJSON *j = cJSON_ParseWithLength(line, len);
-	req r = {ctl, c->id, j, NULL};
+	molt__ctl_req r = {ctl, c->id, j, NULL};
 	molt_err err = MOLT_ERR_INIT;
-	const struct op *op;
+	const molt__ctl_op *op;
 	const char *opname;
 	cJSON *reply;
 	int rc;
@@ -540,12 +214,12 @@ static void handle_line(molt__ctl *ctl, client *c, const char *line, size_t len)
 		queue_error(c, MOLT_EPARSE, "request is not a JSON object");
 		return;
 	}
-	if (!(opname = str_field(j, "op"))) {
+	if (!(opname = molt__ctl_str_field(j, "op"))) {
 		cJSON_Delete(j);
 		queue_error(c, MOLT_EINVAL, "request has no \"op\" string");
 		return;
 	}
-	if (!(op = find_op(opname))) {
+	if (!(op = molt__ctl_find_op(opname))) {
 		molt_err_set(&err, MOLT_ENOTFOUND, "unknown op '%.64s'",
 			     opname);
 		cJSON_Delete(j);
@@ -556,7 +230,7 @@ static void handle_line(molt__ctl *ctl, client *c, const char *line, size_t len)
 	cJSON_AddTrueToObject(r.reply, "ok"); /* first, for readers' eyes */
 	if (op->threaded) {
 		rc = start_job(op, &r, &err);
-		if (rc == PENDING) {
+		if (rc == MOLT__CTL_PENDING) {
 			c->pending = 1; /* the job owns j and the reply now */
 			return;
 		}
@@ -575,38 +249,53 @@ static void handle_line(molt__ctl *ctl, client *c, const char *line, size_t len)
 
 /* --- connections --- */
 
-static void client_close(client *c)
+static void client_close(molt__ctl_client *c)
 {
 	if (c->fd >= 0)
 		close(c->fd);
 	molt_buf_release(&c->in);
 	molt_buf_release(&c->out);
 	c->fd = -1;
+	c->seen = 0;
 	c->pending = 0;
 	c->closing = 0;
 }
 
+/* The longest line c may send: MAX_EVAL_LINE for an eval request. */
+static size_t line_cap(const molt__ctl_client *c)
+{
+	size_t n = sizeof(EVAL_PREFIX) - 1;
+
+	return c->in.len >= n && memcmp(c->in.ptr, EVAL_PREFIX, n) == 0
+		       ? MAX_EVAL_LINE
+		       : MAX_LINE;
+}
+
+static void refuse_long(molt__ctl_client *c)
+{
+	queue_error(c, MOLT_EUNSAFE,
+		    "request line longer than 65536 bytes (16 MiB for eval)");
+	c->closing = 1;
+}
+
 /* Handle complete lines while no request is in progress. */
-static void process_input(molt__ctl *ctl, client *c)
+static void process_input(molt__ctl *ctl, molt__ctl_client *c)
 {
 	while (!c->pending && !c->closing) {
-		char *nl = memchr(c->in.ptr, '\n', c->in.len);
+		char *nl =
+			memchr(c->in.ptr + c->seen, '\n', c->in.len - c->seen);
 		size_t n;
 
 		if (!nl) {
-			if (c->in.len > MAX_LINE) {
-				queue_error(c, MOLT_EUNSAFE,
-					    "request line longer than 65536 "
-					    "bytes");
-				c->closing = 1;
-			}
+			c->seen = c->in.len; /* a long line: scan once */
+			if (c->in.len > line_cap(c))
+				refuse_long(c);
 			return;
 		}
+		c->seen = 0;
 		n = (size_t)(nl - c->in.ptr);
-		if (n > MAX_LINE) {
-			queue_error(c, MOLT_EUNSAFE,
-				    "request line longer than 65536 bytes");
-			c->closing = 1;
+		if (n > line_cap(c)) {
+			refuse_long(c);
 			return;
 		}
 		handle_line(ctl, c, c->in.ptr, n);
@@ -616,7 +305,7 @@ static void process_input(molt__ctl *ctl, client *c)
 	}
 }
 
-static void client_read(molt__ctl *ctl, client *c)
+static void client_read(molt__ctl *ctl, molt__ctl_client *c)
 {
 	char buf[8192];
 	ssize_t n = read(c->fd, buf, sizeof(buf));
@@ -627,7 +316,7 @@ static void client_read(molt__ctl *ctl, client *c)
 	}
 	if (n < 0)
 		return;
-	if (c->in.len + (size_t)n > MAX_BUFFERED ||
+	if (c->in.len + (size_t)n > MAX_BUFFERED + line_cap(c) ||
 	    c->out.len > MAX_BUFFERED * 16) {
 		/* pipelining faster than we answer, or not reading replies */
 		queue_error(c, MOLT_EUNSAFE, "too much unanswered input");
@@ -641,7 +330,7 @@ static void client_read(molt__ctl *ctl, client *c)
 	process_input(ctl, c);
 }
 
-static void client_write(client *c)
+static void client_write(molt__ctl_client *c)
 {
 	ssize_t n;
 
@@ -671,7 +360,7 @@ static int peer_allowed(int fd)
 static void accept_one(molt__ctl *ctl)
 {
 	int fd = accept4(ctl->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	client *c = NULL;
+	molt__ctl_client *c = NULL;
 
 	if (fd < 0)
 		return;
@@ -687,7 +376,7 @@ static void accept_one(molt__ctl *ctl)
 			 "refused a peer: uid not allowed");
 		return;
 	}
-	for (int i = 0; i < MAX_CLIENTS && !c; i++)
+	for (int i = 0; i < MOLT__CTL_MAX_CLIENTS && !c; i++)
 		if (ctl->clients[i].fd < 0)
 			c = &ctl->clients[i];
 	if (!c) {
@@ -696,13 +385,14 @@ static void accept_one(molt__ctl *ctl)
 	}
 	c->fd = fd;
 	c->id = ++ctl->next_id;
+	c->seen = 0;
 	molt_buf_init(&c->in);
 	molt_buf_init(&c->out);
 }
 
 static void take_done(molt__ctl *ctl)
 {
-	done *d, *list;
+	molt__ctl_done *d, *list;
 	char buf[64];
 
 	while (read(ctl->wake[0], buf, sizeof(buf)) > 0)
@@ -713,8 +403,8 @@ static void take_done(molt__ctl *ctl)
 	pthread_mutex_unlock(&ctl->mu);
 	while ((d = list) != NULL) {
 		list = d->next;
-		for (int i = 0; i < MAX_CLIENTS; i++) {
-			client *c = &ctl->clients[i];
+		for (int i = 0; i < MOLT__CTL_MAX_CLIENTS; i++) {
+			molt__ctl_client *c = &ctl->clients[i];
 
 			if (c->fd >= 0 && c->id == d->client) {
 				if (molt_buf_puts(&c->out, d->line) < 0)
@@ -731,16 +421,16 @@ static void take_done(molt__ctl *ctl)
 static void *ctl_main(void *arg)
 {
 	molt__ctl *ctl = arg;
-	struct pollfd pfd[MAX_CLIENTS + 2];
-	int map[MAX_CLIENTS + 2];
+	struct pollfd pfd[MOLT__CTL_MAX_CLIENTS + 2];
+	int map[MOLT__CTL_MAX_CLIENTS + 2];
 
 	while (!atomic_load(&ctl->stop)) {
 		nfds_t n = 2;
 
 		pfd[0] = (struct pollfd){ctl->wake[0], POLLIN, 0};
 		pfd[1] = (struct pollfd){ctl->lfd, POLLIN, 0};
-		for (int i = 0; i < MAX_CLIENTS; i++) {
-			client *c = &ctl->clients[i];
+		for (int i = 0; i < MOLT__CTL_MAX_CLIENTS; i++) {
+			molt__ctl_client *c = &ctl->clients[i];
 
 			if (c->fd < 0)
 				continue;
@@ -762,7 +452,7 @@ static void *ctl_main(void *arg)
 		if (pfd[1].revents & POLLIN)
 			accept_one(ctl);
 		for (nfds_t k = 2; k < n; k++) {
-			client *c = &ctl->clients[map[k]];
+			molt__ctl_client *c = &ctl->clients[map[k]];
 
 			if (c->fd >= 0 && (pfd[k].revents & POLLOUT))
 				client_write(c);
@@ -866,7 +556,7 @@ int molt_runtime_ctl_open(molt_runtime *rt, const char *root,
 	ctl->payload = payload;
 	pthread_mutex_init(&ctl->mu, NULL);
 	pthread_cond_init(&ctl->jobs_cv, NULL);
-	for (int i = 0; i < MAX_CLIENTS; i++)
+	for (int i = 0; i < MOLT__CTL_MAX_CLIENTS; i++)
 		ctl->clients[i].fd = -1;
 	if ((rc = ctl_setup(ctl, root, err)) < 0) {
 		ctl_unref(ctl);
@@ -902,7 +592,7 @@ void molt_runtime_ctl_close(molt_runtime *rt)
 	while (ctl->jobs) /* they use the runtime: let them finish */
 		pthread_cond_wait(&ctl->jobs_cv, &ctl->mu);
 	pthread_mutex_unlock(&ctl->mu);
-	for (int i = 0; i < MAX_CLIENTS; i++)
+	for (int i = 0; i < MOLT__CTL_MAX_CLIENTS; i++)
 		if (ctl->clients[i].fd >= 0)
 			client_close(&ctl->clients[i]);
 	close(ctl->lfd);

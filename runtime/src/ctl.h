@@ -4,15 +4,99 @@
 
 /*
  * One control thread polls the listening socket, its clients and a wake
- * pipe. A request is parsed and looked up in the op table (ctl.c, `ops`):
- * synchronous ops answer at once; asynchronous ones (call) answer later
- * from a completion that another thread queues under mu and announces on
- * the wake pipe, so a slow process never blocks other clients. A client
- * has at most one request in progress; further lines wait, so replies
- * keep request order. The ctl object is reference-counted: pending
- * completions keep it alive after molt_runtime_ctl_close.
+ * pipe (ctl.c: transport, framing, replies, worker threads). A request
+ * is parsed and looked up in the op table (ctl_ops.c): synchronous ops
+ * answer at once; asynchronous ones (call) answer later from a
+ * completion that another thread queues under mu and announces on the
+ * wake pipe, so a slow process never blocks other clients; ops that may
+ * block run on a worker thread. A client has at most one request in
+ * progress; further lines wait, so replies keep request order. The ctl
+ * object is reference-counted: pending completions keep it alive after
+ * molt_runtime_ctl_close.
  */
 
-struct molt__ctl;
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/un.h>
+
+#include <cjson/cJSON.h>
+
+#include "molt/buf.h"
+#include "molt/common.h"
+#include "molt/runtime.h"
+
+#define MOLT__CTL_MAX_CLIENTS 64
+
+typedef struct molt__ctl_client {
+	int fd;	      /* connection, -1 if the slot is free */
+	uint64_t id;  /* unique, for late completions */
+	molt_buf in;  /* bytes read, not yet a full line */
+	size_t seen;  /* bytes of in known to hold no newline */
+	molt_buf out; /* bytes to write */
+	int pending;  /* a request is in progress */
+	int closing;  /* close once out is flushed */
+} molt__ctl_client;
+
+typedef struct molt__ctl_done {
+	struct molt__ctl_done *next; /* list link */
+	uint64_t client;	     /* whom it is for */
+	char *line;		     /* reply line, owned */
+} molt__ctl_done;
+
+typedef struct molt__ctl {
+	molt_runtime *rt; /* the runtime */
+	atomic_int refs;  /* thread + pending completions */
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* socket */
+	int lfd;			/* listening socket */
+	int wake[2];			/* pipe: completions, stop */
+	pthread_t thread;		/* the control thread */
+	atomic_int stop;		/* ask the thread to end */
+	void (*on_stop)(void *payload); /* the stop op */
+	void *payload;			/* for on_stop */
+	pthread_mutex_t mu;		/* guards done, closed */
+	molt__ctl_done *done;		/* completed async replies */
+	int closed;			/* no more deliveries */
+	int jobs;			/* worker threads running (mu) */
+	pthread_cond_t jobs_cv;		/* signalled when jobs drops */
+	molt__ctl_client clients[MOLT__CTL_MAX_CLIENTS]; /* connections */
+	uint64_t next_id;				 /* client ids */
+} molt__ctl;
+
+/* A request being answered. */
+typedef struct molt__ctl_req {
+	molt__ctl *ctl;	   /* the server */
+	uint64_t cid;	   /* the client's id (the client may go away) */
+	const cJSON *json; /* the request object */
+	cJSON *reply;	   /* reply object, "ok" already in it */
+} molt__ctl_req;
+
+/* An op returns this when it answers later, through molt__ctl_complete
+ * (it holds a reference on ctl until then: atomic_fetch_add(&refs)). */
+#define MOLT__CTL_PENDING 1
+
+/*
+ * The op table (ctl_ops.c). To add an op: write `static int op_x(
+ * molt__ctl_req *r, molt_err *err)` that adds fields to r->reply and
+ * returns MOLT_OK, a negative code with err set (fields it added go to
+ * the error reply's "report"), or MOLT__CTL_PENDING.
+ */
+typedef struct molt__ctl_op {
+	const char *name;			    /* "op" in the request */
+	int (*fn)(molt__ctl_req *r, molt_err *err); /* fills r->reply */
+	int threaded;				    /* may block: worker */
+} molt__ctl_op;
+
+/* The op named name, or NULL. */
+const molt__ctl_op *molt__ctl_find_op(const char *name);
+
+/* Shared by ctl.c and ctl_ops.c. */
+/* {"ok":false,"error":{"code":...,"message":msg}} (owned). */
+cJSON *molt__ctl_error_obj(int code, const char *msg);
+/* Queue reply o (taken) for client cid from any thread; drops one
+ * reference on ctl. */
+void molt__ctl_complete(molt__ctl *ctl, uint64_t cid, cJSON *o);
+/* o[k] if it is a string, else NULL. */
+const char *molt__ctl_str_field(const cJSON *o, const char *k);
 
 #endif

@@ -235,6 +235,10 @@ static int run_one(eval *ev, size_t i)
 		return run_suspend(ev, i, a);
 	if (strcmp(name, "code_change") == 0)
 		return run_code_change(ev, i, a);
+	if (strcmp(name, "stop") == 0)
+		return molt__eval_stop(ev, i, a);
+	if (strcmp(name, "start") == 0)
+		return molt__eval_start(ev, i, a);
 	if (strcmp(name, "purge") == 0)
 		cJSON_ArrayForEach(m, a) add_postp(ev, m->valuestring, 1, 1);
 	/* resume: at commit, with everything held; sync_nodes: no-op */
@@ -288,6 +292,7 @@ static void purges(eval *ev)
 static void commit(eval *ev)
 {
 	molt__upg_commit(&ev->u);
+	molt__eval_stops_commit(ev);
 	for (size_t k = 0; k < ev->n_jr; k++) {
 		molt__version_unref(ev->jr[k].pc);
 		molt__version_unref(ev->jr[k].po);
@@ -305,9 +310,10 @@ static void commit_timed(eval *ev)
 	ev->rep->commit_ns = molt__upg_now_ns() - t0;
 }
 
-/* Put m's slots back; versions that leave them become old, so a process
- * that moved onto one moves back at its next message. */
-static void restore_slots(eval *ev, jent *j)
+/* Put m's slots back; versions that leave them become old and are
+ * added to gone (referenced) for molt__upg_reclaim. */
+static void restore_slots(eval *ev, jent *j, molt__version **gone,
+			  size_t *n_gone)
 {
 	molt__version *a = NULL, *b = NULL;
 
@@ -317,10 +323,16 @@ static void restore_slots(eval *ev, jent *j)
 			 j->name);
 		return;
 	}
-	if (a && a != j->pc && a != j->po)
+	if (a && a != j->pc && a != j->po) {
 		atomic_store(&a->is_old, 1);
-	if (b && b != j->pc && b != j->po)
+		gone[(*n_gone)++] = a; /* keeps the slot's reference */
+		a = NULL;
+	}
+	if (b && b != j->pc && b != j->po) {
 		atomic_store(&b->is_old, 1);
+		gone[(*n_gone)++] = b;
+		b = NULL;
+	}
 	molt__version_unref(a);
 	molt__version_unref(b);
 	molt__version_unref(j->pc);
@@ -330,10 +342,16 @@ static void restore_slots(eval *ev, jent *j)
 static void rollback(eval *ev)
 {
 	uint64_t t0 = molt__upg_now_ns();
+	molt__version **gone = ev->gone;
+	size_t n_gone = 0;
 
 	while (ev->n_jr)
-		restore_slots(ev, &ev->jr[--ev->n_jr]);
+		restore_slots(ev, &ev->jr[--ev->n_jr], gone, &n_gone);
 	molt__upg_rollback(&ev->u);
+	molt__upg_reclaim(ev->rt, gone, n_gone);
+	while (n_gone)
+		molt__version_unref(gone[--n_gone]);
+	molt__eval_stops_rollback(ev);
 	release_staged(ev);
 	ev->rep->rolled_back = 1;
 	ev->rep->rollback_ns = molt__upg_now_ns() - t0;
@@ -433,6 +451,13 @@ static int plan(eval *ev)
 			molt__eval_ins_name(molt__eval_ins_at(ev, i), &a);
 		uint64_t tmo;
 
+		if (strcmp(name, "stop") == 0) {
+			cJSON_ArrayForEach(it, a)
+			{
+				r->steps[i].procs += molt__eval_stop_plan(
+					ev, it->valuestring);
+			}
+		}
 		if (strcmp(name, "suspend") != 0)
 			continue;
 		cJSON_ArrayForEach(it, a)
@@ -485,6 +510,8 @@ static void eval_release(eval *ev)
 	molt_free(ev->sm_names);
 	molt_free(ev->sm_deadline);
 	molt_free(ev->pp);
+	molt_free(ev->sj);
+	molt_free(ev->gone);
 	molt__upg_set_release(&ev->set);
 	pthread_mutex_destroy(&ev->u.fail.mu);
 	cJSON_Delete(ev->doc);

@@ -11,7 +11,8 @@
  *    failure here changes nothing.
  * 2. run: instructions before point_of_no_return (apply), then after it,
  *    each recorded in a journal: the module slots it changed, the
- *    processes it suspended or changed. `resume`, `purge` and PostPurge
+ *    processes it suspended or changed, the supervisors it told to stop
+ *    children. `resume`, `purge` and PostPurge
  *    take effect at commit, so that a later failure can still undo
  *    everything (a killed process cannot be brought back).
  * 3. commit (free old states, resume, purge) or roll back (restore the
@@ -68,6 +69,12 @@ typedef struct postp {
 	int purge;     /* an explicit purge [M]: kill at commit */
 } postp;
 
+typedef struct stopj {
+	molt_pid sup;  /* a supervisor that stopped children of name */
+	char name[64]; /* their module */
+	int started;   /* a start [name] restarted them */
+} stopj;
+
 typedef struct eval {
 	molt_runtime *rt;	    /* the runtime */
 	const molt_eval_options *o; /* options */
@@ -80,12 +87,15 @@ typedef struct eval {
 	size_t n_st, cap_st;	    /* used, allocated */
 	jent *jr;		    /* slot journal */
 	size_t n_jr;		    /* used (allocated: loads + removes) */
+	molt__version **gone;	    /* rollback: 2 per jr entry (allocated) */
 	smod *sm;		    /* suspend sets */
 	size_t n_sm, cap_sm;	    /* used, allocated */
 	const char **sm_names;	    /* set names for messages */
 	uint64_t *sm_deadline;	    /* per set, monotonic ns */
 	postp *pp;		    /* purges at commit */
 	size_t n_pp;		    /* used (allocated: loads+removes+purges) */
+	stopj *sj;		    /* supervisors told to stop children */
+	size_t n_sj, cap_sj;	    /* used, allocated */
 	molt__uset set;		    /* the processes held */
 	molt__uctx u;		    /* per-process steps */
 } eval;
@@ -110,5 +120,16 @@ const cJSON *molt__eval_cc_list(const cJSON *a, int *down);
 const molt_export *molt__eval_export(const molt__version *v, const char *fn);
 /* Phase 1: check every instruction, stage load_object_code. */
 int molt__eval_check(eval *ev);
+
+/* stop [Mod] and start [Mod] (eval_stop.c): every supervisor with
+ * children running Mod terminates them (stop_module) or starts again
+ * the ones it terminated (start_module). Journaled in ev->sj: rollback
+ * restarts them on the restored code, commit forgets them. */
+int molt__eval_stop(eval *ev, size_t i, const cJSON *a);
+int molt__eval_start(eval *ev, size_t i, const cJSON *a);
+void molt__eval_stops_rollback(eval *ev);
+void molt__eval_stops_commit(eval *ev);
+/* Dry run: how many supervised processes a stop [mod] would terminate. */
+size_t molt__eval_stop_plan(eval *ev, const char *mod);
 
 #endif

@@ -547,7 +547,8 @@ static int check_one(eval *ev, size_t i, const char *name, const cJSON *a)
 			name);
 	if (strcmp(name, "load") == 0 || strcmp(name, "remove") == 0)
 		return check_load(ev, i, a, name[0] == 'r');
-	if (strcmp(name, "purge") == 0 || strcmp(name, "resume") == 0)
+	if (strcmp(name, "purge") == 0 || strcmp(name, "resume") == 0 ||
+	    strcmp(name, "stop") == 0 || strcmp(name, "start") == 0)
 		return check_names(ev, i, a, name);
 	if (strcmp(name, "suspend") == 0)
 		return check_suspend(ev, i, a);
@@ -555,9 +556,6 @@ static int check_one(eval *ev, size_t i, const char *name, const cJSON *a)
 		return check_code_change(ev, i, a);
 	if (strcmp(name, "sync_nodes") == 0)
 		return MOLT_OK; /* one node: a barrier with nobody */
-	if (strcmp(name, "stop") == 0 || strcmp(name, "start") == 0)
-		return molt__eval_err(ev, i, NULL, 0, MOLT_EINVAL,
-				      "%s is not supported yet", name);
 	return molt__eval_err(ev, i, NULL, 0, MOLT_EINVAL,
 			      "unknown instruction '%.40s'", name);
 }
@@ -593,8 +591,9 @@ int molt__eval_check(eval *ev)
 		return molt_err_set(ev->err, MOLT_EINVAL,
 				    "script has no point_of_no_return");
 	ev->jr = molt_calloc(ev->n_jr + 1, sizeof(*ev->jr));
+	ev->gone = molt_calloc(2 * ev->n_jr + 1, sizeof(*ev->gone));
 	ev->pp = molt_calloc(ev->n_pp + 1, sizeof(*ev->pp));
-	if (!ev->jr || !ev->pp)
+	if (!ev->jr || !ev->gone || !ev->pp)
 		return molt_err_set(ev->err, MOLT_ENOMEM, "out of memory");
 	ev->n_jr = ev->n_pp = 0;
 	return MOLT_OK;

@@ -323,65 +323,6 @@ static int install(molt_runtime *rt, molt__version *v, unsigned flags,
 	return MOLT_OK;
 }
 
-int molt_runtime_code_open(molt_runtime *rt, molt_code **out, const char *path,
-			   const char *expect_name, molt_err *err)
-{
-	molt__version *v = molt__version_open(path, expect_name, err);
-
-	(void)rt;
-	if (!v)
-		return err ? err->code : MOLT_ERROR;
-	*out = (molt_code *)v;
-	return MOLT_OK;
-}
-
-const char *molt_code_name(const molt_code *code)
-{
-	return ((const molt__version *)code)->desc->name;
-}
-
-const char *molt_code_vsn(const molt_code *code)
-{
-	return ((const molt__version *)code)->desc->vsn;
-}
-
-int molt_runtime_code_install(molt_runtime *rt, molt_code *code, unsigned flags,
-			      molt_err *err)
-{
-	return install(rt, (molt__version *)code, flags, err);
-}
-
-void molt_runtime_code_free(molt_code *code)
-{
-	molt__version_unref((molt__version *)code);
-}
-
-int molt_runtime_restore_old(molt_runtime *rt, const char *module,
-			     molt_err *err)
-{
-	molt__modtab *tab = &rt->modtab;
-	molt__version *gone;
-	molt__module *m;
-
-	pthread_mutex_lock(&tab->mu);
-	m = find(tab, module);
-	if (!m || !m->old) {
-		pthread_mutex_unlock(&tab->mu);
-		return molt_err_set(err, MOLT_ENOTFOUND,
-				    "module '%s' has no old version to restore",
-				    module);
-	}
-	gone = m->cur;
-	m->cur = m->old;
-	m->old = NULL;
-	atomic_store(&m->cur->is_old, 0);
-	if (gone)
-		atomic_store(&gone->is_old, 1);
-	pthread_mutex_unlock(&tab->mu);
-	molt__version_unref(gone);
-	return MOLT_OK;
-}
-
 size_t molt_runtime_module_pids(molt_runtime *rt, const char *module, int which,
 				molt_pid *out, size_t max)
 {

@@ -74,7 +74,7 @@ static molt_proc *slot_alloc(molt_runtime *rt)
 	p->gen++;
 	p->pid = ((molt_pid)p->gen << 32) | idx;
 	p->status = MOLT__P_RUNNING;
-	p->flags = 0;
+	atomic_store_explicit(&p->flags, 0, memory_order_relaxed);
 	molt__spin_unlock(&p->lock);
 	atomic_fetch_add(&rt->live, 1);
 	atomic_fetch_add_explicit(&rt->spawned, 1, memory_order_relaxed);
@@ -86,6 +86,9 @@ static void slot_free(molt_runtime *rt, molt_proc *p, uint32_t idx)
 	p->parent = 0;
 	atomic_store_explicit(&p->reductions, 0, memory_order_relaxed);
 	p->state = NULL;
+	molt__spin_lock(&p->lock);
+	p->status = MOLT__P_FREE;
+	molt__spin_unlock(&p->lock);
 	pthread_mutex_lock(&rt->tbl_mu);
 	if (p->gen != UINT32_MAX) { /* else retired: pids are never reused */
 		p->free_next = rt->free_head;
@@ -109,14 +112,14 @@ static void set_exiting(molt_proc *p, const char *reason)
 {
 	char *r;
 
-	if (p->flags & MOLT__PF_EXITING)
+	if (molt__pf_has(p, MOLT__PF_EXITING))
 		return;
 	r = molt_strdup(reason);
 	molt_free(p->stop_reason);
 	/* out of memory here: the reason degrades to "normal"-less "error" */
 	p->stop_reason = r;
 	molt__spin_lock(&p->lock);
-	p->flags |= MOLT__PF_EXITING;
+	molt__pf_set(p, MOLT__PF_EXITING);
 	molt__spin_unlock(&p->lock);
 }
 
@@ -139,7 +142,7 @@ int molt__proc_deliver(molt_runtime *rt, molt_pid pid, molt__msg *m, int sig)
 	}
 	molt__mqueue_push(sig ? &p->sig : &p->mbox, m);
 	wake = p->status == MOLT__P_IDLE &&
-	       (sig || !(p->flags & MOLT__PF_SUSPENDED));
+	       (sig || !molt__pf_has(p, MOLT__PF_SUSPENDED));
 	if (wake)
 		p->status = MOLT__P_QUEUED;
 	molt__spin_unlock(&p->lock);
@@ -348,8 +351,8 @@ void molt__proc_exit(molt_runtime *rt, molt_proc *p, int run_terminate)
 	mbox = molt__mqueue_take(&p->mbox);
 	sig = molt__mqueue_take(&p->sig);
 	p->pid = 0;
-	p->status = MOLT__P_FREE;
-	p->flags = 0;
+	p->status = MOLT__P_EXITING;
+	atomic_store_explicit(&p->flags, 0, memory_order_relaxed);
 	ver = p->ver;
 	p->ver = NULL;
 	molt__spin_unlock(&p->lock);
@@ -379,8 +382,8 @@ static void release(molt_runtime *rt, molt_proc *p)
 	int requeue;
 
 	molt__spin_lock(&p->lock);
-	requeue =
-		p->sig.len || (p->mbox.len && !(p->flags & MOLT__PF_SUSPENDED));
+	requeue = p->sig.len ||
+		  (p->mbox.len && !molt__pf_has(p, MOLT__PF_SUSPENDED));
 	p->status = requeue ? MOLT__P_QUEUED : MOLT__P_IDLE;
 	molt__spin_unlock(&p->lock);
 	if (requeue)
@@ -427,10 +430,10 @@ int molt__proc_spawn(molt_runtime *rt, molt_pid *out, molt__version *ver,
 	ctx = (molt_ctx){rt, p, ver};
 	if (rc == 0 && ver->desc->init)
 		rc = ver->desc->init(&ctx, args, len, &p->state);
-	if (rc < 0 || (p->flags & MOLT__PF_EXITING)) {
+	if (rc < 0 || molt__pf_has(p, MOLT__PF_EXITING)) {
 		char pidbuf[32];
 
-		if (!(p->flags & MOLT__PF_EXITING))
+		if (!molt__pf_has(p, MOLT__PF_EXITING))
 			set_exiting(p, "init failed");
 		molt_err_set(
 			err, MOLT_ERROR, "module '%s' init failed for %s: %s",
@@ -465,15 +468,15 @@ static int lazy_change(molt_runtime *rt, molt_proc *p, molt__version *old,
 		return 0;
 	if (cur->desc->code_change)
 		rc = cur->desc->code_change(&ctx, &chg, p->state, "[]", ns);
-	if (rc >= 0 && !(p->flags & MOLT__PF_EXITING))
+	if (rc >= 0 && !molt__pf_has(p, MOLT__PF_EXITING))
 		return 0;
 	molt_log(MOLT_LOG_WARN, "proc",
 		 "process %s stays on %s %s: no code_change to state_vsn %u",
 		 molt_pid_format(p->pid, pidbuf, sizeof(pidbuf)),
 		 old->mod->name, old->desc->vsn, cur->desc->state_vsn);
-	if (p->flags & MOLT__PF_EXITING) { /* a failed code_change */
+	if (molt__pf_has(p, MOLT__PF_EXITING)) { /* a failed code_change */
 		molt__spin_lock(&p->lock);
-		p->flags &= (uint8_t)~MOLT__PF_EXITING;
+		molt__pf_clear(p, MOLT__PF_EXITING);
 		molt__spin_unlock(&p->lock);
 		molt_free(p->stop_reason);
 		p->stop_reason = NULL;
@@ -489,13 +492,13 @@ MOLT_UNUSED static void migrate(molt_runtime *rt, molt_proc *p)
 	molt_ctx octx = {rt, p, old};
 	void *ns;
 
-	if (!cur || (p->flags & MOLT__PF_NOMOVE)) {
+	if (!cur || molt__pf_has(p, MOLT__PF_NOMOVE)) {
 		molt__version_unref(cur); /* deleted, or cannot move: stay */
 		return;
 	}
 	if (lazy_change(rt, p, old, cur, &ns) < 0) {
 		molt__spin_lock(&p->lock);
-		p->flags |= MOLT__PF_NOMOVE; /* until purged or changed */
+		molt__pf_set(p, MOLT__PF_NOMOVE); /* until purged or changed */
 		molt__spin_unlock(&p->lock);
 		molt__version_unref(cur);
 		return;
@@ -556,7 +559,7 @@ static void dispatch(molt_runtime *rt, molt_proc *p, molt__msg *m)
 			rc = d->handle_info(&ctx, &msg, &p->state);
 		break;
 	}
-	if (rc < 0 && !(p->flags & MOLT__PF_EXITING)) {
+	if (rc < 0 && !molt__pf_has(p, MOLT__PF_EXITING)) {
 		char why[64];
 
 		snprintf(why, sizeof(why), "error: callback returned %d", rc);
@@ -573,7 +576,7 @@ static void handle_exit_signal(molt_proc *p, molt__msg *m)
 	if ((m->flags & MOLT__MSGF_LINKED) &&
 	    !link_remove(p, MOLT__LK_LINK, m->from, 0) && m->from)
 		return; /* unlinked meanwhile: no signal */
-	if (p->flags & MOLT__PF_TRAP) {
+	if (molt__pf_has(p, MOLT__PF_TRAP)) {
 		molt__msg *e = molt__msg_new(MOLT_MSG_EXIT, m->from, 0, NULL, 0,
 					     m->reason);
 
@@ -596,7 +599,7 @@ static molt__msg *take_locked(molt_proc *p, int *sig)
 	molt__msg *m = molt__mqueue_pop(&p->sig);
 
 	*sig = m != NULL;
-	if (!m && !(p->flags & MOLT__PF_SUSPENDED))
+	if (!m && !molt__pf_has(p, MOLT__PF_SUSPENDED))
 		m = molt__mqueue_pop(&p->mbox);
 	return m;
 }
@@ -640,7 +643,7 @@ unsigned molt__proc_run(molt_runtime *rt, molt_proc *p)
 		if (!m) {
 			requeue = p->sig.len ||
 				  (p->mbox.len &&
-				   !(p->flags & MOLT__PF_SUSPENDED));
+				   !molt__pf_has(p, MOLT__PF_SUSPENDED));
 			p->status = requeue ? MOLT__P_QUEUED : MOLT__P_IDLE;
 			molt__spin_unlock(&p->lock);
 			break;
@@ -648,7 +651,7 @@ unsigned molt__proc_run(molt_runtime *rt, molt_proc *p)
 		molt__spin_unlock(&p->lock);
 		handle(rt, p, m, sig);
 		n++;
-		if (p->flags & MOLT__PF_EXITING) {
+		if (molt__pf_has(p, MOLT__PF_EXITING)) {
 			molt__proc_exit(rt, p, 1);
 			return n; /* the slot may already be someone else's */
 		}
@@ -660,6 +663,20 @@ unsigned molt__proc_run(molt_runtime *rt, molt_proc *p)
 }
 
 /* --- inspection --- */
+
+int molt__proc_exit_done(molt_runtime *rt, molt_pid pid)
+{
+	molt_proc *p = molt__proc_slot(rt, pid);
+	int done;
+
+	if (!p)
+		return 1;
+	molt__spin_lock(&p->lock);
+	done = p->pid != pid && !(p->status == MOLT__P_EXITING &&
+				  p->gen == (uint32_t)(pid >> 32));
+	molt__spin_unlock(&p->lock);
+	return done;
+}
 
 static void copy_str(char *dst, size_t size, const char *src)
 {
@@ -680,8 +697,8 @@ int molt__proc_info(molt_runtime *rt, molt_proc *p, molt_pid pid,
 	copy_str(out->module, sizeof(out->module), p->ver->mod->name);
 	copy_str(out->vsn, sizeof(out->vsn), p->ver->desc->vsn);
 	out->old_code = atomic_load(&p->ver->is_old);
-	out->suspended = !!(p->flags & MOLT__PF_SUSPENDED);
-	out->trap_exit = !!(p->flags & MOLT__PF_TRAP);
+	out->suspended = molt__pf_has(p, MOLT__PF_SUSPENDED);
+	out->trap_exit = molt__pf_has(p, MOLT__PF_TRAP);
 	out->queue_len = p->mbox.len;
 	out->heap_bytes =
 		atomic_load_explicit(&p->heap_bytes, memory_order_relaxed);

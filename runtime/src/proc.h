@@ -8,7 +8,8 @@
  * marked (L) are guarded by lock; the others belong to whoever has the
  * process in state RUNNING (one scheduler, or the spawner during init).
  *
- * status: FREE -> RUNNING (init) -> IDLE <-> QUEUED <-> RUNNING -> FREE.
+ * status: FREE -> RUNNING (init) -> IDLE <-> QUEUED <-> RUNNING ->
+ * EXITING (pid 0, resources being released) -> FREE (on the free list).
  * A delivery to an IDLE process makes it QUEUED and pushes it on a run
  * queue; to a QUEUED or RUNNING one it only appends (the scheduler looks
  * again before it lets go). A suspended process is made runnable only by
@@ -31,8 +32,17 @@ enum molt__pstatus {
 	MOLT__P_IDLE = 1,
 	MOLT__P_QUEUED = 2,
 	MOLT__P_RUNNING = 3,
+	MOLT__P_EXITING = 4, /* pid cleared, the slot not yet released */
 };
 
+/*
+ * Process flags. SUSPENDED is changed and tested for decisions only under
+ * the lock (delivery, the end of a turn). The others belong to whoever
+ * has the process RUNNING, which reads them between callbacks without
+ * the lock; `ps` reads them from other threads. So the byte is atomic
+ * (relaxed: the lock orders what needs ordering) and is only touched
+ * through molt__pf_has/_set/_clear.
+ */
 #define MOLT__PF_SUSPENDED 0x01u /* (L) ordinary messages wait */
 #define MOLT__PF_TRAP	   0x02u /* trap_exit is on */
 #define MOLT__PF_EXITING   0x04u /* a callback asked to stop */
@@ -62,7 +72,7 @@ typedef struct molt__hblock {
 typedef struct molt_proc {
 	molt__spin lock;	    /* guards the (L) fields */
 	uint8_t status;		    /* (L) enum molt__pstatus */
-	uint8_t flags;		    /* (L) MOLT__PF_* */
+	_Atomic uint8_t flags;	    /* MOLT__PF_*: see above */
 	uint16_t spare;		    /* unused */
 	uint32_t gen;		    /* (L) generation of this slot */
 	uint32_t free_next;	    /* free list: next free slot + 1 */
@@ -83,6 +93,21 @@ typedef struct molt_proc {
 	_Atomic uint64_t
 		reductions; /* messages handled; relaxed: ps reads it */
 } molt_proc;
+
+static inline int molt__pf_has(const molt_proc *p, unsigned f)
+{
+	return (atomic_load_explicit(&p->flags, memory_order_relaxed) & f) != 0;
+}
+
+static inline void molt__pf_set(molt_proc *p, unsigned f)
+{
+	atomic_fetch_or_explicit(&p->flags, (uint8_t)f, memory_order_relaxed);
+}
+
+static inline void molt__pf_clear(molt_proc *p, unsigned f)
+{
+	atomic_fetch_and_explicit(&p->flags, (uint8_t)~f, memory_order_relaxed);
+}
 
 /* What a callback's molt_ctx points at. */
 struct molt_ctx {
@@ -122,19 +147,23 @@ int molt__proc_signal_exit(molt_runtime *rt, molt_pid to, molt_pid from,
  * number of messages handled. */
 unsigned molt__proc_run(molt_runtime *rt, molt_proc *p);
 
+/* Has pid's exit completed (its slot released, so a waiter may rely on
+ * everything being freed)? 1 also for a pid that never existed. */
+int molt__proc_exit_done(molt_runtime *rt, molt_pid pid);
+
 /* Snapshot of a live process (takes its lock). MOLT_ENOTFOUND if dead. */
 int molt__proc_info(molt_runtime *rt, molt_proc *p, molt_pid pid,
 		    molt_proc_info *out);
 
 /* --- system requests: run on the process's scheduler, between callbacks */
 
-/* The public enum molt_sys_op values, and get_state. */
+/* The operations of molt_runtime_suspend ... molt_runtime_get_state. */
 enum molt__sysop {
-	MOLT__SYS_SUSPEND = MOLT_SYS_SUSPEND,
-	MOLT__SYS_RESUME = MOLT_SYS_RESUME,
-	MOLT__SYS_CHANGE = MOLT_SYS_CHANGE_CODE,
-	MOLT__SYS_COMMIT = MOLT_SYS_COMMIT_CODE,
-	MOLT__SYS_REVERT = MOLT_SYS_REVERT_CODE,
+	MOLT__SYS_SUSPEND = 1,
+	MOLT__SYS_RESUME = 2,
+	MOLT__SYS_CHANGE = 3,
+	MOLT__SYS_COMMIT = 4,
+	MOLT__SYS_REVERT = 5,
 	MOLT__SYS_STATE = 6,
 };
 

@@ -544,8 +544,10 @@ int molt_runtime_wait(molt_runtime *rt, molt_pid pid, uint32_t timeout_ms,
 	rt->exit_waiters = &w;
 	atomic_fetch_add(&rt->n_exitw, 1);
 	pthread_mutex_unlock(&rt->ext_mu);
-	/* registered first, so an exit from now on is seen */
-	if (!molt_runtime_alive(rt, pid)) {
+	/* registered first, so an exit from now on is seen; a process in
+	 * the middle of its exit is waited for: its notification comes
+	 * after its slot is released */
+	if (molt__proc_exit_done(rt, pid)) {
 		w.done = 1;
 		snprintf(w.reason, sizeof(w.reason), "noproc");
 	}

@@ -31,6 +31,7 @@ typedef struct child {
 	int shutdown;	 /* ms, BRUTAL or INFINITE */
 	molt_pid pid;	 /* running process or 0 */
 	int want;	 /* should be running */
+	int stopped;	 /* terminated by stop_module, for start_module */
 } child;
 
 typedef struct sup {
@@ -49,6 +50,9 @@ typedef struct sup {
 	int seq_then;	       /* THEN_RECONCILE or THEN_STOP */
 	molt_pid seq_pid;      /* the child being terminated */
 	molt_ref seq_timer;    /* its kill timer, or 0 */
+	molt_from seq_from;    /* stop_module caller to answer, if any */
+	int seq_reply;	       /* 1: answer seq_from when the sequence ends */
+	size_t seq_count;      /* children that sequence stops */
 	char stop_reason[128]; /* exit reason after THEN_STOP */
 } sup;
 
@@ -357,6 +361,13 @@ static void seq_done(molt_ctx *ctx, sup *s)
 {
 	s->seq_active = 0;
 	s->seq_pid = 0;
+	if (s->seq_reply) {
+		char buf[32];
+
+		s->seq_reply = 0;
+		snprintf(buf, sizeof(buf), "ok %zu", s->seq_count);
+		molt_reply(ctx, s->seq_from, buf, strlen(buf));
+	}
 	if (s->seq_then == THEN_STOP)
 		molt_stop(ctx, s->stop_reason[0] ? s->stop_reason : "shutdown");
 	else
@@ -568,6 +579,109 @@ static int start_dynamic(molt_ctx *ctx, sup *s, const char *args, size_t len,
 	return reply_str(ctx, from, molt_pid_format(c.pid, pb, 32));
 }
 
+/* --- stop and start by module (the upgrade instructions) --- */
+
+/* "stop_module M": terminate every running child whose module is M, in
+ * reverse start order, as terminate_child does; answer "ok N" once they
+ * have all exited. They are marked stopped for start_module. */
+static int stop_module(molt_ctx *ctx, sup *s, const char *mod, molt_from from)
+{
+	size_t *idx = molt_malloc((s->n ? s->n : 1) * sizeof(*idx)), n = 0;
+
+	if (!idx)
+		return reply_str(ctx, from, "error: out of memory");
+	if (s->seq_active) {
+		molt_free(idx);
+		return reply_str(ctx, from, "error: busy restarting children");
+	}
+	for (size_t i = s->n; i-- > 0;) {
+		child *c = &s->kids[i];
+
+		if (!c->pid || strcmp(c->module, mod) != 0)
+			continue;
+		c->want = 0;
+		c->stopped = 1;
+		idx[n++] = i;
+	}
+	s->seq_from = from;
+	s->seq_reply = 1;
+	s->seq_count = n;
+	seq_start(ctx, s, idx, n, THEN_RECONCILE);
+	return MOLT_CB_OK;
+}
+
+/* "start_module M": start again, in start order, the children of M that
+ * stop_module terminated. "ok N", or "error: ..." naming the first
+ * child that failed (the others are still started). */
+static int start_module(molt_ctx *ctx, sup *s, const char *mod, molt_from from)
+{
+	molt_err err = MOLT_ERR_INIT, first = MOLT_ERR_INIT;
+	char buf[300];
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->n; i++) {
+		child *c = &s->kids[i];
+
+		if (!c->stopped || strcmp(c->module, mod) != 0)
+			continue;
+		c->stopped = 0;
+		if (start_child(ctx, c, &err) == MOLT_OK)
+			n++;
+		else if (!first.code)
+			first = err;
+	}
+	if (first.code)
+		snprintf(buf, sizeof(buf), "error: %s", first.msg);
+	else
+		snprintf(buf, sizeof(buf), "ok %zu", n);
+	return reply_str(ctx, from, buf);
+}
+
+/* "forget_stopped M": the upgrade is committed; stopped children of M
+ * stay terminated (a simple_one_for_one child is removed, as
+ * terminate_child does there). */
+static int forget_stopped(molt_ctx *ctx, sup *s, const char *mod,
+			  molt_from from)
+{
+	for (size_t i = s->n; i-- > 0;) {
+		child *c = &s->kids[i];
+
+		if (!c->stopped || strcmp(c->module, mod) != 0)
+			continue;
+		c->stopped = 0;
+		if (s->strategy == SIMPLE_ONE_FOR_ONE && !c->pid)
+			remove_child(s, i);
+	}
+	return reply_str(ctx, from, "ok");
+}
+
+/* "VERB ARG" with VERB one of the by-module calls: the handler, and the
+ * module name (NUL-terminated) in mod. */
+static int by_module(molt_ctx *ctx, sup *s, const char *d, size_t len,
+		     molt_from from)
+{
+	static const struct {
+		const char *verb;
+		int (*fn)(molt_ctx *, sup *, const char *, molt_from);
+	} ops[] = {{"stop_module ", stop_module},
+		   {"start_module ", start_module},
+		   {"forget_stopped ", forget_stopped}};
+	char mod[64];
+
+	for (size_t k = 0; k < sizeof(ops) / sizeof(ops[0]); k++) {
+		size_t vl = strlen(ops[k].verb);
+
+		if (len <= vl || memcmp(d, ops[k].verb, vl) != 0)
+			continue;
+		if (len - vl >= sizeof(mod))
+			return reply_str(ctx, from, "error: name too long");
+		memcpy(mod, d + vl, len - vl);
+		mod[len - vl] = '\0';
+		return ops[k].fn(ctx, s, mod, from);
+	}
+	return 1; /* not one of them */
+}
+
 static int sup_call(molt_ctx *ctx, const molt_msg *req, molt_from from,
 		    void **state)
 {
@@ -579,6 +693,8 @@ static int sup_call(molt_ctx *ctx, const molt_msg *req, molt_from from,
 
 	if (req->len >= 12 && memcmp(d, "start_child ", 12) == 0)
 		return start_dynamic(ctx, s, d + 12, req->len - 12, from);
+	if ((rc = by_module(ctx, s, d, req->len, from)) <= 0)
+		return rc;
 	if (req->len == 5 && memcmp(d, "count", 5) == 0) {
 		snprintf(buf, sizeof(buf), "%zu", s->n);
 		return reply_str(ctx, from, buf);

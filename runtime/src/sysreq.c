@@ -85,16 +85,16 @@ static void set_suspended(molt_proc *p, int on)
 {
 	molt__spin_lock(&p->lock);
 	if (on)
-		p->flags |= MOLT__PF_SUSPENDED;
+		molt__pf_set(p, MOLT__PF_SUSPENDED);
 	else
-		p->flags &= (uint8_t)~MOLT__PF_SUSPENDED;
+		molt__pf_clear(p, MOLT__PF_SUSPENDED);
 	molt__spin_unlock(&p->lock);
 }
 
 static void switch_to(molt_proc *p, molt__version *nv, void *ns)
 {
 	molt__spin_lock(&p->lock);
-	p->flags &= (uint8_t)~MOLT__PF_NOMOVE;
+	molt__pf_clear(p, MOLT__PF_NOMOVE);
 	p->prev_ver = p->ver;
 	p->prev_state = p->state;
 	p->ver = nv;
@@ -116,7 +116,7 @@ static int do_change(molt_runtime *rt, molt_proc *p, molt__sysreq *r,
 	int rc;
 
 	molt_pid_format(p->pid, pidbuf, sizeof(pidbuf));
-	if (!(p->flags & MOLT__PF_SUSPENDED))
+	if (!molt__pf_has(p, MOLT__PF_SUSPENDED))
 		return molt_err_set(err, MOLT_EINVAL,
 				    "process %s is not suspended", pidbuf);
 	if (p->prev_ver)
@@ -135,7 +135,7 @@ static int do_change(molt_runtime *rt, molt_proc *p, molt__sysreq *r,
 	ctx.ver = nv;
 	rc = nv->desc->code_change(&ctx, &chg, p->state,
 				   b->extra ? b->extra : "[]", &ns);
-	if (rc < 0 || (p->flags & MOLT__PF_EXITING)) {
+	if (rc < 0 || molt__pf_has(p, MOLT__PF_EXITING)) {
 		molt_err_set(err, MOLT_ERROR,
 			     "module '%s' %s code_change failed for process "
 			     "%s: %s",
@@ -143,7 +143,7 @@ static int do_change(molt_runtime *rt, molt_proc *p, molt__sysreq *r,
 			     p->stop_reason ? p->stop_reason
 					    : "returned error");
 		molt__spin_lock(&p->lock);
-		p->flags &= (uint8_t)~MOLT__PF_EXITING;
+		molt__pf_clear(p, MOLT__PF_EXITING);
 		molt__spin_unlock(&p->lock);
 		molt_free(p->stop_reason);
 		p->stop_reason = NULL;
@@ -402,37 +402,4 @@ int molt__proc_sys(molt_runtime *rt, molt_pid pid, int op,
 	}
 	batch_unref(b);
 	return rc;
-}
-
-int molt_runtime_sys_many(molt_runtime *rt, int op, const molt_pid *pids,
-			  size_t n, const molt_vsn_change *chg,
-			  const char *extra_json, uint32_t timeout_ms,
-			  int *rcs_out, molt_err *err)
-{
-	molt__batch *b;
-	struct timespec ts;
-	int first = MOLT_OK;
-
-	if (op < MOLT_SYS_SUSPEND || op > MOLT_SYS_REVERT_CODE)
-		return molt_err_set(err, MOLT_EINVAL, "unknown system op %d",
-				    op);
-	b = batch_new(op, n, chg, extra_json);
-	if (!b)
-		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
-	/* all requests first: the schedulers work on them in parallel */
-	for (size_t i = 0; i < n; i++)
-		send_one(rt, b, i, pids[i]);
-	deadline(&ts, timeout_ms); /* then one deadline for all of them */
-	wait_all(b, &ts);
-	for (size_t i = 0; i < n; i++) {
-		molt_err e = MOLT_ERR_INIT;
-		int rc = result(b, i, pids[i], timeout_ms, &e);
-
-		if (rcs_out)
-			rcs_out[i] = rc;
-		if (rc < 0 && rc != MOLT_ENOTFOUND && first == MOLT_OK)
-			first = molt_err_set(err, rc, "%s", e.msg);
-	}
-	batch_unref(b);
-	return first;
 }

@@ -71,7 +71,7 @@ int molt__upg_collect(molt_runtime *rt, molt__uset *set, molt__module *m,
 			continue;
 		molt__spin_lock(&p->lock);
 		if (p->pid && p->ver && p->ver->mod == m &&
-		    !(only_new && (p->flags & MOLT__PF_SUSPENDED)))
+		    !(only_new && molt__pf_has(p, MOLT__PF_SUSPENDED)))
 			pid = p->pid;
 		molt__spin_unlock(&p->lock);
 		if (pid)
@@ -260,9 +260,9 @@ static void unclaim(molt_runtime *rt, molt_proc *p, int resume)
 
 	molt__spin_lock(&p->lock);
 	if (resume)
-		p->flags &= (uint8_t)~MOLT__PF_SUSPENDED;
-	requeue =
-		p->sig.len || (p->mbox.len && !(p->flags & MOLT__PF_SUSPENDED));
+		molt__pf_clear(p, MOLT__PF_SUSPENDED);
+	requeue = p->sig.len ||
+		  (p->mbox.len && !molt__pf_has(p, MOLT__PF_SUSPENDED));
 	p->status = requeue ? MOLT__P_QUEUED : MOLT__P_IDLE;
 	molt__spin_unlock(&p->lock);
 	if (requeue)
@@ -281,7 +281,7 @@ static void resume(molt_runtime *rt, molt__uent *e)
 	if (p->pid == e->pid && p->status == MOLT__P_RUNNING) {
 		running = 1;
 	} else if (p->pid == e->pid) {
-		p->flags &= (uint8_t)~MOLT__PF_SUSPENDED;
+		molt__pf_clear(p, MOLT__PF_SUSPENDED);
 		wake = p->status == MOLT__P_IDLE && (p->mbox.len || p->sig.len);
 		if (wake)
 			p->status = MOLT__P_QUEUED;
@@ -310,13 +310,13 @@ static void suspend_one(job *j, molt__uent *e)
 	molt__spin_lock(&p->lock);
 	if (p->pid != e->pid) {
 		e->st |= MOLT__UE_DEAD;
-	} else if (p->flags & MOLT__PF_SUSPENDED) {
+	} else if (molt__pf_has(p, MOLT__PF_SUSPENDED)) {
 		e->st |= MOLT__UE_FOREIGN | MOLT__UE_HELD;
 		busy = -1;
 	} else if (p->status == MOLT__P_RUNNING) {
 		busy = 1; /* its scheduler suspends it: see hold_running */
 	} else {
-		p->flags |= MOLT__PF_SUSPENDED;
+		molt__pf_set(p, MOLT__PF_SUSPENDED);
 	}
 	molt__spin_unlock(&p->lock);
 	if (busy == 0 && !(e->st & MOLT__UE_DEAD)) {
@@ -389,7 +389,7 @@ static void switch_to(molt_proc *p, molt__version *nv, void *ns)
 	delta(nv, 1, 1);
 	delta(p->ver, -1, 0);
 	molt__spin_lock(&p->lock);
-	p->flags &= (uint8_t)~MOLT__PF_NOMOVE;
+	molt__pf_clear(p, MOLT__PF_NOMOVE);
 	p->prev_ver = p->ver;
 	p->prev_state = p->state;
 	p->ver = nv;
@@ -402,9 +402,9 @@ static const char *clear_exiting(molt_proc *p, char *why, size_t size)
 {
 	snprintf(why, size, "%s",
 		 p->stop_reason ? p->stop_reason : "returned error");
-	if (p->flags & MOLT__PF_EXITING) {
+	if (molt__pf_has(p, MOLT__PF_EXITING)) {
 		molt__spin_lock(&p->lock);
-		p->flags &= (uint8_t)~MOLT__PF_EXITING;
+		molt__pf_clear(p, MOLT__PF_EXITING);
 		molt__spin_unlock(&p->lock);
 	}
 	molt_free(p->stop_reason);
@@ -439,7 +439,7 @@ static int change_claimed(job *j, molt__uent *e)
 		return MOLT_OK;
 	}
 	rc = nv->desc->code_change(&ctx, &chg, p->state, j->extra, &ns);
-	if (rc < 0 || (p->flags & MOLT__PF_EXITING)) {
+	if (rc < 0 || molt__pf_has(p, MOLT__PF_EXITING)) {
 		fail(j->u, MOLT_ERROR, e->pid,
 		     "module '%s' %s code_change failed for process %s: %s",
 		     nv->desc->name, nv->desc->vsn,
@@ -540,6 +540,110 @@ void molt__upg_rollback(molt__uctx *u)
 	job j = {.u = u, .fn = rollback_one};
 
 	run(&j);
+}
+
+/* --- processes that moved by themselves onto code a rollback removed */
+
+#define RECLAIM_WAIT_NS (5000u * 1000000u) /* for a callback to end */
+
+static int in_list(const molt__version *v, molt__version *const *vs, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		if (vs[k] == v)
+			return 1;
+	return 0;
+}
+
+/* The state claimed p (on v) needs on cur: v's code_change {down, vsn
+ * of cur} when the layouts differ (a downgrade runs in the newer code).
+ * 0 and *ns, or -1. */
+static int convert_back(molt_runtime *rt, molt_proc *p, molt__version *v,
+			molt__version *cur, void **ns)
+{
+	molt_vsn_change chg = {1, cur->desc->vsn};
+	molt_ctx ctx = {rt, p, v};
+	char why[128];
+
+	*ns = p->state;
+	if (v->desc->state_vsn == cur->desc->state_vsn)
+		return 0;
+	if (!v->desc->code_change)
+		return -1;
+	if (v->desc->code_change(&ctx, &chg, p->state, "[]", ns) >= 0 &&
+	    !molt__pf_has(p, MOLT__PF_EXITING))
+		return 0;
+	clear_exiting(p, why, sizeof(why));
+	return -1;
+}
+
+/* Put claimed p back on the current version. 0, or -1: it cannot be. */
+static int reclaim_claimed(molt_runtime *rt, molt_proc *p)
+{
+	molt__version *v = p->ver;
+	molt__version *cur = molt__modtab_upgrade_target(&rt->modtab, v);
+	molt_ctx ctx = {rt, p, v};
+	void *ns;
+
+	if (!cur || p->prev_ver || convert_back(rt, p, v, cur, &ns) < 0) {
+		molt__version_unref(cur);
+		return -1;
+	}
+	if (ns != p->state && v->desc->free_state)
+		v->desc->free_state(&ctx, p->state);
+	atomic_fetch_add(&cur->procs, 1);
+	molt__spin_lock(&p->lock);
+	molt__pf_clear(p, MOLT__PF_NOMOVE);
+	p->ver = cur; /* takes cur's reference */
+	p->state = ns;
+	molt__spin_unlock(&p->lock);
+	atomic_fetch_sub(&v->procs, 1);
+	molt__version_unref(v);
+	return 0;
+}
+
+static void reclaim_one(molt_runtime *rt, molt_proc *p, molt_pid pid,
+			molt__version *const *gone, size_t n)
+{
+	int r = claim_wait(p, pid, molt__upg_now_ns() + RECLAIM_WAIT_NS);
+	char pb[32];
+
+	if (r < 0)
+		return; /* exited */
+	if (r > 0) {
+		int ok = !in_list(p->ver, gone, n) ||
+			 reclaim_claimed(rt, p) == 0;
+
+		unclaim(rt, p, 0);
+		if (ok)
+			return;
+	}
+	/* no way back to a matching state: its supervisor restarts it */
+	molt_log(MOLT_LOG_WARN, "upgrade",
+		 "rollback: process %s cannot return to current code; "
+		 "killing it",
+		 molt_pid_format(pid, pb, sizeof(pb)));
+	molt_runtime_exit(rt, pid, "kill");
+}
+
+void molt__upg_reclaim(molt_runtime *rt, molt__version *const *gone, size_t n)
+{
+	uint32_t hw = atomic_load(&rt->hw);
+
+	if (!n)
+		return;
+	for (uint32_t i = 0; i < hw; i++) {
+		molt_proc *p = molt__proc_at(rt, i);
+		molt_pid pid = 0;
+
+		if (!p)
+			continue;
+		molt__spin_lock(&p->lock);
+		if (p->pid && p->ver && in_list(p->ver, gone, n))
+			pid = p->pid;
+		molt__spin_unlock(&p->lock);
+		if (pid)
+			reclaim_one(rt, p, pid, gone, n);
+	}
 }
 
 /*

@@ -103,6 +103,18 @@ int molt__upg_change(molt__uctx *u, uint32_t sid, molt__version *nv, int down,
 /* Put every changed entry back on its old version and state (the new
  * state freed by the new version), then resume ours. Cannot fail. */
 void molt__upg_rollback(molt__uctx *u);
+/*
+ * After a rollback restored the module slots: every process still on one
+ * of gone[0..n) (versions the rollback took out of the table: a process
+ * the script did not hold that moved onto the new code by itself at its
+ * next message, or was spawned on it) is put back on its module's
+ * current version, its state converted by its version's code_change
+ * {down, Vsn} when the state layouts differ. A process that cannot be
+ * (no code_change, or it fails) is killed, so that none is left on code
+ * the table no longer has with a state the current code cannot read; its
+ * supervisor restarts it. Cannot fail.
+ */
+void molt__upg_reclaim(molt_runtime *rt, molt__version *const *gone, size_t n);
 /* Free every changed entry's old state with its old version, move it to
  * current if its version became old, and resume ours. Cannot fail. */
 void molt__upg_commit(molt__uctx *u);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <check.h>
+#include <cjson/cJSON.h>
 
 #include "node_util.h"
 #include "rt_util.h"
@@ -124,20 +125,83 @@ START_TEST(test_bad_input_gets_an_error_and_the_connection_lives)
 }
 END_TEST
 
-START_TEST(test_oversized_line_is_refused_and_closed)
+/* A line of about size bytes: prefix, a string of 'a's, suffix. */
+static char *long_line(const char *prefix, size_t size, const char *suffix)
+{
+	size_t lp = strlen(prefix), ls = strlen(suffix);
+	char *s = malloc(size + lp + ls + 1);
+
+	ck_assert_ptr_nonnull(s);
+	memcpy(s, prefix, lp);
+	memset(s + lp, 'a', size);
+	memcpy(s + lp + size, suffix, ls + 1);
+	return s;
+}
+
+/* Send line (taken) on a new connection: it must be refused. */
+static void refused(char *line)
 {
 	int fd = rt_ctl_connect(n.root);
-	char *big = malloc(100000);
 
-	memset(big, 'a', 99999);
-	big[99999] = '\0';
-	ck_assert_int_eq(rt_ctl_line(fd, big, out, sizeof(out)), 0);
-	ck_assert_ptr_nonnull(strstr(out, "\"code\":\"eunsafe\""));
+	ck_assert_int_ge(fd, 0);
+	/* cut off mid-send: the answer may still be there to read */
+	if (rt_ctl_line(fd, line, out, sizeof(out)) == 0 ||
+	    rt_ctl_line(fd, NULL, out, sizeof(out)) == 0)
+		ck_assert_msg(strstr(out, "\"code\":\"eunsafe\""), "%s", out);
+	/* and then the connection is closed */
 	ck_assert_int_eq(rt_ctl_line(fd, NULL, out, sizeof(out)), -1);
-	free(big);
+	free(line);
 	close(fd);
+}
+
+START_TEST(test_oversized_line_is_refused_and_closed)
+{
+	refused(long_line("", 99999, ""));
 	ck_assert_ptr_nonnull(
 		strstr(req("{\"op\":\"status\"}"), "\"ok\":true"));
+}
+END_TEST
+
+START_TEST(test_eval_lines_may_be_long_and_others_not)
+{
+	int fd = rt_ctl_connect(n.root);
+	char *line;
+
+	/* a 1 MiB eval script is accepted (sync_nodes ignores its args) */
+	line = long_line("{\"op\":\"eval\",\"script\":[\"point_of_no_return\","
+			 "[\"sync_nodes\",\"",
+			 1 << 20, "\",[]]]}");
+	ck_assert_int_eq(rt_ctl_line(fd, line, out, sizeof(out)), 0);
+	ck_assert_msg(strstr(out, "\"committed\":true"), "%.300s", out);
+	free(line);
+	close(fd);
+	/* the same length for another op is refused, and so is an eval
+	 * over 16 MiB: moltd answers eunsafe and hangs up, possibly while
+	 * the client is still sending (then the send fails) */
+	refused(long_line("{\"op\":\"status\",\"x\":\"", 1 << 20, "\"}"));
+	refused(long_line("{\"op\":\"eval\",\"script\":[\"", 17u << 20,
+			  "\"]}"));
+	ck_assert_ptr_nonnull(
+		strstr(req("{\"op\":\"status\"}"), "\"ok\":true"));
+}
+END_TEST
+
+START_TEST(test_failed_eval_reply_carries_the_report)
+{
+	/* counter 2.0.0 is not in the search path: fails at the check */
+	req("{\"op\":\"eval\",\"script\":[\"point_of_no_return\","
+	    "[\"suspend\",[\"counter\"]],[\"apply\",[\"counter\",\"nope\",[]]]]"
+	    "}");
+	ck_assert_msg(strstr(out, "\"ok\":false"), "%s", out);
+	ck_assert_msg(strstr(out, "\"report\":{"), "%s", out);
+	ck_assert_msg(strstr(out, "\"failed\":{\"index\":2,\"instruction\":"
+				  "\"apply\",\"module\":\"counter\""),
+		      "%s", out);
+	ck_assert_ptr_nonnull(strstr(out, "\"steps\":["));
+	/* an error without a report has none */
+	req("{\"op\":\"eval\"}");
+	ck_assert_msg(strstr(out, "\"ok\":false") && !strstr(out, "report"),
+		      "%s", out);
 }
 END_TEST
 
@@ -157,18 +221,35 @@ START_TEST(test_client_leaving_mid_request_harms_nothing)
 }
 END_TEST
 
+/* Messages the process registered as name has started handling (ps). */
+static double reductions(const char *name)
+{
+	cJSON *j = cJSON_Parse(req("{\"op\":\"ps\"}")), *p;
+	double r = -1;
+
+	cJSON_ArrayForEach(p, cJSON_GetObjectItem(j, "processes"))
+	{
+		if (strcmp(cJSON_GetObjectItem(p, "name")->valuestring, name) ==
+		    0)
+			r = cJSON_GetObjectItem(p, "reductions")->valuedouble;
+	}
+	cJSON_Delete(j);
+	ck_assert(r >= 0);
+	return r;
+}
+
 START_TEST(test_slow_call_does_not_block_other_clients)
 {
 	int fd = rt_ctl_connect(n.root), fd2;
-	double t0, t1;
+	double t0, t1, r0 = reductions("s");
 
 	send_str(fd, "{\"op\":\"call\",\"to\":\"s\",\"payload\":"
 		     "\"sleep 800\"}\n");
-	rt_sleep_ms(50);
+	while (reductions("s") == r0)
+		; /* until s is inside the call */
 	/* a system operation on the busy process waits on a worker thread */
 	fd2 = rt_ctl_connect(n.root);
 	send_str(fd2, "{\"op\":\"get_state\",\"to\":\"s\"}\n");
-	rt_sleep_ms(20);
 	t0 = now_ms();
 	req("{\"op\":\"call\",\"to\":\"c\",\"payload\":\"incr\"}");
 	t1 = now_ms();
@@ -303,6 +384,8 @@ Suite *ctl_suite(void)
 	tcase_add_test(tc,
 		       test_bad_input_gets_an_error_and_the_connection_lives);
 	tcase_add_test(tc, test_oversized_line_is_refused_and_closed);
+	tcase_add_test(tc, test_eval_lines_may_be_long_and_others_not);
+	tcase_add_test(tc, test_failed_eval_reply_carries_the_report);
 	tcase_add_test(tc, test_client_leaving_mid_request_harms_nothing);
 	tcase_add_test(tc, test_slow_call_does_not_block_other_clients);
 	tcase_add_test(tc, test_other_users_are_refused);

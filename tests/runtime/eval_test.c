@@ -152,8 +152,10 @@ START_TEST(test_eval_checks_before_point_of_no_return)
 		       MOLT_EINVAL, "not supported yet");
 	expect_refused("[\"restart_new_emulator\",\"point_of_no_return\"]",
 		       MOLT_EINVAL, "not supported yet");
-	expect_refused("[\"point_of_no_return\",[\"stop\",[\"counter\"]]]",
-		       MOLT_EINVAL, "not supported yet");
+	expect_refused("[\"point_of_no_return\",[\"stop\",\"counter\"]]",
+		       MOLT_EINVAL, "expected [\"stop\", [Mod, ...]]");
+	expect_refused("[[\"start\",[\"counter\"]],\"point_of_no_return\"]",
+		       MOLT_EINVAL, "start before point_of_no_return");
 	expect_refused("[\"point_of_no_return\",[\"load\",[\"counter\","
 		       "\"soft\",\"brutal_purge\"]]]",
 		       MOLT_EINVAL, "soft_purge or brutal_purge");

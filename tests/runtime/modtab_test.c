@@ -266,20 +266,12 @@ START_TEST(test_change_code_on_a_suspended_process_commits_or_reverts)
 }
 END_TEST
 
-START_TEST(test_two_phase_load_and_restore_old)
+START_TEST(test_module_pids_by_version)
 {
 	molt_pid p = rt_spawn(rt, "counter", NULL), pids[4];
 	molt_err err = MOLT_ERR_INIT;
-	molt_code *code = NULL;
 
-	ck_assert_int_eq(molt_runtime_code_open(rt, &code, counter_v("1.0.1"),
-						"counter", &err),
-			 MOLT_OK);
-	ck_assert_str_eq(molt_code_name(code), "counter");
-	ck_assert_str_eq(molt_code_vsn(code), "1.0.1");
-	ck_assert_str_eq(module("counter").current_vsn, "1.0.0"); /* not yet */
-	ck_assert_int_eq(molt_runtime_code_install(rt, code, 0, &err), MOLT_OK);
-	ck_assert_str_eq(module("counter").current_vsn, "1.0.1");
+	ck_assert_int_eq(load(counter_v("1.0.1"), 0, &err), MOLT_OK);
 	ck_assert_uint_eq(
 		molt_runtime_module_pids(rt, "counter", MOLT_PIDS_OLD, pids, 4),
 		1);
@@ -287,22 +279,13 @@ START_TEST(test_two_phase_load_and_restore_old)
 	ck_assert_uint_eq(molt_runtime_module_pids(rt, "counter",
 						   MOLT_PIDS_CURRENT, pids, 4),
 			  0);
-	/* roll back: 1.0.0 is current again, p never moved */
-	ck_assert_int_eq(molt_runtime_restore_old(rt, "counter", &err),
-			 MOLT_OK);
-	ck_assert_str_eq(module("counter").current_vsn, "1.0.0");
-	ck_assert_str_eq(module("counter").old_vsn, "");
+	ck_assert_str_eq(rt_call(rt, p, "incr"), "1"); /* moves to current */
 	ck_assert_uint_eq(molt_runtime_module_pids(rt, "counter",
 						   MOLT_PIDS_CURRENT, pids, 4),
 			  1);
-	ck_assert_str_eq(rt_call(rt, p, "incr"), "1");
-	ck_assert_int_eq(molt_runtime_restore_old(rt, "counter", &err),
-			 MOLT_ENOTFOUND);
-	/* an opened version that is never installed is just freed */
-	ck_assert_int_eq(molt_runtime_code_open(rt, &code, counter_v("1.0.1"),
-						NULL, &err),
-			 MOLT_OK);
-	molt_runtime_code_free(code);
+	ck_assert_uint_eq(
+		molt_runtime_module_pids(rt, "counter", MOLT_PIDS_ANY, NULL, 0),
+		1);
 }
 END_TEST
 
@@ -354,49 +337,6 @@ START_TEST(test_reverted_change_frees_the_new_state_and_keeps_the_old)
 	ck_assert_int_eq(molt_runtime_commit_code(rt, g, 1000, &err), MOLT_OK);
 	ck_assert_int_eq(molt_runtime_resume(rt, g, &err), MOLT_OK);
 	ck_assert_str_eq(rt_call(rt, g, "cy"), "hello cy #2, 2 letters");
-}
-END_TEST
-
-START_TEST(test_system_operations_on_many_processes_at_once)
-{
-	enum { N = 2000 };
-	molt_vsn_change up = {0, "1.0.0"};
-	molt_err err = MOLT_ERR_INIT;
-	static molt_pid pids[N + 1];
-	static int rcs[N + 1];
-	molt_proc_info pi;
-
-	for (int i = 0; i < N; i++)
-		pids[i] = rt_spawn(rt, "counter", NULL);
-	pids[N] = 12345; /* a dead pid: reported, not a failure */
-	ck_assert_int_eq(molt_runtime_sys_many(rt, MOLT_SYS_SUSPEND, pids,
-					       N + 1, NULL, NULL, 5000, rcs,
-					       &err),
-			 MOLT_OK);
-	ck_assert_int_eq(rcs[0], MOLT_OK);
-	ck_assert_int_eq(rcs[N], MOLT_ENOTFOUND);
-	for (int i = 0; i < N; i++)
-		molt_runtime_cast(rt, pids[i], "incr", 4);
-	ck_assert_int_eq(load(counter_v("1.0.1"), 0, &err), MOLT_OK);
-	ck_assert_int_eq(molt_runtime_sys_many(rt, MOLT_SYS_CHANGE_CODE, pids,
-					       N, &up, "[]", 5000, NULL, &err),
-			 MOLT_OK);
-	ck_assert_int_eq(molt_runtime_sys_many(rt, MOLT_SYS_COMMIT_CODE, pids,
-					       N, NULL, NULL, 5000, NULL, &err),
-			 MOLT_OK);
-	ck_assert_int_eq(molt_runtime_process_info(rt, pids[N - 1], &pi),
-			 MOLT_OK);
-	ck_assert_str_eq(pi.vsn, "1.0.1");
-	ck_assert_int_eq(pi.suspended, 1);
-	ck_assert_uint_eq(pi.queue_len, 1);
-	ck_assert_int_eq(molt_runtime_sys_many(rt, MOLT_SYS_RESUME, pids, N,
-					       NULL, NULL, 5000, NULL, &err),
-			 MOLT_OK);
-	for (int i = 0; i < N; i += 97)
-		ck_assert_str_eq(rt_call(rt, pids[i], "get"), "1");
-	ck_assert_int_eq(molt_runtime_sys_many(rt, 99, pids, 1, NULL, NULL, 10,
-					       NULL, &err),
-			 MOLT_EINVAL);
 }
 END_TEST
 
@@ -459,9 +399,8 @@ Suite *modtab_suite(void)
 	tcase_add_test(tc, test_delete_makes_current_old);
 	tcase_add_test(
 		tc, test_change_code_on_a_suspended_process_commits_or_reverts);
-	tcase_add_test(tc, test_two_phase_load_and_restore_old);
+	tcase_add_test(tc, test_module_pids_by_version);
 	tcase_add_test(tc, test_allocation_failures_are_errors_not_crashes);
-	tcase_add_test(tc, test_system_operations_on_many_processes_at_once);
 	tcase_add_test(tc,
 		       test_lazy_move_runs_code_change_when_the_layout_changes);
 	tcase_add_test(

@@ -61,6 +61,32 @@ START_TEST(test_code_change_failure_at_5000_of_10000_rolls_back_all)
 }
 END_TEST
 
+static void load_blocker(void)
+{
+	molt_err err = MOLT_ERR_INIT;
+	char path[4096];
+	const char *v1 = rt_fixture("counter");
+
+	snprintf(path, sizeof(path), "%.*sblocker-1.0.0/blocker.so",
+		 (int)(strstr(v1, "counter-1.0.0") - v1), v1);
+	ck_assert_msg(molt_runtime_load(rt, path, NULL, 0, NULL, 0, &err) ==
+			      MOLT_OK,
+		      "%s", err.msg);
+}
+
+/* Cast cmd ("block MS") to blocker b and wait until b has taken it: it
+ * is then inside the callback for MS. */
+static void block(molt_pid b, const char *cmd)
+{
+	molt_proc_info pi;
+
+	ck_assert_int_eq(molt_runtime_cast(rt, b, cmd, strlen(cmd)), MOLT_OK);
+	do {
+		ck_assert_int_eq(molt_runtime_process_info(rt, b, &pi),
+				 MOLT_OK);
+	} while (pi.queue_len > 0);
+}
+
 START_TEST(test_suspend_timeout_rolls_back)
 {
 	static const char script[] =
@@ -77,22 +103,12 @@ START_TEST(test_suspend_timeout_rolls_back)
 
 	ck_assert_int_eq(molt_runtime_load(rt, "", NULL, 0, NULL, 0, &err) < 0,
 			 1);
-	{
-		char path[4096];
-		const char *v1 = rt_fixture("counter");
-
-		snprintf(path, sizeof(path), "%.*sblocker-1.0.0/blocker.so",
-			 (int)(strstr(v1, "counter-1.0.0") - v1), v1);
-		ck_assert_msg(molt_runtime_load(rt, path, NULL, 0, NULL, 0,
-						&err) == MOLT_OK,
-			      "%s", err.msg);
-	}
+	load_blocker();
 	for (size_t i = 0; i < 100; i++)
 		counts[i] = (long)i;
 	upg_spawn_counters(rt, pids, counts, 100);
 	b = rt_spawn(rt, "blocker", NULL);
-	ck_assert_int_eq(molt_runtime_cast(rt, b, "block 1500", 10), MOLT_OK);
-	rt_sleep_ms(100); /* it is inside the callback now */
+	block(b, "block 1500");
 	ck_assert_int_eq(upg_eval(rt, script, 0, &r, &err), MOLT_ETIMEOUT);
 	ck_assert_msg(strstr(err.msg, "instruction 2 (suspend)") &&
 			      strstr(err.msg, "timed out") &&
@@ -166,6 +182,64 @@ START_TEST(test_every_message_during_upgrades_is_handled_once)
 }
 END_TEST
 
+/* --- a process the script did not suspend moves by itself --- */
+
+typedef struct bg_eval {
+	const char *script; /* what to evaluate */
+	int rc;		    /* its result */
+	molt_eval_report r; /* its report */
+	molt_err err;	    /* its error */
+} bg_eval;
+
+static void *eval_main(void *arg)
+{
+	bg_eval *e = arg;
+
+	e->rc = upg_eval(rt, e->script, 0, &e->r, &e->err);
+	return NULL;
+}
+
+START_TEST(test_rollback_brings_back_processes_that_moved_by_themselves)
+{
+	/* load 2.0.0 (new state layout) without suspending counter, then a
+	 * suspend that times out: meanwhile c handles a message, so it
+	 * moves to 2.0.0 by itself and its state is converted up */
+	bg_eval e = {
+		"[[\"load_object_code\",[\"counter\",\"2.0.0\",[\"counter\"]]],"
+		"\"point_of_no_return\","
+		"[\"load\",[\"counter\",\"brutal_purge\",\"brutal_purge\"]],"
+		"[\"suspend\",[[\"blocker\",2000]]],"
+		"[\"resume\",[\"blocker\"]]]",
+		0,
+		{0},
+		MOLT_ERR_INIT};
+	molt_pid c, b;
+	pthread_t th;
+
+	load_blocker();
+	c = rt_spawn(rt, "counter", "41");
+	b = rt_spawn(rt, "blocker", NULL);
+	block(b, "block 2500");
+	ck_assert_int_eq(pthread_create(&th, NULL, eval_main, &e), 0);
+	while (strcmp(upg_current(rt, "counter"), "2.0.0") != 0)
+		; /* until the load has happened */
+	ck_assert_str_eq(rt_call(rt, c, "incr"), "42");
+	ck_assert_str_eq(upg_vsn(rt, c), "2.0.0"); /* it moved */
+	pthread_join(th, NULL);
+	ck_assert_msg(e.rc == MOLT_ETIMEOUT, "%d %s", e.rc, e.err.msg);
+	ck_assert_int_eq(e.r.rolled_back, 1);
+	molt_eval_report_release(&e.r);
+	/* back on 1.0.0 with its count, before any further message, and
+	 * nothing is left on code the table no longer has */
+	ck_assert_str_eq(upg_current(rt, "counter"), "1.0.0");
+	ck_assert_str_eq(upg_vsn(rt, c), "1.0.0");
+	ck_assert_uint_eq(upg_old_procs(rt, "counter"), 0);
+	ck_assert_str_eq(rt_call(rt, c, "get"), "42");
+	ck_assert_str_eq(rt_call(rt, c, "incr"), "43");
+	ck_assert_str_eq(upg_vsn(rt, c), "1.0.0");
+}
+END_TEST
+
 Suite *upgrade_rollback_suite(void)
 {
 	Suite *s = suite_create("upgrade_rollback");
@@ -177,6 +251,9 @@ Suite *upgrade_rollback_suite(void)
 		tc, test_code_change_failure_at_5000_of_10000_rolls_back_all);
 	tcase_add_test(tc, test_suspend_timeout_rolls_back);
 	tcase_add_test(tc, test_every_message_during_upgrades_is_handled_once);
+	tcase_add_test(
+		tc,
+		test_rollback_brings_back_processes_that_moved_by_themselves);
 	suite_add_tcase(s, tc);
 	return s;
 }

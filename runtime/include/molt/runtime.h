@@ -89,33 +89,6 @@ MOLT_API int molt_runtime_soft_purge(molt_runtime *rt, const char *module,
 MOLT_API int molt_runtime_delete(molt_runtime *rt, const char *module,
 				 molt_err *err);
 
-/*
- * Two-phase loading, for the upgrade engine (OTP's load_object_code, then
- * load): molt_runtime_code_open dlopen()s and checks path exactly as
- * molt_runtime_load does, without touching the module table; *out is
- * owned (molt_runtime_code_free). molt_runtime_code_install then makes it
- * current under the load rules (not_purged, MOLT_LOAD_FORCE) and takes it
- * on success; on failure the caller still owns it.
- */
-typedef struct molt_code molt_code;
-MOLT_API int molt_runtime_code_open(molt_runtime *rt, molt_code **out,
-				    const char *path, const char *expect_name,
-				    molt_err *err);
-/* The descriptor's name and vsn. Valid until the code is freed. */
-MOLT_API const char *molt_code_name(const molt_code *code);
-MOLT_API const char *molt_code_vsn(const molt_code *code);
-MOLT_API int molt_runtime_code_install(molt_runtime *rt, molt_code *code,
-				       unsigned flags, molt_err *err);
-/* Unload code that was never installed. NULL is a no-op. */
-MOLT_API void molt_runtime_code_free(molt_code *code);
-/*
- * Undo a load, for rollback: module's old version becomes current again
- * and the current one leaves the table (processes still on it, if any,
- * move back at their next message). MOLT_ENOTFOUND if there is no old.
- */
-MOLT_API int molt_runtime_restore_old(molt_runtime *rt, const char *module,
-				      molt_err *err);
-
 #define MOLT_PIDS_ANY	  0 /* molt_runtime_module_pids: every version */
 #define MOLT_PIDS_CURRENT 1 /* only processes on the current version */
 #define MOLT_PIDS_OLD	  2 /* only processes on the old version */
@@ -196,7 +169,9 @@ MOLT_API int molt_runtime_send(molt_runtime *rt, molt_pid pid, const void *data,
 MOLT_API int molt_runtime_exit(molt_runtime *rt, molt_pid pid,
 			       const char *reason);
 /*
- * Wait until pid has exited, up to timeout_ms. MOLT_OK (the reason is
+ * Wait until pid has exited, up to timeout_ms: its exit is complete (links
+ * notified, memory and slot released), also when it was already under way
+ * when this was called. MOLT_OK (the reason is
  * copied to reason_out if not NULL), or MOLT_ETIMEOUT.
  */
 MOLT_API int molt_runtime_wait(molt_runtime *rt, molt_pid pid,
@@ -283,6 +258,12 @@ MOLT_API int molt_runtime_suspend(molt_runtime *rt, molt_pid pid,
 /* Resume a suspended process: queued messages are handled in order. */
 MOLT_API int molt_runtime_resume(molt_runtime *rt, molt_pid pid, molt_err *err);
 /*
+ * These single-process operations are for inspection and embedding; the
+ * script evaluator (molt_runtime_eval) does the same steps for many
+ * processes at once, with its own journal, and is the one way to
+ * upgrade and roll back a module (it never mixes with these: a process
+ * with an uncommitted change_code fails its code_change).
+ *
  * On a suspended pid, move it to module's current version and run that
  * version's code_change on its state, keeping the old state until
  * molt_runtime_commit_code (frees the old state with the old version) or
@@ -304,32 +285,6 @@ MOLT_API int molt_runtime_revert_code(molt_runtime *rt, molt_pid pid,
  */
 MOLT_API int molt_runtime_get_state(molt_runtime *rt, molt_pid pid, char **out,
 				    uint32_t timeout_ms, molt_err *err);
-
-/* Operations for molt_runtime_sys_many (the single-process calls above). */
-enum molt_sys_op {
-	MOLT_SYS_SUSPEND = 1,
-	MOLT_SYS_RESUME = 2,
-	MOLT_SYS_CHANGE_CODE = 3,
-	MOLT_SYS_COMMIT_CODE = 4,
-	MOLT_SYS_REVERT_CODE = 5,
-};
-
-/*
- * Run one system operation on many processes at once: every request is
- * queued first, so each process's scheduler handles it in parallel, then
- * all are awaited under one deadline (timeout_ms from the start of the
- * wait). rcs_out[i] (may be NULL) gets each process's result; a process
- * that is dead or died meanwhile gets MOLT_ENOTFOUND, which is not a
- * failure. Returns MOLT_OK, or the first failure's code with err naming
- * the operation, the module and the pid; requests that timed out before
- * they started are cancelled (a late suspend never happens). chg and
- * extra_json are for MOLT_SYS_CHANGE_CODE.
- */
-MOLT_API int molt_runtime_sys_many(molt_runtime *rt, int op,
-				   const molt_pid *pids, size_t n,
-				   const molt_vsn_change *chg,
-				   const char *extra_json, uint32_t timeout_ms,
-				   int *rcs_out, molt_err *err);
 
 /* --- upgrades: the script evaluator (docs/upgrades.md) --- */
 

@@ -1,0 +1,305 @@
+/* The control ops: status, ps, call, cast, stop, the code server's ops
+ * and eval (ctl_eval.c). See docs/control.md. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "molt/common.h"
+#include "molt/log.h"
+#include "molt/runtime.h"
+
+#include "ctl.h"
+#include "eval.h"
+
+#include "molt/banned.h"
+
+#define CALL_TIMEOUT_DEFAULT 5000u
+#define CALL_TIMEOUT_MAX     600000u
+
+const char *molt__ctl_str_field(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItem(o, k);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int op_status(molt__ctl_req *r, molt_err *err)
+{
+	molt_runtime_stats st;
+
+	(void)err;
+	molt_runtime_get_stats(r->ctl->rt, &st);
+	cJSON_AddNumberToObject(r->reply, "pid", (double)getpid());
+	cJSON_AddNumberToObject(r->reply, "uptime_ms", (double)st.uptime_ms);
+	cJSON_AddNumberToObject(r->reply, "processes", (double)st.processes);
+	cJSON_AddNumberToObject(r->reply, "modules", (double)st.modules);
+	cJSON_AddNumberToObject(r->reply, "schedulers", st.schedulers);
+	cJSON_AddBoolToObject(r->reply, "deterministic", st.deterministic);
+	cJSON_AddNumberToObject(r->reply, "spawned", (double)st.spawned);
+	cJSON_AddNumberToObject(r->reply, "messages", (double)st.messages);
+	return MOLT_OK;
+}
+
+static void add_proc(cJSON *arr, const molt_proc_info *pi)
+{
+	cJSON *o = cJSON_CreateObject();
+	char pb[32];
+
+	cJSON_AddStringToObject(o, "pid", molt_pid_format(pi->pid, pb, 32));
+	cJSON_AddStringToObject(o, "name", pi->name);
+	cJSON_AddStringToObject(o, "module", pi->module);
+	cJSON_AddStringToObject(o, "vsn", pi->vsn);
+	cJSON_AddBoolToObject(o, "old_code", pi->old_code);
+	cJSON_AddBoolToObject(o, "suspended", pi->suspended);
+	cJSON_AddNumberToObject(o, "queue", (double)pi->queue_len);
+	cJSON_AddNumberToObject(o, "heap_bytes", (double)pi->heap_bytes);
+	cJSON_AddNumberToObject(o, "reductions", (double)pi->reductions);
+	cJSON_AddItemToArray(arr, o);
+}
+
+static int op_ps(molt__ctl_req *r, molt_err *err)
+{
+	size_t n = molt_runtime_processes(r->ctl->rt, NULL, 0), cap = n + 64;
+	molt_proc_info *pis = molt_calloc(cap, sizeof(*pis));
+	cJSON *arr;
+
+	if (!pis)
+		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
+	n = molt_runtime_processes(r->ctl->rt, pis, cap);
+	arr = cJSON_AddArrayToObject(r->reply, "processes");
+	for (size_t i = 0; i < n && i < cap; i++)
+		add_proc(arr, &pis[i]);
+	molt_free(pis);
+	return MOLT_OK;
+}
+
+static int target(molt__ctl_req *r, molt_pid *out, molt_err *err)
+{
+	const char *to = molt__ctl_str_field(r->json, "to");
+
+	if (!to)
+		return molt_err_set(err, MOLT_EINVAL,
+				    "request needs \"to\": a name or pid");
+	*out = molt_runtime_resolve(r->ctl->rt, to);
+	if (!*out || !molt_runtime_alive(r->ctl->rt, *out))
+		return molt_err_set(err, MOLT_ENOTFOUND, "no process '%s'", to);
+	return MOLT_OK;
+}
+
+typedef struct call_ctx {
+	molt__ctl *ctl; /* referenced */
+	uint64_t cid;	/* the client */
+	uint32_t ms;	/* timeout, for the message */
+} call_ctx;
+
+static void call_cb(int status, const void *data, size_t len, void *payload)
+{
+	call_ctx *cc = payload;
+	cJSON *o;
+
+	if (status == MOLT_OK) {
+		char *s = molt_strndup(data ? data : "", len);
+
+		o = cJSON_CreateObject();
+		cJSON_AddTrueToObject(o, "ok");
+		cJSON_AddStringToObject(o, "reply", s ? s : "");
+		molt_free(s);
+	} else if (status == MOLT_ETIMEOUT) {
+		char msg[64];
+
+		snprintf(msg, sizeof(msg), "call timed out after %u ms",
+			 cc->ms);
+		o = molt__ctl_error_obj(status, msg);
+	} else {
+		o = molt__ctl_error_obj(status,
+					"process exited before replying");
+	}
+	molt__ctl_complete(cc->ctl, cc->cid, o);
+	molt_free(cc);
+}
+
+static int op_call(molt__ctl_req *r, molt_err *err)
+{
+	const cJSON *tmo = cJSON_GetObjectItem(r->json, "timeout");
+	const char *payload = molt__ctl_str_field(r->json, "payload");
+	call_ctx *cc;
+	molt_pid pid;
+	int rc;
+
+	if ((rc = target(r, &pid, err)) < 0)
+		return rc;
+	cc = molt_malloc(sizeof(*cc));
+	if (!cc)
+		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
+	cc->ctl = r->ctl;
+	cc->cid = r->cid;
+	cc->ms = CALL_TIMEOUT_DEFAULT;
+	if (cJSON_IsNumber(tmo) && tmo->valuedouble >= 1)
+		cc->ms = tmo->valuedouble > CALL_TIMEOUT_MAX
+				 ? CALL_TIMEOUT_MAX
+				 : (uint32_t)tmo->valuedouble;
+	payload = payload ? payload : "";
+	atomic_fetch_add(&r->ctl->refs, 1);
+	rc = molt_runtime_call_async(r->ctl->rt, pid, payload, strlen(payload),
+				     cc->ms, call_cb, cc, err);
+	if (rc < 0) {
+		atomic_fetch_sub(&r->ctl->refs, 1);
+		molt_free(cc);
+		return rc;
+	}
+	return MOLT__CTL_PENDING;
+}
+
+static int op_cast(molt__ctl_req *r, molt_err *err)
+{
+	const char *payload = molt__ctl_str_field(r->json, "payload");
+	molt_pid pid;
+	int rc;
+
+	if ((rc = target(r, &pid, err)) < 0)
+		return rc;
+	payload = payload ? payload : "";
+	rc = molt_runtime_cast(r->ctl->rt, pid, payload, strlen(payload));
+	return rc < 0 ? molt_err_set(err, rc, "cast failed: process exited")
+		      : MOLT_OK;
+}
+
+static int op_stop(molt__ctl_req *r, molt_err *err)
+{
+	(void)err;
+	if (r->ctl->on_stop)
+		r->ctl->on_stop(r->ctl->payload);
+	return MOLT_OK;
+}
+
+static int op_modules(molt__ctl_req *r, molt_err *err)
+{
+	molt_module_info mi[256];
+	size_t n = molt_runtime_modules(r->ctl->rt, mi, 256);
+	cJSON *arr = cJSON_AddArrayToObject(r->reply, "modules");
+
+	(void)err;
+	for (size_t i = 0; i < n && i < 256; i++) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "name", mi[i].name);
+		cJSON_AddStringToObject(o, "current", mi[i].current_vsn);
+		cJSON_AddStringToObject(o, "old", mi[i].old_vsn);
+		cJSON_AddNumberToObject(o, "current_procs",
+					mi[i].current_procs);
+		cJSON_AddNumberToObject(o, "old_procs", mi[i].old_procs);
+		cJSON_AddStringToObject(o, "path", mi[i].current_path);
+		cJSON_AddBoolToObject(o, "builtin", mi[i].builtin);
+		cJSON_AddItemToArray(arr, o);
+	}
+	return MOLT_OK;
+}
+
+static int op_load(molt__ctl_req *r, molt_err *err)
+{
+	const char *path = molt__ctl_str_field(r->json, "path");
+	const cJSON *force = cJSON_GetObjectItem(r->json, "force");
+	char name[64];
+	int rc;
+
+	if (!path)
+		return molt_err_set(err, MOLT_EINVAL, "load needs \"path\"");
+	rc = molt_runtime_load(r->ctl->rt, path,
+			       molt__ctl_str_field(r->json, "module"),
+			       cJSON_IsTrue(force) ? MOLT_LOAD_FORCE : 0, name,
+			       sizeof(name), err);
+	if (rc == MOLT_OK) {
+		cJSON_AddStringToObject(r->reply, "module", name);
+		molt_log(MOLT_LOG_INFO, "ctl", "loaded module '%s' from %s",
+			 name, path);
+	}
+	return rc;
+}
+
+static const char *need_module(molt__ctl_req *r, molt_err *err)
+{
+	const char *m = molt__ctl_str_field(r->json, "module");
+
+	if (!m)
+		molt_err_set(err, MOLT_EINVAL, "request needs \"module\"");
+	return m;
+}
+
+static int op_purge(molt__ctl_req *r, molt_err *err)
+{
+	const char *m = need_module(r, err);
+	unsigned killed = 0;
+	int rc;
+
+	if (!m)
+		return MOLT_EINVAL;
+	rc = molt_runtime_purge(r->ctl->rt, m, &killed, err);
+	if (rc == MOLT_OK)
+		cJSON_AddNumberToObject(r->reply, "killed", killed);
+	return rc;
+}
+
+static int op_soft_purge(molt__ctl_req *r, molt_err *err)
+{
+	const char *m = need_module(r, err);
+
+	return m ? molt_runtime_soft_purge(r->ctl->rt, m, err) : MOLT_EINVAL;
+}
+
+static int op_delete(molt__ctl_req *r, molt_err *err)
+{
+	const char *m = need_module(r, err);
+
+	return m ? molt_runtime_delete(r->ctl->rt, m, err) : MOLT_EINVAL;
+}
+
+static int op_get_state(molt__ctl_req *r, molt_err *err)
+{
+	molt_pid pid;
+	char *text = NULL;
+	int rc;
+
+	if ((rc = target(r, &pid, err)) < 0)
+		return rc;
+	rc = molt_runtime_get_state(r->ctl->rt, pid, &text, 5000, err);
+	if (rc == MOLT_OK)
+		cJSON_AddStringToObject(r->reply, "state", text);
+	molt_free(text);
+	return rc;
+}
+
+/* eval: the upgrade engine's op, in ctl_eval.c */
+static int op_eval(molt__ctl_req *r, molt_err *err)
+{
+	return molt__ctl_eval(r->ctl->rt, r->json, r->reply, err);
+}
+
+/*
+ * The op table. To add an op: write `static int op_x(molt__ctl_req *r, molt_err
+ * *err)` that adds fields to r->reply and returns MOLT_OK, a negative
+ * code with err set, or MOLT__CTL_PENDING after arranging a later complete().
+ */
+static const molt__ctl_op ops[] = {
+	{"status", op_status, 0},
+	{"ps", op_ps, 0},
+	{"call", op_call, 0},
+	{"cast", op_cast, 0},
+	{"stop", op_stop, 0},
+	{"modules", op_modules, 0},
+	{"load", op_load, 1},
+	{"purge", op_purge, 0},
+	{"soft_purge", op_soft_purge, 0},
+	{"delete", op_delete, 0},
+	{"get_state", op_get_state, 1},
+	{"eval", op_eval, 1},
+};
+
+const molt__ctl_op *molt__ctl_find_op(const char *name)
+{
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (strcmp(ops[i].name, name) == 0)
+			return &ops[i];
+	return NULL;
+}
