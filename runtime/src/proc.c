@@ -303,9 +303,7 @@ static void drain(molt_runtime *rt, molt__msg *m)
 	}
 }
 
-/* Drop an uncommitted change_code: back to the previous version and
- * state; the new state is freed by the new version. */
-static void change_discard(molt_runtime *rt, molt_proc *p)
+void molt__proc_change_discard(molt_runtime *rt, molt_proc *p)
 {
 	molt_ctx ctx = {rt, p, p->ver};
 	molt__version *nv = p->ver;
@@ -325,8 +323,7 @@ static void change_discard(molt_runtime *rt, molt_proc *p)
 	molt__version_unref(nv);
 }
 
-void molt__proc_exit(molt_runtime *rt, molt_proc *p, int run_terminate);
-void molt__proc_exit(molt_runtime *rt, molt_proc *p, int run_terminate)
+static void proc_exit(molt_runtime *rt, molt_proc *p, int run_terminate)
 {
 	const char *reason = p->stop_reason ? p->stop_reason : "normal";
 	molt_pid pid = p->pid;
@@ -336,7 +333,7 @@ void molt__proc_exit(molt_runtime *rt, molt_proc *p, int run_terminate)
 	char why[128]; /* the reason outlives the slot */
 	molt_ctx ctx;
 
-	change_discard(rt, p);
+	molt__proc_change_discard(rt, p);
 	ctx = (molt_ctx){rt, p, p->ver};
 	if (run_terminate && strcmp(reason, "killed") != 0 &&
 	    p->ver->desc->terminate)
@@ -439,7 +436,7 @@ int molt__proc_spawn(molt_runtime *rt, molt_pid *out, molt__version *ver,
 			err, MOLT_ERROR, "module '%s' init failed for %s: %s",
 			ver->mod->name, molt_pid_format(p->pid, pidbuf, 32),
 			p->stop_reason ? p->stop_reason : "error");
-		molt__proc_exit(rt, p, 0);
+		proc_exit(rt, p, 0);
 		return MOLT_ERROR;
 	}
 	*out = p->pid;
@@ -652,7 +649,7 @@ unsigned molt__proc_run(molt_runtime *rt, molt_proc *p)
 		handle(rt, p, m, sig);
 		n++;
 		if (molt__pf_has(p, MOLT__PF_EXITING)) {
-			molt__proc_exit(rt, p, 1);
+			proc_exit(rt, p, 1);
 			return n; /* the slot may already be someone else's */
 		}
 		molt__spin_lock(&p->lock);

@@ -151,6 +151,13 @@ unsigned molt__proc_run(molt_runtime *rt, molt_proc *p);
  * everything being freed)? 1 also for a pid that never existed. */
 int molt__proc_exit_done(molt_runtime *rt, molt_pid pid);
 
+/*
+ * Drop an uncommitted change_code of p: back to its previous version and
+ * state; the new state is freed by the new version. No-op when there is
+ * none. The caller owns p's turn (p is suspended or its scheduler runs it).
+ */
+void molt__proc_change_discard(molt_runtime *rt, molt_proc *p);
+
 /* Snapshot of a live process (takes its lock). MOLT_ENOTFOUND if dead. */
 int molt__proc_info(molt_runtime *rt, molt_proc *p, molt_pid pid,
 		    molt_proc_info *out);

@@ -173,22 +173,7 @@ static int do_commit(molt_runtime *rt, molt_proc *p)
 
 static int do_revert(molt_runtime *rt, molt_proc *p)
 {
-	molt__version *nv = p->ver;
-	molt_ctx ctx = {rt, p, nv};
-
-	if (!p->prev_ver)
-		return MOLT_OK;
-	if (p->state != p->prev_state && nv->desc->free_state)
-		nv->desc->free_state(&ctx, p->state);
-	molt__spin_lock(&p->lock);
-	p->ver = p->prev_ver;
-	p->state = p->prev_state;
-	p->prev_ver = NULL;
-	p->prev_state = NULL;
-	molt__spin_unlock(&p->lock);
-	atomic_fetch_add(&p->ver->procs, 1);
-	atomic_fetch_sub(&nv->procs, 1);
-	molt__version_unref(nv);
+	molt__proc_change_discard(rt, p);
 	return MOLT_OK;
 }
 

@@ -495,26 +495,6 @@ int molt__upg_change(molt__uctx *u, uint32_t sid, molt__version *nv, int down,
 
 /* --- rollback and commit --- */
 
-static void revert_claimed(molt_runtime *rt, molt_proc *p)
-{
-	molt__version *nv = p->ver;
-	molt_ctx ctx = {rt, p, nv};
-
-	if (!p->prev_ver)
-		return;
-	if (p->state != p->prev_state && nv->desc->free_state)
-		nv->desc->free_state(&ctx, p->state);
-	molt__spin_lock(&p->lock);
-	p->ver = p->prev_ver;
-	p->state = p->prev_state;
-	p->prev_ver = NULL;
-	p->prev_state = NULL;
-	molt__spin_unlock(&p->lock);
-	atomic_fetch_add(&p->ver->procs, 1);
-	atomic_fetch_sub(&nv->procs, 1);
-	molt__version_unref(nv);
-}
-
 static void rollback_one(job *j, molt__uent *e)
 {
 	molt_runtime *rt = j->u->rt;
@@ -524,7 +504,7 @@ static void rollback_one(job *j, molt__uent *e)
 		e->st &= ~MOLT__UE_CHANGED;
 		if (claim_wait(e->p, e->pid, 0) < 0)
 			return; /* exited: its exit dropped the change */
-		revert_claimed(rt, e->p);
+		molt__proc_change_discard(rt, e->p);
 		note_pause(e);
 		unclaim(rt, e->p, ours);
 		return;
