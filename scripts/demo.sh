@@ -12,7 +12,9 @@
 #      is lost;
 #   6. a failing upgrade (a module missing from the script's application)
 #      is refused and changes nothing;
-#   7. the down script rolls the node back to 1.0.0, data intact.
+#   7. new code whose code_change fails for one process, after the point of
+#      no return: every process goes back to its old code and state;
+#   8. the down script rolls the node back to 1.0.0, data intact.
 #
 # Installing through the release handler (`molt install`, RELEASES.json
 # `current`/`permanent`) comes with a later issue; until then the scripts
@@ -65,13 +67,19 @@ run "$MOLT" releases
 
 step "boot release 1.0.0"
 LIB="$NODE/lib/kvs-1.0.0/modules"
+FIX="$BUILD/fixtures"
+# Beside the release, three test counters (fixtures/modules) for step 7.
 cat >"$WORK/boot.json" <<JSON
 {"format": 1,
- "modules": ["$LIB/kvs_util.so", "$LIB/kvs_stats.so", "$LIB/kvs_server.so"],
+ "modules": ["$LIB/kvs_util.so", "$LIB/kvs_stats.so", "$LIB/kvs_server.so",
+             "$FIX/counter-1.0.0/counter.so"],
  "root": {"strategy": "one_for_one", "intensity": 3, "period": 5,
           "name": "kvs_sup",
           "children": [{"id": "kvs_stats", "module": "kvs_stats"},
-                       {"id": "kvs_server", "module": "kvs_server"}]}}
+                       {"id": "kvs_server", "module": "kvs_server"},
+                       {"id": "c1", "module": "counter", "name": "c1", "args": "41"},
+                       {"id": "c2", "module": "counter", "name": "c2", "args": "665"},
+                       {"id": "c3", "module": "counter", "name": "c3", "args": "7"}]}}
 JSON
 "$MOLTD" --root "$NODE" --boot "$WORK/boot.json" 2>"$WORK/moltd.log" &
 MOLTD_PID=$!
@@ -145,6 +153,23 @@ cat >"$WORK/broken.json" <<'JSON'
 JSON
 run "$MOLT" eval "$WORK/broken.json" || echo "(exit status $?: refused)"
 run "$MOLT" call kvs_server "COUNT"
+
+step "new code that misbehaves after the point of no return: all rolled back"
+echo "counter 3.0.0's code_change refuses a count of 666 (fixtures/modules);"
+echo "c2 gets there now, and the upgrade of all three counters must undo itself"
+run "$MOLT" call c2 incr
+cat >"$WORK/counter3.json" <<'JSON'
+[["load_object_code", ["counter", "3.0.0", ["counter"]]],
+ "point_of_no_return",
+ ["suspend", ["counter"]],
+ ["load", ["counter", "brutal_purge", "brutal_purge"]],
+ ["code_change", "up", [["counter", []]]],
+ ["resume", ["counter"]]]
+JSON
+run "$MOLT" eval --path "$FIX" "$WORK/counter3.json" || echo "(exit status $?: rolled back)"
+run "$MOLT" modules
+for c in c1 c2 c3; do run "$MOLT" call "$c" get; done
+echo "(every counter on 1.0.0 with its count; the VM never restarted)"
 
 step "roll back to 1.0.0 with the down script"
 run "$MOLT" eval "$WORK/down.json"
