@@ -1,47 +1,151 @@
-/* NEEDSWORK: placeholder until issue 2 lands; replace this file. */
+/* molt status | ps | call | cast | stop: talk to a running moltd. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
 #include "cli.h"
+#include "ctlclient.h"
 
 #include "molt/banned.h"
 
-static int not_yet(molt_cli *cli)
-{
-	molt_err err;
+#define CTL_TIMEOUT 10000u
 
-	molt_err_set(&err, MOLT_ERROR, "'%s' is not implemented yet (issue 2)", cli->verb);
-	return molt__cli_fail(cli, &err);
+static cJSON *request(const char *op)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "op", op);
+	return o;
+}
+
+static double num(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItem(o, k);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+static const char *str(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItem(o, k);
+
+	return cJSON_IsString(v) ? v->valuestring : "";
 }
 
 int molt__cmd_status(molt_cli *cli, int argc, char **argv)
 {
-	(void)argc;
+	cJSON *r;
+	int rc;
+
 	(void)argv;
-	return not_yet(cli);
+	if (argc != 1)
+		return molt__cli_usage(cli, "usage: status");
+	rc = molt__ctlclient_verb(cli, request("status"), &r, CTL_TIMEOUT);
+	if (!r)
+		return rc;
+	printf("moltd pid %.0f, up %.1f s\n", num(r, "pid"),
+	       num(r, "uptime_ms") / 1000.0);
+	printf("processes   %.0f (spawned %.0f)\n", num(r, "processes"),
+	       num(r, "spawned"));
+	printf("modules     %.0f\n", num(r, "modules"));
+	printf("schedulers  %.0f%s\n", num(r, "schedulers"),
+	       cJSON_IsTrue(cJSON_GetObjectItem(r, "deterministic"))
+		       ? " (deterministic)"
+		       : "");
+	printf("messages    %.0f\n", num(r, "messages"));
+	cJSON_Delete(r);
+	return rc;
 }
 
 int molt__cmd_ps(molt_cli *cli, int argc, char **argv)
 {
-	(void)argc;
+	const cJSON *p;
+	cJSON *r;
+	int rc;
+
 	(void)argv;
-	return not_yet(cli);
+	if (argc != 1)
+		return molt__cli_usage(cli, "usage: ps");
+	rc = molt__ctlclient_verb(cli, request("ps"), &r, CTL_TIMEOUT);
+	if (!r)
+		return rc;
+	printf("%-12s %-12s %-12s %-8s %6s %8s %10s %s\n", "PID", "NAME",
+	       "MODULE", "VSN", "QUEUE", "HEAP", "MESSAGES", "FLAGS");
+	cJSON_ArrayForEach(p, cJSON_GetObjectItem(r, "processes"))
+	{
+		int old = cJSON_IsTrue(cJSON_GetObjectItem(p, "old_code"));
+		int susp = cJSON_IsTrue(cJSON_GetObjectItem(p, "suspended"));
+
+		printf("%-12s %-12s %-12s %-8s %6.0f %8.0f %10.0f %s%s\n",
+		       str(p, "pid"), *str(p, "name") ? str(p, "name") : "-",
+		       str(p, "module"), str(p, "vsn"), num(p, "queue"),
+		       num(p, "heap_bytes"), num(p, "reductions"),
+		       old ? "old " : "", susp ? "suspended" : "");
+	}
+	cJSON_Delete(r);
+	return rc;
+}
+
+/* call/cast NAME|PID PAYLOAD [--timeout MS] */
+static int message(molt_cli *cli, int argc, char **argv, const char *op)
+{
+	const char *target = NULL, *payload = NULL;
+	long timeout = 5000;
+	cJSON *req, *r;
+	int rc;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
+			timeout = strtol(argv[++i], NULL, 10);
+			if (timeout < 1 || timeout > 600000)
+				return molt__cli_usage(
+					cli, "--timeout needs 1..600000 ms");
+		} else if (!target) {
+			target = argv[i];
+		} else if (!payload) {
+			payload = argv[i];
+		} else {
+			return molt__cli_usage(cli, "too many arguments");
+		}
+	}
+	if (!target || !payload)
+		return molt__cli_usage(cli, "usage: %s NAME|PID PAYLOAD%s", op,
+				       op[1] == 'a' ? " [--timeout MS]" : "");
+	req = request(op);
+	cJSON_AddStringToObject(req, "to", target);
+	cJSON_AddStringToObject(req, "payload", payload);
+	if (strcmp(op, "call") == 0)
+		cJSON_AddNumberToObject(req, "timeout", (double)timeout);
+	rc = molt__ctlclient_verb(cli, req, &r, (uint32_t)timeout + 5000);
+	if (r && strcmp(op, "call") == 0)
+		printf("%s\n", str(r, "reply"));
+	cJSON_Delete(r);
+	return rc;
 }
 
 int molt__cmd_call(molt_cli *cli, int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return not_yet(cli);
+	return message(cli, argc, argv, "call");
 }
 
 int molt__cmd_cast(molt_cli *cli, int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return not_yet(cli);
+	return message(cli, argc, argv, "cast");
 }
 
 int molt__cmd_stop(molt_cli *cli, int argc, char **argv)
 {
-	(void)argc;
+	cJSON *r;
+	int rc;
+
 	(void)argv;
-	return not_yet(cli);
+	if (argc != 1)
+		return molt__cli_usage(cli, "usage: stop");
+	rc = molt__ctlclient_verb(cli, request("stop"), &r, CTL_TIMEOUT);
+	if (r)
+		molt__cli_progress(cli, "moltd is stopping");
+	cJSON_Delete(r);
+	return rc;
 }

@@ -115,7 +115,8 @@ typedef struct molt_module {
 			   void **state);
 	int (*handle_cast)(molt_ctx *ctx, const molt_msg *msg, void **state);
 	int (*handle_info)(molt_ctx *ctx, const molt_msg *msg, void **state);
-	/* The process is exiting with reason; state is still valid. */
+	/* The process is exiting with reason; state is still valid. Not
+	 * called for "killed" (an untrappable kill, a purge). */
 	void (*terminate)(molt_ctx *ctx, const char *reason, void *state);
 	/*
 	 * Build a new state from old_state for this (new) version; extra is
@@ -165,7 +166,8 @@ MOLT_MODULE_EXPORT int molt_cast(molt_ctx *ctx, molt_pid to, const void *data,
 				 size_t len);
 /*
  * Asynchronous call: the reply arrives later in handle_info as
- * MOLT_MSG_REPLY with *out as ref, or MOLT_MSG_TIMEOUT after timeout_ms.
+ * MOLT_MSG_REPLY with *out as ref, or MOLT_MSG_TIMEOUT after timeout_ms
+ * (never both; timeout_ms 0 waits forever).
  */
 MOLT_MODULE_EXPORT int molt_call_async(molt_ctx *ctx, molt_ref *out,
 				       molt_pid to, const void *req, size_t len,

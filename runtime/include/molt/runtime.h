@@ -1,0 +1,347 @@
+/* The embedding API: create a VM, load modules, start processes and trees,
+ * talk to processes from threads that are not processes, shut down. */
+#ifndef MOLT_RUNTIME_H
+#define MOLT_RUNTIME_H
+
+/*
+ * A molt_runtime is one VM: scheduler threads, a timer thread, the process
+ * table, the module table and the registry of names. Every function here
+ * may be called from any thread that is not a scheduler thread (the main
+ * thread, the control thread, a test, a benchmark); the blocking ones
+ * (molt_runtime_call, molt_runtime_suspend, ...) must never be called from
+ * inside a callback.
+ *
+ * Payloads are bytes: every send copies them (share-nothing), so the
+ * caller keeps ownership of what it passes.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "molt/common.h"
+#include "molt/module.h"
+
+typedef struct molt_runtime molt_runtime;
+
+typedef struct molt_runtime_options {
+	unsigned schedulers; /* scheduler threads; 0 = one per core */
+	int deterministic;   /* 1: one thread, next process picked by a PRNG */
+	uint64_t seed;	     /* PRNG seed for deterministic mode; 0 = random */
+	unsigned budget;     /* messages per process per turn; 0 = default */
+} molt_runtime_options;
+
+#define MOLT_RUNTIME_OPTIONS_INIT                                              \
+	{                                                                      \
+		0, 0, 0, 0                                                     \
+	}
+
+/*
+ * Create a runtime (threads not started yet). Returns MOLT_OK and *out
+ * (free with molt_runtime_free), or MOLT_ENOMEM/MOLT_EIO and no runtime.
+ */
+MOLT_API int molt_runtime_new(molt_runtime **out,
+			      const molt_runtime_options *opts, molt_err *err);
+/* Start the scheduler and timer threads. MOLT_EIO if a thread fails. */
+MOLT_API int molt_runtime_start(molt_runtime *rt, molt_err *err);
+/*
+ * Stop: every live process gets exit reason "shutdown" (terminate runs),
+ * processes still alive after timeout_ms are killed; then the threads are
+ * joined. Returns MOLT_ETIMEOUT when a kill was needed, else MOLT_OK.
+ */
+MOLT_API int molt_runtime_shutdown(molt_runtime *rt, uint32_t timeout_ms);
+/* Shut down (if not yet) with a 5 s timeout and free everything; unloads
+ * modules. NULL is a no-op. */
+MOLT_API void molt_runtime_free(molt_runtime *rt);
+/* The seed deterministic mode uses (print it when a test fails). */
+MOLT_API uint64_t molt_runtime_seed(const molt_runtime *rt);
+/* Number of scheduler threads. */
+MOLT_API unsigned molt_runtime_schedulers(const molt_runtime *rt);
+
+/* --- modules (the code server) --- */
+
+#define MOLT_LOAD_FORCE 0x1u /* kill processes on old code first */
+
+/*
+ * Load path (a module .so) as the new current version of its module; the
+ * previous current becomes old, a previous old with no processes is
+ * dropped. The descriptor's name must equal expect_name, or when that is
+ * NULL the file's base name up to its first '.' (counter-1.0.0/counter.so
+ * holds module counter).
+ * Errors (nothing changes): MOLT_ENOTFOUND no file, MOLT_EVERSION wrong
+ * ABI, MOLT_EINVAL no or bad descriptor, MOLT_EBUSY old code still has
+ * processes (message "not_purged: <pid> ..." naming them) unless
+ * MOLT_LOAD_FORCE. On success the module's name is copied to name_out
+ * (may be NULL, size name_size).
+ */
+MOLT_API int molt_runtime_load(molt_runtime *rt, const char *path,
+			       const char *expect_name, unsigned flags,
+			       char *name_out, size_t name_size, molt_err *err);
+/* Kill every process on module's old version (reason "killed") and drop
+ * it; it is unloaded once nothing references it. *killed_out (may be NULL)
+ * gets the number of processes killed. MOLT_ENOTFOUND: no such module. */
+MOLT_API int molt_runtime_purge(molt_runtime *rt, const char *module,
+				unsigned *killed_out, molt_err *err);
+/* Drop old code if no process runs it; MOLT_EBUSY naming the pids else. */
+MOLT_API int molt_runtime_soft_purge(molt_runtime *rt, const char *module,
+				     molt_err *err);
+/* Make current code old (no current remains). MOLT_EBUSY if old exists
+ * (purge first). New spawns of the module then fail. */
+MOLT_API int molt_runtime_delete(molt_runtime *rt, const char *module,
+				 molt_err *err);
+
+/*
+ * Two-phase loading, for the upgrade engine (OTP's load_object_code, then
+ * load): molt_runtime_code_open dlopen()s and checks path exactly as
+ * molt_runtime_load does, without touching the module table; *out is
+ * owned (molt_runtime_code_free). molt_runtime_code_install then makes it
+ * current under the load rules (not_purged, MOLT_LOAD_FORCE) and takes it
+ * on success; on failure the caller still owns it.
+ */
+typedef struct molt_code molt_code;
+MOLT_API int molt_runtime_code_open(molt_runtime *rt, molt_code **out,
+				    const char *path, const char *expect_name,
+				    molt_err *err);
+/* The descriptor's name and vsn. Valid until the code is freed. */
+MOLT_API const char *molt_code_name(const molt_code *code);
+MOLT_API const char *molt_code_vsn(const molt_code *code);
+MOLT_API int molt_runtime_code_install(molt_runtime *rt, molt_code *code,
+				       unsigned flags, molt_err *err);
+/* Unload code that was never installed. NULL is a no-op. */
+MOLT_API void molt_runtime_code_free(molt_code *code);
+/*
+ * Undo a load, for rollback: module's old version becomes current again
+ * and the current one leaves the table (processes still on it, if any,
+ * move back at their next message). MOLT_ENOTFOUND if there is no old.
+ */
+MOLT_API int molt_runtime_restore_old(molt_runtime *rt, const char *module,
+				      molt_err *err);
+
+#define MOLT_PIDS_ANY	  0 /* molt_runtime_module_pids: every version */
+#define MOLT_PIDS_CURRENT 1 /* only processes on the current version */
+#define MOLT_PIDS_OLD	  2 /* only processes on the old version */
+/* Pids of processes whose callback module is module, from the process
+ * table (no tree walk). Fills out[0..max); returns the total. */
+MOLT_API size_t molt_runtime_module_pids(molt_runtime *rt, const char *module,
+					 int which, molt_pid *out, size_t max);
+
+/* One module, as listed by molt_runtime_modules. */
+typedef struct molt_module_info {
+	char name[64];		/* module name */
+	char current_vsn[64];	/* "" when no current version */
+	char old_vsn[64];	/* "" when no old version */
+	char current_path[256]; /* .so it came from; "" if built in */
+	unsigned current_procs; /* processes running current */
+	unsigned old_procs;	/* processes running old */
+	int builtin;		/* 1 for the built-in supervisor */
+} molt_module_info;
+
+/* Fill out[0..max) with modules; returns the total number (may be >
+ * max). */
+MOLT_API size_t molt_runtime_modules(molt_runtime *rt, molt_module_info *out,
+				     size_t max);
+
+/* --- processes --- */
+
+/*
+ * Spawn a process on module's current version; init runs before this
+ * returns. args are copied. Returns MOLT_OK and *out; MOLT_ENOTFOUND if no
+ * current version, MOLT_ERROR (message from the crash) if init failed.
+ */
+MOLT_API int molt_runtime_spawn(molt_runtime *rt, molt_pid *out,
+				const char *module, const void *args,
+				size_t len, molt_err *err);
+/* Registered pid of name, or 0. */
+MOLT_API molt_pid molt_runtime_whereis(molt_runtime *rt, const char *name);
+/* "NAME" or a decimal/"<i.g>" pid string to a pid; 0 if none. */
+MOLT_API molt_pid molt_runtime_resolve(molt_runtime *rt, const char *target);
+/* Write pid as "<index.generation>" into buf. Returns buf. */
+MOLT_API char *molt_pid_format(molt_pid pid, char *buf, size_t size);
+/* Is pid alive? */
+MOLT_API int molt_runtime_alive(molt_runtime *rt, molt_pid pid);
+
+/* A reply: owned bytes, free with molt_free. */
+typedef struct molt_reply_buf {
+	char *data; /* NUL-terminated for convenience; len excludes it */
+	size_t len;
+} molt_reply_buf;
+
+/*
+ * Call pid (handle_call) and wait up to timeout_ms for the reply. Returns
+ * MOLT_OK with *out filled (release with molt_free(out->data)),
+ * MOLT_ETIMEOUT, or MOLT_ECLOSED if pid is dead or died before replying.
+ */
+MOLT_API int molt_runtime_call(molt_runtime *rt, molt_reply_buf *out,
+			       molt_pid pid, const void *req, size_t len,
+			       uint32_t timeout_ms, molt_err *err);
+
+/*
+ * Completion of an asynchronous call from outside: status is MOLT_OK,
+ * MOLT_ETIMEOUT or MOLT_ECLOSED; data is borrowed (valid during the
+ * callback). Runs on a scheduler or the timer thread: do not block.
+ */
+typedef void (*molt_call_cb)(int status, const void *data, size_t len,
+			     void *payload);
+/* Start a call; cb runs exactly once (unless this returns an error). */
+MOLT_API int molt_runtime_call_async(molt_runtime *rt, molt_pid pid,
+				     const void *req, size_t len,
+				     uint32_t timeout_ms, molt_call_cb cb,
+				     void *payload, molt_err *err);
+/* handle_cast from outside. MOLT_ECLOSED if pid is dead. */
+MOLT_API int molt_runtime_cast(molt_runtime *rt, molt_pid pid, const void *data,
+			       size_t len);
+/* handle_info (MOLT_MSG_INFO) from outside. MOLT_ECLOSED if pid is dead. */
+MOLT_API int molt_runtime_send(molt_runtime *rt, molt_pid pid, const void *data,
+			       size_t len);
+/* Send an exit signal ("kill" cannot be trapped). */
+MOLT_API int molt_runtime_exit(molt_runtime *rt, molt_pid pid,
+			       const char *reason);
+/*
+ * Wait until pid has exited, up to timeout_ms. MOLT_OK (the reason is
+ * copied to reason_out if not NULL), or MOLT_ETIMEOUT.
+ */
+MOLT_API int molt_runtime_wait(molt_runtime *rt, molt_pid pid,
+			       uint32_t timeout_ms, char *reason_out,
+			       size_t reason_size);
+
+/* A snapshot of one process for `ps` and `status`. */
+typedef struct molt_proc_info {
+	molt_pid pid;	     /* the process */
+	char name[64];	     /* registered name or "" */
+	char module[64];     /* callback module */
+	char vsn[64];	     /* the version it runs */
+	int old_code;	     /* 1 if that version is the old one */
+	int suspended;	     /* 1 if suspended */
+	int trap_exit;	     /* 1 if trapping exits */
+	size_t queue_len;    /* ordinary messages waiting */
+	size_t heap_bytes;   /* bytes held through molt_proc_alloc */
+	uint64_t reductions; /* messages handled so far */
+} molt_proc_info;
+
+/* Fill out[0..max) with live processes; returns the total (may be >
+ * max). */
+MOLT_API size_t molt_runtime_processes(molt_runtime *rt, molt_proc_info *out,
+				       size_t max);
+/* One process. MOLT_ENOTFOUND if dead. */
+MOLT_API int molt_runtime_process_info(molt_runtime *rt, molt_pid pid,
+				       molt_proc_info *out);
+
+/* Runtime-wide numbers for `status`. */
+typedef struct molt_runtime_stats {
+	uint64_t uptime_ms;	  /* since molt_runtime_start */
+	size_t processes;	  /* live processes */
+	size_t modules;		  /* modules in the table */
+	unsigned schedulers;	  /* scheduler threads */
+	int deterministic;	  /* deterministic mode */
+	uint64_t spawned;	  /* processes spawned since start */
+	uint64_t messages;	  /* messages dispatched since start */
+	size_t proc_struct_bytes; /* sizeof the process structure */
+} molt_runtime_stats;
+
+MOLT_API void molt_runtime_get_stats(molt_runtime *rt, molt_runtime_stats *out);
+
+/* --- supervision trees --- */
+
+/*
+ * Start a supervisor from spec, a JSON object:
+ *   {"strategy": "one_for_one" | "one_for_all" | "rest_for_one" |
+ *                "simple_one_for_one",
+ *    "intensity": 3, "period": 5,       (max restarts within seconds)
+ *    "name": "top",                      (optional registered name)
+ *    "children": [{"id": "c1", "module": "counter", "args": "...",
+ *                  "restart": "permanent" | "transient" | "temporary",
+ *                  "shutdown": 5000,       (ms, or "brutal_kill")
+ *                  "name": "c1"}           (optional registered name)
+ *                 | {"id": "sub", "supervisor": {...spec...}}]}
+ * A child's "args" is a string (its bytes) or any JSON value (its text).
+ * Returns the supervisor's pid in *out, or MOLT_EPARSE/MOLT_EINVAL with a
+ * message naming the child, or the failing child's start error.
+ */
+MOLT_API int molt_runtime_start_supervisor(molt_runtime *rt, molt_pid *out,
+					   const char *spec_json,
+					   molt_err *err);
+
+/*
+ * Boot from a boot spec file (docs/formats.md): {"format": 1, "modules":
+ * ["x.so", ...], "root": {supervisor spec}}. Relative module paths are
+ * relative to the spec's directory. Loads every module, then starts the
+ * root supervisor; *out is its pid. Errors name the file and, for JSON
+ * syntax, line:col; for modules, the .so and what is wrong.
+ */
+MOLT_API int molt_runtime_boot(molt_runtime *rt, molt_pid *out,
+			       const char *spec_path, molt_err *err);
+
+/* --- system operations (a separate path from ordinary messages) --- */
+
+/*
+ * Suspend pid: it stops taking ordinary messages (they queue; none is
+ * lost). Waits up to timeout_ms for a running callback to finish.
+ * MOLT_ETIMEOUT if it did not (the process is then resumed), MOLT_ENOTFOUND
+ * if pid is dead.
+ */
+MOLT_API int molt_runtime_suspend(molt_runtime *rt, molt_pid pid,
+				  uint32_t timeout_ms, molt_err *err);
+/* Resume a suspended process: queued messages are handled in order. */
+MOLT_API int molt_runtime_resume(molt_runtime *rt, molt_pid pid, molt_err *err);
+/*
+ * On a suspended pid, move it to module's current version and run that
+ * version's code_change on its state, keeping the old state until
+ * molt_runtime_commit_code (frees the old state with the old version) or
+ * molt_runtime_revert_code (frees the new state with the new version and
+ * goes back). If code_change fails, nothing changes and the error names
+ * the process. MOLT_EINVAL if the process is not suspended.
+ */
+MOLT_API int molt_runtime_change_code(molt_runtime *rt, molt_pid pid,
+				      const molt_vsn_change *chg,
+				      const char *extra_json,
+				      uint32_t timeout_ms, molt_err *err);
+MOLT_API int molt_runtime_commit_code(molt_runtime *rt, molt_pid pid,
+				      uint32_t timeout_ms, molt_err *err);
+MOLT_API int molt_runtime_revert_code(molt_runtime *rt, molt_pid pid,
+				      uint32_t timeout_ms, molt_err *err);
+/*
+ * Describe pid's state with its module's format_state into out (owned,
+ * molt_free). "<no format_state>" when the module has none.
+ */
+MOLT_API int molt_runtime_get_state(molt_runtime *rt, molt_pid pid, char **out,
+				    uint32_t timeout_ms, molt_err *err);
+
+/* Operations for molt_runtime_sys_many (the single-process calls above). */
+enum molt_sys_op {
+	MOLT_SYS_SUSPEND = 1,
+	MOLT_SYS_RESUME = 2,
+	MOLT_SYS_CHANGE_CODE = 3,
+	MOLT_SYS_COMMIT_CODE = 4,
+	MOLT_SYS_REVERT_CODE = 5,
+};
+
+/*
+ * Run one system operation on many processes at once: every request is
+ * queued first, so each process's scheduler handles it in parallel, then
+ * all are awaited under one deadline (timeout_ms from the start of the
+ * wait). rcs_out[i] (may be NULL) gets each process's result; a process
+ * that is dead or died meanwhile gets MOLT_ENOTFOUND, which is not a
+ * failure. Returns MOLT_OK, or the first failure's code with err naming
+ * the operation, the module and the pid; requests that timed out before
+ * they started are cancelled (a late suspend never happens). chg and
+ * extra_json are for MOLT_SYS_CHANGE_CODE.
+ */
+MOLT_API int molt_runtime_sys_many(molt_runtime *rt, int op,
+				   const molt_pid *pids, size_t n,
+				   const molt_vsn_change *chg,
+				   const char *extra_json, uint32_t timeout_ms,
+				   int *rcs_out, molt_err *err);
+
+/* --- control socket (DIR/run/moltd.sock) --- */
+
+/*
+ * Serve the control protocol (docs/control.md) on a socket in
+ * root/run/ on its own thread. on_stop (may be NULL) is called when a
+ * client sends the stop op.
+ */
+MOLT_API int molt_runtime_ctl_open(molt_runtime *rt, const char *root,
+				   void (*on_stop)(void *payload),
+				   void *payload, molt_err *err);
+/* Stop the control thread and remove the socket. */
+MOLT_API void molt_runtime_ctl_close(molt_runtime *rt);
+
+#endif

@@ -1,0 +1,213 @@
+/* moltd: parse argv, boot, serve the control socket, stop on SIGTERM. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "molt/common.h"
+#include "molt/log.h"
+#include "molt/runtime.h"
+
+#include "molt/banned.h"
+
+typedef struct opts {
+	const char *root;	 /* --root */
+	const char *boot;	 /* --boot */
+	unsigned schedulers;	 /* --schedulers */
+	int deterministic;	 /* --deterministic */
+	unsigned long long seed; /* --seed */
+} opts;
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: moltd --root DIR --boot SPEC.json [--schedulers N]\n"
+		"             [--log-level error|warn|info|debug]\n"
+		"             [--deterministic [--seed N]]\n");
+}
+
+static int parse_uint(const char *s, unsigned long long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoull(s, &end, 0);
+	return (!*s || *end || errno || s[0] == '-') ? -1 : 0;
+}
+
+static int parse_args(opts *o, int argc, char **argv)
+{
+	unsigned long long v;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i],
+			   *val = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (strcmp(a, "--deterministic") == 0) {
+			o->deterministic = 1;
+			continue;
+		}
+		if (!val)
+			return -1;
+		i++;
+		if (strcmp(a, "--root") == 0) {
+			o->root = val;
+		} else if (strcmp(a, "--boot") == 0) {
+			o->boot = val;
+		} else if (strcmp(a, "--schedulers") == 0) {
+			if (parse_uint(val, &v) < 0 || v < 1 || v > 256)
+				return -1;
+			o->schedulers = (unsigned)v;
+		} else if (strcmp(a, "--seed") == 0) {
+			if (parse_uint(val, &o->seed) < 0)
+				return -1;
+		} else if (strcmp(a, "--log-level") == 0) {
+			if (molt_log_parse_level(val) < 0)
+				return -1;
+			molt_log_set_level(molt_log_parse_level(val));
+		} else {
+			return -1;
+		}
+	}
+	return o->root && o->boot ? 0 : -1;
+}
+
+static void on_stop(void *payload)
+{
+	(void)payload;
+	kill(getpid(), SIGTERM);
+}
+
+typedef struct watch {
+	molt_runtime *rt; /* the runtime */
+	molt_pid root;	  /* the root supervisor */
+	char reason[128]; /* its exit reason */
+} watch;
+
+/* The root supervisor exiting on its own ends the node (SIGUSR1). */
+static void *watch_root(void *arg)
+{
+	watch *w = arg;
+
+	while (molt_runtime_wait(w->rt, w->root, 3600000, w->reason,
+				 sizeof(w->reason)) == MOLT_ETIMEOUT)
+		;
+	kill(getpid(), SIGUSR1);
+	return NULL;
+}
+
+static int serve(molt_runtime *rt, molt_pid root)
+{
+	watch w = {rt, root, {0}};
+	pthread_t th;
+	sigset_t set;
+	int sig = 0, rc = 0;
+
+	pthread_create(&th, NULL, watch_root, &w);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);
+	sigwait(&set, &sig);
+	molt_runtime_ctl_close(rt);
+	if (sig == SIGUSR1) {
+		pthread_join(th, NULL); /* then w.reason is ours to read */
+		molt_log(MOLT_LOG_ERROR, "moltd",
+			 "root supervisor exited (%s): stopping the node",
+			 w.reason);
+		rc = 1;
+	} else {
+		molt_log(MOLT_LOG_INFO, "moltd", "%s: shutting down",
+			 sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		molt_runtime_exit(rt, root, "shutdown");
+		pthread_join(th, NULL);
+	}
+	return rc;
+}
+
+/* MOLT_EBUSY if a moltd already answers on root's socket. */
+static int already_running(const char *root, molt_err *err)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), up;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/run/moltd.sock", root);
+	up = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	if (fd >= 0)
+		close(fd);
+	if (up)
+		return molt_err_set(err, MOLT_EBUSY,
+				    "%s: another moltd is listening there",
+				    sa.sun_path);
+	return MOLT_OK;
+}
+
+static void log_modules(molt_runtime *rt)
+{
+	molt_module_info mi[64];
+	size_t n = molt_runtime_modules(rt, mi, 64);
+
+	for (size_t i = 0; i < n && i < 64; i++)
+		if (!mi[i].builtin)
+			molt_log(MOLT_LOG_INFO, "moltd", "module %s %s from %s",
+				 mi[i].name, mi[i].current_vsn,
+				 mi[i].current_path);
+}
+
+int main(int argc, char **argv)
+{
+	molt_runtime_options ro = MOLT_RUNTIME_OPTIONS_INIT;
+	molt_err err = MOLT_ERR_INIT;
+	opts o = {0};
+	molt_runtime *rt;
+	molt_pid root;
+	sigset_t set;
+	int rc;
+
+	if (parse_args(&o, argc, argv) < 0) {
+		usage();
+		return 2;
+	}
+	/* block before any thread starts, so only sigwait sees them */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	ro.schedulers = o.schedulers;
+	ro.deterministic = o.deterministic;
+	ro.seed = o.seed;
+	if (molt_runtime_new(&rt, &ro, &err) < 0 ||
+	    molt_runtime_start(rt, &err) < 0) {
+		fprintf(stderr, "moltd: %s\n", err.msg);
+		return 1;
+	}
+	/* a second moltd on this root stops here, before it starts anything;
+	 * the socket itself opens once the tree runs, so a client that finds
+	 * it finds the processes too */
+	if (already_running(o.root, &err) < 0 ||
+	    molt_runtime_boot(rt, &root, o.boot, &err) < 0 ||
+	    molt_runtime_ctl_open(rt, o.root, on_stop, NULL, &err) < 0) {
+		fprintf(stderr, "moltd: %s\n", err.msg);
+		molt_runtime_free(rt);
+		return 1;
+	}
+	log_modules(rt);
+	molt_log(MOLT_LOG_INFO, "moltd",
+		 "booted %s with %u schedulers; control socket "
+		 "%s/run/moltd.sock",
+		 o.boot, molt_runtime_schedulers(rt), o.root);
+	rc = serve(rt, root);
+	if (molt_runtime_shutdown(rt, 10000) == MOLT_ETIMEOUT)
+		molt_log(MOLT_LOG_WARN, "moltd",
+			 "some processes had to be killed");
+	molt_runtime_free(rt);
+	molt_log(MOLT_LOG_INFO, "moltd", "stopped");
+	return rc;
+}

@@ -1,0 +1,519 @@
+/* The module table: loading, two slots per module, purge, delete. */
+#include "modtab.h"
+
+#include <ctype.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "molt/common.h"
+#include "molt/log.h"
+
+#include "proc.h"
+#include "rt.h"
+
+#include "molt/banned.h"
+
+int molt__modtab_init(molt__modtab *tab)
+{
+	memset(tab, 0, sizeof(*tab));
+	return pthread_mutex_init(&tab->mu, NULL) ? MOLT_ERROR : MOLT_OK;
+}
+
+void molt__version_ref(molt__version *v)
+{
+	atomic_fetch_add_explicit(&v->refs, 1, memory_order_relaxed);
+}
+
+void molt__version_unref(molt__version *v)
+{
+	if (!v ||
+	    atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	if (v->handle) {
+		molt_log(MOLT_LOG_DEBUG, "modtab", "unloading %s", v->path);
+		dlclose(v->handle);
+	}
+	molt_free(v->path);
+	molt_free(v);
+}
+
+void molt__modtab_release(molt__modtab *tab)
+{
+	for (size_t i = 0; i < tab->n; i++) {
+		molt__version_unref(tab->mods[i]->cur);
+		molt__version_unref(tab->mods[i]->old);
+		molt_free(tab->mods[i]);
+	}
+	molt_free(tab->mods);
+	pthread_mutex_destroy(&tab->mu);
+	memset(tab, 0, sizeof(*tab));
+}
+
+static molt__module *find(molt__modtab *tab, const char *name)
+{
+	for (size_t i = 0; i < tab->n; i++)
+		if (strcmp(tab->mods[i]->name, name) == 0)
+			return tab->mods[i];
+	return NULL;
+}
+
+static molt__module *find_or_add(molt__modtab *tab, const char *name)
+{
+	molt__module *m = find(tab, name);
+
+	if (m)
+		return m;
+	if (tab->n == tab->cap) {
+		size_t cap = tab->cap ? tab->cap * 2 : 16;
+		molt__module **mods =
+			molt_realloc(tab->mods, cap * sizeof(*mods));
+
+		if (!mods)
+			return NULL;
+		tab->mods = mods;
+		tab->cap = cap;
+	}
+	m = molt_calloc(1, sizeof(*m));
+	if (!m)
+		return NULL;
+	snprintf(m->name, sizeof(m->name), "%s", name);
+	tab->mods[tab->n++] = m;
+	return m;
+}
+
+molt__version *molt__modtab_current(molt__modtab *tab, const char *name)
+{
+	molt__module *m;
+	molt__version *v = NULL;
+
+	pthread_mutex_lock(&tab->mu);
+	m = find(tab, name);
+	if (m && m->cur) {
+		v = m->cur;
+		molt__version_ref(v);
+	}
+	pthread_mutex_unlock(&tab->mu);
+	return v;
+}
+
+molt__version *molt__modtab_upgrade_target(molt__modtab *tab,
+					   molt__version *old)
+{
+	molt__version *v;
+
+	pthread_mutex_lock(&tab->mu);
+	v = old->mod->cur;
+	if (v)
+		molt__version_ref(v);
+	pthread_mutex_unlock(&tab->mu);
+	return v;
+}
+
+static int valid_name(const char *s)
+{
+	if (!s || !islower((unsigned char)*s) || strlen(s) >= 64)
+		return 0;
+	for (; *s; s++)
+		if (!islower((unsigned char)*s) &&
+		    !isdigit((unsigned char)*s) && *s != '_')
+			return 0;
+	return 1;
+}
+
+static int check_desc(const molt_module *d, const char *path,
+		      const char *expect, molt_err *err)
+{
+	if (d->abi != MOLT_MODULE_ABI)
+		return molt_err_set(err, MOLT_EVERSION,
+				    "%s: module ABI %u, this runtime needs %u",
+				    path, d->abi, MOLT_MODULE_ABI);
+	if (d->behaviour != MOLT_BEHAVIOUR_SERVER)
+		return molt_err_set(err, MOLT_EINVAL,
+				    "%s: unknown behaviour %u", path,
+				    d->behaviour);
+	if (!valid_name(d->name))
+		return molt_err_set(err, MOLT_EINVAL,
+				    "%s: descriptor has no valid name", path);
+	if (!d->vsn || !*d->vsn || strlen(d->vsn) >= 64)
+		return molt_err_set(err, MOLT_EINVAL,
+				    "%s: module '%s' has no valid vsn", path,
+				    d->name);
+	if (expect && strcmp(expect, d->name) != 0)
+		return molt_err_set(
+			err, MOLT_EINVAL,
+			"%s: descriptor names module '%s', not '%s'", path,
+			d->name, expect);
+	if (d->code_change && !d->free_state)
+		return molt_err_set(err, MOLT_EINVAL,
+				    "%s: module '%s' has code_change but no "
+				    "free_state",
+				    path, d->name);
+	return MOLT_OK;
+}
+
+/* The module name a file stands for: its base name up to the first '.'
+ * (counter-1.0.0/counter.so -> counter). */
+static void file_stem(const char *path, char *out, size_t size)
+{
+	const char *b = strrchr(path, '/');
+
+	b = b ? b + 1 : path;
+	snprintf(out, size, "%.*s", (int)strcspn(b, "."), b);
+}
+
+molt__version *molt__version_open(const char *path, const char *expect,
+				  molt_err *err)
+{
+	struct stat st;
+	molt__version *v;
+	const molt_module *d;
+	char stem[256];
+	void *h;
+
+	if (stat(path, &st) != 0) {
+		molt_err_set(err, MOLT_ENOTFOUND, "%s: %s", path,
+			     strerror(errno));
+		return NULL;
+	}
+	h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		molt_err_set(err, MOLT_EINVAL, "%s", dlerror());
+		return NULL;
+	}
+	d = dlsym(h, MOLT_MODULE_SYMBOL);
+	if (!d) {
+		molt_err_set(err, MOLT_EINVAL,
+			     "%s: no %s symbol (not a molt module)", path,
+			     MOLT_MODULE_SYMBOL);
+		goto out_close;
+	}
+	if (!expect) {
+		file_stem(path, stem, sizeof(stem));
+		expect = stem;
+	}
+	if (check_desc(d, path, expect, err) < 0)
+		goto out_close;
+	v = molt_calloc(1, sizeof(*v));
+	if (!v || !(v->path = molt_strdup(path))) {
+		molt_free(v);
+		molt_err_set(err, MOLT_ENOMEM, "%s: out of memory", path);
+		goto out_close;
+	}
+	atomic_init(&v->refs, 1);
+	v->handle = h;
+	v->desc = d;
+	return v;
+out_close:
+	dlclose(h);
+	return NULL;
+}
+
+int molt__modtab_add_builtin(molt__modtab *tab, const molt_module *desc,
+			     molt_err *err)
+{
+	molt__version *v = molt_calloc(1, sizeof(*v));
+	molt__module *m;
+
+	if (!v)
+		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
+	atomic_init(&v->refs, 1);
+	v->desc = desc;
+	pthread_mutex_lock(&tab->mu);
+	m = find_or_add(tab, desc->name);
+	if (!m) {
+		pthread_mutex_unlock(&tab->mu);
+		molt_free(v);
+		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
+	}
+	m->builtin = 1;
+	m->cur = v;
+	v->mod = m;
+	pthread_mutex_unlock(&tab->mu);
+	return MOLT_OK;
+}
+
+/* Pids of processes running v, as text, into buf. Returns the count. */
+static unsigned pids_on(molt_runtime *rt, molt__version *v, char *buf,
+			size_t size, int kill)
+{
+	unsigned n = 0, hw = atomic_load(&rt->hw);
+	size_t off = 0;
+
+	if (size)
+		buf[0] = '\0';
+	for (uint32_t i = 0; i < hw; i++) {
+		molt_proc *p = molt__proc_at(rt, i);
+		molt_pid pid = 0;
+
+		if (!p)
+			continue;
+		molt__spin_lock(&p->lock);
+		if (p->pid && (p->ver == v || p->prev_ver == v))
+			pid = p->pid;
+		molt__spin_unlock(&p->lock);
+		if (!pid)
+			continue;
+		n++;
+		if (kill)
+			molt__proc_signal_exit(rt, pid, 0, "kill",
+					       MOLT__MSGF_KILL);
+		if (off + 40 < size) {
+			char pb[32];
+
+			off += (size_t)snprintf(buf + off, size - off, "%s%s",
+						off ? " " : "",
+						molt_pid_format(pid, pb, 32));
+		} else if (off + 4 < size && buf[off - 1] != '.') {
+			off += (size_t)snprintf(buf + off, size - off, " ...");
+		}
+	}
+	return n;
+}
+
+/* Drop m's old slot (called with tab.mu held); its processes, if any,
+ * keep their references until they exit. */
+static void drop_old(molt__module *m)
+{
+	molt__version *old = m->old;
+
+	m->old = NULL;
+	molt__version_unref(old);
+}
+
+static int install(molt_runtime *rt, molt__version *v, unsigned flags,
+		   molt_err *err)
+{
+	molt__modtab *tab = &rt->modtab;
+	molt__module *m;
+	char pids[160];
+
+	pthread_mutex_lock(&tab->mu);
+	m = find_or_add(tab, v->desc->name);
+	if (!m) {
+		pthread_mutex_unlock(&tab->mu);
+		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
+	}
+	if (m->builtin) {
+		pthread_mutex_unlock(&tab->mu);
+		return molt_err_set(err, MOLT_EEXISTS,
+				    "%s: module '%s' is built in", v->path,
+				    m->name);
+	}
+	if (m->old && atomic_load(&m->old->procs) &&
+	    pids_on(rt, m->old, pids, sizeof(pids), flags & MOLT_LOAD_FORCE) &&
+	    !(flags & MOLT_LOAD_FORCE)) {
+		pthread_mutex_unlock(&tab->mu);
+		return molt_err_set(err, MOLT_EBUSY,
+				    "not_purged: module '%s' old code still "
+				    "runs in %s",
+				    m->name, pids);
+	}
+	if (m->old)
+		drop_old(m);
+	if (m->cur) {
+		atomic_store(&m->cur->is_old, 1);
+		m->old = m->cur;
+	}
+	v->mod = m;
+	m->cur = v;
+	pthread_mutex_unlock(&tab->mu);
+	return MOLT_OK;
+}
+
+int molt_runtime_code_open(molt_runtime *rt, molt_code **out, const char *path,
+			   const char *expect_name, molt_err *err)
+{
+	molt__version *v = molt__version_open(path, expect_name, err);
+
+	(void)rt;
+	if (!v)
+		return err ? err->code : MOLT_ERROR;
+	*out = (molt_code *)v;
+	return MOLT_OK;
+}
+
+const char *molt_code_name(const molt_code *code)
+{
+	return ((const molt__version *)code)->desc->name;
+}
+
+const char *molt_code_vsn(const molt_code *code)
+{
+	return ((const molt__version *)code)->desc->vsn;
+}
+
+int molt_runtime_code_install(molt_runtime *rt, molt_code *code, unsigned flags,
+			      molt_err *err)
+{
+	return install(rt, (molt__version *)code, flags, err);
+}
+
+void molt_runtime_code_free(molt_code *code)
+{
+	molt__version_unref((molt__version *)code);
+}
+
+int molt_runtime_restore_old(molt_runtime *rt, const char *module,
+			     molt_err *err)
+{
+	molt__modtab *tab = &rt->modtab;
+	molt__version *gone;
+	molt__module *m;
+
+	pthread_mutex_lock(&tab->mu);
+	m = find(tab, module);
+	if (!m || !m->old) {
+		pthread_mutex_unlock(&tab->mu);
+		return molt_err_set(err, MOLT_ENOTFOUND,
+				    "module '%s' has no old version to restore",
+				    module);
+	}
+	gone = m->cur;
+	m->cur = m->old;
+	m->old = NULL;
+	atomic_store(&m->cur->is_old, 0);
+	if (gone)
+		atomic_store(&gone->is_old, 1);
+	pthread_mutex_unlock(&tab->mu);
+	molt__version_unref(gone);
+	return MOLT_OK;
+}
+
+size_t molt_runtime_module_pids(molt_runtime *rt, const char *module, int which,
+				molt_pid *out, size_t max)
+{
+	unsigned hw = atomic_load(&rt->hw);
+	size_t n = 0;
+
+	for (uint32_t i = 0; i < hw; i++) {
+		molt_proc *p = molt__proc_at(rt, i);
+		molt_pid pid = 0;
+		int old;
+
+		if (!p)
+			continue;
+		molt__spin_lock(&p->lock);
+		if (p->pid && p->ver &&
+		    strcmp(p->ver->mod->name, module) == 0) {
+			old = atomic_load(&p->ver->is_old);
+			if (which == MOLT_PIDS_ANY ||
+			    (which == MOLT_PIDS_OLD) == !!old)
+				pid = p->pid;
+		}
+		molt__spin_unlock(&p->lock);
+		if (pid && n < max)
+			out[n] = pid;
+		n += pid != 0;
+	}
+	return n;
+}
+
+int molt__modtab_load(molt_runtime *rt, const char *path, const char *expect,
+		      unsigned flags, char *name_out, size_t name_size,
+		      molt_err *err)
+{
+	molt__version *v = molt__version_open(path, expect, err);
+	int rc;
+
+	if (!v)
+		return err ? err->code : MOLT_ERROR;
+	if ((rc = install(rt, v, flags, err)) < 0) {
+		molt__version_unref(v);
+		return rc;
+	}
+	if (name_out && name_size)
+		snprintf(name_out, name_size, "%s", v->desc->name);
+	molt_log(MOLT_LOG_DEBUG, "modtab", "loaded %s %s from %s",
+		 v->desc->name, v->desc->vsn, path);
+	return MOLT_OK;
+}
+
+int molt__modtab_purge(molt_runtime *rt, const char *name, int soft,
+		       unsigned *killed_out, molt_err *err)
+{
+	molt__modtab *tab = &rt->modtab;
+	molt__module *m;
+	unsigned n = 0;
+	char pids[160];
+
+	pthread_mutex_lock(&tab->mu);
+	m = find(tab, name);
+	if (!m || m->builtin) {
+		pthread_mutex_unlock(&tab->mu);
+		return molt_err_set(err, MOLT_ENOTFOUND, "no module '%s'",
+				    name);
+	}
+	if (m->old && atomic_load(&m->old->procs))
+		n = pids_on(rt, m->old, pids, sizeof(pids), !soft);
+	if (soft && n) {
+		pthread_mutex_unlock(&tab->mu);
+		return molt_err_set(err, MOLT_EBUSY,
+				    "module '%s' old code still runs in %s",
+				    name, pids);
+	}
+	if (m->old)
+		drop_old(m);
+	pthread_mutex_unlock(&tab->mu);
+	if (killed_out)
+		*killed_out = n;
+	return MOLT_OK;
+}
+
+int molt__modtab_delete(molt_runtime *rt, const char *name, molt_err *err)
+{
+	molt__modtab *tab = &rt->modtab;
+	molt__module *m;
+
+	pthread_mutex_lock(&tab->mu);
+	m = find(tab, name);
+	if (!m || m->builtin || !m->cur) {
+		pthread_mutex_unlock(&tab->mu);
+		return molt_err_set(err, MOLT_ENOTFOUND,
+				    "no current version of module '%s'", name);
+	}
+	if (m->old) {
+		pthread_mutex_unlock(&tab->mu);
+		return molt_err_set(err, MOLT_EBUSY,
+				    "module '%s' has old code: purge it first",
+				    name);
+	}
+	atomic_store(&m->cur->is_old, 1);
+	m->old = m->cur;
+	m->cur = NULL;
+	pthread_mutex_unlock(&tab->mu);
+	return MOLT_OK;
+}
+
+static void vsn_copy(char *dst, size_t n, const molt__version *v)
+{
+	snprintf(dst, n, "%s", v ? v->desc->vsn : "");
+}
+
+size_t molt__modtab_list(molt_runtime *rt, molt_module_info *out, size_t max)
+{
+	molt__modtab *tab = &rt->modtab;
+	size_t n;
+
+	pthread_mutex_lock(&tab->mu);
+	n = tab->n;
+	for (size_t i = 0; i < n && i < max; i++) {
+		molt__module *m = tab->mods[i];
+		molt_module_info *o = &out[i];
+
+		memset(o, 0, sizeof(*o));
+		snprintf(o->name, sizeof(o->name), "%s", m->name);
+		vsn_copy(o->current_vsn, sizeof(o->current_vsn), m->cur);
+		vsn_copy(o->old_vsn, sizeof(o->old_vsn), m->old);
+		if (m->cur && m->cur->path)
+			snprintf(o->current_path, sizeof(o->current_path), "%s",
+				 m->cur->path);
+		o->current_procs = m->cur ? atomic_load(&m->cur->procs) : 0;
+		o->old_procs = m->old ? atomic_load(&m->old->procs) : 0;
+		o->builtin = m->builtin;
+	}
+	pthread_mutex_unlock(&tab->mu);
+	return n;
+}

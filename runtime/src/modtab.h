@@ -1,0 +1,88 @@
+/* The module table (code server): two versions per module, refcounted. */
+#ifndef MOLT_RUNTIME_MODTAB_H
+#define MOLT_RUNTIME_MODTAB_H
+
+/*
+ * Each module has two slots, current and old. A version (dlopen handle +
+ * descriptor) is reference-counted: its slot holds one reference, every
+ * process running it holds one, and so does any thread about to call into
+ * it (spawn, apply). dlclose() happens when the last reference goes, so
+ * no process, timer or pending callback can still reach the code (timers
+ * and messages hold no code pointers at all). `is_old` is the one flag the
+ * dispatch path tests: a process whose version is old moves to current at
+ * its next ordinary message unless it is suspended.
+ */
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+
+#include "molt/common.h"
+#include "molt/module.h"
+#include "molt/runtime.h"
+
+struct molt__module;
+
+typedef struct molt__version {
+	atomic_uint refs;	  /* slot + processes + in-flight callers */
+	atomic_uint procs;	  /* processes running this version */
+	atomic_int is_old;	  /* 1 once no longer current */
+	void *handle;		  /* dlopen handle; NULL if built in */
+	const molt_module *desc;  /* the descriptor in that object */
+	struct molt__module *mod; /* the module (lives as long as the table) */
+	char *path;		  /* the .so it came from, or NULL */
+} molt__version;
+
+typedef struct molt__module {
+	char name[64];	    /* module name */
+	molt__version *cur; /* current version, or NULL */
+	molt__version *old; /* old version, or NULL */
+	int builtin;	    /* the built-in supervisor */
+} molt__module;
+
+typedef struct molt__modtab {
+	pthread_mutex_t mu;  /* guards mods, n, cap and every slot */
+	molt__module **mods; /* modules, in load order */
+	size_t n, cap;	     /* used, allocated */
+} molt__modtab;
+
+struct molt_runtime;
+
+int molt__modtab_init(molt__modtab *tab);
+/* Drop every slot's reference; modules are unloaded as refs reach 0. */
+void molt__modtab_release(molt__modtab *tab);
+
+void molt__version_ref(molt__version *v);
+/* Drop a reference; at zero, dlclose and free. */
+void molt__version_unref(molt__version *v);
+
+/* The current version of name, referenced (unref it), or NULL. */
+molt__version *molt__modtab_current(molt__modtab *tab, const char *name);
+/* The module's current version for a process moving off old code,
+ * referenced, or NULL if the module has none. */
+molt__version *molt__modtab_upgrade_target(molt__modtab *tab,
+					   molt__version *old);
+
+/* Install a built-in module (no .so). */
+int molt__modtab_add_builtin(molt__modtab *tab, const molt_module *desc,
+			     molt_err *err);
+
+int molt__modtab_load(struct molt_runtime *rt, const char *path,
+		      const char *expect, unsigned flags, char *name_out,
+		      size_t name_size, molt_err *err);
+int molt__modtab_purge(struct molt_runtime *rt, const char *name, int soft,
+		       unsigned *killed_out, molt_err *err);
+int molt__modtab_delete(struct molt_runtime *rt, const char *name,
+			molt_err *err);
+size_t molt__modtab_list(struct molt_runtime *rt, molt_module_info *out,
+			 size_t max);
+
+/*
+ * Open path and check its descriptor (ABI, behaviour, name, callbacks)
+ * without installing it. Returns a version with one reference, or NULL
+ * and err naming the file.
+ */
+molt__version *molt__version_open(const char *path, const char *expect,
+				  molt_err *err);
+
+#endif

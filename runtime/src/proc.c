@@ -1,0 +1,692 @@
+/* Processes: slots, spawn, delivery, the dispatch turn, exit, links. */
+#include "proc.h"
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "molt/common.h"
+#include "molt/log.h"
+
+#include "sched.h"
+#include "sysreq.h"
+#include "timer.h"
+
+#include "molt/banned.h"
+
+/* --- slots --- */
+
+molt_proc *molt__proc_slot(molt_runtime *rt, molt_pid pid)
+{
+	return pid ? molt__proc_at(rt, (uint32_t)pid) : NULL;
+}
+
+molt_proc *molt__proc_at(molt_runtime *rt, uint32_t idx)
+{
+	molt_proc *chunk;
+
+	if (idx >= atomic_load_explicit(&rt->hw, memory_order_acquire))
+		return NULL;
+	chunk = atomic_load_explicit(&rt->chunks[idx >> MOLT__CHUNK_BITS],
+				     memory_order_acquire);
+	return chunk ? &chunk[idx & (MOLT__CHUNK - 1)] : NULL;
+}
+
+static int chunk_add(molt_runtime *rt, uint32_t idx)
+{
+	molt_proc *chunk;
+
+	if ((idx >> MOLT__CHUNK_BITS) >= MOLT__MAX_CHUNKS)
+		return MOLT_ENOMEM;
+	if (atomic_load(&rt->chunks[idx >> MOLT__CHUNK_BITS]))
+		return MOLT_OK;
+	chunk = molt_calloc(MOLT__CHUNK, sizeof(*chunk));
+	if (!chunk)
+		return MOLT_ENOMEM;
+	atomic_store_explicit(&rt->chunks[idx >> MOLT__CHUNK_BITS], chunk,
+			      memory_order_release);
+	return MOLT_OK;
+}
+
+/* A free slot, its pid set and status RUNNING; NULL if out of memory. */
+static molt_proc *slot_alloc(molt_runtime *rt)
+{
+	molt_proc *p = NULL;
+	uint32_t idx;
+
+	pthread_mutex_lock(&rt->tbl_mu);
+	if (rt->free_head) {
+		idx = rt->free_head - 1;
+		p = molt__proc_at(rt, idx);
+		rt->free_head = p->free_next;
+	} else {
+		idx = atomic_load(&rt->hw);
+		if (chunk_add(rt, idx) == MOLT_OK) {
+			atomic_store_explicit(&rt->hw, idx + 1,
+					      memory_order_release);
+			p = molt__proc_at(rt, idx);
+		}
+	}
+	pthread_mutex_unlock(&rt->tbl_mu);
+	if (!p)
+		return NULL;
+	molt__spin_lock(&p->lock);
+	p->gen++;
+	p->pid = ((molt_pid)p->gen << 32) | idx;
+	p->status = MOLT__P_RUNNING;
+	p->flags = 0;
+	molt__spin_unlock(&p->lock);
+	atomic_fetch_add(&rt->live, 1);
+	atomic_fetch_add_explicit(&rt->spawned, 1, memory_order_relaxed);
+	return p;
+}
+
+static void slot_free(molt_runtime *rt, molt_proc *p, uint32_t idx)
+{
+	p->parent = 0;
+	atomic_store_explicit(&p->reductions, 0, memory_order_relaxed);
+	p->state = NULL;
+	pthread_mutex_lock(&rt->tbl_mu);
+	if (p->gen != UINT32_MAX) { /* else retired: pids are never reused */
+		p->free_next = rt->free_head;
+		rt->free_head = idx + 1;
+	}
+	pthread_mutex_unlock(&rt->tbl_mu);
+	if (atomic_fetch_sub(&rt->live, 1) == 1) {
+		pthread_mutex_lock(&rt->tbl_mu);
+		pthread_cond_broadcast(&rt->live_cv);
+		pthread_mutex_unlock(&rt->tbl_mu);
+	}
+}
+
+int molt__reason_normal(const char *r)
+{
+	return !r || strcmp(r, "normal") == 0 || strcmp(r, "shutdown") == 0 ||
+	       strncmp(r, "shutdown:", 9) == 0;
+}
+
+static void set_exiting(molt_proc *p, const char *reason)
+{
+	char *r;
+
+	if (p->flags & MOLT__PF_EXITING)
+		return;
+	r = molt_strdup(reason);
+	molt_free(p->stop_reason);
+	/* out of memory here: the reason degrades to "normal"-less "error" */
+	p->stop_reason = r;
+	molt__spin_lock(&p->lock);
+	p->flags |= MOLT__PF_EXITING;
+	molt__spin_unlock(&p->lock);
+}
+
+/* --- delivery --- */
+
+int molt__proc_deliver(molt_runtime *rt, molt_pid pid, molt__msg *m, int sig)
+{
+	molt_proc *p = molt__proc_slot(rt, pid);
+	int wake;
+
+	if (!p) {
+		molt_free(m);
+		return MOLT_ECLOSED;
+	}
+	molt__spin_lock(&p->lock);
+	if (p->pid != pid) {
+		molt__spin_unlock(&p->lock);
+		molt_free(m);
+		return MOLT_ECLOSED;
+	}
+	molt__mqueue_push(sig ? &p->sig : &p->mbox, m);
+	wake = p->status == MOLT__P_IDLE &&
+	       (sig || !(p->flags & MOLT__PF_SUSPENDED));
+	if (wake)
+		p->status = MOLT__P_QUEUED;
+	molt__spin_unlock(&p->lock);
+	if (wake)
+		molt__sched_push(rt, p);
+	return MOLT_OK;
+}
+
+int molt__proc_send(molt_runtime *rt, molt_pid to, int kind, molt_pid from,
+		    molt_ref ref, const void *data, size_t len,
+		    const char *reason)
+{
+	molt__msg *m = molt__msg_new(kind, from, ref, data, len, reason);
+
+	if (!m)
+		return MOLT_ENOMEM;
+	return molt__proc_deliver(rt, to, m, 0);
+}
+
+int molt__proc_signal_exit(molt_runtime *rt, molt_pid to, molt_pid from,
+			   const char *reason, unsigned flags)
+{
+	molt__msg *m = molt__msg_new(MOLT__SIG_EXIT, from, 0, NULL, 0, reason);
+
+	if (!m)
+		return MOLT_ENOMEM;
+	m->flags = (uint8_t)flags;
+	return molt__proc_deliver(rt, to, m, 1);
+}
+
+/* --- links --- */
+
+/* Remove the entry (kind, pid or ref) from p's list; 1 if it was there. */
+static int link_remove(molt_proc *p, int kind, molt_pid pid, molt_ref ref)
+{
+	molt__link **pp, *l = NULL;
+
+	molt__spin_lock(&p->lock);
+	for (pp = &p->links; *pp; pp = &(*pp)->next) {
+		if ((*pp)->kind == kind &&
+		    (ref ? (*pp)->ref == ref : (*pp)->pid == pid)) {
+			l = *pp;
+			*pp = l->next;
+			break;
+		}
+	}
+	molt__spin_unlock(&p->lock);
+	molt_free(l);
+	return l != NULL;
+}
+
+int molt__link_remove(molt_proc *p, int kind, molt_pid pid, molt_ref ref);
+int molt__link_remove(molt_proc *p, int kind, molt_pid pid, molt_ref ref)
+{
+	return link_remove(p, kind, pid, ref);
+}
+
+/* Add l (taken) to pid's list if pid is alive; 0 if it is not (l freed).
+ * With unique set, an existing entry of the same kind and pid is kept. */
+int molt__link_add(molt_runtime *rt, molt_pid pid, molt__link *l, int unique);
+int molt__link_add(molt_runtime *rt, molt_pid pid, molt__link *l, int unique)
+{
+	molt_proc *p = molt__proc_slot(rt, pid);
+	molt__link *it;
+
+	if (!p) {
+		molt_free(l);
+		return 0;
+	}
+	molt__spin_lock(&p->lock);
+	if (p->pid != pid) {
+		molt__spin_unlock(&p->lock);
+		molt_free(l);
+		return 0;
+	}
+	for (it = p->links; unique && it; it = it->next) {
+		if (it->kind == l->kind && it->pid == l->pid) {
+			molt__spin_unlock(&p->lock);
+			molt_free(l);
+			return 1;
+		}
+	}
+	l->next = p->links;
+	p->links = l;
+	molt__spin_unlock(&p->lock);
+	return 1;
+}
+
+molt__link *molt__link_new(int kind, molt_pid pid, molt_ref ref);
+molt__link *molt__link_new(int kind, molt_pid pid, molt_ref ref)
+{
+	molt__link *l = molt_malloc(sizeof(*l));
+
+	if (l) {
+		l->next = NULL;
+		l->kind = kind;
+		l->pid = pid;
+		l->ref = ref;
+	}
+	return l;
+}
+
+static void notify_links(molt_runtime *rt, molt_pid self, molt__link *l,
+			 const char *reason)
+{
+	while (l) {
+		molt__link *next = l->next;
+		molt_proc *q;
+
+		switch (l->kind) {
+		case MOLT__LK_LINK:
+			molt__proc_signal_exit(rt, l->pid, self, reason,
+					       MOLT__MSGF_LINKED);
+			break;
+		case MOLT__LK_MON_IN:
+			molt__proc_send(rt, l->pid, MOLT_MSG_DOWN, self, l->ref,
+					NULL, 0, reason);
+			break;
+		case MOLT__LK_MON_OUT:
+			/* drop the watched process's entry so it does not grow
+			 */
+			q = molt__proc_slot(rt, l->pid);
+			if (q)
+				link_remove(q, MOLT__LK_MON_IN, 0, l->ref);
+			break;
+		}
+		molt_free(l);
+		l = next;
+	}
+}
+
+/* --- exit --- */
+
+static void heap_reclaim(molt_proc *p)
+{
+	molt__hblock *b = p->heap;
+
+	while (b) {
+		molt__hblock *next = b->next;
+
+		molt_free(b);
+		b = next;
+	}
+	p->heap = NULL;
+	atomic_store_explicit(&p->heap_bytes, 0, memory_order_relaxed);
+}
+
+static void drain(molt_runtime *rt, molt__msg *m)
+{
+	(void)rt;
+	while (m) {
+		molt__msg *next = m->next;
+
+		if (m->kind == MOLT__SIG_SYS)
+			molt__sysreq_abandon(m);
+		molt_free(m);
+		m = next;
+	}
+}
+
+/* Drop an uncommitted change_code: back to the previous version and
+ * state; the new state is freed by the new version. */
+static void change_discard(molt_runtime *rt, molt_proc *p)
+{
+	molt_ctx ctx = {rt, p, p->ver};
+	molt__version *nv = p->ver;
+
+	if (!p->prev_ver)
+		return;
+	if (p->state != p->prev_state && nv->desc->free_state)
+		nv->desc->free_state(&ctx, p->state);
+	molt__spin_lock(&p->lock);
+	p->ver = p->prev_ver;
+	p->state = p->prev_state;
+	p->prev_ver = NULL;
+	p->prev_state = NULL;
+	molt__spin_unlock(&p->lock);
+	atomic_fetch_add(&p->ver->procs, 1);
+	atomic_fetch_sub(&nv->procs, 1);
+	molt__version_unref(nv);
+}
+
+void molt__proc_exit(molt_runtime *rt, molt_proc *p, int run_terminate);
+void molt__proc_exit(molt_runtime *rt, molt_proc *p, int run_terminate)
+{
+	const char *reason = p->stop_reason ? p->stop_reason : "normal";
+	molt_pid pid = p->pid;
+	molt__link *links;
+	molt__msg *mbox, *sig;
+	molt__version *ver;
+	char why[128]; /* the reason outlives the slot */
+	molt_ctx ctx;
+
+	change_discard(rt, p);
+	ctx = (molt_ctx){rt, p, p->ver};
+	if (run_terminate && strcmp(reason, "killed") != 0 &&
+	    p->ver->desc->terminate)
+		p->ver->desc->terminate(&ctx, reason, p->state);
+	if (p->state && p->ver->desc->free_state)
+		p->ver->desc->free_state(&ctx, p->state);
+	heap_reclaim(p);
+	molt__reg_remove(rt, p);
+	molt__spin_lock(&p->lock);
+	links = p->links;
+	p->links = NULL;
+	mbox = molt__mqueue_take(&p->mbox);
+	sig = molt__mqueue_take(&p->sig);
+	p->pid = 0;
+	p->status = MOLT__P_FREE;
+	p->flags = 0;
+	ver = p->ver;
+	p->ver = NULL;
+	molt__spin_unlock(&p->lock);
+	if (!molt__reason_normal(reason) && strcmp(reason, "killed") != 0)
+		molt_log(MOLT_LOG_DEBUG, "proc",
+			 "process <%u.%u> (%s) exited: %s", (unsigned)pid,
+			 (unsigned)(pid >> 32), ver->mod->name, reason);
+	notify_links(rt, pid, links, reason);
+	drain(rt, mbox);
+	drain(rt, sig);
+	atomic_fetch_sub(&ver->procs, 1);
+	molt__version_unref(ver);
+	snprintf(why, sizeof(why), "%s", reason);
+	molt_free(p->stop_reason);
+	p->stop_reason = NULL;
+	slot_free(rt, p, (uint32_t)pid);
+	/* last: whoever waits for the exit sees everything released */
+	molt__ext_exited(rt, pid, why);
+}
+
+/* --- spawn --- */
+
+/* Let go of a process after init or a turn: queue it again if work
+ * arrived, else make it idle. */
+static void release(molt_runtime *rt, molt_proc *p)
+{
+	int requeue;
+
+	molt__spin_lock(&p->lock);
+	requeue =
+		p->sig.len || (p->mbox.len && !(p->flags & MOLT__PF_SUSPENDED));
+	p->status = requeue ? MOLT__P_QUEUED : MOLT__P_IDLE;
+	molt__spin_unlock(&p->lock);
+	if (requeue)
+		molt__sched_push(rt, p);
+}
+
+static int spawn_link(molt_runtime *rt, molt_proc *p, molt_pid link_to)
+{
+	molt__link *mine = molt__link_new(MOLT__LK_LINK, link_to, 0);
+	molt__link *theirs = molt__link_new(MOLT__LK_LINK, p->pid, 0);
+
+	if (!mine || !theirs) {
+		molt_free(mine);
+		molt_free(theirs);
+		return MOLT_ENOMEM;
+	}
+	mine->next = p->links;
+	p->links = mine; /* nobody else can see p's list yet */
+	if (!molt__link_add(rt, link_to, theirs, 1))
+		molt__proc_signal_exit(rt, p->pid, link_to, "noproc",
+				       MOLT__MSGF_LINKED);
+	return MOLT_OK;
+}
+
+int molt__proc_spawn(molt_runtime *rt, molt_pid *out, molt__version *ver,
+		     const void *args, size_t len, molt_pid parent,
+		     molt_pid link_to, molt_err *err)
+{
+	molt_proc *p = slot_alloc(rt);
+	molt_ctx ctx;
+	int rc = 0;
+
+	if (!p)
+		return molt_err_set(err, MOLT_ENOMEM,
+				    "out of memory spawning a '%s' process",
+				    ver->mod->name);
+	molt__version_ref(ver);
+	atomic_fetch_add(&ver->procs, 1);
+	p->ver = ver;
+	p->parent = parent;
+	p->state = NULL;
+	if (link_to && spawn_link(rt, p, link_to) < 0)
+		rc = -1;
+	ctx = (molt_ctx){rt, p, ver};
+	if (rc == 0 && ver->desc->init)
+		rc = ver->desc->init(&ctx, args, len, &p->state);
+	if (rc < 0 || (p->flags & MOLT__PF_EXITING)) {
+		char pidbuf[32];
+
+		if (!(p->flags & MOLT__PF_EXITING))
+			set_exiting(p, "init failed");
+		molt_err_set(
+			err, MOLT_ERROR, "module '%s' init failed for %s: %s",
+			ver->mod->name, molt_pid_format(p->pid, pidbuf, 32),
+			p->stop_reason ? p->stop_reason : "error");
+		molt__proc_exit(rt, p, 0);
+		return MOLT_ERROR;
+	}
+	*out = p->pid;
+	release(rt, p);
+	return MOLT_OK;
+}
+
+/* --- the dispatch turn --- */
+
+/*
+ * A lazy move whose state layout changes (state_vsn differs): run the new
+ * version's code_change on the state, as a suspend/code_change/resume
+ * would. Returns 0 and sets *ns, or -1 (the process then stays on old).
+ */
+static int lazy_change(molt_runtime *rt, molt_proc *p, molt__version *old,
+		       molt__version *cur, void **ns)
+{
+	molt_vsn_change chg = {cur->desc->state_vsn < old->desc->state_vsn,
+			       old->desc->vsn};
+	molt_ctx ctx = {rt, p, cur};
+	char pidbuf[32];
+	int rc = -1;
+
+	*ns = p->state;
+	if (cur->desc->state_vsn == old->desc->state_vsn)
+		return 0;
+	if (cur->desc->code_change)
+		rc = cur->desc->code_change(&ctx, &chg, p->state, "[]", ns);
+	if (rc >= 0 && !(p->flags & MOLT__PF_EXITING))
+		return 0;
+	molt_log(MOLT_LOG_WARN, "proc",
+		 "process %s stays on %s %s: no code_change to state_vsn %u",
+		 molt_pid_format(p->pid, pidbuf, sizeof(pidbuf)),
+		 old->mod->name, old->desc->vsn, cur->desc->state_vsn);
+	if (p->flags & MOLT__PF_EXITING) { /* a failed code_change */
+		molt__spin_lock(&p->lock);
+		p->flags &= (uint8_t)~MOLT__PF_EXITING;
+		molt__spin_unlock(&p->lock);
+		molt_free(p->stop_reason);
+		p->stop_reason = NULL;
+	}
+	return -1;
+}
+
+/* Move a process off an old version at its next ordinary message. */
+MOLT_UNUSED static void migrate(molt_runtime *rt, molt_proc *p)
+{
+	molt__version *old = p->ver;
+	molt__version *cur = molt__modtab_upgrade_target(&rt->modtab, old);
+	molt_ctx octx = {rt, p, old};
+	void *ns;
+
+	if (!cur || (p->flags & MOLT__PF_NOMOVE)) {
+		molt__version_unref(cur); /* deleted, or cannot move: stay */
+		return;
+	}
+	if (lazy_change(rt, p, old, cur, &ns) < 0) {
+		molt__spin_lock(&p->lock);
+		p->flags |= MOLT__PF_NOMOVE; /* until purged or changed */
+		molt__spin_unlock(&p->lock);
+		molt__version_unref(cur);
+		return;
+	}
+	if (ns != p->state && old->desc->free_state)
+		old->desc->free_state(&octx, p->state);
+	atomic_fetch_add(&cur->procs, 1);
+	molt__spin_lock(&p->lock);
+	p->ver = cur;
+	p->state = ns;
+	molt__spin_unlock(&p->lock);
+	atomic_fetch_sub(&old->procs, 1);
+	molt__version_unref(old);
+}
+
+/* handle_info for DOWN only if the monitor is still on (demonitor drops
+ * a DOWN that was already queued, as erlang:demonitor/2 with flush). */
+static int wants(molt_proc *p, const molt__msg *m, molt_runtime *rt)
+{
+	if (m->kind == MOLT_MSG_DOWN)
+		return link_remove(p, MOLT__LK_MON_OUT, 0, m->ref);
+	if (m->kind == MOLT_MSG_REPLY && (m->ref & 1))
+		return molt__timer_cancel(rt, m->ref) == MOLT_OK;
+	return 1;
+}
+
+static void dispatch(molt_runtime *rt, molt_proc *p, molt__msg *m)
+{
+	const molt_module *d = p->ver->desc;
+	molt_ctx ctx = {rt, p, p->ver};
+	molt_msg msg = {
+		m->kind, m->from, m->ref, m->reason, m->len ? m->data : NULL,
+		m->len};
+	int rc = 0;
+
+	/* single writer: a relaxed load and store, no locked add */
+	atomic_store_explicit(
+		&p->reductions,
+		atomic_load_explicit(&p->reductions, memory_order_relaxed) + 1,
+		memory_order_relaxed);
+	switch (m->kind) {
+	case MOLT_MSG_CALL:
+		if (!d->handle_call) {
+			set_exiting(p, "no handle_call");
+			return;
+		}
+		rc = d->handle_call(&ctx, &msg, (molt_from){m->from, m->ref},
+				    &p->state);
+		break;
+	case MOLT_MSG_CAST:
+		if (d->handle_cast)
+			rc = d->handle_cast(&ctx, &msg, &p->state);
+		break;
+	default:
+		if (!wants(p, m, rt))
+			return;
+		if (d->handle_info)
+			rc = d->handle_info(&ctx, &msg, &p->state);
+		break;
+	}
+	if (rc < 0 && !(p->flags & MOLT__PF_EXITING)) {
+		char why[64];
+
+		snprintf(why, sizeof(why), "error: callback returned %d", rc);
+		set_exiting(p, why);
+	}
+}
+
+static void handle_exit_signal(molt_proc *p, molt__msg *m)
+{
+	if (m->flags & MOLT__MSGF_KILL) {
+		set_exiting(p, "killed");
+		return;
+	}
+	if ((m->flags & MOLT__MSGF_LINKED) &&
+	    !link_remove(p, MOLT__LK_LINK, m->from, 0) && m->from)
+		return; /* unlinked meanwhile: no signal */
+	if (p->flags & MOLT__PF_TRAP) {
+		molt__msg *e = molt__msg_new(MOLT_MSG_EXIT, m->from, 0, NULL, 0,
+					     m->reason);
+
+		if (e) {
+			molt__spin_lock(&p->lock);
+			molt__mqueue_push(&p->mbox, e);
+			molt__spin_unlock(&p->lock);
+		}
+		return;
+	}
+	if (m->reason && strcmp(m->reason, "normal") == 0)
+		return;
+	set_exiting(p, m->reason ? m->reason : "error");
+}
+
+/* The next message (p->lock held): signals first, then ordinary ones
+ * unless suspended. */
+static molt__msg *take_locked(molt_proc *p, int *sig)
+{
+	molt__msg *m = molt__mqueue_pop(&p->sig);
+
+	*sig = m != NULL;
+	if (!m && !(p->flags & MOLT__PF_SUSPENDED))
+		m = molt__mqueue_pop(&p->mbox);
+	return m;
+}
+
+static void handle(molt_runtime *rt, molt_proc *p, molt__msg *m, int sig)
+{
+	if (sig) {
+		if (m->kind == MOLT__SIG_EXIT)
+			handle_exit_signal(p, m);
+		else
+			molt__sysreq_run(rt, p, m);
+	} else {
+#ifndef MOLT_NO_UPGRADE_CHECK /* only to measure what the check costs */
+		/* the one upgrade check on the hot path */
+		if (__builtin_expect(atomic_load_explicit(&p->ver->is_old,
+							  memory_order_relaxed),
+				     0))
+			migrate(rt, p);
+#endif
+		dispatch(rt, p, m);
+	}
+	molt_free(m);
+}
+
+/*
+ * One turn: at most budget messages. Taking the next message and letting
+ * go of the process (IDLE when nothing is left, QUEUED again when the
+ * budget ran out) happen in the same critical section, so a message
+ * costs its sender one lock and the receiver two.
+ */
+unsigned molt__proc_run(molt_runtime *rt, molt_proc *p)
+{
+	unsigned budget = rt->opts.budget, n = 0;
+	int sig, requeue = 0;
+	molt__msg *m;
+
+	molt__spin_lock(&p->lock);
+	p->status = MOLT__P_RUNNING;
+	for (;;) {
+		m = n < budget ? take_locked(p, &sig) : NULL;
+		if (!m) {
+			requeue = p->sig.len ||
+				  (p->mbox.len &&
+				   !(p->flags & MOLT__PF_SUSPENDED));
+			p->status = requeue ? MOLT__P_QUEUED : MOLT__P_IDLE;
+			molt__spin_unlock(&p->lock);
+			break;
+		}
+		molt__spin_unlock(&p->lock);
+		handle(rt, p, m, sig);
+		n++;
+		if (p->flags & MOLT__PF_EXITING) {
+			molt__proc_exit(rt, p, 1);
+			return n; /* the slot may already be someone else's */
+		}
+		molt__spin_lock(&p->lock);
+	}
+	if (requeue)
+		molt__sched_push(rt, p);
+	return n;
+}
+
+/* --- inspection --- */
+
+static void copy_str(char *dst, size_t size, const char *src)
+{
+	snprintf(dst, size, "%s", src ? src : "");
+}
+
+int molt__proc_info(molt_runtime *rt, molt_proc *p, molt_pid pid,
+		    molt_proc_info *out)
+{
+	(void)rt;
+	memset(out, 0, sizeof(*out));
+	molt__spin_lock(&p->lock);
+	if (!p->pid || (pid && p->pid != pid) || !p->ver) {
+		molt__spin_unlock(&p->lock);
+		return MOLT_ENOTFOUND;
+	}
+	out->pid = p->pid;
+	copy_str(out->module, sizeof(out->module), p->ver->mod->name);
+	copy_str(out->vsn, sizeof(out->vsn), p->ver->desc->vsn);
+	out->old_code = atomic_load(&p->ver->is_old);
+	out->suspended = !!(p->flags & MOLT__PF_SUSPENDED);
+	out->trap_exit = !!(p->flags & MOLT__PF_TRAP);
+	out->queue_len = p->mbox.len;
+	out->heap_bytes =
+		atomic_load_explicit(&p->heap_bytes, memory_order_relaxed);
+	out->reductions =
+		atomic_load_explicit(&p->reductions, memory_order_relaxed);
+	molt__spin_unlock(&p->lock);
+	return MOLT_OK;
+}

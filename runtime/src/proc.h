@@ -1,0 +1,176 @@
+/* Processes: the struct, spawn, delivery, dispatch, exit, system requests. */
+#ifndef MOLT_RUNTIME_PROC_H
+#define MOLT_RUNTIME_PROC_H
+
+/*
+ * A process is a slot in the table (see rt.h) with a mailbox of ordinary
+ * messages and a signal queue (exit signals, system requests). Fields
+ * marked (L) are guarded by lock; the others belong to whoever has the
+ * process in state RUNNING (one scheduler, or the spawner during init).
+ *
+ * status: FREE -> RUNNING (init) -> IDLE <-> QUEUED <-> RUNNING -> FREE.
+ * A delivery to an IDLE process makes it QUEUED and pushes it on a run
+ * queue; to a QUEUED or RUNNING one it only appends (the scheduler looks
+ * again before it lets go). A suspended process is made runnable only by
+ * signals, never by ordinary messages.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "molt/module.h"
+#include "molt/runtime.h"
+
+#include "mailbox.h"
+#include "modtab.h"
+#include "rt.h"
+
+enum molt__pstatus {
+	MOLT__P_FREE = 0,
+	MOLT__P_IDLE = 1,
+	MOLT__P_QUEUED = 2,
+	MOLT__P_RUNNING = 3,
+};
+
+#define MOLT__PF_SUSPENDED 0x01u /* (L) ordinary messages wait */
+#define MOLT__PF_TRAP	   0x02u /* trap_exit is on */
+#define MOLT__PF_EXITING   0x04u /* a callback asked to stop */
+#define MOLT__PF_NOMOVE	   0x08u /* lazy move to current failed once */
+
+/* A link or monitor, in a process's list (L). */
+typedef struct molt__link {
+	struct molt__link *next; /* list link */
+	molt_pid pid;		 /* the other process */
+	molt_ref ref;		 /* monitor reference, 0 for a link */
+	int kind;		 /* MOLT__LK_* */
+} molt__link;
+
+enum {
+	MOLT__LK_LINK = 1,    /* a bidirectional link */
+	MOLT__LK_MON_OUT = 2, /* this process monitors pid */
+	MOLT__LK_MON_IN = 3,  /* pid monitors this process */
+};
+
+/* A block from molt_proc_alloc: this header, then the user's bytes. */
+typedef struct molt__hblock {
+	struct molt__hblock *prev, *next; /* the process's block list */
+	size_t size;			  /* user bytes */
+	size_t pad;			  /* keeps user data 16-aligned */
+} molt__hblock;
+
+typedef struct molt_proc {
+	molt__spin lock;	    /* guards the (L) fields */
+	uint8_t status;		    /* (L) enum molt__pstatus */
+	uint8_t flags;		    /* (L) MOLT__PF_* */
+	uint16_t spare;		    /* unused */
+	uint32_t gen;		    /* (L) generation of this slot */
+	uint32_t free_next;	    /* free list: next free slot + 1 */
+	molt_pid pid;		    /* (L) 0 while the slot is free */
+	molt_pid parent;	    /* spawner, or 0 */
+	struct molt_proc *next_run; /* run queue link (queue lock) */
+	molt__mqueue mbox;	    /* (L) ordinary messages */
+	molt__mqueue sig;	    /* (L) signals and system requests */
+	molt__version *ver;	    /* the version it runs */
+	void *state;		    /* its module state */
+	molt__version *prev_ver;    /* before an uncommitted change_code */
+	void *prev_state;	    /* state before that change_code */
+	molt__hblock *heap;	    /* molt_proc_alloc blocks */
+	size_t heap_bytes;	    /* bytes in them */
+	molt__link *links;	    /* (L) links and monitors */
+	char *name;		    /* registered name (registry lock) */
+	char *stop_reason;	    /* set by molt_stop/molt_crash */
+	uint64_t reductions;	    /* messages handled */
+} molt_proc;
+
+/* What a callback's molt_ctx points at. */
+struct molt_ctx {
+	molt_runtime *rt;   /* the runtime */
+	molt_proc *p;	    /* the running process, or NULL (exports) */
+	molt__version *ver; /* the version whose code runs */
+};
+
+/* Slot of pid, or NULL (never freed; compare p->pid under lock). */
+molt_proc *molt__proc_slot(molt_runtime *rt, molt_pid pid);
+/* Slot at index idx (for scans), or NULL past the high water mark. */
+molt_proc *molt__proc_at(molt_runtime *rt, uint32_t idx);
+
+/*
+ * Spawn on ver (borrowed; the process takes its own reference), linked
+ * to link_to if not 0, and run init. Returns MOLT_OK and *out, or an
+ * error with the crash reason in err.
+ */
+int molt__proc_spawn(molt_runtime *rt, molt_pid *out, molt__version *ver,
+		     const void *args, size_t len, molt_pid parent,
+		     molt_pid link_to, molt_err *err);
+
+/*
+ * Append m (taken) to pid's mailbox (sig = 0) or signal queue (sig = 1).
+ * MOLT_ECLOSED (m freed) if pid is dead.
+ */
+int molt__proc_deliver(molt_runtime *rt, molt_pid pid, molt__msg *m, int sig);
+/* Build and deliver an ordinary message. */
+int molt__proc_send(molt_runtime *rt, molt_pid to, int kind, molt_pid from,
+		    molt_ref ref, const void *data, size_t len,
+		    const char *reason);
+/* Send an exit signal. */
+int molt__proc_signal_exit(molt_runtime *rt, molt_pid to, molt_pid from,
+			   const char *reason, unsigned flags);
+
+/* Run p for one turn (called by a scheduler; p is QUEUED). Returns the
+ * number of messages handled. */
+unsigned molt__proc_run(molt_runtime *rt, molt_proc *p);
+
+/* Snapshot of a live process (takes its lock). MOLT_ENOTFOUND if dead. */
+int molt__proc_info(molt_runtime *rt, molt_proc *p, molt_pid pid,
+		    molt_proc_info *out);
+
+/* --- system requests: run on the process's scheduler, between callbacks */
+
+/* The public enum molt_sys_op values, and get_state. */
+enum molt__sysop {
+	MOLT__SYS_SUSPEND = MOLT_SYS_SUSPEND,
+	MOLT__SYS_RESUME = MOLT_SYS_RESUME,
+	MOLT__SYS_CHANGE = MOLT_SYS_CHANGE_CODE,
+	MOLT__SYS_COMMIT = MOLT_SYS_COMMIT_CODE,
+	MOLT__SYS_REVERT = MOLT_SYS_REVERT_CODE,
+	MOLT__SYS_STATE = 6,
+};
+
+/* Run op on pid and wait up to timeout_ms for it (see runtime.h). */
+int molt__proc_sys(molt_runtime *rt, molt_pid pid, int op,
+		   const molt_vsn_change *chg, const char *extra,
+		   char **text_out, uint32_t timeout_ms, molt_err *err);
+
+/* Outside callers (runtime.c). */
+typedef struct molt__ext {
+	struct molt__ext *next; /* list link */
+	molt_ref ref;		/* the call's reference */
+	molt_pid to;		/* the callee */
+	molt_call_cb cb;	/* completion */
+	void *payload;		/* for cb */
+} molt__ext;
+
+typedef struct molt__exitw {
+	struct molt__exitw *next; /* list link */
+	molt_pid pid;		  /* watched */
+	int done;		  /* it exited */
+	char reason[128];	  /* its exit reason */
+} molt__exitw;
+
+/* A reply to an outside caller (from.pid == 0). */
+void molt__ext_reply(molt_runtime *rt, molt_ref ref, const void *data,
+		     size_t len);
+/* pid exited: fail its outside callers, wake its waiters. */
+void molt__ext_exited(molt_runtime *rt, molt_pid pid, const char *reason);
+
+/* Registry. */
+int molt__reg_add(molt_runtime *rt, molt_proc *p, const char *name);
+void molt__reg_remove(molt_runtime *rt, molt_proc *p);
+molt_pid molt__reg_find(molt_runtime *rt, const char *name);
+/* Register another (live) process: MOLT_EEXISTS, MOLT_ENOTFOUND. */
+int molt__reg_add_pid(molt_runtime *rt, molt_pid pid, const char *name);
+
+/* Is reason a normal exit ("normal", "shutdown", "shutdown:...")? */
+int molt__reason_normal(const char *reason);
+
+#endif

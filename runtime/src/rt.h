@@ -1,0 +1,87 @@
+/* The runtime object every component shares, and its small primitives. */
+#ifndef MOLT_RUNTIME_RT_H
+#define MOLT_RUNTIME_RT_H
+
+/*
+ * Invariants:
+ * - A pid is (generation << 32) | slot index. A slot's molt_proc is never
+ *   freed while the runtime lives (type-stable memory), so a sender may
+ *   lock any slot and compare p->pid with the pid it holds: a mismatch
+ *   means the process is gone. Generations only grow; a slot whose
+ *   generation would wrap is retired, so pids are never reused.
+ * - Lock order: modtab.mu, then a process lock, then a run queue lock;
+ *   the registry, external-call and timer locks are leaves.
+ */
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "molt/runtime.h"
+
+#include "modtab.h"
+#include "sched.h"
+#include "timer.h"
+
+/* A tiny lock for per-process data: a few instructions are held under it.
+ * It yields after spinning, for machines with fewer cores than threads. */
+typedef atomic_int molt__spin;
+
+void molt__spin_lock(molt__spin *l);
+static inline void molt__spin_unlock(molt__spin *l)
+{
+	atomic_store_explicit(l, 0, memory_order_release);
+}
+
+#define MOLT__CHUNK_BITS 10
+#define MOLT__CHUNK	 (1u << MOLT__CHUNK_BITS)
+#define MOLT__MAX_CHUNKS 16384u /* 16M process slots */
+
+struct molt_proc;
+struct molt__ext;
+
+struct molt_runtime {
+	molt_runtime_options opts; /* as given, defaults filled in */
+	atomic_int started;	   /* threads running */
+	atomic_int stopped;	   /* shutdown done */
+	uint64_t start_ms;	   /* molt_now_ms at start */
+
+	/* process table: chunks of slots, a free list of slot indices */
+	pthread_mutex_t tbl_mu; /* guards hw, free_head */
+	_Atomic(struct molt_proc *) chunks[MOLT__MAX_CHUNKS]; /* slots */
+	atomic_uint hw;		       /* slots ever used (high water) */
+	uint32_t free_head;	       /* first free slot + 1, or 0 */
+	atomic_size_t live;	       /* live processes */
+	pthread_cond_t live_cv;	       /* signalled when live drops to 0 */
+	atomic_uint_fast64_t spawned;  /* total spawned */
+	atomic_uint_fast64_t next_ref; /* reference counter */
+
+	molt__modtab modtab; /* the module table */
+	molt__scheds sched;  /* schedulers and run queues */
+	molt__timers timers; /* the timer thread */
+
+	/* registry of names: a list, under reg_mu */
+	pthread_mutex_t reg_mu;	  /* guards reg */
+	struct molt__regent *reg; /* name -> pid */
+
+	/* outside callers waiting for replies or exits, under ext_mu */
+	pthread_mutex_t ext_mu; /* guards ext, exit_waiters */
+	struct molt__ext *ext;	/* pending calls from outside */
+	atomic_int n_ext;	/* entries in ext (fast check at exit) */
+	pthread_cond_t exit_cv; /* broadcast when a watched pid exits */
+	struct molt__exitw *exit_waiters; /* molt_runtime_wait callers */
+	atomic_int n_exitw;		  /* entries in exit_waiters */
+
+	struct molt__ctl *ctl; /* control socket, or NULL */
+};
+
+typedef struct molt__regent {
+	struct molt__regent *next; /* list link */
+	molt_pid pid;		   /* the registered process */
+	char name[];		   /* its name */
+} molt__regent;
+
+/* A fresh reference; with_timer sets bit 0 (a call with a deadline). */
+molt_ref molt__rt_ref(molt_runtime *rt, int with_timer);
+
+#endif

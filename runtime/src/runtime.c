@@ -1,0 +1,770 @@
+/* The embedding API (runtime.h): lifecycle, calls from outside, names. */
+#include <errno.h>
+#include <inttypes.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "molt/common.h"
+#include "molt/log.h"
+
+#include "ctl.h"
+#include "proc.h"
+#include "rt.h"
+#include "sup.h"
+
+#include "molt/banned.h"
+
+void molt__spin_lock(molt__spin *l)
+{
+	for (unsigned n = 0;; n++) {
+		if (!atomic_exchange_explicit(l, 1, memory_order_acquire))
+			return;
+		while (atomic_load_explicit(l, memory_order_relaxed)) {
+			if (++n > 64)
+				sched_yield();
+		}
+	}
+}
+
+molt_ref molt__rt_ref(molt_runtime *rt, int with_timer)
+{
+	return (atomic_fetch_add_explicit(&rt->next_ref, 1,
+					  memory_order_relaxed)
+		<< 1) |
+	       (with_timer ? 1u : 0u);
+}
+
+char *molt_pid_format(molt_pid pid, char *buf, size_t size)
+{
+	snprintf(buf, size, "<%" PRIu32 ".%" PRIu32 ">", (uint32_t)pid,
+		 (uint32_t)(pid >> 32));
+	return buf;
+}
+
+/* --- lifecycle --- */
+
+static uint64_t random_seed(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^
+	       ((uint64_t)getpid() << 40) ^ 0x9e3779b97f4a7c15ull;
+}
+
+static void fill_defaults(molt_runtime_options *o)
+{
+	long n;
+
+	if (o->deterministic) {
+		o->schedulers = 1;
+		if (!o->seed) {
+			const char *env = getenv("MOLT_SEED");
+
+			o->seed = env ? strtoull(env, NULL, 0) : random_seed();
+		}
+	}
+	if (!o->schedulers) {
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+		o->schedulers = n > 0 ? (unsigned)n : 1;
+	}
+	if (o->schedulers > 256)
+		o->schedulers = 256;
+	if (!o->budget)
+		o->budget = 64;
+}
+
+int molt_runtime_new(molt_runtime **out, const molt_runtime_options *opts,
+		     molt_err *err)
+{
+	molt_runtime *rt = molt_calloc(1, sizeof(*rt));
+	molt_runtime_options o = MOLT_RUNTIME_OPTIONS_INIT;
+
+	if (!rt)
+		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
+	if (opts)
+		o = *opts;
+	fill_defaults(&o);
+	rt->opts = o;
+	atomic_init(&rt->next_ref, 1);
+	pthread_mutex_init(&rt->tbl_mu, NULL);
+	pthread_cond_init(&rt->live_cv, NULL);
+	pthread_mutex_init(&rt->reg_mu, NULL);
+	pthread_mutex_init(&rt->ext_mu, NULL);
+	pthread_cond_init(&rt->exit_cv, NULL);
+	if (molt__modtab_init(&rt->modtab) < 0 || molt__sched_init(rt) < 0 ||
+	    molt__timer_init(rt) < 0 ||
+	    molt__modtab_add_builtin(&rt->modtab, &molt__sup_module, err) < 0) {
+		molt_runtime_free(rt);
+		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
+	}
+	*out = rt;
+	return MOLT_OK;
+}
+
+int molt_runtime_start(molt_runtime *rt, molt_err *err)
+{
+	if (atomic_load(&rt->started))
+		return MOLT_OK;
+	rt->start_ms = molt_now_ms();
+	if (molt__timer_start(rt) < 0)
+		return molt_err_set(err, MOLT_EIO, "cannot start timer thread");
+	if (molt__sched_start(rt) < 0) {
+		molt__timer_stop(rt);
+		return molt_err_set(err, MOLT_EIO,
+				    "cannot start scheduler threads");
+	}
+	atomic_store(&rt->started, 1);
+	if (rt->opts.deterministic)
+		molt_log(MOLT_LOG_INFO, "runtime",
+			 "deterministic mode, seed %" PRIu64, rt->opts.seed);
+	return MOLT_OK;
+}
+
+uint64_t molt_runtime_seed(const molt_runtime *rt)
+{
+	return rt->opts.seed;
+}
+
+unsigned molt_runtime_schedulers(const molt_runtime *rt)
+{
+	return rt->opts.schedulers;
+}
+
+/* Send reason to every live process; returns how many there were. */
+static size_t signal_all(molt_runtime *rt, const char *reason, unsigned flags)
+{
+	unsigned hw = atomic_load(&rt->hw);
+	size_t n = 0;
+
+	for (uint32_t i = 0; i < hw; i++) {
+		molt_proc *p = molt__proc_at(rt, i);
+		molt_pid pid;
+
+		if (!p)
+			continue;
+		molt__spin_lock(&p->lock);
+		pid = p->pid;
+		molt__spin_unlock(&p->lock);
+		if (pid && molt__proc_signal_exit(rt, pid, 0, reason, flags) ==
+				   MOLT_OK)
+			n++;
+	}
+	return n;
+}
+
+static int wait_none_live(molt_runtime *rt, uint32_t ms)
+{
+	struct timespec ts;
+	int rc = 0;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&rt->tbl_mu);
+	while (atomic_load(&rt->live) > 0 && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&rt->live_cv, &rt->tbl_mu, &ts);
+	pthread_mutex_unlock(&rt->tbl_mu);
+	return atomic_load(&rt->live) == 0 ? MOLT_OK : MOLT_ETIMEOUT;
+}
+
+int molt_runtime_shutdown(molt_runtime *rt, uint32_t timeout_ms)
+{
+	int rc = MOLT_OK;
+
+	if (atomic_exchange(&rt->stopped, 1))
+		return MOLT_OK;
+	molt_runtime_ctl_close(rt);
+	if (atomic_load(&rt->started)) {
+		if (signal_all(rt, "shutdown", 0) &&
+		    wait_none_live(rt, timeout_ms) < 0) {
+			rc = MOLT_ETIMEOUT;
+			signal_all(rt, "kill", MOLT__MSGF_KILL);
+			wait_none_live(rt, 5000);
+		}
+		molt__sched_stop(rt);
+		molt__timer_stop(rt);
+	}
+	return rc;
+}
+
+void molt_runtime_free(molt_runtime *rt)
+{
+	unsigned hw;
+
+	if (!rt)
+		return;
+	molt_runtime_shutdown(rt, 5000);
+	hw = atomic_load(&rt->hw);
+	for (uint32_t i = 0; i < hw; i += MOLT__CHUNK) {
+		molt_proc *chunk = atomic_load(&rt->chunks[i / MOLT__CHUNK]);
+
+		for (uint32_t j = 0; chunk && j < MOLT__CHUNK; j++)
+			molt_free(chunk[j].stop_reason);
+		molt_free(chunk);
+	}
+	while (rt->reg) {
+		molt__regent *e = rt->reg;
+
+		rt->reg = e->next;
+		molt_free(e);
+	}
+	molt__timer_release(rt);
+	molt__sched_release(rt);
+	molt__modtab_release(&rt->modtab);
+	pthread_mutex_destroy(&rt->tbl_mu);
+	pthread_cond_destroy(&rt->live_cv);
+	pthread_mutex_destroy(&rt->reg_mu);
+	pthread_mutex_destroy(&rt->ext_mu);
+	pthread_cond_destroy(&rt->exit_cv);
+	molt_free(rt);
+}
+
+/* --- modules --- */
+
+int molt_runtime_load(molt_runtime *rt, const char *path,
+		      const char *expect_name, unsigned flags, char *name_out,
+		      size_t name_size, molt_err *err)
+{
+	return molt__modtab_load(rt, path, expect_name, flags, name_out,
+				 name_size, err);
+}
+
+int molt_runtime_purge(molt_runtime *rt, const char *module,
+		       unsigned *killed_out, molt_err *err)
+{
+	return molt__modtab_purge(rt, module, 0, killed_out, err);
+}
+
+int molt_runtime_soft_purge(molt_runtime *rt, const char *module, molt_err *err)
+{
+	return molt__modtab_purge(rt, module, 1, NULL, err);
+}
+
+int molt_runtime_delete(molt_runtime *rt, const char *module, molt_err *err)
+{
+	return molt__modtab_delete(rt, module, err);
+}
+
+size_t molt_runtime_modules(molt_runtime *rt, molt_module_info *out, size_t max)
+{
+	return molt__modtab_list(rt, out, max);
+}
+
+/* --- processes --- */
+
+int molt_runtime_spawn(molt_runtime *rt, molt_pid *out, const char *module,
+		       const void *args, size_t len, molt_err *err)
+{
+	molt__version *v = molt__modtab_current(&rt->modtab, module);
+	int rc;
+
+	if (!v)
+		return molt_err_set(err, MOLT_ENOTFOUND,
+				    "module '%s' has no current version",
+				    module);
+	rc = molt__proc_spawn(rt, out, v, args, len, 0, 0, err);
+	molt__version_unref(v);
+	return rc;
+}
+
+int molt_runtime_alive(molt_runtime *rt, molt_pid pid)
+{
+	molt_proc *p = molt__proc_slot(rt, pid);
+	int alive;
+
+	if (!p)
+		return 0;
+	molt__spin_lock(&p->lock);
+	alive = p->pid == pid;
+	molt__spin_unlock(&p->lock);
+	return alive;
+}
+
+molt_pid molt_runtime_whereis(molt_runtime *rt, const char *name)
+{
+	return molt__reg_find(rt, name);
+}
+
+molt_pid molt_runtime_resolve(molt_runtime *rt, const char *t)
+{
+	unsigned long idx, gen;
+	char *end;
+
+	if (t[0] == '<') {
+		idx = strtoul(t + 1, &end, 10);
+		if (*end != '.')
+			return 0;
+		gen = strtoul(end + 1, &end, 10);
+		if (strcmp(end, ">") != 0 || idx > UINT32_MAX ||
+		    gen > UINT32_MAX)
+			return 0;
+		return ((molt_pid)gen << 32) | idx;
+	}
+	if (t[0] >= '0' && t[0] <= '9') {
+		unsigned long long v = strtoull(t, &end, 10);
+
+		return *end ? 0 : (molt_pid)v;
+	}
+	return molt__reg_find(rt, t);
+}
+
+int molt_runtime_cast(molt_runtime *rt, molt_pid pid, const void *data,
+		      size_t len)
+{
+	return molt__proc_send(rt, pid, MOLT_MSG_CAST, 0, 0, data, len, NULL);
+}
+
+int molt_runtime_send(molt_runtime *rt, molt_pid pid, const void *data,
+		      size_t len)
+{
+	return molt__proc_send(rt, pid, MOLT_MSG_INFO, 0, 0, data, len, NULL);
+}
+
+int molt_runtime_exit(molt_runtime *rt, molt_pid pid, const char *reason)
+{
+	int kill = strcmp(reason, "kill") == 0;
+
+	return molt__proc_signal_exit(rt, pid, 0, reason,
+				      kill ? MOLT__MSGF_KILL : 0);
+}
+
+/* --- calls from outside --- */
+
+static molt__ext *ext_take(molt_runtime *rt, molt_ref ref)
+{
+	molt__ext **pp, *e = NULL;
+
+	pthread_mutex_lock(&rt->ext_mu);
+	for (pp = &rt->ext; *pp; pp = &(*pp)->next) {
+		if ((*pp)->ref == ref) {
+			e = *pp;
+			*pp = e->next;
+			atomic_fetch_sub(&rt->n_ext, 1);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&rt->ext_mu);
+	return e;
+}
+
+void molt__ext_reply(molt_runtime *rt, molt_ref ref, const void *data,
+		     size_t len)
+{
+	molt__ext *e = ext_take(rt, ref);
+
+	if (!e)
+		return; /* timed out already */
+	molt__timer_cancel(rt, ref);
+	e->cb(MOLT_OK, data, len, e->payload);
+	molt_free(e);
+}
+
+static void ext_timeout(molt_runtime *rt, molt_ref ref, void *payload)
+{
+	molt__ext *e = ext_take(rt, ref);
+
+	(void)payload;
+	if (!e)
+		return;
+	e->cb(MOLT_ETIMEOUT, NULL, 0, e->payload);
+	molt_free(e);
+}
+
+void molt__ext_exited(molt_runtime *rt, molt_pid pid, const char *reason)
+{
+	molt__ext **pp, *dead = NULL;
+
+	if (!atomic_load(&rt->n_ext) && !atomic_load(&rt->n_exitw))
+		return;
+	pthread_mutex_lock(&rt->ext_mu);
+	for (pp = &rt->ext; *pp;) {
+		molt__ext *e = *pp;
+
+		if (e->to != pid) {
+			pp = &e->next;
+			continue;
+		}
+		*pp = e->next;
+		atomic_fetch_sub(&rt->n_ext, 1);
+		e->next = dead;
+		dead = e;
+	}
+	for (molt__exitw *w = rt->exit_waiters; w; w = w->next) {
+		if (w->pid == pid) {
+			w->done = 1;
+			snprintf(w->reason, sizeof(w->reason), "%s", reason);
+		}
+	}
+	pthread_cond_broadcast(&rt->exit_cv);
+	pthread_mutex_unlock(&rt->ext_mu);
+	while (dead) {
+		molt__ext *e = dead;
+
+		dead = e->next;
+		molt__timer_cancel(rt, e->ref);
+		e->cb(MOLT_ECLOSED, NULL, 0, e->payload);
+		molt_free(e);
+	}
+}
+
+int molt_runtime_call_async(molt_runtime *rt, molt_pid pid, const void *req,
+			    size_t len, uint32_t timeout_ms, molt_call_cb cb,
+			    void *payload, molt_err *err)
+{
+	molt__ext *e = molt_calloc(1, sizeof(*e));
+	molt_ref ref = molt__rt_ref(rt, 0);
+	char pidbuf[32];
+	int rc;
+
+	if (!e)
+		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
+	e->ref = ref;
+	e->to = pid;
+	e->cb = cb;
+	e->payload = payload;
+	pthread_mutex_lock(&rt->ext_mu);
+	e->next = rt->ext;
+	rt->ext = e;
+	atomic_fetch_add(&rt->n_ext, 1);
+	pthread_mutex_unlock(&rt->ext_mu);
+	/* from here on e belongs to whoever takes it out of the list (the
+	 * reply, the timer, the callee's exit): use only the local ref */
+	if (timeout_ms &&
+	    molt__timer_add_fn(rt, ref, timeout_ms, ext_timeout, NULL) < 0) {
+		molt_free(ext_take(rt, ref));
+		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
+	}
+	rc = molt__proc_send(rt, pid, MOLT_MSG_CALL, 0, ref, req, len, NULL);
+	if (rc < 0 && (e = ext_take(rt, ref)) != NULL) {
+		molt__timer_cancel(rt, ref);
+		molt_free(e);
+		return molt_err_set(err, rc, "no process %s",
+				    molt_pid_format(pid, pidbuf, 32));
+	}
+	return MOLT_OK;
+}
+
+/* A blocking call is an async call whose callback fills this. */
+typedef struct call_wait {
+	pthread_mutex_t mu; /* guards all below */
+	pthread_cond_t cv;  /* signalled at done */
+	int done, status;   /* result */
+	char *data;	    /* owned reply */
+	size_t len;	    /* its length */
+} call_wait;
+
+static void call_done(int status, const void *data, size_t len, void *payload)
+{
+	call_wait *w = payload;
+	char *copy = NULL;
+
+	if (status == MOLT_OK) {
+		copy = molt_malloc(len + 1);
+		if (copy) {
+			if (len)
+				memcpy(copy, data, len);
+			copy[len] = '\0';
+		} else {
+			status = MOLT_ENOMEM;
+		}
+	}
+	pthread_mutex_lock(&w->mu);
+	w->status = status;
+	w->data = copy;
+	w->len = len;
+	w->done = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+int molt_runtime_call(molt_runtime *rt, molt_reply_buf *out, molt_pid pid,
+		      const void *req, size_t len, uint32_t timeout_ms,
+		      molt_err *err)
+{
+	call_wait w = {.done = 0};
+	char pidbuf[32];
+	int rc;
+
+	pthread_mutex_init(&w.mu, NULL);
+	pthread_cond_init(&w.cv, NULL);
+	rc = molt_runtime_call_async(rt, pid, req, len, timeout_ms, call_done,
+				     &w, err);
+	if (rc == MOLT_OK) {
+		pthread_mutex_lock(&w.mu);
+		while (!w.done)
+			pthread_cond_wait(&w.cv, &w.mu);
+		pthread_mutex_unlock(&w.mu);
+		rc = w.status;
+		molt_pid_format(pid, pidbuf, sizeof(pidbuf));
+		if (rc == MOLT_ETIMEOUT)
+			molt_err_set(err, rc,
+				     "call to %s timed out after %u ms", pidbuf,
+				     timeout_ms);
+		else if (rc == MOLT_ECLOSED)
+			molt_err_set(err, rc,
+				     "process %s exited before replying",
+				     pidbuf);
+		else if (rc < 0)
+			molt_err_set(err, rc, "call to %s failed", pidbuf);
+	}
+	if (rc == MOLT_OK) {
+		out->data = w.data;
+		out->len = w.len;
+	}
+	pthread_mutex_destroy(&w.mu);
+	pthread_cond_destroy(&w.cv);
+	return rc;
+}
+
+int molt_runtime_wait(molt_runtime *rt, molt_pid pid, uint32_t timeout_ms,
+		      char *reason_out, size_t reason_size)
+{
+	molt__exitw w = {.pid = pid};
+	struct timespec ts;
+	int rc = 0;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&rt->ext_mu);
+	w.next = rt->exit_waiters;
+	rt->exit_waiters = &w;
+	atomic_fetch_add(&rt->n_exitw, 1);
+	pthread_mutex_unlock(&rt->ext_mu);
+	/* registered first, so an exit from now on is seen */
+	if (!molt_runtime_alive(rt, pid)) {
+		w.done = 1;
+		snprintf(w.reason, sizeof(w.reason), "noproc");
+	}
+	pthread_mutex_lock(&rt->ext_mu);
+	while (!w.done && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&rt->exit_cv, &rt->ext_mu, &ts);
+	for (molt__exitw **pp = &rt->exit_waiters; *pp; pp = &(*pp)->next) {
+		if (*pp == &w) {
+			*pp = w.next;
+			break;
+		}
+	}
+	atomic_fetch_sub(&rt->n_exitw, 1);
+	pthread_mutex_unlock(&rt->ext_mu);
+	if (w.done && reason_out)
+		snprintf(reason_out, reason_size, "%s", w.reason);
+	return w.done ? MOLT_OK : MOLT_ETIMEOUT;
+}
+
+/* --- registry --- */
+
+int molt__reg_add(molt_runtime *rt, molt_proc *p, const char *name)
+{
+	size_t n = strlen(name);
+	molt__regent *e;
+
+	if (!n || n >= 64)
+		return MOLT_EINVAL;
+	e = molt_malloc(sizeof(*e) + n + 1);
+	if (!e)
+		return MOLT_ENOMEM;
+	memcpy(e->name, name, n + 1);
+	e->pid = p->pid;
+	pthread_mutex_lock(&rt->reg_mu);
+	if (p->name) {
+		pthread_mutex_unlock(&rt->reg_mu);
+		molt_free(e);
+		return MOLT_EEXISTS;
+	}
+	for (molt__regent *it = rt->reg; it; it = it->next) {
+		if (strcmp(it->name, name) == 0) {
+			pthread_mutex_unlock(&rt->reg_mu);
+			molt_free(e);
+			return MOLT_EEXISTS;
+		}
+	}
+	e->next = rt->reg;
+	rt->reg = e;
+	p->name = e->name;
+	pthread_mutex_unlock(&rt->reg_mu);
+	return MOLT_OK;
+}
+
+void molt__reg_remove(molt_runtime *rt, molt_proc *p)
+{
+	molt__regent **pp, *e = NULL;
+
+	if (!p->name)
+		return;
+	pthread_mutex_lock(&rt->reg_mu);
+	for (pp = &rt->reg; *pp; pp = &(*pp)->next) {
+		if ((*pp)->name == p->name) {
+			e = *pp;
+			*pp = e->next;
+			break;
+		}
+	}
+	p->name = NULL;
+	pthread_mutex_unlock(&rt->reg_mu);
+	molt_free(e);
+}
+
+int molt__reg_add_pid(molt_runtime *rt, molt_pid pid, const char *name)
+{
+	molt_proc *p = molt__proc_slot(rt, pid);
+	size_t n = strlen(name);
+	molt__regent *e;
+	int rc = MOLT_OK;
+
+	if (!p || !n || n >= 64)
+		return MOLT_EINVAL;
+	e = molt_malloc(sizeof(*e) + n + 1);
+	if (!e)
+		return MOLT_ENOMEM;
+	memcpy(e->name, name, n + 1);
+	e->pid = pid;
+	pthread_mutex_lock(&rt->reg_mu);
+	molt__spin_lock(&p->lock);
+	if (p->pid != pid)
+		rc = MOLT_ENOTFOUND;
+	molt__spin_unlock(&p->lock);
+	for (molt__regent *it = rt->reg; rc == MOLT_OK && it; it = it->next)
+		if (strcmp(it->name, name) == 0)
+			rc = MOLT_EEXISTS;
+	if (rc == MOLT_OK && p->name)
+		rc = MOLT_EEXISTS;
+	if (rc == MOLT_OK) {
+		e->next = rt->reg;
+		rt->reg = e;
+		p->name = e->name;
+		e = NULL;
+	}
+	pthread_mutex_unlock(&rt->reg_mu);
+	molt_free(e);
+	return rc;
+}
+
+molt_pid molt__reg_find(molt_runtime *rt, const char *name)
+{
+	molt_pid pid = 0;
+
+	pthread_mutex_lock(&rt->reg_mu);
+	for (molt__regent *it = rt->reg; it; it = it->next) {
+		if (strcmp(it->name, name) == 0) {
+			pid = it->pid;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&rt->reg_mu);
+	return pid;
+}
+
+/* --- inspection --- */
+
+static void add_name(molt_runtime *rt, molt_proc *p, molt_proc_info *o)
+{
+	pthread_mutex_lock(&rt->reg_mu);
+	if (p->name && p->pid == o->pid)
+		snprintf(o->name, sizeof(o->name), "%s", p->name);
+	pthread_mutex_unlock(&rt->reg_mu);
+}
+
+size_t molt_runtime_processes(molt_runtime *rt, molt_proc_info *out, size_t max)
+{
+	unsigned hw = atomic_load(&rt->hw);
+	size_t n = 0;
+	molt_proc_info tmp;
+
+	for (uint32_t i = 0; i < hw; i++) {
+		molt_proc *p = molt__proc_at(rt, i);
+		molt_proc_info *o = n < max ? &out[n] : &tmp;
+
+		if (!p || molt__proc_info(rt, p, 0, o) < 0)
+			continue;
+		add_name(rt, p, o);
+		n++;
+	}
+	return n;
+}
+
+int molt_runtime_process_info(molt_runtime *rt, molt_pid pid,
+			      molt_proc_info *out)
+{
+	molt_proc *p = molt__proc_slot(rt, pid);
+
+	if (!p || molt__proc_info(rt, p, pid, out) < 0)
+		return MOLT_ENOTFOUND;
+	add_name(rt, p, out);
+	return MOLT_OK;
+}
+
+void molt_runtime_get_stats(molt_runtime *rt, molt_runtime_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->uptime_ms =
+		atomic_load(&rt->started) ? molt_now_ms() - rt->start_ms : 0;
+	out->processes = atomic_load(&rt->live);
+	pthread_mutex_lock(&rt->modtab.mu);
+	out->modules = rt->modtab.n;
+	pthread_mutex_unlock(&rt->modtab.mu);
+	out->schedulers = rt->opts.schedulers;
+	out->deterministic = rt->opts.deterministic;
+	out->spawned = atomic_load(&rt->spawned);
+	for (unsigned i = 0; i < rt->sched.n; i++)
+		out->messages += atomic_load_explicit(
+			&rt->sched.s[i].dispatched, memory_order_relaxed);
+	out->proc_struct_bytes = sizeof(molt_proc);
+}
+
+/* --- system operations --- */
+
+int molt_runtime_suspend(molt_runtime *rt, molt_pid pid, uint32_t timeout_ms,
+			 molt_err *err)
+{
+	return molt__proc_sys(rt, pid, MOLT__SYS_SUSPEND, NULL, NULL, NULL,
+			      timeout_ms, err);
+}
+
+int molt_runtime_resume(molt_runtime *rt, molt_pid pid, molt_err *err)
+{
+	return molt__proc_sys(rt, pid, MOLT__SYS_RESUME, NULL, NULL, NULL,
+			      60000, err);
+}
+
+int molt_runtime_change_code(molt_runtime *rt, molt_pid pid,
+			     const molt_vsn_change *chg, const char *extra_json,
+			     uint32_t timeout_ms, molt_err *err)
+{
+	return molt__proc_sys(rt, pid, MOLT__SYS_CHANGE, chg, extra_json, NULL,
+			      timeout_ms, err);
+}
+
+int molt_runtime_commit_code(molt_runtime *rt, molt_pid pid,
+			     uint32_t timeout_ms, molt_err *err)
+{
+	return molt__proc_sys(rt, pid, MOLT__SYS_COMMIT, NULL, NULL, NULL,
+			      timeout_ms, err);
+}
+
+int molt_runtime_revert_code(molt_runtime *rt, molt_pid pid,
+			     uint32_t timeout_ms, molt_err *err)
+{
+	return molt__proc_sys(rt, pid, MOLT__SYS_REVERT, NULL, NULL, NULL,
+			      timeout_ms, err);
+}
+
+int molt_runtime_get_state(molt_runtime *rt, molt_pid pid, char **out,
+			   uint32_t timeout_ms, molt_err *err)
+{
+	return molt__proc_sys(rt, pid, MOLT__SYS_STATE, NULL, NULL, out,
+			      timeout_ms, err);
+}

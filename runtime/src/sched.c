@@ -1,0 +1,202 @@
+/* Schedulers: one thread per queue, FIFO run queues, stealing, sleeping. */
+#include "sched.h"
+
+#include <string.h>
+
+#include "molt/common.h"
+
+#include "proc.h"
+#include "rt.h"
+
+#include "molt/banned.h"
+
+static _Thread_local molt__sched *cur;
+
+molt__sched *molt__sched_current(void)
+{
+	return cur;
+}
+
+static uint64_t xorshift(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *s = x;
+}
+
+int molt__sched_init(molt_runtime *rt)
+{
+	molt__scheds *ss = &rt->sched;
+
+	ss->n = rt->opts.schedulers;
+	ss->s = molt_calloc(ss->n, sizeof(*ss->s));
+	if (!ss->s)
+		return MOLT_ENOMEM;
+	for (unsigned i = 0; i < ss->n; i++) {
+		ss->s[i].rt = rt;
+		ss->s[i].id = i;
+		ss->s[i].rng = rt->opts.seed ? rt->opts.seed : 1;
+		pthread_mutex_init(&ss->s[i].q.mu, NULL);
+	}
+	pthread_mutex_init(&ss->idle_mu, NULL);
+	pthread_cond_init(&ss->idle_cv, NULL);
+	return MOLT_OK;
+}
+
+void molt__sched_release(molt_runtime *rt)
+{
+	molt__scheds *ss = &rt->sched;
+
+	for (unsigned i = 0; i < ss->n; i++)
+		pthread_mutex_destroy(&ss->s[i].q.mu);
+	pthread_mutex_destroy(&ss->idle_mu);
+	pthread_cond_destroy(&ss->idle_cv);
+	molt_free(ss->s);
+	ss->s = NULL;
+}
+
+static void wake_one(molt__scheds *ss)
+{
+	pthread_mutex_lock(&ss->idle_mu);
+	pthread_cond_signal(&ss->idle_cv);
+	pthread_mutex_unlock(&ss->idle_mu);
+}
+
+void molt__sched_push(molt_runtime *rt, molt_proc *p)
+{
+	molt__scheds *ss = &rt->sched;
+	molt__sched *s = cur && cur->rt == rt ? cur : NULL;
+	molt__runq *q;
+	size_t len;
+
+	if (!s)
+		s = &ss->s[atomic_fetch_add_explicit(&ss->rr, 1,
+						     memory_order_relaxed) %
+			   ss->n];
+	q = &s->q;
+	pthread_mutex_lock(&q->mu);
+	p->next_run = NULL;
+	if (q->tail)
+		q->tail->next_run = p;
+	else
+		q->head = p;
+	q->tail = p;
+	len = ++q->len;
+	pthread_mutex_unlock(&q->mu);
+	atomic_fetch_add(&ss->runnable, 1);
+	/* A scheduler pushing onto its own queue runs that process next
+	 * itself; waking another thread for it would only cost a futex. */
+	if (atomic_load(&ss->sleepers) > 0 && (s != cur || len > 1))
+		wake_one(ss);
+}
+
+/* Pop the head, or (deterministic mode) a PRNG-chosen position. */
+static molt_proc *pop(molt__sched *s, int pick)
+{
+	molt__runq *q = &s->q;
+	molt_proc *p, **pp;
+	size_t k = 0;
+
+	pthread_mutex_lock(&q->mu);
+	if (!q->len) {
+		pthread_mutex_unlock(&q->mu);
+		return NULL;
+	}
+	if (pick)
+		k = (size_t)(xorshift(&s->rng) % q->len);
+	pp = &q->head;
+	while (k--)
+		pp = &(*pp)->next_run;
+	p = *pp;
+	*pp = p->next_run;
+	if (q->tail == p) {
+		q->tail = NULL;
+		for (molt_proc *t = q->head; t; t = t->next_run)
+			q->tail = t;
+	}
+	q->len--;
+	pthread_mutex_unlock(&q->mu);
+	p->next_run = NULL;
+	atomic_fetch_sub(&s->rt->sched.runnable, 1);
+	return p;
+}
+
+static molt_proc *next(molt__sched *s)
+{
+	molt__scheds *ss = &s->rt->sched;
+	int det = s->rt->opts.deterministic;
+
+	for (;;) {
+		molt_proc *p = pop(s, det);
+
+		for (unsigned i = 1; !p && i < ss->n; i++)
+			p = pop(&ss->s[(s->id + i) % ss->n], 0); /* steal */
+		if (p)
+			return p;
+		pthread_mutex_lock(&ss->idle_mu);
+		atomic_fetch_add(&ss->sleepers, 1);
+		if (!atomic_load(&ss->stopping) &&
+		    atomic_load(&ss->runnable) == 0)
+			pthread_cond_wait(&ss->idle_cv, &ss->idle_mu);
+		atomic_fetch_sub(&ss->sleepers, 1);
+		pthread_mutex_unlock(&ss->idle_mu);
+		if (atomic_load(&ss->stopping) &&
+		    atomic_load(&ss->runnable) == 0)
+			return NULL;
+	}
+}
+
+static void *sched_main(void *arg)
+{
+	molt__sched *s = arg;
+	molt_proc *p;
+
+	cur = s;
+	while ((p = next(s)) != NULL) {
+		unsigned n = molt__proc_run(s->rt, p);
+
+		/* only this thread writes it: a plain add, no bus lock */
+		atomic_store_explicit(
+			&s->dispatched,
+			atomic_load_explicit(&s->dispatched,
+					     memory_order_relaxed) +
+				n,
+			memory_order_relaxed);
+	}
+	cur = NULL;
+	return NULL;
+}
+
+int molt__sched_start(molt_runtime *rt)
+{
+	molt__scheds *ss = &rt->sched;
+
+	for (unsigned i = 0; i < ss->n; i++) {
+		if (pthread_create(&ss->s[i].thread, NULL, sched_main,
+				   &ss->s[i]) != 0) {
+			atomic_store(&ss->stopping, 1);
+			pthread_mutex_lock(&ss->idle_mu);
+			pthread_cond_broadcast(&ss->idle_cv);
+			pthread_mutex_unlock(&ss->idle_mu);
+			while (i--)
+				pthread_join(ss->s[i].thread, NULL);
+			return MOLT_EIO;
+		}
+	}
+	return MOLT_OK;
+}
+
+void molt__sched_stop(molt_runtime *rt)
+{
+	molt__scheds *ss = &rt->sched;
+
+	atomic_store(&ss->stopping, 1);
+	pthread_mutex_lock(&ss->idle_mu);
+	pthread_cond_broadcast(&ss->idle_cv);
+	pthread_mutex_unlock(&ss->idle_mu);
+	for (unsigned i = 0; i < ss->n; i++)
+		pthread_join(ss->s[i].thread, NULL);
+}

@@ -1,0 +1,63 @@
+/* Schedulers: threads, run queues, stealing, sleeping, deterministic mode. */
+#ifndef MOLT_RUNTIME_SCHED_H
+#define MOLT_RUNTIME_SCHED_H
+
+/*
+ * Each scheduler thread owns a FIFO run queue of runnable processes
+ * (intrusive through molt_proc.next_run) under a mutex. A scheduler pops
+ * its own queue, else steals the oldest process of another queue, else
+ * sleeps on the shared condition variable. `runnable` counts queued
+ * processes and `sleepers` sleeping threads; both are seq_cst so that a
+ * pusher either sees a sleeper (and signals it) or the sleeper sees the
+ * new work before waiting: no lost wake-ups, no polling.
+ *
+ * Deterministic mode: one scheduler thread, one queue, and the next
+ * process is picked at a position drawn from a seeded xorshift PRNG.
+ */
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct molt_proc;
+struct molt_runtime;
+
+typedef struct molt__runq {
+	pthread_mutex_t mu;	/* guards head, tail, len */
+	struct molt_proc *head; /* next to run */
+	struct molt_proc *tail; /* last queued */
+	size_t len;		/* queued processes */
+} molt__runq;
+
+typedef struct molt__sched {
+	struct molt_runtime *rt; /* owner */
+	unsigned id;		 /* index */
+	pthread_t thread;	 /* its thread */
+	molt__runq q;		 /* its run queue */
+	uint64_t rng;		 /* xorshift state (deterministic mode) */
+	atomic_uint_fast64_t dispatched; /* messages handled (own writes) */
+} molt__sched;
+
+typedef struct molt__scheds {
+	molt__sched *s;		 /* n schedulers */
+	unsigned n;		 /* count */
+	atomic_uint rr;		 /* round robin for pushes from outside */
+	atomic_long runnable;	 /* processes in all queues */
+	atomic_int sleepers;	 /* threads waiting on idle_cv */
+	atomic_int stopping;	 /* set by molt__sched_stop */
+	pthread_mutex_t idle_mu; /* with idle_cv */
+	pthread_cond_t idle_cv;	 /* idle schedulers wait here */
+} molt__scheds;
+
+int molt__sched_init(struct molt_runtime *rt);
+int molt__sched_start(struct molt_runtime *rt);
+/* Stop and join the threads (processes must be gone). */
+void molt__sched_stop(struct molt_runtime *rt);
+void molt__sched_release(struct molt_runtime *rt);
+/* Queue p (status already QUEUED) on the caller's or a chosen queue. */
+void molt__sched_push(struct molt_runtime *rt, struct molt_proc *p);
+/* The scheduler this thread runs, or NULL. */
+molt__sched *molt__sched_current(void);
+
+#endif

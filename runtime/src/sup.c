@@ -1,0 +1,648 @@
+/* The built-in supervisor: strategies, restart types, intensity, shutdown. */
+#include "sup.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "molt/common.h"
+#include "molt/log.h"
+#include "molt/runtime.h"
+
+#include "proc.h"
+
+#include "molt/banned.h"
+
+enum { ONE_FOR_ONE, ONE_FOR_ALL, REST_FOR_ONE, SIMPLE_ONE_FOR_ONE };
+enum { PERMANENT, TRANSIENT, TEMPORARY };
+enum { THEN_RECONCILE, THEN_STOP };
+
+#define BRUTAL	 (-1)
+#define INFINITE 0
+
+typedef struct child {
+	char *id;	 /* child id */
+	char *module;	 /* callback module ("supervisor" for a subtree) */
+	char *args;	 /* spawn args (owned) */
+	size_t args_len; /* their length */
+	char *name;	 /* name to register, or NULL */
+	int restart;	 /* PERMANENT, TRANSIENT, TEMPORARY */
+	int shutdown;	 /* ms, BRUTAL or INFINITE */
+	molt_pid pid;	 /* running process or 0 */
+	int want;	 /* should be running */
+} child;
+
+typedef struct sup {
+	int strategy;	       /* ONE_FOR_ONE ... */
+	int intensity;	       /* max restarts ... */
+	uint64_t period_ms;    /* ... within this period */
+	char *name;	       /* registered name of the supervisor */
+	child *kids;	       /* children in start order */
+	size_t n, cap;	       /* used, allocated */
+	child tmpl;	       /* simple_one_for_one template */
+	uint64_t *times;       /* recent restart times (intensity slots) */
+	size_t ntimes;	       /* used */
+	size_t *seq;	       /* children to terminate, in order */
+	size_t seq_n, seq_i;   /* length, next */
+	int seq_active;	       /* a termination sequence runs */
+	int seq_then;	       /* THEN_RECONCILE or THEN_STOP */
+	molt_pid seq_pid;      /* the child being terminated */
+	molt_ref seq_timer;    /* its kill timer, or 0 */
+	char stop_reason[128]; /* exit reason after THEN_STOP */
+} sup;
+
+/* --- the spec --- */
+
+static void child_clear(child *c)
+{
+	molt_free(c->id);
+	molt_free(c->module);
+	molt_free(c->args);
+	molt_free(c->name);
+	memset(c, 0, sizeof(*c));
+}
+
+static void sup_free(sup *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n; i++)
+		child_clear(&s->kids[i]);
+	child_clear(&s->tmpl);
+	molt_free(s->kids);
+	molt_free(s->times);
+	molt_free(s->seq);
+	molt_free(s->name);
+	molt_free(s);
+}
+
+static int lookup(const char *const *names, int n, const char *v)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(names[i], v) == 0)
+			return i;
+	return -1;
+}
+
+static const char *const strategies[] = {"one_for_one", "one_for_all",
+					 "rest_for_one", "simple_one_for_one"};
+static const char *const restarts[] = {"permanent", "transient", "temporary"};
+
+static char *dup_or_null(const cJSON *s)
+{
+	return cJSON_IsString(s) ? molt_strdup(s->valuestring) : NULL;
+}
+
+static int parse_args(child *c, const cJSON *a, molt_err *err)
+{
+	char *text;
+
+	if (!a) {
+		c->args = NULL;
+		c->args_len = 0;
+		return MOLT_OK;
+	}
+	text = cJSON_IsString(a) ? molt_strdup(a->valuestring)
+				 : cJSON_PrintUnformatted(a);
+	if (!text)
+		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
+	if (!cJSON_IsString(a)) { /* cJSON's allocator is not ours */
+		char *mine = molt_strdup(text);
+
+		cJSON_free(text);
+		if (!mine)
+			return molt_err_set(err, MOLT_ENOMEM, "out of memory");
+		text = mine;
+	}
+	c->args = text;
+	c->args_len = strlen(text);
+	return MOLT_OK;
+}
+
+static int parse_child(child *c, const cJSON *j, size_t idx, molt_err *err)
+{
+	const cJSON *id = cJSON_GetObjectItem(j, "id");
+	const cJSON *mod = cJSON_GetObjectItem(j, "module");
+	const cJSON *subspec = cJSON_GetObjectItem(j, "supervisor");
+	const cJSON *rs = cJSON_GetObjectItem(j, "restart");
+	const cJSON *sd = cJSON_GetObjectItem(j, "shutdown");
+	char label[96];
+
+	if (!cJSON_IsObject(j))
+		return molt_err_set(err, MOLT_EINVAL,
+				    "children[%zu] is not an object", idx);
+	snprintf(label, sizeof(label), "child '%s'",
+		 cJSON_IsString(id) ? id->valuestring : "?");
+	if (!cJSON_IsString(id) || !*id->valuestring)
+		return molt_err_set(err, MOLT_EINVAL,
+				    "children[%zu] has no \"id\" string", idx);
+	if (!cJSON_IsString(mod) && !cJSON_IsObject(subspec))
+		return molt_err_set(
+			err, MOLT_EINVAL,
+			"%s has neither \"module\" nor \"supervisor\"", label);
+	c->restart = PERMANENT;
+	if (rs && (!cJSON_IsString(rs) ||
+		   (c->restart = lookup(restarts, 3, rs->valuestring)) < 0))
+		return molt_err_set(err, MOLT_EINVAL,
+				    "%s: restart must be permanent, transient "
+				    "or temporary",
+				    label);
+	c->shutdown = subspec ? INFINITE : 5000;
+	if (cJSON_IsString(sd) && strcmp(sd->valuestring, "brutal_kill") == 0)
+		c->shutdown = BRUTAL;
+	else if (cJSON_IsString(sd) && strcmp(sd->valuestring, "infinity") == 0)
+		c->shutdown = INFINITE;
+	else if (cJSON_IsNumber(sd) && sd->valuedouble >= 1 &&
+		 sd->valuedouble < 86400000)
+		c->shutdown = (int)sd->valuedouble;
+	else if (sd)
+		return molt_err_set(err, MOLT_EINVAL,
+				    "%s: shutdown must be ms >= 1, "
+				    "\"brutal_kill\" or \"infinity\"",
+				    label);
+	c->id = molt_strdup(id->valuestring);
+	c->module = subspec ? molt_strdup("supervisor")
+			    : molt_strdup(mod->valuestring);
+	c->name = dup_or_null(cJSON_GetObjectItem(j, "name"));
+	if (!c->id || !c->module)
+		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
+	return parse_args(c, subspec ? subspec : cJSON_GetObjectItem(j, "args"),
+			  err);
+}
+
+static int parse_head(sup *s, const cJSON *j, molt_err *err)
+{
+	const cJSON *st = cJSON_GetObjectItem(j, "strategy");
+	const cJSON *in = cJSON_GetObjectItem(j, "intensity");
+	const cJSON *pe = cJSON_GetObjectItem(j, "period");
+
+	if (!cJSON_IsObject(j))
+		return molt_err_set(err, MOLT_EINVAL,
+				    "supervisor spec is not an object");
+	s->strategy = ONE_FOR_ONE;
+	if (st && (!cJSON_IsString(st) ||
+		   (s->strategy = lookup(strategies, 4, st->valuestring)) < 0))
+		return molt_err_set(err, MOLT_EINVAL,
+				    "unknown strategy (one_for_one, "
+				    "one_for_all, rest_for_one, "
+				    "simple_one_for_one)");
+	s->intensity = 3;
+	if (in && (!cJSON_IsNumber(in) || in->valuedouble < 0 ||
+		   in->valuedouble > 100000))
+		return molt_err_set(err, MOLT_EINVAL,
+				    "intensity must be a number >= 0");
+	if (in)
+		s->intensity = (int)in->valuedouble;
+	s->period_ms = 5000;
+	if (pe && (!cJSON_IsNumber(pe) || pe->valuedouble <= 0 ||
+		   pe->valuedouble > 86400))
+		return molt_err_set(err, MOLT_EINVAL,
+				    "period must be seconds > 0");
+	if (pe)
+		s->period_ms = (uint64_t)(pe->valuedouble * 1000);
+	s->name = dup_or_null(cJSON_GetObjectItem(j, "name"));
+	s->times = molt_calloc((size_t)s->intensity + 1, sizeof(*s->times));
+	return s->times ? MOLT_OK
+			: molt_err_set(err, MOLT_ENOMEM, "out of memory");
+}
+
+static int parse_children(sup *s, const cJSON *kids, molt_err *err)
+{
+	size_t n = (size_t)cJSON_GetArraySize(kids), i = 0;
+	const cJSON *k;
+
+	if (kids && !cJSON_IsArray(kids))
+		return molt_err_set(err, MOLT_EINVAL,
+				    "\"children\" must be an array");
+	if (s->strategy == SIMPLE_ONE_FOR_ONE && n != 1)
+		return molt_err_set(err, MOLT_EINVAL,
+				    "simple_one_for_one needs exactly one "
+				    "child spec");
+	if (s->strategy == SIMPLE_ONE_FOR_ONE)
+		return parse_child(&s->tmpl, cJSON_GetArrayItem(kids, 0), 0,
+				   err);
+	s->kids = molt_calloc(n ? n : 1, sizeof(*s->kids));
+	if (!s->kids)
+		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
+	s->cap = n ? n : 1;
+	cJSON_ArrayForEach(k, kids)
+	{
+		int rc = parse_child(&s->kids[i], k, i, err);
+
+		s->n = ++i;
+		if (rc < 0)
+			return rc;
+		for (size_t j = 0; j + 1 < i; j++)
+			if (strcmp(s->kids[j].id, s->kids[i - 1].id) == 0)
+				return molt_err_set(err, MOLT_EINVAL,
+						    "duplicate child id '%s'",
+						    s->kids[j].id);
+	}
+	return MOLT_OK;
+}
+
+static int spec_parse(sup **out, const char *text, size_t len, molt_err *err)
+{
+	cJSON *j = cJSON_ParseWithLength(text, len);
+	sup *s = molt_calloc(1, sizeof(*s));
+	int rc;
+
+	if (!s) {
+		cJSON_Delete(j);
+		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
+	}
+	if (!j) {
+		sup_free(s);
+		return molt_err_set(err, MOLT_EPARSE,
+				    "supervisor spec is not valid JSON");
+	}
+	rc = parse_head(s, j, err);
+	if (rc == MOLT_OK)
+		rc = parse_children(s, cJSON_GetObjectItem(j, "children"), err);
+	cJSON_Delete(j);
+	if (rc < 0) {
+		sup_free(s);
+		return rc;
+	}
+	*out = s;
+	return MOLT_OK;
+}
+
+/* --- running children --- */
+
+static int start_child(molt_ctx *ctx, child *c, molt_err *err)
+{
+	molt__version *v = molt__modtab_current(&ctx->rt->modtab, c->module);
+	molt_pid self = molt_self(ctx);
+	int rc;
+
+	if (!v)
+		return molt_err_set(err, MOLT_ENOTFOUND,
+				    "child '%s': module '%s' is not loaded",
+				    c->id, c->module);
+	rc = molt__proc_spawn(ctx->rt, &c->pid, v, c->args, c->args_len, self,
+			      self, err);
+	molt__version_unref(v);
+	if (rc < 0) {
+		c->pid = 0;
+		return molt_err_prefix(err, "child '%s'", c->id);
+	}
+	if (c->name && molt__reg_add_pid(ctx->rt, c->pid, c->name) < 0)
+		molt_logf(ctx, MOLT_LOG_WARN, "child '%s': name '%s' is taken",
+			  c->id, c->name);
+	c->want = 1;
+	return MOLT_OK;
+}
+
+/* Count a restart; 0 when that exceeds intensity within period. */
+static int add_restart(sup *s)
+{
+	uint64_t now = molt_now_ms();
+	size_t k = 0;
+
+	for (size_t i = 0; i < s->ntimes; i++)
+		if (now - s->times[i] <= s->period_ms)
+			s->times[k++] = s->times[i];
+	s->ntimes = k;
+	if (k >= (size_t)s->intensity)
+		return 0;
+	s->times[s->ntimes++] = now;
+	return 1;
+}
+
+static void seq_next(molt_ctx *ctx, sup *s);
+static void reconcile(molt_ctx *ctx, sup *s);
+
+/* Terminate the running children among idx[0..n) in that order, then
+ * reconcile or stop. Takes idx. */
+static void seq_start(molt_ctx *ctx, sup *s, size_t *idx, size_t n, int then)
+{
+	molt_free(s->seq);
+	s->seq = idx;
+	s->seq_n = idx ? n : 0;
+	s->seq_i = 0;
+	s->seq_active = 1;
+	s->seq_then = then;
+	seq_next(ctx, s);
+}
+
+/* Children from..to (inclusive) that run, in reverse order. */
+static size_t *reverse_running(sup *s, size_t from, size_t *n_out)
+{
+	size_t *idx = molt_malloc((s->n ? s->n : 1) * sizeof(*idx));
+	size_t n = 0;
+
+	for (size_t i = s->n; idx && i-- > from;)
+		if (s->kids[i].pid)
+			idx[n++] = i;
+	*n_out = n;
+	return idx;
+}
+
+static void escalate(molt_ctx *ctx, sup *s, const char *why)
+{
+	size_t n, *idx;
+
+	molt_logf(ctx, MOLT_LOG_ERROR, "supervisor %s: %s, shutting down",
+		  s->name ? s->name : "", why);
+	snprintf(s->stop_reason, sizeof(s->stop_reason), "shutdown");
+	for (size_t i = 0; i < s->n; i++)
+		s->kids[i].want = 0;
+	idx = reverse_running(s, 0, &n);
+	seq_start(ctx, s, idx, n, THEN_STOP);
+}
+
+static void seq_done(molt_ctx *ctx, sup *s)
+{
+	s->seq_active = 0;
+	s->seq_pid = 0;
+	if (s->seq_then == THEN_STOP)
+		molt_stop(ctx, s->stop_reason[0] ? s->stop_reason : "shutdown");
+	else
+		reconcile(ctx, s);
+}
+
+static void seq_next(molt_ctx *ctx, sup *s)
+{
+	while (s->seq_i < s->seq_n) {
+		child *c = &s->kids[s->seq[s->seq_i++]];
+
+		if (!c->pid)
+			continue;
+		s->seq_pid = c->pid;
+		s->seq_timer = 0;
+		if (c->shutdown == BRUTAL) {
+			molt_exit(ctx, c->pid, "kill");
+		} else {
+			molt_exit(ctx, c->pid, "shutdown");
+			if (c->shutdown != INFINITE)
+				molt_send_after(ctx, &s->seq_timer,
+						(uint32_t)c->shutdown, "kill",
+						4);
+		}
+		return; /* wait for its EXIT */
+	}
+	seq_done(ctx, s);
+}
+
+/* Start every child that should run and does not, in order. */
+static void reconcile(molt_ctx *ctx, sup *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		child *c = &s->kids[i];
+
+		while (c->want && !c->pid) {
+			molt_err err = MOLT_ERR_INIT;
+
+			if (start_child(ctx, c, &err) == MOLT_OK)
+				break;
+			molt_logf(ctx, MOLT_LOG_ERROR, "restart failed: %s",
+				  err.msg);
+			if (!add_restart(s)) {
+				escalate(ctx, s,
+					 "reached max restart intensity");
+				return;
+			}
+		}
+	}
+}
+
+static void remove_child(sup *s, size_t i)
+{
+	child_clear(&s->kids[i]);
+	memmove(&s->kids[i], &s->kids[i + 1], (s->n - i - 1) * sizeof(child));
+	s->n--;
+}
+
+static void child_exited(molt_ctx *ctx, sup *s, size_t i, const char *reason)
+{
+	child *c = &s->kids[i];
+	int restart = c->restart == PERMANENT ||
+		      (c->restart == TRANSIENT && !molt__reason_normal(reason));
+	size_t n, *idx;
+
+	c->pid = 0;
+	if (!restart) {
+		c->want = 0;
+		if (s->strategy == SIMPLE_ONE_FOR_ONE)
+			remove_child(s, i);
+		return;
+	}
+	molt_logf(ctx, MOLT_LOG_INFO, "child '%s' exited (%s), restarting",
+		  c->id, reason ? reason : "?");
+	if (!add_restart(s)) {
+		escalate(ctx, s, "reached max restart intensity");
+		return;
+	}
+	switch (s->strategy) {
+	case ONE_FOR_ALL:
+		idx = reverse_running(s, 0, &n);
+		seq_start(ctx, s, idx, n, THEN_RECONCILE);
+		break;
+	case REST_FOR_ONE:
+		idx = reverse_running(s, i + 1, &n);
+		seq_start(ctx, s, idx, n, THEN_RECONCILE);
+		break;
+	default:
+		reconcile(ctx, s);
+		break;
+	}
+}
+
+static int find_child(sup *s, molt_pid pid)
+{
+	if (!pid) /* not a child: 0 marks children that do not run */
+		return -1;
+	for (size_t i = 0; i < s->n; i++)
+		if (s->kids[i].pid == pid)
+			return (int)i;
+	return -1;
+}
+
+static void on_exit_msg(molt_ctx *ctx, sup *s, const molt_msg *m)
+{
+	int i = find_child(s, m->from);
+	size_t n, *idx;
+
+	if (i >= 0 && s->seq_active) {
+		if (s->kids[i].restart == TEMPORARY)
+			s->kids[i].want = 0;
+		s->kids[i].pid = 0;
+		if (m->from == s->seq_pid) {
+			if (s->seq_timer)
+				molt_cancel_timer(ctx, s->seq_timer);
+			seq_next(ctx, s);
+		}
+		return;
+	}
+	if (i >= 0) {
+		child_exited(ctx, s, (size_t)i, m->reason);
+		return;
+	}
+	if (m->from == ctx->p->parent || m->from == 0) {
+		/* our parent is going: orderly shutdown, then follow */
+		snprintf(s->stop_reason, sizeof(s->stop_reason), "%s",
+			 m->reason ? m->reason : "shutdown");
+		for (size_t k = 0; k < s->n; k++)
+			s->kids[k].want = 0;
+		idx = reverse_running(s, 0, &n);
+		seq_start(ctx, s, idx, n, THEN_STOP);
+	}
+}
+
+/* --- callbacks --- */
+
+static int sup_init(molt_ctx *ctx, const void *args, size_t len,
+		    void **state_out)
+{
+	molt_err err = MOLT_ERR_INIT;
+	sup *s;
+
+	if (spec_parse(&s, args, len, &err) < 0) {
+		molt_crash(ctx, "bad supervisor spec: %s", err.msg);
+		return -1;
+	}
+	molt_trap_exit(ctx, 1);
+	if (s->name && molt_register(ctx, s->name) < 0) {
+		molt_crash(ctx, "supervisor name '%s' is taken", s->name);
+		sup_free(s);
+		return -1;
+	}
+	*state_out = s;
+	for (size_t i = 0; i < s->n; i++) {
+		if (start_child(ctx, &s->kids[i], &err) < 0) {
+			molt_crash(ctx, "%s", err.msg);
+			return -1; /* started children die with us (linked) */
+		}
+	}
+	return MOLT_CB_OK;
+}
+
+static void add_child_json(cJSON *arr, const child *c)
+{
+	cJSON *o = cJSON_CreateObject();
+	char pb[32];
+
+	cJSON_AddStringToObject(o, "id", c->id);
+	cJSON_AddStringToObject(o, "module", c->module);
+	cJSON_AddStringToObject(o, "pid",
+				c->pid ? molt_pid_format(c->pid, pb, 32) : "");
+	cJSON_AddStringToObject(o, "restart", restarts[c->restart]);
+	cJSON_AddItemToArray(arr, o);
+}
+
+static int reply_str(molt_ctx *ctx, molt_from from, const char *s)
+{
+	return molt_reply(ctx, from, s, strlen(s));
+}
+
+static int start_dynamic(molt_ctx *ctx, sup *s, const char *args, size_t len,
+			 molt_from from)
+{
+	molt_err err = MOLT_ERR_INIT;
+	child c = s->tmpl;
+	char pb[32];
+
+	if (s->strategy != SIMPLE_ONE_FOR_ONE)
+		return reply_str(ctx, from, "error: not simple_one_for_one");
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 8;
+		child *k = molt_realloc(s->kids, cap * sizeof(*k));
+
+		if (!k)
+			return reply_str(ctx, from, "error: out of memory");
+		s->kids = k;
+		s->cap = cap;
+	}
+	c.id = molt_strdup(s->tmpl.id);
+	c.module = molt_strdup(s->tmpl.module);
+	c.args = molt_strndup(args, len);
+	c.args_len = len;
+	c.name = NULL;
+	if (!c.id || !c.module || !c.args || start_child(ctx, &c, &err) < 0) {
+		child_clear(&c);
+		return reply_str(ctx, from, "error: start failed");
+	}
+	s->kids[s->n++] = c;
+	return reply_str(ctx, from, molt_pid_format(c.pid, pb, 32));
+}
+
+static int sup_call(molt_ctx *ctx, const molt_msg *req, molt_from from,
+		    void **state)
+{
+	sup *s = *state;
+	const char *d = req->data ? req->data : "";
+	char buf[32], *text;
+	cJSON *arr;
+	int rc;
+
+	if (req->len >= 12 && memcmp(d, "start_child ", 12) == 0)
+		return start_dynamic(ctx, s, d + 12, req->len - 12, from);
+	if (req->len == 5 && memcmp(d, "count", 5) == 0) {
+		snprintf(buf, sizeof(buf), "%zu", s->n);
+		return reply_str(ctx, from, buf);
+	}
+	if (req->len != 14 || memcmp(d, "which_children", 14) != 0)
+		return reply_str(ctx, from, "error: unknown request");
+	arr = cJSON_CreateArray();
+	for (size_t i = 0; arr && i < s->n; i++)
+		add_child_json(arr, &s->kids[i]);
+	text = arr ? cJSON_PrintUnformatted(arr) : NULL;
+	rc = reply_str(ctx, from, text ? text : "[]");
+	cJSON_free(text);
+	cJSON_Delete(arr);
+	return rc;
+}
+
+static int sup_info(molt_ctx *ctx, const molt_msg *m, void **state)
+{
+	sup *s = *state;
+
+	if (m->kind == MOLT_MSG_EXIT)
+		on_exit_msg(ctx, s, m);
+	else if (m->kind == MOLT_MSG_TIMER && s->seq_active &&
+		 m->ref == s->seq_timer && s->seq_pid)
+		molt_exit(ctx, s->seq_pid, "kill");
+	return MOLT_CB_OK;
+}
+
+static void sup_free_state(molt_ctx *ctx, void *state)
+{
+	(void)ctx;
+	sup_free(state);
+}
+
+static size_t sup_format(const void *state, char *buf, size_t size)
+{
+	const sup *s = state;
+	int n = snprintf(buf, size, "{\"strategy\":\"%s\",\"children\":%zu}",
+			 strategies[s->strategy], s->n);
+
+	return n < 0 ? 0 : (size_t)n;
+}
+
+const molt_module molt__sup_module = {
+	.abi = MOLT_MODULE_ABI,
+	.behaviour = MOLT_BEHAVIOUR_SERVER,
+	.name = "supervisor",
+	.vsn = "1.0.0",
+	.init = sup_init,
+	.handle_call = sup_call,
+	.handle_info = sup_info,
+	.free_state = sup_free_state,
+	.format_state = sup_format,
+};
+
+int molt_runtime_start_supervisor(molt_runtime *rt, molt_pid *out,
+				  const char *spec_json, molt_err *err)
+{
+	sup *s;
+	int rc = spec_parse(&s, spec_json, strlen(spec_json), err);
+
+	if (rc < 0)
+		return rc;
+	sup_free(s);
+	return molt_runtime_spawn(rt, out, "supervisor", spec_json,
+				  strlen(spec_json), err);
+}

@@ -1,0 +1,438 @@
+/* System requests on a process: a separate path from ordinary messages. */
+#include "sysreq.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "molt/common.h"
+
+#include "modtab.h"
+
+#include "molt/banned.h"
+
+static void batch_unref(molt__batch *b)
+{
+	if (atomic_fetch_sub(&b->refs, 1) != 1)
+		return;
+	for (size_t i = 0; i < b->n; i++) {
+		molt_free(b->reqs[i].msg);
+		molt_free(b->reqs[i].text);
+	}
+	pthread_mutex_destroy(&b->mu);
+	pthread_cond_destroy(&b->cv);
+	molt_free(b->chg_vsn);
+	molt_free(b->extra);
+	molt_free(b);
+}
+
+static molt__sysreq *req_of(molt__msg *m)
+{
+	molt__sysreq *r;
+
+	memcpy(&r, m->data, sizeof(r));
+	return r;
+}
+
+/* One request fewer to wait for; the last one wakes the waiter. */
+static void count_down(molt__batch *b)
+{
+	if (atomic_fetch_sub(&b->remaining, 1) != 1)
+		return;
+	pthread_mutex_lock(&b->mu);
+	pthread_cond_broadcast(&b->cv);
+	pthread_mutex_unlock(&b->mu);
+}
+
+static void finish(molt__sysreq *r, int rc)
+{
+	molt__batch *b = r->b;
+
+	r->rc = rc;
+	atomic_store(&r->state, MOLT__RQ_DONE);
+	count_down(b);
+	batch_unref(b);
+}
+
+/* Claim r for running; 0 if the waiter cancelled it (then let go). */
+static int claim(molt__sysreq *r)
+{
+	int q = MOLT__RQ_QUEUED;
+
+	if (atomic_compare_exchange_strong(&r->state, &q, MOLT__RQ_STARTED))
+		return 1;
+	batch_unref(r->b);
+	return 0;
+}
+
+void molt__sysreq_abandon(molt__msg *m)
+{
+	molt__sysreq *r = req_of(m);
+
+	if (claim(r))
+		finish(r, MOLT_ENOTFOUND);
+}
+
+/* Keep a failure message: err's text, owned by r. */
+static int fail(molt__sysreq *r, const molt_err *err)
+{
+	r->msg = molt_strdup(err->msg);
+	return err->code;
+}
+
+static void set_suspended(molt_proc *p, int on)
+{
+	molt__spin_lock(&p->lock);
+	if (on)
+		p->flags |= MOLT__PF_SUSPENDED;
+	else
+		p->flags &= (uint8_t)~MOLT__PF_SUSPENDED;
+	molt__spin_unlock(&p->lock);
+}
+
+static void switch_to(molt_proc *p, molt__version *nv, void *ns)
+{
+	molt__spin_lock(&p->lock);
+	p->flags &= (uint8_t)~MOLT__PF_NOMOVE;
+	p->prev_ver = p->ver;
+	p->prev_state = p->state;
+	p->ver = nv;
+	p->state = ns;
+	molt__spin_unlock(&p->lock);
+	atomic_fetch_add(&nv->procs, 1);
+	atomic_fetch_sub(&p->prev_ver->procs, 1);
+}
+
+static int do_change(molt_runtime *rt, molt_proc *p, molt__sysreq *r,
+		     molt_err *err)
+{
+	molt__version *nv;
+	molt__batch *b = r->b;
+	molt_vsn_change chg = {b->chg_down, b->chg_vsn ? b->chg_vsn : ""};
+	molt_ctx ctx = {rt, p, NULL};
+	char pidbuf[32];
+	void *ns = NULL;
+	int rc;
+
+	molt_pid_format(p->pid, pidbuf, sizeof(pidbuf));
+	if (!(p->flags & MOLT__PF_SUSPENDED))
+		return molt_err_set(err, MOLT_EINVAL,
+				    "process %s is not suspended", pidbuf);
+	if (p->prev_ver)
+		return molt_err_set(err, MOLT_EBUSY,
+				    "process %s has an uncommitted code change",
+				    pidbuf);
+	nv = molt__modtab_current(&rt->modtab, p->ver->mod->name);
+	if (!nv)
+		return molt_err_set(err, MOLT_ENOTFOUND,
+				    "module '%s' has no current version",
+				    p->ver->mod->name);
+	if (!nv->desc->code_change) {
+		switch_to(p, nv, p->state); /* same state, new code */
+		return MOLT_OK;
+	}
+	ctx.ver = nv;
+	rc = nv->desc->code_change(&ctx, &chg, p->state,
+				   b->extra ? b->extra : "[]", &ns);
+	if (rc < 0 || (p->flags & MOLT__PF_EXITING)) {
+		molt_err_set(err, MOLT_ERROR,
+			     "module '%s' %s code_change failed for process "
+			     "%s: %s",
+			     nv->mod->name, nv->desc->vsn, pidbuf,
+			     p->stop_reason ? p->stop_reason
+					    : "returned error");
+		molt__spin_lock(&p->lock);
+		p->flags &= (uint8_t)~MOLT__PF_EXITING;
+		molt__spin_unlock(&p->lock);
+		molt_free(p->stop_reason);
+		p->stop_reason = NULL;
+		molt__version_unref(nv);
+		return MOLT_ERROR;
+	}
+	switch_to(p, nv, ns);
+	return MOLT_OK;
+}
+
+static int do_commit(molt_runtime *rt, molt_proc *p)
+{
+	molt__version *pv = p->prev_ver;
+	molt_ctx ctx = {rt, p, pv};
+
+	if (!pv)
+		return MOLT_OK;
+	if (p->prev_state && p->prev_state != p->state && pv->desc->free_state)
+		pv->desc->free_state(&ctx, p->prev_state);
+	molt__spin_lock(&p->lock);
+	p->prev_ver = NULL;
+	p->prev_state = NULL;
+	molt__spin_unlock(&p->lock);
+	molt__version_unref(pv);
+	return MOLT_OK;
+}
+
+static int do_revert(molt_runtime *rt, molt_proc *p)
+{
+	molt__version *nv = p->ver;
+	molt_ctx ctx = {rt, p, nv};
+
+	if (!p->prev_ver)
+		return MOLT_OK;
+	if (p->state != p->prev_state && nv->desc->free_state)
+		nv->desc->free_state(&ctx, p->state);
+	molt__spin_lock(&p->lock);
+	p->ver = p->prev_ver;
+	p->state = p->prev_state;
+	p->prev_ver = NULL;
+	p->prev_state = NULL;
+	molt__spin_unlock(&p->lock);
+	atomic_fetch_add(&p->ver->procs, 1);
+	atomic_fetch_sub(&nv->procs, 1);
+	molt__version_unref(nv);
+	return MOLT_OK;
+}
+
+static int do_state(molt_proc *p, molt__sysreq *r)
+{
+	size_t (*fmt)(const void *, char *, size_t) =
+		p->ver->desc->format_state;
+	size_t need;
+
+	if (!fmt) {
+		r->text = molt_strdup("<no format_state>");
+		return r->text ? MOLT_OK : MOLT_ENOMEM;
+	}
+	need = fmt(p->state, NULL, 0);
+	r->text = molt_malloc(need + 1);
+	if (!r->text)
+		return MOLT_ENOMEM;
+	fmt(p->state, r->text, need + 1);
+	r->text[need] = '\0';
+	return MOLT_OK;
+}
+
+static int execute(molt_runtime *rt, molt_proc *p, molt__sysreq *r)
+{
+	molt_err err = MOLT_ERR_INIT;
+	int rc;
+
+	switch (r->b->op) {
+	case MOLT__SYS_SUSPEND:
+		set_suspended(p, 1);
+		return MOLT_OK;
+	case MOLT__SYS_RESUME:
+		set_suspended(p, 0);
+		return MOLT_OK;
+	case MOLT__SYS_CHANGE:
+		rc = do_change(rt, p, r, &err);
+		return rc < 0 ? fail(r, &err) : rc;
+	case MOLT__SYS_COMMIT:
+		return do_commit(rt, p);
+	case MOLT__SYS_REVERT:
+		return do_revert(rt, p);
+	case MOLT__SYS_STATE:
+		return do_state(p, r);
+	}
+	return MOLT_EINVAL;
+}
+
+void molt__sysreq_run(molt_runtime *rt, molt_proc *p, molt__msg *m)
+{
+	molt__sysreq *r = req_of(m);
+
+	if (claim(r))
+		finish(r, execute(rt, p, r));
+}
+
+static void batch_free_new(molt__batch *b)
+{
+	molt_free(b->chg_vsn);
+	molt_free(b->extra);
+	molt_free(b);
+}
+
+/* A batch of n requests for op, referenced once (by the waiter). */
+static molt__batch *batch_new(int op, size_t n, const molt_vsn_change *chg,
+			      const char *extra)
+{
+	molt__batch *b;
+	pthread_condattr_t ca;
+
+	if (n > (SIZE_MAX - sizeof(*b)) / sizeof(b->reqs[0]))
+		return NULL;
+	b = molt_calloc(1, sizeof(*b) + n * sizeof(b->reqs[0]));
+	if (!b)
+		return NULL;
+	b->op = op;
+	b->n = n;
+	if (chg) {
+		b->chg_down = chg->down;
+		b->chg_vsn = molt_strdup(chg->vsn ? chg->vsn : "");
+	}
+	if (extra)
+		b->extra = molt_strdup(extra);
+	if ((chg && !b->chg_vsn) || (extra && !b->extra)) {
+		batch_free_new(b);
+		return NULL;
+	}
+	atomic_init(&b->refs, 1);
+	atomic_init(&b->remaining, n);
+	for (size_t i = 0; i < n; i++) {
+		b->reqs[i].b = b;
+		atomic_init(&b->reqs[i].state, MOLT__RQ_QUEUED);
+	}
+	pthread_mutex_init(&b->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&b->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	return b;
+}
+
+static void deadline(struct timespec *ts, uint32_t timeout_ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += timeout_ms / 1000;
+	ts->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/* Queue request i for pid. A dead pid completes it with MOLT_ENOTFOUND;
+ * out of memory with MOLT_ENOMEM. */
+static void send_one(molt_runtime *rt, molt__batch *b, size_t i, molt_pid pid)
+{
+	molt__sysreq *r = &b->reqs[i];
+	molt__msg *m = molt__msg_new(MOLT__SIG_SYS, 0, 0, &r, sizeof(r), NULL);
+
+	atomic_fetch_add(&b->refs, 1); /* the message's */
+	if (!m) {
+		r->rc = MOLT_ENOMEM;
+	} else if (molt__proc_deliver(rt, pid, m, 1) == MOLT_OK) {
+		return;
+	} else {
+		r->rc = MOLT_ENOTFOUND; /* deliver freed m */
+	}
+	atomic_store(&r->state, MOLT__RQ_DONE);
+	atomic_fetch_sub(&b->remaining, 1);
+	atomic_fetch_sub(&b->refs, 1);
+}
+
+/* Wait until every request is done or, at the deadline, cancel those
+ * not started (MOLT_ETIMEOUT) and wait for the started ones. */
+static void wait_all(molt__batch *b, const struct timespec *ts)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&b->mu);
+	while (atomic_load(&b->remaining) && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&b->cv, &b->mu, ts);
+	pthread_mutex_unlock(&b->mu);
+	for (size_t i = 0; i < b->n && atomic_load(&b->remaining); i++) {
+		molt__sysreq *r = &b->reqs[i];
+		int q = MOLT__RQ_QUEUED;
+
+		if (atomic_compare_exchange_strong(&r->state, &q,
+						   MOLT__RQ_CANCELLED)) {
+			r->rc = MOLT_ETIMEOUT;
+			atomic_fetch_sub(&b->remaining, 1);
+		}
+	}
+	pthread_mutex_lock(&b->mu);
+	while (atomic_load(&b->remaining)) /* started: they end quickly */
+		pthread_cond_wait(&b->cv, &b->mu);
+	pthread_mutex_unlock(&b->mu);
+}
+
+static const char *const op_names[] = {
+	"",
+	"suspend",
+	"resume",
+	"change_code",
+	"commit_code",
+	"revert_code",
+	"get_state",
+};
+
+/* The outcome of request i (for pid) as a code and, on failure, err. */
+static int result(molt__batch *b, size_t i, molt_pid pid, uint32_t ms,
+		  molt_err *err)
+{
+	molt__sysreq *r = &b->reqs[i];
+	char pidbuf[32];
+
+	molt_pid_format(pid, pidbuf, sizeof(pidbuf));
+	switch (r->rc) {
+	case MOLT_OK:
+		return MOLT_OK;
+	case MOLT_ETIMEOUT:
+		return molt_err_set(err, r->rc,
+				    "%s of process %s timed out after %u ms",
+				    op_names[b->op], pidbuf, ms);
+	case MOLT_ENOTFOUND:
+		return molt_err_set(err, r->rc, "%s: no process %s",
+				    op_names[b->op], pidbuf);
+	default:
+		if (r->msg)
+			return molt_err_set(err, r->rc, "%s", r->msg);
+		return molt_err_set(err, r->rc, "%s of process %s failed",
+				    op_names[b->op], pidbuf);
+	}
+}
+
+int molt__proc_sys(molt_runtime *rt, molt_pid pid, int op,
+		   const molt_vsn_change *chg, const char *extra,
+		   char **text_out, uint32_t timeout_ms, molt_err *err)
+{
+	molt__batch *b = batch_new(op, 1, chg, extra);
+	struct timespec ts;
+	int rc;
+
+	if (!b)
+		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
+	send_one(rt, b, 0, pid);
+	deadline(&ts, timeout_ms);
+	wait_all(b, &ts);
+	rc = result(b, 0, pid, timeout_ms, err);
+	if (rc == MOLT_OK && text_out) {
+		*text_out = b->reqs[0].text;
+		b->reqs[0].text = NULL;
+	}
+	batch_unref(b);
+	return rc;
+}
+
+int molt_runtime_sys_many(molt_runtime *rt, int op, const molt_pid *pids,
+			  size_t n, const molt_vsn_change *chg,
+			  const char *extra_json, uint32_t timeout_ms,
+			  int *rcs_out, molt_err *err)
+{
+	molt__batch *b;
+	struct timespec ts;
+	int first = MOLT_OK;
+
+	if (op < MOLT_SYS_SUSPEND || op > MOLT_SYS_REVERT_CODE)
+		return molt_err_set(err, MOLT_EINVAL, "unknown system op %d",
+				    op);
+	b = batch_new(op, n, chg, extra_json);
+	if (!b)
+		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
+	/* all requests first: the schedulers work on them in parallel */
+	for (size_t i = 0; i < n; i++)
+		send_one(rt, b, i, pids[i]);
+	deadline(&ts, timeout_ms); /* then one deadline for all of them */
+	wait_all(b, &ts);
+	for (size_t i = 0; i < n; i++) {
+		molt_err e = MOLT_ERR_INIT;
+		int rc = result(b, i, pids[i], timeout_ms, &e);
+
+		if (rcs_out)
+			rcs_out[i] = rc;
+		if (rc < 0 && rc != MOLT_ENOTFOUND && first == MOLT_OK)
+			first = molt_err_set(err, rc, "%s", e.msg);
+	}
+	batch_unref(b);
+	return first;
+}

@@ -1,0 +1,353 @@
+/* Processes: calls, casts, pids, crashes, memory, links, monitors, timers. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "molt/runtime.h"
+
+#include "rt_util.h"
+#include "test_util.h"
+
+static molt_runtime *rt;
+
+static void setup(void)
+{
+	rt = rt_start(1, 1);
+}
+
+static void teardown(void)
+{
+	rt_stop(rt);
+}
+
+static void cmd(char *buf, size_t n, const char *verb, uint64_t a,
+		const char *rest)
+{
+	snprintf(buf, n, "%s %" PRIu64 "%s%s", verb, a, rest ? " " : "",
+		 rest ? rest : "");
+}
+
+START_TEST(test_call_and_cast_reach_the_process)
+{
+	molt_pid c = rt_spawn(rt, "counter", NULL);
+
+	ck_assert_str_eq(rt_call(rt, c, "incr"), "1");
+	ck_assert_str_eq(rt_call(rt, c, "incr"), "2");
+	ck_assert_int_eq(molt_runtime_cast(rt, c, "incr", 4), MOLT_OK);
+	ck_assert_str_eq(rt_call(rt, c, "get"), "3");
+	ck_assert_str_eq(rt_call(rt, c, "what"), "error: unknown request");
+}
+END_TEST
+
+START_TEST(test_pids_are_never_reused)
+{
+	molt_pid a = rt_spawn(rt, "probe", NULL), b;
+
+	ck_assert_str_eq(rt_call(rt, a, "stop normal"), "ok");
+	ck_assert_ptr_nonnull(rt_wait_exit(rt, a, 2000));
+	b = rt_spawn(rt, "probe", NULL);
+	ck_assert_uint_eq((uint32_t)a, (uint32_t)b); /* same slot ... */
+	ck_assert_uint_ne(a, b);		     /* ... new pid */
+	ck_assert(!molt_runtime_alive(rt, a));
+	ck_assert_str_eq(rt_call(rt, a, "ping"), "ERR:eclosed");
+	ck_assert_str_eq(rt_call(rt, b, "ping"), "pong");
+}
+END_TEST
+
+START_TEST(test_call_times_out_and_late_reply_is_dropped)
+{
+	molt_pid s = rt_spawn(rt, "slow", NULL);
+	molt_reply_buf r = {0};
+	molt_err err = MOLT_ERR_INIT;
+
+	ck_assert_int_eq(molt_runtime_call(rt, &r, s, "sleep 300", 9, 50, &err),
+			 MOLT_ETIMEOUT);
+	ck_assert_ptr_nonnull(strstr(err.msg, "timed out"));
+	ck_assert_str_eq(rt_call(rt, s, "ping"), "pong");
+}
+END_TEST
+
+START_TEST(test_call_to_a_process_that_dies_fails_closed)
+{
+	molt_pid c = rt_spawn(rt, "crasher", NULL);
+
+	ck_assert_str_eq(rt_call(rt, c, "crash"), "ERR:eclosed");
+	ck_assert_str_eq(rt_wait_exit(rt, c, 2000), "noproc");
+}
+END_TEST
+
+START_TEST(test_crash_leaves_others_untouched)
+{
+	molt_pid c = rt_spawn(rt, "counter", "41");
+	molt_pid x = rt_spawn(rt, "crasher", NULL);
+	molt_pid w = rt_watch(rt, x);
+
+	ck_assert_str_eq(rt_call(rt, c, "incr"), "42");
+	ck_assert_int_eq(molt_runtime_cast(rt, x, "crash", 5), MOLT_OK);
+	ck_assert_str_eq(rt_watch_reason(rt, w, x, 2000), "requested crash");
+	ck_assert_str_eq(rt_call(rt, c, "get"), "42");
+	ck_assert_int_eq(molt_runtime_alive(rt, c), 1);
+}
+END_TEST
+
+START_TEST(test_init_failure_is_an_error_and_leaves_nothing)
+{
+	molt_runtime_stats st;
+	molt_pid pid = 0;
+	molt_err err = MOLT_ERR_INIT;
+
+	ck_assert_int_eq(
+		molt_runtime_spawn(rt, &pid, "crasher", "fail", 4, &err),
+		MOLT_ERROR);
+	ck_assert_ptr_nonnull(strstr(err.msg, "init failed"));
+	ck_assert_int_eq(molt_runtime_spawn(rt, &pid, "nosuch", NULL, 0, &err),
+			 MOLT_ENOTFOUND);
+	molt_runtime_get_stats(rt, &st);
+	ck_assert_uint_eq(st.processes, 0);
+}
+END_TEST
+
+START_TEST(test_process_memory_is_accounted_and_reclaimed)
+{
+	molt_pid p = rt_spawn(rt, "probe", NULL);
+	molt_pid w = rt_watch(rt, p);
+	molt_proc_info pi;
+
+	ck_assert_str_eq(rt_call(rt, p, "alloc 100000"), "ok");
+	ck_assert_int_eq(molt_runtime_process_info(rt, p, &pi), MOLT_OK);
+	ck_assert_uint_ge(pi.heap_bytes, 100000);
+	/* never freed by the module: the runtime reclaims it at exit (the
+	 * sanitizer build checks nothing leaks) */
+	ck_assert_int_eq(molt_runtime_exit(rt, p, "kill"), MOLT_OK);
+	ck_assert_str_eq(rt_watch_reason(rt, w, p, 2000), "killed");
+}
+END_TEST
+
+START_TEST(test_idle_process_is_small)
+{
+	molt_runtime_stats st;
+
+	molt_runtime_get_stats(rt, &st);
+	fprintf(stderr, "process struct: %zu bytes\n", st.proc_struct_bytes);
+	ck_assert_uint_le(st.proc_struct_bytes, 512);
+}
+END_TEST
+
+START_TEST(test_link_propagates_a_crash)
+{
+	molt_pid a = rt_spawn(rt, "probe", NULL);
+	molt_pid b = rt_call_u(rt, a, "spawn_link crasher");
+	molt_pid wa = rt_watch(rt, a), wb = rt_watch(rt, b);
+
+	ck_assert_int_eq(molt_runtime_cast(rt, b, "crash", 5), MOLT_OK);
+	ck_assert_str_eq(rt_watch_reason(rt, wb, b, 2000), "requested crash");
+	ck_assert_str_eq(rt_watch_reason(rt, wa, a, 2000), "requested crash");
+}
+END_TEST
+
+START_TEST(test_normal_exit_does_not_kill_a_linked_process)
+{
+	molt_pid a = rt_spawn(rt, "probe", NULL);
+	molt_pid b = rt_call_u(rt, a, "spawn_link crasher");
+	molt_pid wb = rt_watch(rt, b);
+
+	ck_assert_int_eq(molt_runtime_cast(rt, b, "stop normal", 11), MOLT_OK);
+	ck_assert_str_eq(rt_watch_reason(rt, wb, b, 2000), "normal");
+	ck_assert_str_eq(rt_call(rt, a, "ping"), "pong");
+}
+END_TEST
+
+START_TEST(test_trap_exit_turns_exit_signals_into_messages)
+{
+	molt_pid a = rt_spawn(rt, "probe", "trap");
+	molt_pid b = rt_call_u(rt, a, "spawn_link crasher");
+	molt_pid wa = rt_watch(rt, a);
+	char want[128];
+
+	ck_assert_int_eq(molt_runtime_cast(rt, b, "crash", 5), MOLT_OK);
+	snprintf(want, sizeof(want), "exit from=%" PRIu64, b);
+	ck_assert_ptr_nonnull(
+		strstr(rt_probe_log_until(rt, a, want, 2000), want));
+	ck_assert_str_eq(rt_call(rt, a, "ping"), "pong");
+	/* "kill" cannot be trapped */
+	ck_assert_int_eq(molt_runtime_exit(rt, a, "kill"), MOLT_OK);
+	ck_assert_str_eq(rt_watch_reason(rt, wa, a, 2000), "killed");
+}
+END_TEST
+
+START_TEST(test_unlink_stops_exit_signals)
+{
+	molt_pid a = rt_spawn(rt, "probe", NULL);
+	molt_pid b = rt_call_u(rt, a, "spawn_link crasher");
+	char c[64];
+
+	cmd(c, sizeof(c), "unlink", b, NULL);
+	ck_assert_str_eq(rt_call(rt, a, c), "ok");
+	ck_assert_int_eq(molt_runtime_cast(rt, b, "crash", 5), MOLT_OK);
+	ck_assert_ptr_nonnull(rt_wait_exit(rt, b, 2000));
+	ck_assert_str_eq(rt_call(rt, a, "ping"), "pong");
+}
+END_TEST
+
+START_TEST(test_monitor_reports_down_with_reason)
+{
+	molt_pid a = rt_spawn(rt, "probe", NULL);
+	molt_pid b = rt_spawn(rt, "crasher", NULL);
+	molt_pid d = rt_spawn(rt, "probe", NULL);
+	char c[64], want[160];
+	uint64_t ref, ref2;
+
+	cmd(c, sizeof(c), "monitor", b, NULL);
+	ref = rt_call_u(rt, a, c);
+	ck_assert_int_eq(molt_runtime_cast(rt, b, "crash", 5), MOLT_OK);
+	snprintf(want, sizeof(want),
+		 "down from=%" PRIu64 " ref=%" PRIu64 " reason=requested crash",
+		 b, ref);
+	ck_assert_ptr_nonnull(
+		strstr(rt_probe_log_until(rt, a, want, 2000), want));
+	/* monitoring a dead pid: DOWN noproc at once */
+	ref = rt_call_u(rt, a, c);
+	snprintf(want, sizeof(want), "ref=%" PRIu64 " reason=noproc", ref);
+	ck_assert_ptr_nonnull(
+		strstr(rt_probe_log_until(rt, a, want, 2000), want));
+	/* demonitor: no DOWN */
+	cmd(c, sizeof(c), "monitor", d, NULL);
+	ref2 = rt_call_u(rt, a, c);
+	cmd(c, sizeof(c), "demonitor", ref2, NULL);
+	ck_assert_str_eq(rt_call(rt, a, c), "ok");
+	ck_assert_str_eq(rt_call(rt, d, "stop normal"), "ok");
+	ck_assert_ptr_nonnull(rt_wait_exit(rt, d, 2000));
+	ck_assert_ptr_null(
+		strstr(rt_probe_log_until(rt, a, "down", 100), "down"));
+}
+END_TEST
+
+START_TEST(test_timers_fire_and_cancel)
+{
+	molt_pid a = rt_spawn(rt, "probe", NULL);
+	uint64_t t1 = rt_call_u(rt, a, "after 20 first");
+	uint64_t t2 = rt_call_u(rt, a, "after 60000 never");
+	char c[64];
+	const char *log;
+
+	cmd(c, sizeof(c), "cancel", t2, NULL);
+	ck_assert_str_eq(rt_call(rt, a, c), "ok");
+	log = rt_probe_log_until(rt, a, "data=first", 2000);
+	ck_assert_ptr_nonnull(strstr(log, "timer"));
+	ck_assert_ptr_nonnull(strstr(log, "data=first"));
+	cmd(c, sizeof(c), "cancel", t1, NULL);
+	ck_assert_str_eq(rt_call(rt, a, c), "notfound");
+	ck_assert_ptr_null(
+		strstr(rt_probe_log_until(rt, a, "never", 50), "never"));
+}
+END_TEST
+
+START_TEST(test_async_call_gets_reply_or_timeout_never_both)
+{
+	molt_pid a = rt_spawn(rt, "probe", NULL);
+	molt_pid c = rt_spawn(rt, "counter", NULL);
+	molt_pid s = rt_spawn(rt, "slow", NULL);
+	char buf[96], want[96];
+	uint64_t ref;
+	const char *log;
+
+	cmd(buf, sizeof(buf), "acall", c, "1000 incr");
+	ref = rt_call_u(rt, a, buf);
+	snprintf(want, sizeof(want), "reply from=%" PRIu64 " ref=%" PRIu64, c,
+		 ref);
+	log = rt_probe_log_until(rt, a, want, 2000);
+	ck_assert_ptr_nonnull(strstr(log, want));
+	ck_assert_ptr_nonnull(strstr(log, "data=1"));
+	/* a slow callee: timeout, and its late reply is dropped */
+	cmd(buf, sizeof(buf), "acall", s, "30 sleep 200");
+	ref = rt_call_u(rt, a, buf);
+	snprintf(want, sizeof(want), "timeout from=%" PRIu64 " ref=%" PRIu64, s,
+		 ref);
+	ck_assert_ptr_nonnull(
+		strstr(rt_probe_log_until(rt, a, want, 2000), want));
+	ck_assert_str_eq(rt_call(rt, s, "ping"), "pong"); /* slept, replied */
+	ck_assert_ptr_null(
+		strstr(rt_probe_log_until(rt, a, "reply", 50), "reply"));
+}
+END_TEST
+
+START_TEST(test_registered_names)
+{
+	molt_pid a = rt_spawn(rt, "probe", "register alpha");
+	molt_pid b = rt_spawn(rt, "probe", NULL);
+
+	ck_assert_uint_eq(molt_runtime_whereis(rt, "alpha"), a);
+	ck_assert_uint_eq(molt_runtime_resolve(rt, "alpha"), a);
+	ck_assert_str_eq(rt_call(rt, b, "register alpha"), "taken");
+	ck_assert_uint_eq(rt_call_u(rt, b, "whereis alpha"), a);
+	ck_assert_str_eq(rt_call(rt, a, "stop normal"), "ok");
+	ck_assert_ptr_nonnull(rt_wait_exit(rt, a, 2000));
+	ck_assert_uint_eq(molt_runtime_whereis(rt, "alpha"), 0);
+	ck_assert_str_eq(rt_call(rt, b, "register alpha"), "ok");
+	ck_assert_uint_eq(molt_runtime_whereis(rt, "alpha"), b);
+}
+END_TEST
+
+START_TEST(test_pid_text_round_trips)
+{
+	molt_pid a = rt_spawn(rt, "probe", NULL);
+	char buf[32];
+
+	ck_assert_uint_eq(molt_runtime_resolve(rt, molt_pid_format(a, buf, 32)),
+			  a);
+	ck_assert_uint_eq(molt_runtime_resolve(rt, "<1.x>"), 0);
+	ck_assert_uint_eq(molt_runtime_resolve(rt, "nobody"), 0);
+}
+END_TEST
+
+START_TEST(test_shutdown_runs_terminate)
+{
+	char dir[256], path[300];
+	char *txt;
+	molt_pid p;
+
+	molt_test_mkdtemp(dir, sizeof(dir), "term");
+	snprintf(path, sizeof(path), "touch:%s/reason", dir);
+	p = rt_spawn(rt, "probe", path);
+	ck_assert_uint_ne(p, 0);
+	ck_assert_int_eq(molt_runtime_shutdown(rt, 2000), MOLT_OK);
+	snprintf(path, sizeof(path), "%s/reason", dir);
+	txt = molt_test_read_file(path, NULL);
+	ck_assert_ptr_nonnull(txt);
+	ck_assert_str_eq(txt, "shutdown\n");
+	free(txt);
+	molt_test_rmrf(dir);
+}
+END_TEST
+
+Suite *proc_suite(void)
+{
+	Suite *s = suite_create("proc");
+	TCase *tc = tcase_create("proc");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, test_call_and_cast_reach_the_process);
+	tcase_add_test(tc, test_pids_are_never_reused);
+	tcase_add_test(tc, test_call_times_out_and_late_reply_is_dropped);
+	tcase_add_test(tc, test_call_to_a_process_that_dies_fails_closed);
+	tcase_add_test(tc, test_crash_leaves_others_untouched);
+	tcase_add_test(tc, test_init_failure_is_an_error_and_leaves_nothing);
+	tcase_add_test(tc, test_process_memory_is_accounted_and_reclaimed);
+	tcase_add_test(tc, test_idle_process_is_small);
+	tcase_add_test(tc, test_link_propagates_a_crash);
+	tcase_add_test(tc, test_normal_exit_does_not_kill_a_linked_process);
+	tcase_add_test(tc, test_trap_exit_turns_exit_signals_into_messages);
+	tcase_add_test(tc, test_unlink_stops_exit_signals);
+	tcase_add_test(tc, test_monitor_reports_down_with_reason);
+	tcase_add_test(tc, test_timers_fire_and_cancel);
+	tcase_add_test(tc, test_async_call_gets_reply_or_timeout_never_both);
+	tcase_add_test(tc, test_registered_names);
+	tcase_add_test(tc, test_pid_text_round_trips);
+	tcase_add_test(tc, test_shutdown_runs_terminate);
+	suite_add_tcase(s, tc);
+	return s;
+}

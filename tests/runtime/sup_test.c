@@ -1,0 +1,300 @@
+/* Supervisors: strategies, restart types, intensity, orderly shutdown. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "molt/runtime.h"
+
+#include "rt_util.h"
+#include "test_util.h"
+
+static molt_runtime *rt;
+
+static void setup(void)
+{
+	rt = rt_start(1, 1);
+}
+
+static void teardown(void)
+{
+	rt_stop(rt);
+}
+
+static molt_pid start(const char *spec)
+{
+	molt_err err = MOLT_ERR_INIT;
+	molt_pid pid = 0;
+
+	ck_assert_msg(molt_runtime_start_supervisor(rt, &pid, spec, &err) ==
+			      MOLT_OK,
+		      "start: %s", err.msg);
+	return pid;
+}
+
+static molt_pid who(const char *name)
+{
+	molt_pid p = molt_runtime_whereis(rt, name);
+
+	ck_assert_msg(p != 0, "no process named %s", name);
+	return p;
+}
+
+/* Crash the process named name and wait until the name is taken by a
+ * new process (restarted) or ms pass (returns 0). */
+static molt_pid crash_and_wait(const char *name, uint32_t ms)
+{
+	molt_pid old = who(name);
+
+	ck_assert_int_eq(molt_runtime_cast(rt, old, "crash", 5), MOLT_OK);
+	return rt_wait_name(rt, name, old, ms);
+}
+
+#define THREE(strategy)                                                        \
+	"{\"strategy\":\"" strategy "\",\"intensity\":10,\"period\":10,"       \
+	"\"children\":[{\"id\":\"a\",\"module\":\"counter\",\"name\":\"a\"},"  \
+	"{\"id\":\"x\",\"module\":\"crasher\",\"name\":\"x\"},"                \
+	"{\"id\":\"b\",\"module\":\"counter\",\"name\":\"b\"}]}"
+
+START_TEST(test_one_for_one_restarts_only_the_child)
+{
+	molt_pid a, b;
+
+	start(THREE("one_for_one"));
+	a = who("a");
+	b = who("b");
+	ck_assert_str_eq(rt_call(rt, a, "incr"), "1");
+	ck_assert_uint_ne(crash_and_wait("x", 2000), 0);
+	ck_assert_uint_eq(who("a"), a);
+	ck_assert_uint_eq(who("b"), b);
+	ck_assert_str_eq(rt_call(rt, a, "get"), "1");
+}
+END_TEST
+
+START_TEST(test_one_for_all_restarts_every_child)
+{
+	molt_pid a, b;
+
+	start(THREE("one_for_all"));
+	a = who("a");
+	b = who("b");
+	ck_assert_str_eq(rt_call(rt, a, "incr"), "1");
+	ck_assert_uint_ne(crash_and_wait("x", 2000), 0);
+	ck_assert_uint_ne(rt_wait_name(rt, "a", a, 2000), 0);
+	ck_assert_uint_ne(rt_wait_name(rt, "b", b, 2000), 0);
+	ck_assert_str_eq(rt_call(rt, who("a"), "get"), "0");
+}
+END_TEST
+
+START_TEST(test_rest_for_one_restarts_the_later_children)
+{
+	molt_pid a, b;
+
+	start(THREE("rest_for_one"));
+	a = who("a");
+	b = who("b");
+	ck_assert_uint_ne(crash_and_wait("x", 2000), 0);
+	ck_assert_uint_ne(rt_wait_name(rt, "b", b, 2000), 0);
+	ck_assert_uint_eq(who("a"), a);
+}
+END_TEST
+
+START_TEST(test_simple_one_for_one_starts_children_on_demand)
+{
+	molt_pid sup = start("{\"strategy\":\"simple_one_for_one\","
+			     "\"intensity\":5,\"period\":10,\"children\":"
+			     "[{\"id\":\"w\",\"module\":\"counter\"}]}");
+	molt_pid c1 =
+		molt_runtime_resolve(rt, rt_call(rt, sup, "start_child 10"));
+	molt_pid c2 =
+		molt_runtime_resolve(rt, rt_call(rt, sup, "start_child 20"));
+	const char *kids;
+
+	ck_assert_str_eq(rt_call(rt, c1, "incr"), "11");
+	ck_assert_str_eq(rt_call(rt, c2, "incr"), "21");
+	ck_assert_str_eq(rt_call(rt, sup, "count"), "2");
+	kids = rt_call(rt, sup, "which_children");
+	ck_assert_ptr_nonnull(strstr(kids, "\"module\":\"counter\""));
+	/* a permanent dynamic child is restarted with its own args */
+	ck_assert_int_eq(molt_runtime_exit(rt, c1, "kill"), MOLT_OK);
+	for (int i = 0; i < 2000 && molt_runtime_alive(rt, c1); i++)
+		rt_sleep_ms(1);
+	rt_sleep_ms(20);
+	ck_assert_str_eq(rt_call(rt, sup, "count"), "2");
+}
+END_TEST
+
+static int restarted(const char *restart, const char *how, int expect)
+{
+	char spec[512];
+	molt_pid old;
+
+	snprintf(spec, sizeof(spec),
+		 "{\"strategy\":\"one_for_one\",\"children\":[{\"id\":\"c\","
+		 "\"module\":\"crasher\",\"name\":\"c\",\"restart\":\"%s\"}]}",
+		 restart);
+	start(spec);
+	old = who("c");
+	ck_assert_int_eq(molt_runtime_cast(rt, old, how, strlen(how)), MOLT_OK);
+	/* a restart is awaited up to 3 s; its absence is judged after 300 ms */
+	return rt_wait_name(rt, "c", old, expect ? 3000 : 300) != 0;
+}
+
+START_TEST(test_permanent_child_always_restarts)
+{
+	ck_assert_int_eq(restarted("permanent", "stop normal", 1), 1);
+}
+END_TEST
+
+START_TEST(test_transient_child_restarts_only_after_a_crash)
+{
+	ck_assert_int_eq(restarted("transient", "stop normal", 0), 0);
+	teardown();
+	setup();
+	ck_assert_int_eq(restarted("transient", "stop shutdown", 0), 0);
+	teardown();
+	setup();
+	ck_assert_int_eq(restarted("transient", "crash", 1), 1);
+}
+END_TEST
+
+START_TEST(test_temporary_child_never_restarts)
+{
+	ck_assert_int_eq(restarted("temporary", "crash", 0), 0);
+}
+END_TEST
+
+START_TEST(test_too_many_restarts_escalate)
+{
+	molt_pid sup = start("{\"strategy\":\"one_for_one\",\"intensity\":2,"
+			     "\"period\":10,\"children\":[{\"id\":\"x\","
+			     "\"module\":\"crasher\",\"name\":\"x\"},{\"id\":"
+			     "\"a\",\"module\":\"counter\",\"name\":\"a\"}]}");
+	molt_pid w = rt_watch(rt, sup), a = who("a");
+
+	ck_assert_uint_ne(crash_and_wait("x", 2000), 0);
+	ck_assert_uint_ne(crash_and_wait("x", 2000), 0);
+	ck_assert_uint_eq(crash_and_wait("x", 300), 0); /* third: give up */
+	ck_assert_str_eq(rt_watch_reason(rt, w, sup, 2000), "shutdown");
+	ck_assert(!molt_runtime_alive(rt, a));
+}
+END_TEST
+
+START_TEST(test_nested_supervisor_escalates_to_its_parent)
+{
+	molt_pid sub, w;
+
+	start("{\"strategy\":\"one_for_one\",\"intensity\":5,\"period\":10,"
+	      "\"children\":[{\"id\":\"sub\",\"name\":\"sub\",\"supervisor\":"
+	      "{\"strategy\":\"one_for_one\",\"intensity\":1,\"period\":10,"
+	      "\"children\":[{\"id\":\"x\",\"module\":\"crasher\",\"name\":"
+	      "\"x\"}]}}]}");
+	sub = who("sub");
+	w = rt_watch(rt, sub);
+	ck_assert_uint_ne(crash_and_wait("x", 2000), 0);
+	crash_and_wait("x", 300); /* the sub supervisor gives up ... */
+	ck_assert_str_eq(rt_watch_reason(rt, w, sub, 2000), "shutdown");
+	/* ... and the top one restarts it with a fresh child */
+	ck_assert_uint_ne(rt_wait_name(rt, "sub", sub, 2000), 0);
+	ck_assert_uint_ne(rt_wait_name(rt, "x", 0, 2000), 0);
+}
+END_TEST
+
+START_TEST(test_shutdown_stops_children_in_reverse_order)
+{
+	molt_pid sup = start("{\"strategy\":\"one_for_one\",\"children\":["
+			     "{\"id\":\"p1\",\"module\":\"probe\",\"name\":"
+			     "\"p1\"},{\"id\":\"p2\",\"module\":\"probe\","
+			     "\"name\":\"p2\"},{\"id\":\"p3\",\"module\":"
+			     "\"probe\",\"name\":\"p3\"}]}");
+	molt_pid w = rt_spawn(rt, "probe", NULL);
+	molt_pid p[3] = {who("p1"), who("p2"), who("p3")};
+	char c[64], want[3][64];
+	const char *log, *at[3];
+
+	for (int i = 0; i < 3; i++) {
+		snprintf(c, sizeof(c), "monitor %" PRIu64, p[i]);
+		rt_call_u(rt, w, c);
+		snprintf(want[i], sizeof(want[i]), "down from=%" PRIu64, p[i]);
+	}
+	ck_assert_int_eq(molt_runtime_exit(rt, sup, "shutdown"), MOLT_OK);
+	ck_assert_ptr_nonnull(rt_wait_exit(rt, sup, 2000));
+	log = rt_probe_log_until(rt, w, want[0], 2000);
+	for (int i = 0; i < 3; i++) {
+		at[i] = strstr(log, want[i]);
+		ck_assert_ptr_nonnull(at[i]);
+	}
+	ck_assert(at[2] < at[1] && at[1] < at[0]);
+	ck_assert_ptr_nonnull(strstr(at[0], "reason=shutdown"));
+}
+END_TEST
+
+START_TEST(test_child_ignoring_shutdown_is_killed_after_its_timeout)
+{
+	molt_pid sup = start("{\"strategy\":\"one_for_one\",\"children\":[{"
+			     "\"id\":\"t\",\"module\":\"probe\",\"args\":"
+			     "\"trap\",\"name\":\"t\",\"shutdown\":100}]}");
+	molt_pid t = who("t"), w = rt_watch(rt, t);
+
+	ck_assert_int_eq(molt_runtime_exit(rt, sup, "shutdown"), MOLT_OK);
+	ck_assert_str_eq(rt_watch_reason(rt, w, t, 3000), "killed");
+	ck_assert_ptr_nonnull(rt_wait_exit(rt, sup, 2000));
+}
+END_TEST
+
+START_TEST(test_bad_specs_are_refused_with_the_reason)
+{
+	static const struct {
+		const char *spec, *msg;
+	} bad[] = {
+		{"{", "not valid JSON"},
+		{"{\"strategy\":\"all_for_none\"}", "unknown strategy"},
+		{"{\"children\":[{\"module\":\"counter\"}]}", "no \"id\""},
+		{"{\"children\":[{\"id\":\"a\"}]}", "neither"},
+		{"{\"children\":[{\"id\":\"a\",\"module\":\"counter\","
+		 "\"restart\":\"sometimes\"}]}",
+		 "restart must be"},
+		{"{\"children\":[{\"id\":\"a\",\"module\":\"counter\"},"
+		 "{\"id\":\"a\",\"module\":\"counter\"}]}",
+		 "duplicate child id 'a'"},
+		{"{\"children\":[{\"id\":\"a\",\"module\":\"nosuch\"}]}",
+		 "module 'nosuch' is not loaded"},
+		{"{\"intensity\":-1}", "intensity"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		molt_err err = MOLT_ERR_INIT;
+		molt_pid pid;
+
+		ck_assert_int_lt(molt_runtime_start_supervisor(
+					 rt, &pid, bad[i].spec, &err),
+				 0);
+		ck_assert_msg(strstr(err.msg, bad[i].msg), "%s: got '%s'",
+			      bad[i].spec, err.msg);
+	}
+}
+END_TEST
+
+Suite *sup_suite(void)
+{
+	Suite *s = suite_create("sup");
+	TCase *tc = tcase_create("sup");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, test_one_for_one_restarts_only_the_child);
+	tcase_add_test(tc, test_one_for_all_restarts_every_child);
+	tcase_add_test(tc, test_rest_for_one_restarts_the_later_children);
+	tcase_add_test(tc, test_simple_one_for_one_starts_children_on_demand);
+	tcase_add_test(tc, test_permanent_child_always_restarts);
+	tcase_add_test(tc, test_transient_child_restarts_only_after_a_crash);
+	tcase_add_test(tc, test_temporary_child_never_restarts);
+	tcase_add_test(tc, test_too_many_restarts_escalate);
+	tcase_add_test(tc, test_nested_supervisor_escalates_to_its_parent);
+	tcase_add_test(tc, test_shutdown_stops_children_in_reverse_order);
+	tcase_add_test(
+		tc, test_child_ignoring_shutdown_is_killed_after_its_timeout);
+	tcase_add_test(tc, test_bad_specs_are_refused_with_the_reason);
+	suite_add_tcase(s, tc);
+	return s;
+}
