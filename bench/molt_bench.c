@@ -22,13 +22,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "molt/banned.h"
 #include "molt/buf.h"
 #include "molt/common.h"
 #include "molt/module.h"
 #include "molt/runtime.h"
 
 #include "bench_proc.h"
+
+#include "molt/banned.h"
 
 #define SPAWN_N	     1000000u
 #define RING_SIZE    1000u
