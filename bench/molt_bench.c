@@ -471,8 +471,10 @@ static int upgrade_step(molt_runtime *rt, const char *script, upgrade_win *w)
 	w->t1 = now_ns();
 	if (rc < 0)
 		return fail("evaluate", &err);
-	progress("evaluation: %.3f s, %zu processes paused",
-		 (double)(w->t1 - w->t0) / 1e9, w->ps.count);
+	progress("evaluation: %.3f s, %zu processes paused, pause max %.2f ms "
+		 "p99 %.2f ms",
+		 (double)(w->t1 - w->t0) / 1e9, w->ps.count, w->ps.max_ms,
+		 w->ps.p99_ms);
 	return 0;
 }
 
