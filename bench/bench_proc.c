@@ -6,8 +6,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "molt/banned.h"
 #include "molt/module.h"
+
+#include "molt/banned.h"
 
 /* Idle processes a SPAWNER spawns per turn before it yields. */
 #define CHUNK 1000

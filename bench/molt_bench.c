@@ -22,13 +22,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "molt/banned.h"
 #include "molt/buf.h"
 #include "molt/common.h"
 #include "molt/module.h"
 #include "molt/runtime.h"
 
 #include "bench_proc.h"
+
+#include "molt/banned.h"
 
 #define SPAWN_N	     1000000u
 #define RING_SIZE    1000u
@@ -394,13 +395,37 @@ static void sleep_ms(unsigned ms)
 	sleep_us(ms * 1000ul);
 }
 
-/* Set to 1 once the runtime has a script evaluator (issue 3). */
-#define HAVE_EVALUATOR 0
-
 /*
  * Evaluate a low-level script (JSON) with the runtime's evaluator and fill
- * *ps from its per-process pause report. This runtime has none yet.
+ * *ps from its per-process pause report (suspension to resume). CMake sets
+ * MOLT_BENCH_HAVE_EVAL when runtime.h declares molt_runtime_eval.
  */
+#if MOLT_BENCH_HAVE_EVAL
+#define HAVE_EVALUATOR 1
+
+static int upgrade_eval(molt_runtime *rt, const char *script, pause_stats *ps,
+			molt_err *err)
+{
+	molt_eval_options eo = MOLT_EVAL_OPTIONS_INIT;
+	molt_eval_report rep;
+	size_t i;
+	int rc;
+
+	eo.lib_dir = MOLT_BENCH_DIR; /* LIB_DIR/counterapp-<vsn>/counter.so */
+	rc = molt_runtime_eval(rt, script, &eo, &rep, err);
+	for (i = 0; i < rep.n_steps; i++)
+		progress("  %-18s %-10s %8.3f ms %zu processes",
+			 rep.steps[i].name, rep.steps[i].detail,
+			 (double)rep.steps[i].ns / 1e6, rep.steps[i].procs);
+	ps->count = rep.paused;
+	ps->max_ms = (double)rep.pause_max_ns / 1e6;
+	ps->p99_ms = (double)rep.pause_p99_ns / 1e6;
+	molt_eval_report_release(&rep);
+	return rc;
+}
+#else
+#define HAVE_EVALUATOR 0
+
 static int upgrade_eval(molt_runtime *rt, const char *script, pause_stats *ps,
 			molt_err *err)
 {
@@ -410,6 +435,7 @@ static int upgrade_eval(molt_runtime *rt, const char *script, pause_stats *ps,
 	return molt_err_set(err, MOLT_ENOTFOUND,
 			    "no script evaluator in this runtime yet");
 }
+#endif
 
 static const char *const up_script =
 	"[[\"load_object_code\", [\"counterapp\", \"2\", [\"counter\"]]],"
@@ -445,8 +471,10 @@ static int upgrade_step(molt_runtime *rt, const char *script, upgrade_win *w)
 	w->t1 = now_ns();
 	if (rc < 0)
 		return fail("evaluate", &err);
-	progress("evaluation: %.3f s, %zu processes paused",
-		 (double)(w->t1 - w->t0) / 1e9, w->ps.count);
+	progress("evaluation: %.3f s, %zu processes paused, pause max %.2f ms "
+		 "p99 %.2f ms",
+		 (double)(w->t1 - w->t0) / 1e9, w->ps.count, w->ps.max_ms,
+		 w->ps.p99_ms);
 	return 0;
 }
 

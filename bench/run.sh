@@ -108,7 +108,12 @@ extra_out=$work/extra.txt
 for s in "$here"/unpack/*.sh; do
 	[[ -f $s ]] || continue
 	say "bench: $s"
-	bash "$s" "$build" >>"$extra_out" || say "bench: $s failed"
+	# QUICK: a smaller bundle and fewer runs (unpack_bench.sh BUILD [MB] [RUNS])
+	if [[ -n ${QUICK:-} ]]; then
+		bash "$s" "$build" 16 3 >>"$extra_out" || say "bench: $s failed"
+	else
+		bash "$s" "$build" >>"$extra_out" || say "bench: $s failed"
+	fi
 done
 
 # --- report: molt, beam_, ratio_ for every name either side printed ---
@@ -128,4 +133,4 @@ END {
 		}
 	}
 }' "$molt_out" "$beam_out"
-grep -E '^[A-Za-z0-9_]+ [^ ]+ [^ ]+$' "$extra_out" || true
+grep -E '^[A-Za-z0-9_.]+ [^ ]+ [^ ]+$' "$extra_out" || true

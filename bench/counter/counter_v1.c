@@ -4,8 +4,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "molt/banned.h"
 #include "molt/module.h"
+
+#include "molt/banned.h"
 
 static int c_init(molt_ctx *ctx, const void *args, size_t len, void **state_out)
 {

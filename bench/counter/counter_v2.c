@@ -5,8 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "molt/banned.h"
 #include "molt/module.h"
+
+#include "molt/banned.h"
 
 #define RING 8
 
