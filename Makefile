@@ -47,8 +47,10 @@ demo: build
 tour: build
 	bash scripts/runtime-tour.sh $(BUILD)
 
-bench: bench-deps build
-	bash bench/run.sh $(BUILD)
+# stdout carries only `name value unit` lines: the build talks on stderr.
+bench: bench-deps
+	@$(MAKE) --no-print-directory build >&2
+	@bash bench/run.sh $(BUILD)
 
 format:
 	find common appup runtime releasetool fixtures tests bench -name '*.[ch]' | xargs clang-format -i
