@@ -1,4 +1,6 @@
 /* molt_release_build: from a git tag to a reproducible NAME-VSN.tar.gz. */
+#include "build.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -708,15 +710,32 @@ static void fill_result(molt_build_result *res, const struct stage *s)
 	res->relup = s->relup;
 }
 
+/* The compiler flags, the repository and the temporary directory. */
+static int build_open(struct build *b)
+{
+	int rc;
+
+	if ((rc = toolchain(b)) < 0 ||
+	    (rc = molt__vcs_open(&b->vcs, b->opts->repo, b->err)) < 0)
+		return rc;
+	return molt__mkdtemp(b->tmp, sizeof(b->tmp), molt__tmpdir(),
+			     "molt-build-", b->err);
+}
+
+static void build_close(struct build *b)
+{
+	if (b->tmp[0])
+		molt__rmrf(b->tmp);
+	molt__vcs_free(b->vcs);
+	molt__strv_free(b->cflags, b->ncflags);
+}
+
 static int build_run(struct build *b, molt_build_result *res)
 {
 	struct stage s;
 	int rc;
 
-	if ((rc = toolchain(b)) < 0 ||
-	    (rc = molt__vcs_open(&b->vcs, b->opts->repo, b->err)) < 0 ||
-	    (rc = molt__mkdtemp(b->tmp, sizeof(b->tmp), molt__tmpdir(),
-				"molt-build-", b->err)) < 0)
+	if ((rc = build_open(b)) < 0)
 		return rc;
 	rc = stage_release(b, &s, b->opts->tag, "release");
 	if (rc == MOLT_OK && b->opts->nrelup_from)
@@ -743,9 +762,47 @@ int molt_release_build(molt_build_result *out, const molt_build_options *opts,
 		out = &local;
 	memset(out, 0, sizeof(*out));
 	rc = build_run(&b, out);
-	if (b.tmp[0])
-		molt__rmrf(b.tmp);
-	molt__vcs_free(b.vcs);
-	molt__strv_free(b.cflags, b.ncflags);
+	build_close(&b);
+	return rc;
+}
+
+/* ---- staging tags for others (build.h) ---- */
+
+static int stage_all(struct build *b, struct stage *st, const char **roots,
+		     const char *const *tags, size_t n)
+{
+	char label[32];
+	int rc = MOLT_OK;
+
+	for (size_t i = 0; rc == MOLT_OK && i < n; i++) {
+		molt__pathf(label, "tag%zu", i);
+		rc = stage_release(b, &st[i], tags[i], label);
+		roots[i] = st[i].root;
+	}
+	return rc;
+}
+
+int molt__build_stage_tags(const molt_build_options *opts,
+			   const char *const *tags, size_t ntags,
+			   molt__staged_fn fn, void *payload, molt_err *err)
+{
+	struct build b = {.opts = opts, .err = err};
+	struct stage *st = molt_calloc(ntags ? ntags : 1, sizeof(*st));
+	const char **roots = molt_calloc(ntags ? ntags : 1, sizeof(*roots));
+	int rc;
+
+	if (!opts || !opts->repo || !ntags)
+		rc = molt_err_set(err, MOLT_EINVAL,
+				  "staging needs a repository and tags");
+	else if (!st || !roots)
+		rc = molt_err_set(err, MOLT_ENOMEM, "out of memory");
+	else if ((rc = build_open(&b)) == MOLT_OK &&
+		 (rc = stage_all(&b, st, roots, tags, ntags)) == MOLT_OK)
+		rc = fn(roots, ntags, payload, err);
+	for (size_t i = 0; st && i < ntags; i++)
+		stage_clear(&st[i]);
+	build_close(&b);
+	molt_free(st);
+	molt_free(roots);
 	return rc;
 }
