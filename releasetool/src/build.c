@@ -15,6 +15,7 @@
 #include "molt/release.h"
 
 #include "archive_io.h"
+#include "build_int.h"
 #include "fsutil.h"
 #include "manifest.h"
 #include "modinfo.h"
@@ -30,29 +31,6 @@
 #define MOLT_MODULE_INCLUDE_DIR "/usr/local/include"
 #endif
 
-/* One build: the options, the repository and the compiler flags. */
-struct build {
-	const molt_build_options *opts; /* what to build */
-	molt__vcs *vcs;			/* the repository */
-	char tmp[MOLT__PATH_MAX];	/* temporary directory, removed */
-	char **cflags;			/* module toolchain flags */
-	size_t ncflags;			/* number of them */
-	const char *cc;			/* compiler */
-	molt_err *err;			/* where errors go */
-};
-
-/* One release staged as a root-like tree under build->tmp. */
-struct stage {
-	const char *tag;	      /* the tag */
-	char vsn[128];		      /* release version */
-	struct molt__source src;      /* where it came from */
-	struct molt__project proj;    /* its molt.json */
-	char src_dir[MOLT__PATH_MAX]; /* the exported tree */
-	char root[MOLT__PATH_MAX];    /* releases/ and lib/ are built here */
-	unsigned char *has_appup;     /* per application: the tree had one */
-	int relup;		      /* 1 once relup.json is written */
-};
-
 static void stage_clear(struct stage *s)
 {
 	molt__project_release(&s->proj);
@@ -60,8 +38,8 @@ static void stage_clear(struct stage *s)
 	s->has_appup = NULL;
 }
 
-MOLT_PRINTF(3, 4)
-static void progress(const struct build *b, double t0, const char *fmt, ...)
+void molt__build_progress(const struct build *b, double t0, const char *fmt,
+			  ...)
 {
 	char step[512];
 	va_list ap;
@@ -341,8 +319,9 @@ static int build_app(struct build *b, struct stage *s,
 	molt__pathf(path, "%s/" MOLT_APP_FILE, lib);
 	rc = molt__app_json_write(path, app, info, appup, b->err);
 	s->has_appup[app - s->proj.apps] = appup != NULL;
-	progress(b, t0, "%s: built %s-%s (%zu modules%s)", s->tag, app->name,
-		 app->vsn, app->nmods, appup ? ", appup" : ", no appup");
+	molt__build_progress(b, t0, "%s: built %s-%s (%zu modules%s)", s->tag,
+			     app->name, app->vsn, app->nmods,
+			     appup ? ", appup" : ", no appup");
 out:
 	molt_free(info);
 	return rc;
@@ -416,8 +395,9 @@ static int stage_release(struct build *b, struct stage *s, const char *tag,
 	if ((rc = vsn_from_tag(s->vsn, sizeof(s->vsn), tag, b->err)) < 0 ||
 	    (rc = molt__vcs_resolve(&s->src, b->vcs, tag, b->err)) < 0)
 		return rc;
-	progress(b, t0, "%s: %s tag -> commit %.12s", tag,
-		 s->src.annotated ? "annotated" : "lightweight", s->src.commit);
+	molt__build_progress(b, t0, "%s: %s tag -> commit %.12s", tag,
+			     s->src.annotated ? "annotated" : "lightweight",
+			     s->src.commit);
 	t0 = molt__now_ms();
 	if ((rc = read_project(b, s)) < 0)
 		return rc;
@@ -430,7 +410,7 @@ static int stage_release(struct build *b, struct stage *s, const char *tag,
 	    (rc = molt__vcs_export(b->vcs, s->src.commit, s->src_dir, b->err)) <
 		    0)
 		return rc;
-	progress(b, t0, "%s: exported the tree", tag);
+	molt__build_progress(b, t0, "%s: exported the tree", tag);
 	for (size_t i = 0; i < s->proj.napps; i++)
 		if ((rc = build_app(b, s, &s->proj.apps[i])) < 0)
 			return rc;
@@ -438,138 +418,6 @@ static int stage_release(struct build *b, struct stage *s, const char *tag,
 }
 
 /* ---- relup, manifest, packing ---- */
-
-/* ---- appups generated for a relup ---- */
-
-static const struct molt__appsrc *find_app(const struct stage *s,
-					   const char *name)
-{
-	for (size_t i = 0; i < s->proj.napps; i++)
-		if (strcmp(s->proj.apps[i].name, name) == 0)
-			return &s->proj.apps[i];
-	return NULL;
-}
-
-/* 1 if a release before from[i] has app's version. */
-static int seen_before(const struct stage *from, size_t i,
-		       const struct molt__appsrc *app)
-{
-	for (size_t j = 0; j < i; j++) {
-		const struct molt__appsrc *o = find_app(&from[j], app->name);
-
-		if (o && strcmp(o->vsn, app->vsn) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-/* The app.json of each from-release's version of app that differs from
- * app's (in *paths), and those versions, distinct, in vsns ("1.1.0,
- * 1.2.0"). */
-static int older_apps(char ***paths, size_t *n, molt_buf *vsns,
-		      const struct molt__appsrc *app, const struct stage *from,
-		      size_t nfrom, molt_err *err)
-{
-	char path[MOLT__PATH_MAX];
-	int rc = MOLT_OK;
-
-	for (size_t i = 0; rc == MOLT_OK && i < nfrom; i++) {
-		const struct molt__appsrc *fa = find_app(&from[i], app->name);
-
-		if (!fa || strcmp(fa->vsn, app->vsn) == 0)
-			continue;
-		if ((rc = molt__path(path, sizeof(path), err,
-				     "%s/lib/%s-%s/" MOLT_APP_FILE,
-				     from[i].root, fa->name, fa->vsn)) < 0)
-			break;
-		if (molt__strv_push(paths, n, path) < 0)
-			rc = molt_err_set(err, MOLT_ENOMEM, "out of memory");
-		if (!seen_before(from, i, fa))
-			molt_buf_printf(vsns, "%s%s", vsns->len ? ", " : "",
-					fa->vsn);
-	}
-	return rc;
-}
-
-/* Write text, a generated appup of app, as lib/APP-VSN/APP.appup of stage s
- * and record it in the app.json beside it. */
-static int write_gen_appup(struct build *b, const struct stage *s,
-			   const struct molt__appsrc *app, const molt_buf *text)
-{
-	char lib[MOLT__PATH_MAX], path[MOLT__PATH_MAX], name[160];
-	int rc;
-
-	molt__pathf(name, "%s.appup", app->name);
-	molt__pathf(lib, "%s/lib/%s-%s", s->root, app->name, app->vsn);
-	if ((rc = molt__path(path, sizeof(path), b->err, "%s/%s", lib, name)) <
-		    0 ||
-	    (rc = molt_write_file_atomic(path, text->ptr, text->len, b->err)) <
-		    0 ||
-	    (rc = molt__path(path, sizeof(path), b->err, "%s/" MOLT_APP_FILE,
-			     lib)) < 0)
-		return rc;
-	return molt__app_json_set_appup(path, name, 1, b->err);
-}
-
-/*
- * The tree at to's tag has no appup for app: generate one up from (and
- * down to) each from-release's version of it, as `molt appup gen` would,
- * put it in the bundle as lib/APP-VSN/APP.appup and mark app.json.
- */
-static int gen_appup(struct build *b, struct stage *to,
-		     const struct molt__appsrc *app, const struct stage *from,
-		     size_t nfrom)
-{
-	char **paths = NULL, to_app[MOLT__PATH_MAX];
-	molt_buf vsns = MOLT_BUF_INIT, text = MOLT_BUF_INIT,
-		 body = MOLT_BUF_INIT;
-	size_t n = 0, nentries = 0;
-	double t0 = molt__now_ms();
-	int rc;
-
-	if ((rc = older_apps(&paths, &n, &vsns, app, from, nfrom, b->err)) <
-		    0 ||
-	    !n)
-		goto out;
-	molt__pathf(to_app, "%s/lib/%s-%s/" MOLT_APP_FILE, to->root, app->name,
-		    app->vsn);
-	if ((rc = molt__build_gen_appup(&body, &nentries, to_app,
-					(const char *const *)paths, n,
-					b->err)) < 0 ||
-	    !nentries)
-		goto out;
-	molt_buf_printf(&text,
-			"%%%% %s %s: generated by molt build from %s (the "
-			"tree at %s has no appup).\n",
-			app->name, app->vsn, vsns.ptr, to->tag);
-	if (molt_buf_puts(&text, body.ptr) < 0) {
-		rc = molt_err_set(b->err, MOLT_ENOMEM, "out of memory");
-		goto out;
-	}
-	if ((rc = write_gen_appup(b, to, app, &text)) == MOLT_OK)
-		progress(b, t0,
-			 "%s: generated appup lib/%s-%s/%s.appup for %s %s "
-			 "(up from and down to %s; the tree has none)",
-			 to->tag, app->name, app->vsn, app->name, app->name,
-			 app->vsn, vsns.ptr);
-out:
-	molt__strv_free(paths, n);
-	molt_buf_release(&vsns);
-	molt_buf_release(&text);
-	molt_buf_release(&body);
-	return rc;
-}
-
-static int gen_appups(struct build *b, struct stage *to,
-		      const struct stage *from, size_t nfrom)
-{
-	int rc = MOLT_OK;
-
-	for (size_t i = 0; rc == MOLT_OK && i < to->proj.napps; i++)
-		if (!to->has_appup[i])
-			rc = gen_appup(b, to, &to->proj.apps[i], from, nfrom);
-	return rc;
-}
 
 static int make_relup(struct build *b, struct stage *to)
 {
@@ -590,7 +438,7 @@ static int make_relup(struct build *b, struct stage *to)
 		vsns[i] = from[i].vsn;
 	}
 	if (rc == MOLT_OK)
-		rc = gen_appups(b, to, from, n);
+		rc = molt__build_gen_appups(b, to, from, n);
 	t0 = molt__now_ms();
 	if (rc == MOLT_OK)
 		rc = molt__build_relup(&json, to->root, to->vsn, roots, vsns, n,
@@ -603,7 +451,8 @@ static int make_relup(struct build *b, struct stage *to)
 		rc = molt_write_file_atomic(path, json, strlen(json), b->err);
 	if (rc == MOLT_OK) {
 		to->relup = 1;
-		progress(b, t0, "%s: relup from %zu release(s)", to->tag, n);
+		molt__build_progress(b, t0, "%s: relup from %zu release(s)",
+				     to->tag, n);
 		rc = write_release(b, to);
 	}
 	for (size_t i = 0; from && i < n; i++)
@@ -693,8 +542,8 @@ static int pack(struct build *b, struct stage *s, molt_build_result *res)
 		    MOLT_OK &&
 	    stat(res->path, &st) == 0)
 		res->size = (uint64_t)st.st_size;
-	progress(b, t0, "packed %s (%zu files, %llu bytes)", res->path, n,
-		 (unsigned long long)res->size);
+	molt__build_progress(b, t0, "packed %s (%zu files, %llu bytes)",
+			     res->path, n, (unsigned long long)res->size);
 out:
 	molt__strv_free(files, n);
 	return rc;
