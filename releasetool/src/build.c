@@ -1,4 +1,6 @@
 /* molt_release_build: from a git tag to a reproducible NAME-VSN.tar.gz. */
+#include "build.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -13,6 +15,7 @@
 #include "molt/release.h"
 
 #include "archive_io.h"
+#include "build_int.h"
 #include "fsutil.h"
 #include "manifest.h"
 #include "modinfo.h"
@@ -28,30 +31,15 @@
 #define MOLT_MODULE_INCLUDE_DIR "/usr/local/include"
 #endif
 
-/* One build: the options, the repository and the compiler flags. */
-struct build {
-	const molt_build_options *opts; /* what to build */
-	molt__vcs *vcs;			/* the repository */
-	char tmp[MOLT__PATH_MAX];	/* temporary directory, removed */
-	char **cflags;			/* module toolchain flags */
-	size_t ncflags;			/* number of them */
-	const char *cc;			/* compiler */
-	molt_err *err;			/* where errors go */
-};
+static void stage_clear(struct stage *s)
+{
+	molt__project_release(&s->proj);
+	molt_free(s->has_appup);
+	s->has_appup = NULL;
+}
 
-/* One release staged as a root-like tree under build->tmp. */
-struct stage {
-	const char *tag;	      /* the tag */
-	char vsn[128];		      /* release version */
-	struct molt__source src;      /* where it came from */
-	struct molt__project proj;    /* its molt.json */
-	char src_dir[MOLT__PATH_MAX]; /* the exported tree */
-	char root[MOLT__PATH_MAX];    /* releases/ and lib/ are built here */
-	int relup;		      /* 1 once relup.json is written */
-};
-
-MOLT_PRINTF(3, 4)
-static void progress(const struct build *b, double t0, const char *fmt, ...)
+void molt__build_progress(const struct build *b, double t0, const char *fmt,
+			  ...)
 {
 	char step[512];
 	va_list ap;
@@ -330,8 +318,10 @@ static int build_app(struct build *b, struct stage *s,
 	}
 	molt__pathf(path, "%s/" MOLT_APP_FILE, lib);
 	rc = molt__app_json_write(path, app, info, appup, b->err);
-	progress(b, t0, "%s: built %s-%s (%zu modules%s)", s->tag, app->name,
-		 app->vsn, app->nmods, appup ? ", appup" : ", no appup");
+	s->has_appup[app - s->proj.apps] = appup != NULL;
+	molt__build_progress(b, t0, "%s: built %s-%s (%zu modules%s)", s->tag,
+			     app->name, app->vsn, app->nmods,
+			     appup ? ", appup" : ", no appup");
 out:
 	molt_free(info);
 	return rc;
@@ -405,11 +395,14 @@ static int stage_release(struct build *b, struct stage *s, const char *tag,
 	if ((rc = vsn_from_tag(s->vsn, sizeof(s->vsn), tag, b->err)) < 0 ||
 	    (rc = molt__vcs_resolve(&s->src, b->vcs, tag, b->err)) < 0)
 		return rc;
-	progress(b, t0, "%s: %s tag -> commit %.12s", tag,
-		 s->src.annotated ? "annotated" : "lightweight", s->src.commit);
+	molt__build_progress(b, t0, "%s: %s tag -> commit %.12s", tag,
+			     s->src.annotated ? "annotated" : "lightweight",
+			     s->src.commit);
 	t0 = molt__now_ms();
 	if ((rc = read_project(b, s)) < 0)
 		return rc;
+	if (!(s->has_appup = molt_calloc(s->proj.napps + 1, 1)))
+		return molt_err_set(b->err, MOLT_ENOMEM, "out of memory");
 	molt__pathf(s->src_dir, "%s/%s-src", b->tmp, label);
 	molt__pathf(s->root, "%s/%s", b->tmp, label);
 	if ((rc = molt__mkdir_p(s->src_dir, 0755, b->err)) < 0 ||
@@ -417,7 +410,7 @@ static int stage_release(struct build *b, struct stage *s, const char *tag,
 	    (rc = molt__vcs_export(b->vcs, s->src.commit, s->src_dir, b->err)) <
 		    0)
 		return rc;
-	progress(b, t0, "%s: exported the tree", tag);
+	molt__build_progress(b, t0, "%s: exported the tree", tag);
 	for (size_t i = 0; i < s->proj.napps; i++)
 		if ((rc = build_app(b, s, &s->proj.apps[i])) < 0)
 			return rc;
@@ -444,6 +437,8 @@ static int make_relup(struct build *b, struct stage *to)
 		roots[i] = from[i].root;
 		vsns[i] = from[i].vsn;
 	}
+	if (rc == MOLT_OK)
+		rc = molt__build_gen_appups(b, to, from, n);
 	t0 = molt__now_ms();
 	if (rc == MOLT_OK)
 		rc = molt__build_relup(&json, to->root, to->vsn, roots, vsns, n,
@@ -456,11 +451,12 @@ static int make_relup(struct build *b, struct stage *to)
 		rc = molt_write_file_atomic(path, json, strlen(json), b->err);
 	if (rc == MOLT_OK) {
 		to->relup = 1;
-		progress(b, t0, "%s: relup from %zu release(s)", to->tag, n);
+		molt__build_progress(b, t0, "%s: relup from %zu release(s)",
+				     to->tag, n);
 		rc = write_release(b, to);
 	}
 	for (size_t i = 0; from && i < n; i++)
-		molt__project_release(&from[i].proj);
+		stage_clear(&from[i]);
 	molt_free(json);
 	molt_free(from);
 	molt_free(roots);
@@ -546,8 +542,8 @@ static int pack(struct build *b, struct stage *s, molt_build_result *res)
 		    MOLT_OK &&
 	    stat(res->path, &st) == 0)
 		res->size = (uint64_t)st.st_size;
-	progress(b, t0, "packed %s (%zu files, %llu bytes)", res->path, n,
-		 (unsigned long long)res->size);
+	molt__build_progress(b, t0, "packed %s (%zu files, %llu bytes)",
+			     res->path, n, (unsigned long long)res->size);
 out:
 	molt__strv_free(files, n);
 	return rc;
@@ -563,15 +559,32 @@ static void fill_result(molt_build_result *res, const struct stage *s)
 	res->relup = s->relup;
 }
 
+/* The compiler flags, the repository and the temporary directory. */
+static int build_open(struct build *b)
+{
+	int rc;
+
+	if ((rc = toolchain(b)) < 0 ||
+	    (rc = molt__vcs_open(&b->vcs, b->opts->repo, b->err)) < 0)
+		return rc;
+	return molt__mkdtemp(b->tmp, sizeof(b->tmp), molt__tmpdir(),
+			     "molt-build-", b->err);
+}
+
+static void build_close(struct build *b)
+{
+	if (b->tmp[0])
+		molt__rmrf(b->tmp);
+	molt__vcs_free(b->vcs);
+	molt__strv_free(b->cflags, b->ncflags);
+}
+
 static int build_run(struct build *b, molt_build_result *res)
 {
 	struct stage s;
 	int rc;
 
-	if ((rc = toolchain(b)) < 0 ||
-	    (rc = molt__vcs_open(&b->vcs, b->opts->repo, b->err)) < 0 ||
-	    (rc = molt__mkdtemp(b->tmp, sizeof(b->tmp), molt__tmpdir(),
-				"molt-build-", b->err)) < 0)
+	if ((rc = build_open(b)) < 0)
 		return rc;
 	rc = stage_release(b, &s, b->opts->tag, "release");
 	if (rc == MOLT_OK && b->opts->nrelup_from)
@@ -580,7 +593,7 @@ static int build_run(struct build *b, molt_build_result *res)
 		rc = pack(b, &s, res);
 	if (rc == MOLT_OK)
 		fill_result(res, &s);
-	molt__project_release(&s.proj);
+	stage_clear(&s);
 	return rc;
 }
 
@@ -598,9 +611,47 @@ int molt_release_build(molt_build_result *out, const molt_build_options *opts,
 		out = &local;
 	memset(out, 0, sizeof(*out));
 	rc = build_run(&b, out);
-	if (b.tmp[0])
-		molt__rmrf(b.tmp);
-	molt__vcs_free(b.vcs);
-	molt__strv_free(b.cflags, b.ncflags);
+	build_close(&b);
+	return rc;
+}
+
+/* ---- staging tags for others (build.h) ---- */
+
+static int stage_all(struct build *b, struct stage *st, const char **roots,
+		     const char *const *tags, size_t n)
+{
+	char label[32];
+	int rc = MOLT_OK;
+
+	for (size_t i = 0; rc == MOLT_OK && i < n; i++) {
+		molt__pathf(label, "tag%zu", i);
+		rc = stage_release(b, &st[i], tags[i], label);
+		roots[i] = st[i].root;
+	}
+	return rc;
+}
+
+int molt__build_stage_tags(const molt_build_options *opts,
+			   const char *const *tags, size_t ntags,
+			   molt__staged_fn fn, void *payload, molt_err *err)
+{
+	struct build b = {.opts = opts, .err = err};
+	struct stage *st = molt_calloc(ntags ? ntags : 1, sizeof(*st));
+	const char **roots = molt_calloc(ntags ? ntags : 1, sizeof(*roots));
+	int rc;
+
+	if (!opts || !opts->repo || !ntags)
+		rc = molt_err_set(err, MOLT_EINVAL,
+				  "staging needs a repository and tags");
+	else if (!st || !roots)
+		rc = molt_err_set(err, MOLT_ENOMEM, "out of memory");
+	else if ((rc = build_open(&b)) == MOLT_OK &&
+		 (rc = stage_all(&b, st, roots, tags, ntags)) == MOLT_OK)
+		rc = fn(roots, ntags, payload, err);
+	for (size_t i = 0; st && i < ntags; i++)
+		stage_clear(&st[i]);
+	build_close(&b);
+	molt_free(st);
+	molt_free(roots);
 	return rc;
 }

@@ -7,6 +7,8 @@
 #include "molt/buf.h"
 #include "molt/relup.h"
 
+#include "appup_gen.h"
+#include "build.h"
 #include "cli.h"
 
 /* last: bans unsafe functions (STYLE.md) */
@@ -18,6 +20,11 @@
 	"                 [--old-app APP.json] [--down] [--vsn V] [--terms]\n" \
 	"       molt appup gen --from DIR|APP.json --to DIR|APP.json\n"        \
 	"                 [--format terms|json] [-o FILE]\n"                   \
+	"       molt appup gen --repo DIR --from-tag TAG [--from-tag "         \
+	"TAG...]\n"                                                            \
+	"                 --to-tag TAG [--app NAME] [--format terms|json] "    \
+	"[-o "                                                                 \
+	"FILE]\n"                                                              \
 	"       molt appup convert FILE [--format terms|json] [--vsn V] [-o "  \
 	"FILE]\n"
 
@@ -31,19 +38,23 @@
 
 /* Options shared by the subcommands. */
 typedef struct appup_args {
-	const char *files[MAX_ARGS]; /* positional arguments */
-	int nfiles;		     /* how many */
-	const char *from[MAX_ARGS];  /* --from, may repeat */
-	int nfrom;		     /* how many */
-	const char *to;		     /* --to */
-	const char *app;	     /* --app */
-	const char *old_app;	     /* --old-app */
-	const char *vsn;	     /* --vsn */
-	const char *format;	     /* --format */
-	const char *out;	     /* -o */
-	int down;		     /* --down */
-	int terms;		     /* --terms */
-	int allow_untouched;	     /* --allow-untouched */
+	const char *files[MAX_ARGS];	/* positional arguments */
+	int nfiles;			/* how many */
+	const char *from[MAX_ARGS];	/* --from, may repeat */
+	int nfrom;			/* how many */
+	const char *to;			/* --to */
+	const char *repo;		/* --repo */
+	const char *from_tag[MAX_ARGS]; /* --from-tag, may repeat */
+	int nfrom_tag;			/* how many */
+	const char *to_tag;		/* --to-tag */
+	const char *app;		/* --app */
+	const char *old_app;		/* --old-app */
+	const char *vsn;		/* --vsn */
+	const char *format;		/* --format */
+	const char *out;		/* -o */
+	int down;			/* --down */
+	int terms;			/* --terms */
+	int allow_untouched;		/* --allow-untouched */
 } appup_args;
 
 static int value_opt(const char *opt, const char *name, const char **slot,
@@ -68,7 +79,15 @@ static int parse_one(appup_args *a, int *i, int argc, char **argv)
 		a->from[a->nfrom++] = argv[++*i];
 		return 0;
 	}
+	if (strcmp(s, "--from-tag") == 0) {
+		if (*i + 1 >= argc || a->nfrom_tag >= MAX_ARGS)
+			return -1;
+		a->from_tag[a->nfrom_tag++] = argv[++*i];
+		return 0;
+	}
 	if ((rc = value_opt(s, "--to", &a->to, i, argc, argv)) ||
+	    (rc = value_opt(s, "--repo", &a->repo, i, argc, argv)) ||
+	    (rc = value_opt(s, "--to-tag", &a->to_tag, i, argc, argv)) ||
 	    (rc = value_opt(s, "--app", &a->app, i, argc, argv)) ||
 	    (rc = value_opt(s, "--old-app", &a->old_app, i, argc, argv)) ||
 	    (rc = value_opt(s, "--vsn", &a->vsn, i, argc, argv)) ||
@@ -303,15 +322,23 @@ static int cmd_compile(molt_cli *cli, const appup_args *a)
 
 /* ---- gen and convert ---- */
 
+/* --format, else JSON when -o names a .json file; -1 if --format is bad. */
+static int want_json(const appup_args *a)
+{
+	if (!a->format)
+		return a->out && strstr(a->out, ".json") != NULL;
+	if (strcmp(a->format, "json") == 0)
+		return 1;
+	return strcmp(a->format, "terms") == 0 ? 0 : -1;
+}
+
 static int write_appup(const molt_cli *cli, const appup_args *a,
 		       const molt_appup *ap)
 {
 	molt_buf b = MOLT_BUF_INIT;
-	int json, rc;
+	int json = want_json(a), rc;
 
-	json = a->format ? strcmp(a->format, "json") == 0
-			 : a->out && strstr(a->out, ".json") != NULL;
-	if (a->format && !json && strcmp(a->format, "terms") != 0)
+	if (json < 0)
 		return molt__cli_usage(cli, "--format is terms or json");
 	rc = json ? molt_appup_to_json(&b, ap) : molt_appup_to_terms(&b, ap);
 	if (rc < 0) {
@@ -340,6 +367,131 @@ static int load_app_arg(const molt_cli *cli, const char *arg, molt_arena *ar,
 	return MOLT_EXIT_OK;
 }
 
+/* ---- gen from git tags ---- */
+
+/* What molt appup gen --repo works on. */
+typedef struct gen_tags {
+	const appup_args *a; /* the options */
+	const char **tags;   /* the from-tags, then the to-tag */
+	size_t ntags;	     /* number of tags */
+	int json;	     /* write appup.json */
+	molt_buf out;	     /* the appup text */
+} gen_tags;
+
+/* The application to generate for: --app, or the only one at the to-tag. */
+static int pick_app(const molt_appinfo **out, const molt_release *rel,
+		    const char *name, const char *tag, molt_err *err)
+{
+	molt_buf names = MOLT_BUF_INIT;
+	int rc;
+
+	*out = NULL;
+	for (size_t i = 0; i < rel->napps; i++) {
+		if (name && strcmp(rel->apps[i].name, name) == 0)
+			*out = &rel->apps[i];
+		molt_buf_printf(&names, "%s%s", i ? ", " : "",
+				rel->apps[i].name);
+	}
+	if (!name && rel->napps == 1)
+		*out = &rel->apps[0];
+	if (*out)
+		rc = MOLT_OK;
+	else if (name)
+		rc = molt_err_set(err, MOLT_ENOTFOUND,
+				  "no application '%s' in the release at %s "
+				  "(it has %s)",
+				  name, tag, names.ptr ? names.ptr : "none");
+	else
+		rc = molt_err_set(err, MOLT_EINVAL,
+				  "the release at %s has applications %s: "
+				  "name one with --app",
+				  tag, names.ptr ? names.ptr : "none");
+	molt_buf_release(&names);
+	return rc;
+}
+
+/* Generate from the loaded releases: rels[n - 1] is the to-release. */
+static int gen_rels(gen_tags *g, molt_release *const *rels, size_t n,
+		    molt_err *err)
+{
+	const molt_appinfo *to, **from = molt_calloc(n, sizeof(*from));
+	size_t nentries = 0;
+	int rc;
+
+	if (!from)
+		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
+	rc = pick_app(&to, rels[n - 1], g->a->app, g->tags[n - 1], err);
+	for (size_t i = 0; rc == MOLT_OK && i + 1 < n; i++)
+		rc = pick_app(&from[i], rels[i], to->name, g->tags[i], err);
+	if (rc == MOLT_OK)
+		rc = molt__appup_gen_many(&g->out, &nentries, to, from, n - 1,
+					  g->json, err);
+	if (rc == MOLT_OK && nentries == 0)
+		rc = molt_err_set(err, MOLT_EINVAL,
+				  "application '%s' is version %s at %s and "
+				  "at every from-tag: no appup to generate",
+				  to->name, to->vsn, g->tags[n - 1]);
+	molt_free(from);
+	return rc;
+}
+
+/* molt__staged_fn: load each staged release and generate. */
+static int gen_staged(const char *const *roots, size_t n, void *payload,
+		      molt_err *err)
+{
+	molt_release **rels = molt_calloc(n, sizeof(*rels));
+	int rc = rels ? MOLT_OK
+		      : molt_err_set(err, MOLT_ENOMEM, "out of memory");
+
+	for (size_t i = 0; rc == MOLT_OK && i < n; i++)
+		rc = molt_release_load(&rels[i], roots[i], err);
+	if (rc == MOLT_OK)
+		rc = gen_rels(payload, rels, n, err);
+	for (size_t i = 0; rels && i < n; i++)
+		molt_release_free(rels[i]);
+	molt_free(rels);
+	return rc;
+}
+
+static void on_build_progress(const char *step, double ms, void *payload)
+{
+	const molt_cli *cli = payload;
+
+	molt__cli_progress(cli, "build: %s (%.0f ms)", step, ms);
+}
+
+static int cmd_gen_tags(molt_cli *cli, const appup_args *a)
+{
+	molt_build_options o = MOLT_BUILD_OPTIONS_INIT;
+	const char *tags[MAX_ARGS + 1];
+	gen_tags g = {a, tags, 0, want_json(a), MOLT_BUF_INIT};
+	molt_err err = MOLT_ERR_INIT;
+	int rc;
+
+	if (!a->repo || a->nfrom_tag == 0 || !a->to_tag || a->nfrom || a->to)
+		return molt__cli_usage(cli,
+				       "appup gen from tags needs --repo, "
+				       "--from-tag and --to-tag (not --from "
+				       "or --to)\n%s",
+				       APPUP_USAGE);
+	if (g.json < 0)
+		return molt__cli_usage(cli, "--format is terms or json");
+	for (int i = 0; i < a->nfrom_tag; i++)
+		tags[g.ntags++] = a->from_tag[i];
+	tags[g.ntags++] = a->to_tag;
+	o.repo = a->repo;
+	o.progress = on_build_progress;
+	o.payload = cli;
+	if (molt__build_stage_tags(&o, tags, g.ntags, gen_staged, &g, &err) < 0)
+		rc = molt__cli_fail(cli, &err);
+	else
+		rc = emit(cli, a->out, &g.out);
+	molt_buf_release(&g.out);
+	return rc;
+}
+
+/* ---- gen from two directories ---- */
+
 static int cmd_gen(molt_cli *cli, const appup_args *a)
 {
 	molt_appinfo from, to;
@@ -348,6 +500,8 @@ static int cmd_gen(molt_cli *cli, const appup_args *a)
 	molt_arena *ar;
 	int rc;
 
+	if (a->repo || a->nfrom_tag || a->to_tag)
+		return cmd_gen_tags(cli, a);
 	if (a->nfrom != 1 || !a->to)
 		return molt__cli_usage(cli,
 				       "appup gen needs --from and --to\n%s",

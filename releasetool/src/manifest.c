@@ -121,6 +121,23 @@ int molt__app_json_write(const char *path, const struct molt__appsrc *app,
 	return app_json_write(path, app, mods, appup, err);
 }
 
+int molt__app_json_set_appup(const char *path, const char *appup, int generated,
+			     molt_err *err)
+{
+	struct molt__jctx c = {path, err};
+	cJSON *j;
+
+	molt__json_begin();
+	if (!(j = molt__json_read(path, &c)))
+		return err ? err->code : MOLT_EPARSE;
+	cJSON_DeleteItemFromObjectCaseSensitive(j, "appup");
+	cJSON_DeleteItemFromObjectCaseSensitive(j, "appup_generated");
+	cJSON_AddStringToObject(j, "appup", appup);
+	if (generated)
+		cJSON_AddTrueToObject(j, "appup_generated");
+	return molt__json_write(path, j, err);
+}
+
 static cJSON *source_json(const struct molt__source *src)
 {
 	cJSON *o = cJSON_CreateObject();

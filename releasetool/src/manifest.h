@@ -80,6 +80,12 @@ int molt__app_json_write(const char *path, const struct molt__appsrc *app,
 			 const struct molt__modinfo *mods, const char *appup,
 			 molt_err *err);
 
+/* Set "appup" of the app.json at path to appup (a file name in its
+ * directory), and "appup_generated": true when generated (molt build made
+ * it: the tree had none). */
+int molt__app_json_set_appup(const char *path, const char *appup, int generated,
+			     molt_err *err);
+
 /* Write releases/VSN/release.json. */
 int molt__release_json_write(const char *path, const struct molt__project *p,
 			     const char *vsn, const struct molt__source *src,

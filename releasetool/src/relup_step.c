@@ -4,6 +4,8 @@
 #ifdef MOLT_HAVE_APPUP
 #include "molt/buf.h"
 #include "molt/relup.h"
+
+#include "appup_gen.h"
 #endif
 
 /* clang-format off: banned.h stays last (STYLE.md §10) */
@@ -62,7 +64,48 @@ out_free_array:
 	molt_free(from);
 	return rc;
 }
+
+int molt__build_gen_appup(molt_buf *out, size_t *nentries, const char *to_app,
+			  const char *const *from_apps, size_t nfrom,
+			  molt_err *err)
+{
+	molt_arena *a = molt_arena_new();
+	molt_appinfo *apps = molt_calloc(nfrom + 1, sizeof(*apps));
+	const molt_appinfo **from = molt_calloc(nfrom + 1, sizeof(*from));
+	int rc = a && apps && from
+			 ? MOLT_OK
+			 : molt_err_set(err, MOLT_ENOMEM, "out of memory");
+
+	*nentries = 0;
+	if (rc == MOLT_OK)
+		rc = molt_app_load(&apps[nfrom], a, to_app, err);
+	for (size_t i = 0; rc == MOLT_OK && i < nfrom; i++) {
+		rc = molt_app_load(&apps[i], a, from_apps[i], err);
+		from[i] = &apps[i];
+	}
+	if (rc == MOLT_OK)
+		rc = molt__appup_gen_many(out, nentries, &apps[nfrom], from,
+					  nfrom, 0, err);
+	molt_free(from);
+	molt_free(apps);
+	molt_arena_free(a);
+	return rc;
+}
 #else
+int molt__build_gen_appup(molt_buf *out, size_t *nentries, const char *to_app,
+			  const char *const *from_apps, size_t nfrom,
+			  molt_err *err)
+{
+	(void)out;
+	(void)to_app;
+	(void)from_apps;
+	(void)nfrom;
+	*nentries = 0;
+	return molt_err_set(err, MOLT_ERROR,
+			    "appup generation needs the appup library "
+			    "(issue 4)");
+}
+
 int molt__build_relup(char **out, const char *to_root, const char *to_vsn,
 		      const char *const *from_roots,
 		      const char *const *from_vsns, size_t nfrom, molt_err *err)
