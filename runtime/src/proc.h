@@ -50,10 +50,12 @@ enum molt__pstatus {
 
 /* A link or monitor, in a process's list (L). */
 typedef struct molt__link {
-	struct molt__link *next; /* list link */
-	molt_pid pid;		 /* the other process */
-	molt_ref ref;		 /* monitor reference, 0 for a link */
-	int kind;		 /* MOLT__LK_* */
+	struct molt__link *next;  /* list link */
+	struct molt__link *prev;  /* list link back (O(1) removal) */
+	struct molt__link *hnext; /* chain in the process's link index */
+	molt_pid pid;		  /* the other process */
+	molt_ref ref;		  /* monitor reference, 0 for a link */
+	int kind;		  /* MOLT__LK_* */
 } molt__link;
 
 enum {
@@ -88,6 +90,9 @@ typedef struct molt_proc {
 	molt__hblock *heap;	    /* molt_proc_alloc blocks */
 	_Atomic size_t heap_bytes;  /* bytes in them; relaxed: ps reads it */
 	molt__link *links;	    /* (L) links and monitors */
+	molt__link **lidx;	    /* (L) index of links: monitors by ref,
+				     * links by pid; NULL while small */
+	uint32_t nlinks, lidx_cap;  /* (L) entries; index size (2^k) */
 	char *name;		    /* registered name (registry lock) */
 	char *stop_reason;	    /* set by molt_stop/molt_crash */
 	_Atomic uint64_t

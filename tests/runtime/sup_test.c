@@ -275,6 +275,29 @@ START_TEST(test_bad_specs_are_refused_with_the_reason)
 }
 END_TEST
 
+/* Starting children links each to the supervisor: 100,000 of them must
+ * start (and shut down) well within the test timeout. With a link add
+ * that walked the supervisor's whole link list this took over 30 s. */
+#define MANY 100000
+START_TEST(test_supervisor_with_100k_children_starts_and_stops)
+{
+	molt_pid sup = start("{\"strategy\":\"simple_one_for_one\","
+			     "\"intensity\":10,\"period\":1,\"children\":"
+			     "[{\"id\":\"w\",\"module\":\"counter\"}]}");
+	char want[16];
+
+	for (int i = 0; i < MANY; i++)
+		ck_assert_uint_ne(
+			molt_runtime_resolve(rt,
+					     rt_call(rt, sup, "start_child 1")),
+			0);
+	snprintf(want, sizeof(want), "%d", MANY);
+	ck_assert_str_eq(rt_call(rt, sup, "count"), want);
+	ck_assert_int_eq(molt_runtime_exit(rt, sup, "shutdown"), MOLT_OK);
+	ck_assert_ptr_nonnull(rt_wait_exit(rt, sup, 15000));
+}
+END_TEST
+
 Suite *sup_suite(void)
 {
 	Suite *s = suite_create("sup");
@@ -291,6 +314,7 @@ Suite *sup_suite(void)
 	tcase_add_test(tc, test_temporary_child_never_restarts);
 	tcase_add_test(tc, test_too_many_restarts_escalate);
 	tcase_add_test(tc, test_nested_supervisor_escalates_to_its_parent);
+	tcase_add_test(tc, test_supervisor_with_100k_children_starts_and_stops);
 	tcase_add_test(tc, test_shutdown_stops_children_in_reverse_order);
 	tcase_add_test(
 		tc, test_child_ignoring_shutdown_is_killed_after_its_timeout);
