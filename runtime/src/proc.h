@@ -186,7 +186,7 @@ int molt__proc_sys(molt_runtime *rt, molt_pid pid, int op,
 
 /* Outside callers (runtime.c). */
 typedef struct molt__ext {
-	struct molt__ext *next; /* list link */
+	struct molt__ext *next; /* hash chain link */
 	molt_ref ref;		/* the call's reference */
 	molt_pid to;		/* the callee */
 	molt_call_cb cb;	/* completion */

@@ -107,6 +107,27 @@ static void unlink_timer(molt__timers *t, molt__timer *tm)
 	}
 }
 
+/* Rehash into twice the buckets (t->mu held), so that chains stay short
+ * however many timers are pending (100,000 outside calls each have one);
+ * out of memory, the old buckets stay (longer chains, still correct). */
+static void rehash(molt__timers *t)
+{
+	size_t nb = 2 * t->nbuckets;
+	molt__timer **b = molt_calloc(nb, sizeof(*b));
+
+	if (!b)
+		return;
+	molt_free(t->buckets);
+	t->buckets = b;
+	t->nbuckets = nb;
+	for (size_t i = 0; i < t->n; i++) {
+		molt__timer **h = bucket(t, t->heap[i]->ref);
+
+		t->heap[i]->hnext = *h;
+		*h = t->heap[i];
+	}
+}
+
 static int add(molt_runtime *rt, molt__timer *tm, uint32_t ms)
 {
 	molt__timers *t = &rt->timers;
@@ -125,6 +146,8 @@ static int add(molt_runtime *rt, molt__timer *tm, uint32_t ms)
 		t->heap = h;
 		t->cap = cap;
 	}
+	if (t->n >= t->nbuckets)
+		rehash(t);
 	b = bucket(t, tm->ref);
 	tm->hnext = *b;
 	*b = tm;
