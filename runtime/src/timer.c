@@ -154,7 +154,10 @@ static int add(molt_runtime *rt, molt__timer *tm, uint32_t ms)
 	tm->idx = t->n;
 	t->heap[t->n++] = tm;
 	sift_up(t, tm->idx);
-	if (tm->idx == 0)
+	/* wake the thread only if it would sleep past this timer: a call's
+	 * timeout (due later than the one the thread sleeps until) costs
+	 * no wake-up, no context switch */
+	if (tm->due < t->wake_due)
 		pthread_cond_signal(&t->cv);
 	pthread_mutex_unlock(&t->mu);
 	return MOLT_OK;
@@ -236,7 +239,9 @@ static void *timer_main(void *arg)
 		molt__timer *tm;
 
 		if (!t->n) {
+			t->wake_due = UINT64_MAX;
 			pthread_cond_wait(&t->cv, &t->mu);
+			t->wake_due = 0;
 			continue;
 		}
 		tm = t->heap[0];
@@ -249,7 +254,9 @@ static void *timer_main(void *arg)
 		}
 		ts.tv_sec = (time_t)(tm->due / 1000);
 		ts.tv_nsec = (long)(tm->due % 1000) * 1000000L;
+		t->wake_due = tm->due;
 		pthread_cond_timedwait(&t->cv, &t->mu, &ts);
+		t->wake_due = 0;
 	}
 	pthread_mutex_unlock(&t->mu);
 	return NULL;
