@@ -799,6 +799,11 @@ static int run_sup(const bopts *o)
 		if (ans[i].status != MOLT_OK)
 			return fail("start_child", NULL);
 	molt_free(ans);
+	t0 = now_s();
+	if (molt_runtime_exit(rt, sup, "shutdown") < 0 ||
+	    molt_runtime_wait(rt, sup, 600000, NULL, 0) < 0)
+		return fail("shut the supervisor down", &err);
+	line("sup_stop_seconds", now_s() - t0, "s");
 	return 0;
 }
 
