@@ -180,7 +180,8 @@ int molt__proc_signal_exit(molt_runtime *rt, molt_pid to, molt_pid from,
  * plus, once there are LIDX_MIN or more, a hash index with chaining, so
  * adding and removing one is O(1) however many there are (a supervisor
  * with 100,000 children). The key: a monitor's ref, or a link's pid, with
- * the kind. The index grows with the list; if it cannot be allocated,
+ * the kind. The index (with the entry count) grows with the list and
+ * costs a process without it one pointer; if it cannot be allocated,
  * lookups walk the list (slower, still correct).
  */
 #define LIDX_MIN 8u
@@ -198,23 +199,24 @@ static size_t link_slot(uint32_t cap, int kind, molt_pid pid, molt_ref ref)
 	return (size_t)(k >> 32) & (cap - 1);
 }
 
-/* Rebuild p's index with cap slots from its list (L held): 0, or -1 if
- * it cannot be allocated (then the old index, if any, stays). */
-static int lidx_rebuild(molt_proc *p, uint32_t cap)
+/* Rebuild p's index with cap slots from its n-entry list (L held): 0, or
+ * -1 if it cannot be allocated (then the old index, if any, stays). */
+static int lidx_rebuild(molt_proc *p, uint32_t n, uint32_t cap)
 {
-	molt__link **t = molt_calloc(cap, sizeof(*t));
+	molt__lidx *x = molt_calloc(1, sizeof(*x) + cap * sizeof(x->slot[0]));
 
-	if (!t)
+	if (!x)
 		return -1;
+	x->n = n;
+	x->cap = cap;
 	for (molt__link *l = p->links; l; l = l->next) {
 		size_t i = link_slot(cap, l->kind, l->pid, l->ref);
 
-		l->hnext = t[i];
-		t[i] = l;
+		l->hnext = x->slot[i];
+		x->slot[i] = l;
 	}
 	molt_free(p->lidx);
-	p->lidx = t;
-	p->lidx_cap = cap;
+	p->lidx = x;
 	return 0;
 }
 
@@ -229,7 +231,7 @@ static molt__link *link_find(molt_proc *p, int kind, molt_pid pid, molt_ref ref)
 			;
 		return l;
 	}
-	l = p->lidx[link_slot(p->lidx_cap, kind, pid, ref)];
+	l = p->lidx->slot[link_slot(p->lidx->cap, kind, pid, ref)];
 	while (l && !link_is(l, kind, pid, ref))
 		l = l->hnext;
 	return l;
@@ -238,22 +240,30 @@ static molt__link *link_find(molt_proc *p, int kind, molt_pid pid, molt_ref ref)
 /* Put l into p's list and index (L held). */
 static void link_insert(molt_proc *p, molt__link *l)
 {
+	molt__lidx *x = p->lidx;
+	uint32_t n = 1;
+
 	l->prev = NULL;
 	l->next = p->links;
 	if (l->next)
 		l->next->prev = l;
 	p->links = l;
-	p->nlinks++;
+	if (x) {
+		n = ++x->n;
+	} else { /* small (or no memory for an index): count */
+		for (molt__link *it = l->next; it; it = it->next)
+			n++;
+	}
 	/* no index yet and now big enough, or the index full: (re)build it
 	 * at twice the size, l included */
-	if ((p->lidx ? p->nlinks > p->lidx_cap : p->nlinks >= LIDX_MIN) &&
-	    lidx_rebuild(p, p->lidx ? 2 * p->lidx_cap : 2 * LIDX_MIN) == 0)
+	if ((x ? n > x->cap : n >= LIDX_MIN) &&
+	    lidx_rebuild(p, n, x ? 2 * x->cap : 2 * LIDX_MIN) == 0)
 		return;
-	if (p->lidx) {
-		size_t i = link_slot(p->lidx_cap, l->kind, l->pid, l->ref);
+	if (x) {
+		size_t i = link_slot(x->cap, l->kind, l->pid, l->ref);
 
-		l->hnext = p->lidx[i];
-		p->lidx[i] = l;
+		l->hnext = x->slot[i];
+		x->slot[i] = l;
 	}
 }
 
@@ -266,11 +276,11 @@ static void link_unlink(molt_proc *p, molt__link *l)
 		p->links = l->next;
 	if (l->next)
 		l->next->prev = l->prev;
-	p->nlinks--;
 	if (p->lidx) {
-		molt__link **pp = &p->lidx[link_slot(p->lidx_cap, l->kind,
-						     l->pid, l->ref)];
+		molt__link **pp = &p->lidx->slot[link_slot(
+			p->lidx->cap, l->kind, l->pid, l->ref)];
 
+		p->lidx->n--;
 		while (*pp && *pp != l)
 			pp = &(*pp)->hnext;
 		if (*pp)
@@ -427,7 +437,8 @@ static void proc_exit(molt_runtime *rt, molt_proc *p, int run_terminate)
 {
 	const char *reason = p->stop_reason ? p->stop_reason : "normal";
 	molt_pid pid = p->pid;
-	molt__link *links, **lidx;
+	molt__link *links;
+	molt__lidx *lidx;
 	molt__msg *mbox, *sig;
 	molt__version *ver;
 	char why[128]; /* the reason outlives the slot */
@@ -447,7 +458,6 @@ static void proc_exit(molt_runtime *rt, molt_proc *p, int run_terminate)
 	p->links = NULL;
 	lidx = p->lidx;
 	p->lidx = NULL;
-	p->nlinks = p->lidx_cap = 0;
 	mbox = molt__mqueue_take(&p->mbox);
 	sig = molt__mqueue_take(&p->sig);
 	p->pid = 0;

@@ -48,6 +48,14 @@ enum molt__pstatus {
 #define MOLT__PF_EXITING   0x04u /* a callback asked to stop */
 #define MOLT__PF_NOMOVE	   0x08u /* lazy move to current failed once */
 
+/* A process's index of its links (proc.c): monitors by ref, links by
+ * pid, chained through molt__link.hnext. */
+typedef struct molt__lidx {
+	uint32_t n;		   /* entries in the process's list */
+	uint32_t cap;		   /* slots (2^k) */
+	struct molt__link *slot[]; /* chains */
+} molt__lidx;
+
 /* A link or monitor, in a process's list (L). */
 typedef struct molt__link {
 	struct molt__link *next;  /* list link */
@@ -90,9 +98,7 @@ typedef struct molt_proc {
 	molt__hblock *heap;	    /* molt_proc_alloc blocks */
 	_Atomic size_t heap_bytes;  /* bytes in them; relaxed: ps reads it */
 	molt__link *links;	    /* (L) links and monitors */
-	molt__link **lidx;	    /* (L) index of links: monitors by ref,
-				     * links by pid; NULL while small */
-	uint32_t nlinks, lidx_cap;  /* (L) entries; index size (2^k) */
+	struct molt__lidx *lidx;    /* (L) index of links, NULL while small */
 	char *name;		    /* registered name (registry lock) */
 	char *stop_reason;	    /* set by molt_stop/molt_crash */
 	_Atomic uint64_t
