@@ -771,6 +771,77 @@ static int run_upgrade(const bopts *o)
 	return 0;
 }
 
+/* One simple_one_for_one supervisor; n counters started under it
+ * (start_child calls, BATCH_WINDOW in flight). Time until all exist. */
+static int run_sup(const bopts *o)
+{
+	const char *spec = "{\"strategy\": \"simple_one_for_one\", "
+			   "\"intensity\": 10, \"period\": 1, \"children\": "
+			   "[{\"id\": \"counter\", \"module\": \"counter\"}]}";
+	molt_err err = MOLT_ERR_INIT;
+	molt_runtime *rt;
+	molt_pid sup;
+	answer *ans;
+	double t0;
+
+	if (setup(&rt, o->schedulers))
+		return 1;
+	if (molt_runtime_load(rt, MOLT_BENCH_DIR "/counterapp-1/counter.so",
+			      "counter", 0, NULL, 0, &err) < 0)
+		return fail("load counter v1", &err);
+	t0 = now_s();
+	if (molt_runtime_start_supervisor(rt, &sup, spec, &err) < 0)
+		return fail("start the supervisor", &err);
+	if (batch_call(rt, &ans, &sup, 1, o->n, "start_child x"))
+		return 1;
+	line("sup_start_seconds", now_s() - t0, "s");
+	for (size_t i = 0; i < o->n; i++)
+		if (ans[i].status != MOLT_OK)
+			return fail("start_child", NULL);
+	molt_free(ans);
+	t0 = now_s();
+	if (molt_runtime_exit(rt, sup, "shutdown") < 0 ||
+	    molt_runtime_wait(rt, sup, 600000, NULL, 0) < 0)
+		return fail("shut the supervisor down", &err);
+	line("sup_stop_seconds", now_s() - t0, "s");
+	return 0;
+}
+
+static void ext_cb(int status, const void *data, size_t len, void *payload)
+{
+	(void)data;
+	(void)len;
+	if (status == MOLT_OK)
+		atomic_fetch_add((atomic_size_t *)payload, 1);
+}
+
+/* n outside calls in flight at once (molt_runtime_call_async, all made
+ * before any answer is awaited) to a supervisor ("count"); time until
+ * all are answered. */
+static int run_ext(const bopts *o)
+{
+	const char *spec = "{\"strategy\": \"one_for_one\", \"children\": []}";
+	molt_err err = MOLT_ERR_INIT;
+	atomic_size_t done = 0;
+	molt_runtime *rt;
+	molt_pid sup;
+	double t0;
+
+	if (setup(&rt, o->schedulers))
+		return 1;
+	if (molt_runtime_start_supervisor(rt, &sup, spec, &err) < 0)
+		return fail("start the supervisor", &err);
+	t0 = now_s();
+	for (size_t i = 0; i < o->n; i++)
+		if (molt_runtime_call_async(rt, sup, "count", 5, LONG_MS,
+					    ext_cb, &done, &err) < 0)
+			return fail("call_async", &err);
+	while (atomic_load(&done) < o->n)
+		sleep_us(200);
+	line("ext_calls_seconds", now_s() - t0, "s");
+	return 0;
+}
+
 /* --- driver --- */
 
 typedef struct bench {
@@ -781,14 +852,15 @@ typedef struct bench {
 static const bench benches[] = {
 	{"spawn", run_spawn}, {"ring", run_ring}, {"cast", run_cast},
 	{"call", run_call},   {"idle", run_idle}, {"upgrade", run_upgrade},
-	{NULL, NULL},
+	{"sup", run_sup},     {"ext", run_ext},	  {NULL, NULL},
 };
 
 static int usage(void)
 {
 	fputs("usage: molt_bench spawn|ring|cast|call|idle [--runs R] "
 	      "[--schedulers S]\n"
-	      "       molt_bench upgrade [--n N] [--down] [--runs R]\n",
+	      "       molt_bench upgrade [--n N] [--down] [--runs R]\n"
+	      "       molt_bench sup|ext [--n N] [--runs R]\n",
 	      stderr);
 	return 2;
 }

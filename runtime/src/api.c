@@ -14,7 +14,8 @@
 #include "molt/banned.h"
 
 /* proc.c */
-int molt__link_remove(molt_proc *p, int kind, molt_pid pid, molt_ref ref);
+int molt__link_remove(molt_proc *p, int kind, molt_pid pid, molt_ref ref,
+		      molt_pid *other);
 int molt__link_add(molt_runtime *rt, molt_pid pid, molt__link *l, int unique);
 molt__link *molt__link_new(int kind, molt_pid pid, molt_ref ref);
 
@@ -246,9 +247,9 @@ int molt_unlink(molt_ctx *ctx, molt_pid pid)
 
 	if (!ctx->p)
 		return MOLT_EINVAL;
-	molt__link_remove(ctx->p, MOLT__LK_LINK, pid, 0);
+	molt__link_remove(ctx->p, MOLT__LK_LINK, pid, 0, NULL);
 	if (q)
-		molt__link_remove(q, MOLT__LK_LINK, ctx->p->pid, 0);
+		molt__link_remove(q, MOLT__LK_LINK, ctx->p->pid, 0, NULL);
 	return MOLT_OK;
 }
 
@@ -278,21 +279,15 @@ int molt_monitor(molt_ctx *ctx, molt_ref *out, molt_pid pid)
 int molt_demonitor(molt_ctx *ctx, molt_ref mon)
 {
 	molt_proc *q;
-	molt__link *l;
 	molt_pid target = 0;
 
 	if (!ctx->p)
 		return MOLT_EINVAL;
-	molt__spin_lock(&ctx->p->lock);
-	for (l = ctx->p->links; l; l = l->next)
-		if (l->kind == MOLT__LK_MON_OUT && l->ref == mon)
-			target = l->pid;
-	molt__spin_unlock(&ctx->p->lock);
-	if (!molt__link_remove(ctx->p, MOLT__LK_MON_OUT, 0, mon))
+	if (!molt__link_remove(ctx->p, MOLT__LK_MON_OUT, 0, mon, &target))
 		return MOLT_ENOTFOUND;
 	q = molt__proc_slot(ctx->rt, target);
 	if (q)
-		molt__link_remove(q, MOLT__LK_MON_IN, 0, mon);
+		molt__link_remove(q, MOLT__LK_MON_IN, 0, mon, NULL);
 	return MOLT_OK;
 }
 

@@ -175,29 +175,142 @@ int molt__proc_signal_exit(molt_runtime *rt, molt_pid to, molt_pid from,
 
 /* --- links --- */
 
-/* Remove the entry (kind, pid or ref) from p's list; 1 if it was there. */
-static int link_remove(molt_proc *p, int kind, molt_pid pid, molt_ref ref)
+/*
+ * A process's links and monitors are a doubly linked list (exit walks it)
+ * plus, once there are LIDX_MIN or more, a hash index with chaining, so
+ * adding and removing one is O(1) however many there are (a supervisor
+ * with 100,000 children). The key: a monitor's ref, or a link's pid, with
+ * the kind. The index (with the entry count) grows with the list and
+ * costs a process without it one pointer; if it cannot be allocated,
+ * lookups walk the list (slower, still correct).
+ */
+#define LIDX_MIN 8u
+
+static int link_is(const molt__link *l, int kind, molt_pid pid, molt_ref ref)
 {
-	molt__link **pp, *l = NULL;
+	return l->kind == kind && (ref ? l->ref == ref : l->pid == pid);
+}
+
+static size_t link_slot(uint32_t cap, int kind, molt_pid pid, molt_ref ref)
+{
+	uint64_t k = ((ref ? ref : pid) ^ ((uint64_t)kind << 59)) *
+		     0x9E3779B97F4A7C15ull;
+
+	return (size_t)(k >> 32) & (cap - 1);
+}
+
+/* Rebuild p's index with cap slots from its n-entry list (L held): 0, or
+ * -1 if it cannot be allocated (then the old index, if any, stays). */
+static int lidx_rebuild(molt_proc *p, uint32_t n, uint32_t cap)
+{
+	molt__lidx *x = molt_calloc(1, sizeof(*x) + cap * sizeof(x->slot[0]));
+
+	if (!x)
+		return -1;
+	x->n = n;
+	x->cap = cap;
+	for (molt__link *l = p->links; l; l = l->next) {
+		size_t i = link_slot(cap, l->kind, l->pid, l->ref);
+
+		l->hnext = x->slot[i];
+		x->slot[i] = l;
+	}
+	molt_free(p->lidx);
+	p->lidx = x;
+	return 0;
+}
+
+/* p's entry (kind, pid or ref), or NULL (L held). */
+static molt__link *link_find(molt_proc *p, int kind, molt_pid pid, molt_ref ref)
+{
+	molt__link *l;
+
+	if (!p->lidx) {
+		for (l = p->links; l && !link_is(l, kind, pid, ref);
+		     l = l->next)
+			;
+		return l;
+	}
+	l = p->lidx->slot[link_slot(p->lidx->cap, kind, pid, ref)];
+	while (l && !link_is(l, kind, pid, ref))
+		l = l->hnext;
+	return l;
+}
+
+/* Put l into p's list and index (L held). */
+static void link_insert(molt_proc *p, molt__link *l)
+{
+	molt__lidx *x = p->lidx;
+	uint32_t n = 1;
+
+	l->prev = NULL;
+	l->next = p->links;
+	if (l->next)
+		l->next->prev = l;
+	p->links = l;
+	if (x) {
+		n = ++x->n;
+	} else { /* small (or no memory for an index): count */
+		for (molt__link *it = l->next; it; it = it->next)
+			n++;
+	}
+	/* no index yet and now big enough, or the index full: (re)build it
+	 * at twice the size, l included */
+	if ((x ? n > x->cap : n >= LIDX_MIN) &&
+	    lidx_rebuild(p, n, x ? 2 * x->cap : 2 * LIDX_MIN) == 0)
+		return;
+	if (x) {
+		size_t i = link_slot(x->cap, l->kind, l->pid, l->ref);
+
+		l->hnext = x->slot[i];
+		x->slot[i] = l;
+	}
+}
+
+/* Take l out of p's list and index (L held). */
+static void link_unlink(molt_proc *p, molt__link *l)
+{
+	if (l->prev)
+		l->prev->next = l->next;
+	else
+		p->links = l->next;
+	if (l->next)
+		l->next->prev = l->prev;
+	if (p->lidx) {
+		molt__link **pp = &p->lidx->slot[link_slot(
+			p->lidx->cap, l->kind, l->pid, l->ref)];
+
+		p->lidx->n--;
+		while (*pp && *pp != l)
+			pp = &(*pp)->hnext;
+		if (*pp)
+			*pp = l->hnext;
+	}
+}
+
+/* Remove the entry (kind, pid or ref) from p's list; 1 if it was there,
+ * with the other process's pid in *other if other is not NULL. */
+static int link_remove(molt_proc *p, int kind, molt_pid pid, molt_ref ref,
+		       molt_pid *other)
+{
+	molt__link *l;
 
 	molt__spin_lock(&p->lock);
-	for (pp = &p->links; *pp; pp = &(*pp)->next) {
-		if ((*pp)->kind == kind &&
-		    (ref ? (*pp)->ref == ref : (*pp)->pid == pid)) {
-			l = *pp;
-			*pp = l->next;
-			break;
-		}
-	}
+	if ((l = link_find(p, kind, pid, ref)) != NULL)
+		link_unlink(p, l);
 	molt__spin_unlock(&p->lock);
+	if (l && other)
+		*other = l->pid;
 	molt_free(l);
 	return l != NULL;
 }
 
-int molt__link_remove(molt_proc *p, int kind, molt_pid pid, molt_ref ref);
-int molt__link_remove(molt_proc *p, int kind, molt_pid pid, molt_ref ref)
+int molt__link_remove(molt_proc *p, int kind, molt_pid pid, molt_ref ref,
+		      molt_pid *other);
+int molt__link_remove(molt_proc *p, int kind, molt_pid pid, molt_ref ref,
+		      molt_pid *other)
 {
-	return link_remove(p, kind, pid, ref);
+	return link_remove(p, kind, pid, ref, other);
 }
 
 /* Add l (taken) to pid's list if pid is alive; 0 if it is not (l freed).
@@ -206,7 +319,6 @@ int molt__link_add(molt_runtime *rt, molt_pid pid, molt__link *l, int unique);
 int molt__link_add(molt_runtime *rt, molt_pid pid, molt__link *l, int unique)
 {
 	molt_proc *p = molt__proc_slot(rt, pid);
-	molt__link *it;
 
 	if (!p) {
 		molt_free(l);
@@ -218,15 +330,12 @@ int molt__link_add(molt_runtime *rt, molt_pid pid, molt__link *l, int unique)
 		molt_free(l);
 		return 0;
 	}
-	for (it = p->links; unique && it; it = it->next) {
-		if (it->kind == l->kind && it->pid == l->pid) {
-			molt__spin_unlock(&p->lock);
-			molt_free(l);
-			return 1;
-		}
+	if (unique && link_find(p, l->kind, l->pid, 0)) {
+		molt__spin_unlock(&p->lock);
+		molt_free(l);
+		return 1;
 	}
-	l->next = p->links;
-	p->links = l;
+	link_insert(p, l);
 	molt__spin_unlock(&p->lock);
 	return 1;
 }
@@ -266,7 +375,8 @@ static void notify_links(molt_runtime *rt, molt_pid self, molt__link *l,
 			 */
 			q = molt__proc_slot(rt, l->pid);
 			if (q)
-				link_remove(q, MOLT__LK_MON_IN, 0, l->ref);
+				link_remove(q, MOLT__LK_MON_IN, 0, l->ref,
+					    NULL);
 			break;
 		}
 		molt_free(l);
@@ -328,6 +438,7 @@ static void proc_exit(molt_runtime *rt, molt_proc *p, int run_terminate)
 	const char *reason = p->stop_reason ? p->stop_reason : "normal";
 	molt_pid pid = p->pid;
 	molt__link *links;
+	molt__lidx *lidx;
 	molt__msg *mbox, *sig;
 	molt__version *ver;
 	char why[128]; /* the reason outlives the slot */
@@ -345,6 +456,8 @@ static void proc_exit(molt_runtime *rt, molt_proc *p, int run_terminate)
 	molt__spin_lock(&p->lock);
 	links = p->links;
 	p->links = NULL;
+	lidx = p->lidx;
+	p->lidx = NULL;
 	mbox = molt__mqueue_take(&p->mbox);
 	sig = molt__mqueue_take(&p->sig);
 	p->pid = 0;
@@ -357,6 +470,7 @@ static void proc_exit(molt_runtime *rt, molt_proc *p, int run_terminate)
 		molt_log(MOLT_LOG_DEBUG, "proc",
 			 "process <%u.%u> (%s) exited: %s", (unsigned)pid,
 			 (unsigned)(pid >> 32), ver->mod->name, reason);
+	molt_free(lidx);
 	notify_links(rt, pid, links, reason);
 	drain(rt, mbox);
 	drain(rt, sig);
@@ -397,9 +511,9 @@ static int spawn_link(molt_runtime *rt, molt_proc *p, molt_pid link_to)
 		molt_free(theirs);
 		return MOLT_ENOMEM;
 	}
-	mine->next = p->links;
-	p->links = mine; /* nobody else can see p's list yet */
-	if (!molt__link_add(rt, link_to, theirs, 1))
+	link_insert(p, mine); /* nobody else can see p's list yet */
+	/* p is new: link_to cannot have a link to it yet */
+	if (!molt__link_add(rt, link_to, theirs, 0))
 		molt__proc_signal_exit(rt, p->pid, link_to, "noproc",
 				       MOLT__MSGF_LINKED);
 	return MOLT_OK;
@@ -516,7 +630,7 @@ MOLT_UNUSED static void migrate(molt_runtime *rt, molt_proc *p)
 static int wants(molt_proc *p, const molt__msg *m, molt_runtime *rt)
 {
 	if (m->kind == MOLT_MSG_DOWN)
-		return link_remove(p, MOLT__LK_MON_OUT, 0, m->ref);
+		return link_remove(p, MOLT__LK_MON_OUT, 0, m->ref, NULL);
 	if (m->kind == MOLT_MSG_REPLY && (m->ref & 1))
 		return molt__timer_cancel(rt, m->ref) == MOLT_OK;
 	return 1;
@@ -571,7 +685,7 @@ static void handle_exit_signal(molt_proc *p, molt__msg *m)
 		return;
 	}
 	if ((m->flags & MOLT__MSGF_LINKED) &&
-	    !link_remove(p, MOLT__LK_LINK, m->from, 0) && m->from)
+	    !link_remove(p, MOLT__LK_LINK, m->from, 0, NULL) && m->from)
 		return; /* unlinked meanwhile: no signal */
 	if (molt__pf_has(p, MOLT__PF_TRAP)) {
 		molt__msg *e = molt__msg_new(MOLT_MSG_EXIT, m->from, 0, NULL, 0,

@@ -48,12 +48,22 @@ enum molt__pstatus {
 #define MOLT__PF_EXITING   0x04u /* a callback asked to stop */
 #define MOLT__PF_NOMOVE	   0x08u /* lazy move to current failed once */
 
+/* A process's index of its links (proc.c): monitors by ref, links by
+ * pid, chained through molt__link.hnext. */
+typedef struct molt__lidx {
+	uint32_t n;		   /* entries in the process's list */
+	uint32_t cap;		   /* slots (2^k) */
+	struct molt__link *slot[]; /* chains */
+} molt__lidx;
+
 /* A link or monitor, in a process's list (L). */
 typedef struct molt__link {
-	struct molt__link *next; /* list link */
-	molt_pid pid;		 /* the other process */
-	molt_ref ref;		 /* monitor reference, 0 for a link */
-	int kind;		 /* MOLT__LK_* */
+	struct molt__link *next;  /* list link */
+	struct molt__link *prev;  /* list link back (O(1) removal) */
+	struct molt__link *hnext; /* chain in the process's link index */
+	molt_pid pid;		  /* the other process */
+	molt_ref ref;		  /* monitor reference, 0 for a link */
+	int kind;		  /* MOLT__LK_* */
 } molt__link;
 
 enum {
@@ -88,6 +98,7 @@ typedef struct molt_proc {
 	molt__hblock *heap;	    /* molt_proc_alloc blocks */
 	_Atomic size_t heap_bytes;  /* bytes in them; relaxed: ps reads it */
 	molt__link *links;	    /* (L) links and monitors */
+	struct molt__lidx *lidx;    /* (L) index of links, NULL while small */
 	char *name;		    /* registered name (registry lock) */
 	char *stop_reason;	    /* set by molt_stop/molt_crash */
 	_Atomic uint64_t
@@ -181,7 +192,7 @@ int molt__proc_sys(molt_runtime *rt, molt_pid pid, int op,
 
 /* Outside callers (runtime.c). */
 typedef struct molt__ext {
-	struct molt__ext *next; /* list link */
+	struct molt__ext *next; /* hash chain link */
 	molt_ref ref;		/* the call's reference */
 	molt_pid to;		/* the callee */
 	molt_call_cb cb;	/* completion */

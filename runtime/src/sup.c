@@ -465,6 +465,14 @@ static int find_child(sup *s, molt_pid pid)
 {
 	if (!pid) /* not a child: 0 marks children that do not run */
 		return -1;
+	/* the child a termination sequence waits for: O(1), so that
+	 * shutting down N children is not O(N^2) */
+	if (s->seq_active && pid == s->seq_pid && s->seq_i > 0) {
+		size_t i = s->seq[s->seq_i - 1];
+
+		if (i < s->n && s->kids[i].pid == pid)
+			return (int)i;
+	}
 	for (size_t i = 0; i < s->n; i++)
 		if (s->kids[i].pid == pid)
 			return (int)i;

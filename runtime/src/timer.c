@@ -107,6 +107,27 @@ static void unlink_timer(molt__timers *t, molt__timer *tm)
 	}
 }
 
+/* Rehash into twice the buckets (t->mu held), so that chains stay short
+ * however many timers are pending (100,000 outside calls each have one);
+ * out of memory, the old buckets stay (longer chains, still correct). */
+static void rehash(molt__timers *t)
+{
+	size_t nb = 2 * t->nbuckets;
+	molt__timer **b = molt_calloc(nb, sizeof(*b));
+
+	if (!b)
+		return;
+	molt_free(t->buckets);
+	t->buckets = b;
+	t->nbuckets = nb;
+	for (size_t i = 0; i < t->n; i++) {
+		molt__timer **h = bucket(t, t->heap[i]->ref);
+
+		t->heap[i]->hnext = *h;
+		*h = t->heap[i];
+	}
+}
+
 static int add(molt_runtime *rt, molt__timer *tm, uint32_t ms)
 {
 	molt__timers *t = &rt->timers;
@@ -125,13 +146,18 @@ static int add(molt_runtime *rt, molt__timer *tm, uint32_t ms)
 		t->heap = h;
 		t->cap = cap;
 	}
+	if (t->n >= t->nbuckets)
+		rehash(t);
 	b = bucket(t, tm->ref);
 	tm->hnext = *b;
 	*b = tm;
 	tm->idx = t->n;
 	t->heap[t->n++] = tm;
 	sift_up(t, tm->idx);
-	if (tm->idx == 0)
+	/* wake the thread only if it would sleep past this timer: a call's
+	 * timeout (due later than the one the thread sleeps until) costs
+	 * no wake-up, no context switch */
+	if (tm->due < t->wake_due)
 		pthread_cond_signal(&t->cv);
 	pthread_mutex_unlock(&t->mu);
 	return MOLT_OK;
@@ -213,7 +239,9 @@ static void *timer_main(void *arg)
 		molt__timer *tm;
 
 		if (!t->n) {
+			t->wake_due = UINT64_MAX;
 			pthread_cond_wait(&t->cv, &t->mu);
+			t->wake_due = 0;
 			continue;
 		}
 		tm = t->heap[0];
@@ -226,7 +254,9 @@ static void *timer_main(void *arg)
 		}
 		ts.tv_sec = (time_t)(tm->due / 1000);
 		ts.tv_nsec = (long)(tm->due % 1000) * 1000000L;
+		t->wake_due = tm->due;
 		pthread_cond_timedwait(&t->cv, &t->mu, &ts);
+		t->wake_due = 0;
 	}
 	pthread_mutex_unlock(&t->mu);
 	return NULL;

@@ -30,6 +30,9 @@ typedef struct molt__timers {
 	pthread_cond_t cv;     /* the thread waits here (CLOCK_MONOTONIC) */
 	pthread_t thread;      /* the timer thread */
 	int running, stop;     /* thread state */
+	uint64_t wake_due;     /* when the thread will look next: its
+				* timedwait deadline, UINT64_MAX while it
+				* waits for any timer, 0 while awake */
 	molt__timer **heap;    /* min-heap by due */
 	size_t n, cap;	       /* heap size */
 	molt__timer **buckets; /* hash by ref */

@@ -245,6 +245,36 @@ START_TEST(test_timers_fire_and_cancel)
 }
 END_TEST
 
+/* The timer thread is woken only for a timer due before the one it sleeps
+ * on: an earlier one must still wake it, later ones (not signalled) and
+ * ones behind a cancelled head must still fire. */
+START_TEST(test_timers_fire_in_order_around_the_sleeping_thread)
+{
+	molt_pid a = rt_spawn(rt, "probe", NULL);
+	uint64_t far = rt_call_u(rt, a, "after 60000 far");
+	uint64_t head;
+	char c[64];
+
+	/* the thread sleeps until "far": "early" must wake it */
+	ck_assert_uint_ne(rt_call_u(rt, a, "after 30 early"), 0);
+	/* due after "early": no wake-up, fired once "early" has been */
+	ck_assert_uint_ne(rt_call_u(rt, a, "after 60 late"), 0);
+	ck_assert_ptr_nonnull(strstr(
+		rt_probe_log_until(rt, a, "data=early", 2000), "data=early"));
+	ck_assert_ptr_nonnull(strstr(
+		rt_probe_log_until(rt, a, "data=late", 2000), "data=late"));
+	/* the head cancelled while the thread sleeps on it */
+	head = rt_call_u(rt, a, "after 40 head");
+	ck_assert_uint_ne(rt_call_u(rt, a, "after 80 behind"), 0);
+	cmd(c, sizeof(c), "cancel", head, NULL);
+	ck_assert_str_eq(rt_call(rt, a, c), "ok");
+	ck_assert_ptr_nonnull(strstr(
+		rt_probe_log_until(rt, a, "data=behind", 2000), "data=behind"));
+	cmd(c, sizeof(c), "cancel", far, NULL);
+	ck_assert_str_eq(rt_call(rt, a, c), "ok");
+}
+END_TEST
+
 START_TEST(test_async_call_gets_reply_or_timeout_never_both)
 {
 	molt_pid a = rt_spawn(rt, "probe", NULL);
@@ -344,6 +374,8 @@ Suite *proc_suite(void)
 	tcase_add_test(tc, test_unlink_stops_exit_signals);
 	tcase_add_test(tc, test_monitor_reports_down_with_reason);
 	tcase_add_test(tc, test_timers_fire_and_cancel);
+	tcase_add_test(tc,
+		       test_timers_fire_in_order_around_the_sleeping_thread);
 	tcase_add_test(tc, test_async_call_gets_reply_or_timeout_never_both);
 	tcase_add_test(tc, test_registered_names);
 	tcase_add_test(tc, test_pid_text_round_trips);

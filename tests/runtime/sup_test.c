@@ -1,5 +1,6 @@
 /* Supervisors: strategies, restart types, intensity, orderly shutdown. */
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -275,6 +276,61 @@ START_TEST(test_bad_specs_are_refused_with_the_reason)
 }
 END_TEST
 
+/* Starting children links each to the supervisor: 100,000 of them must
+ * start (and shut down) well within the test timeout. With a link add
+ * that walked the supervisor's whole link list this took over 30 s. */
+#define MANY 100000
+START_TEST(test_supervisor_with_100k_children_starts_and_stops)
+{
+	molt_pid sup = start("{\"strategy\":\"simple_one_for_one\","
+			     "\"intensity\":10,\"period\":1,\"children\":"
+			     "[{\"id\":\"w\",\"module\":\"counter\"}]}");
+	char want[16];
+
+	for (int i = 0; i < MANY; i++)
+		ck_assert_uint_ne(
+			molt_runtime_resolve(rt,
+					     rt_call(rt, sup, "start_child 1")),
+			0);
+	snprintf(want, sizeof(want), "%d", MANY);
+	ck_assert_str_eq(rt_call(rt, sup, "count"), want);
+	ck_assert_int_eq(molt_runtime_exit(rt, sup, "shutdown"), MOLT_OK);
+	ck_assert_ptr_nonnull(rt_wait_exit(rt, sup, 15000));
+}
+END_TEST
+
+static void count_cb(int status, const void *data, size_t len, void *payload)
+{
+	(void)data;
+	(void)len;
+	if (status == MOLT_OK)
+		atomic_fetch_add((atomic_int *)payload, 1);
+}
+
+/* 200,000 outside calls in flight at once are all answered well within
+ * the test timeout. With the pending calls in a list (and a fixed-size
+ * timer hash) answering them was quadratic: 100,000 took 18 s. */
+#define INFLIGHT 200000
+START_TEST(test_200k_concurrent_outside_calls_are_answered)
+{
+	molt_pid sup = start("{\"strategy\":\"one_for_one\","
+			     "\"children\":[]}");
+	molt_err err = MOLT_ERR_INIT;
+	static atomic_int done; /* static: outlives a failed case */
+
+	atomic_store(&done, 0);
+
+	for (int i = 0; i < INFLIGHT; i++)
+		ck_assert_int_eq(molt_runtime_call_async(rt, sup, "count", 5,
+							 60000, count_cb, &done,
+							 &err),
+				 MOLT_OK);
+	for (int ms = 0; atomic_load(&done) < INFLIGHT && ms < 15000; ms++)
+		rt_sleep_ms(1);
+	ck_assert_int_eq(atomic_load(&done), INFLIGHT);
+}
+END_TEST
+
 Suite *sup_suite(void)
 {
 	Suite *s = suite_create("sup");
@@ -291,6 +347,8 @@ Suite *sup_suite(void)
 	tcase_add_test(tc, test_temporary_child_never_restarts);
 	tcase_add_test(tc, test_too_many_restarts_escalate);
 	tcase_add_test(tc, test_nested_supervisor_escalates_to_its_parent);
+	tcase_add_test(tc, test_supervisor_with_100k_children_starts_and_stops);
+	tcase_add_test(tc, test_200k_concurrent_outside_calls_are_answered);
 	tcase_add_test(tc, test_shutdown_stops_children_in_reverse_order);
 	tcase_add_test(
 		tc, test_child_ignoring_shutdown_is_killed_after_its_timeout);
