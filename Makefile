@@ -4,7 +4,7 @@
 # erlang-base: the appup differential tests compare with OTP's own systools.
 PACKAGES := cmake pkg-config build-essential git libarchive-dev libcjson-dev \
 	libgit2-dev check libsodium-dev libpcre2-dev zlib1g-dev clang libclang-rt-14-dev erlang-base
-BENCH_PACKAGES :=
+BENCH_PACKAGES := valgrind
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD ?= build
 SANBUILD ?= build-san

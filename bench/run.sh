@@ -116,6 +116,12 @@ for s in "$here"/unpack/*.sh; do
 	fi
 done
 
+# --- the dispatch check in instructions (deterministic; skipped by QUICK) ---
+if [[ -z ${QUICK:-} && -z ${SKIP_MOLT:-} ]]; then
+	bash "$here/check_cost_callgrind.sh" "$build" >>"$extra_out" ||
+		say "bench: check_cost_callgrind.sh failed"
+fi
+
 # --- report: molt, beam_, ratio_ for every name either side printed ---
 awk '
 NF != 3 { next }
