@@ -3,7 +3,8 @@
 
 # erlang-base: the appup differential tests compare with OTP's own systools.
 PACKAGES := cmake pkg-config build-essential git libarchive-dev libcjson-dev \
-	libgit2-dev check libsodium-dev libpcre2-dev zlib1g-dev clang libclang-rt-14-dev erlang-base
+	libgit2-dev check libsodium-dev libpcre2-dev zlib1g-dev clang libclang-rt-14-dev clang-format \
+	erlang-base
 BENCH_PACKAGES := valgrind
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD ?= build
@@ -33,8 +34,9 @@ build-san: deps
 	CC=clang cmake -S . -B $(SANBUILD) -DCMAKE_BUILD_TYPE=Debug -DMOLT_SANITIZE=ON -DMOLT_FUZZ=ON $(CMAKE_FLAGS)
 	cmake --build $(SANBUILD) -j $(JOBS)
 
-# Both builds, both test runs: the normal one, then ASan + UBSan.
-test: build build-san
+# Formatting, then both builds, both test runs: the normal one, then
+# ASan + UBSan (with the fuzzers).
+test: format-check build build-san
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	cd $(SANBUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -55,7 +57,7 @@ bench: bench-deps
 format:
 	find common appup runtime releasetool fixtures tests bench -name '*.[ch]' | xargs clang-format -i
 
-format-check:
+format-check: deps
 	find common appup runtime releasetool fixtures tests bench -name '*.[ch]' | xargs clang-format --dry-run --Werror
 
 clean:

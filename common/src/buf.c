@@ -123,10 +123,9 @@ int molt_buf_read_file(molt_buf *buf, const char *path, molt_err *err)
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return molt_err_set(err,
-				    errno == ENOENT ? MOLT_ENOTFOUND : MOLT_EIO,
-				    "cannot open '%s': %s", path,
-				    strerror(errno));
+		return molt_err_set(
+			err, errno == ENOENT ? MOLT_ENOTFOUND : MOLT_EIO,
+			"cannot open '%s': %s", path, strerror(errno));
 	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;

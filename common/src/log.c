@@ -45,8 +45,9 @@ void molt_log(int l, const char *component, const char *fmt, ...)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
-	n += (size_t)snprintf(line + n, sizeof(line) - n, ".%03ldZ %-5s %s: ",
-			      ts.tv_nsec / 1000000L, names[l], component);
+	n += (size_t)snprintf(line + n, sizeof(line) - n,
+			      ".%03ldZ %-5s %s: ", ts.tv_nsec / 1000000L,
+			      names[l], component);
 	va_start(ap, fmt);
 	if (n < sizeof(line))
 		vsnprintf(line + n, sizeof(line) - n, fmt, ap);

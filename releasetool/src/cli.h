@@ -16,8 +16,8 @@ typedef struct molt_cli {
 	const char *prog; /* argv[0] basename, for messages */
 	const char *verb; /* the command being run, e.g. "status" */
 	const char *root; /* --root DIR or $MOLT_ROOT; NULL if neither */
-	int json;         /* --json: machine-readable output on stdout */
-	int quiet;        /* --quiet: no progress lines */
+	int json;	  /* --json: machine-readable output on stdout */
+	int quiet;	  /* --quiet: no progress lines */
 } molt_cli;
 
 /*

@@ -1,11 +1,11 @@
 /* molt_buf, atomic writes and the failing allocator. */
+#include "molt/buf.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include <check.h>
-
-#include "molt/buf.h"
 
 #include "test_util.h"
 

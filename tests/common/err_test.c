@@ -11,9 +11,9 @@ START_TEST(test_err_set_returns_code_and_keeps_one_line)
 {
 	molt_err err = MOLT_ERR_INIT;
 
-	ck_assert_int_eq(molt_err_set(&err, MOLT_ENOTFOUND, "no %s\nhere",
-				      "module"),
-			 MOLT_ENOTFOUND);
+	ck_assert_int_eq(
+		molt_err_set(&err, MOLT_ENOTFOUND, "no %s\nhere", "module"),
+		MOLT_ENOTFOUND);
 	ck_assert_str_eq(err.msg, "no module here");
 	ck_assert_int_eq(molt_err_set(NULL, MOLT_EBUSY, "ignored"), MOLT_EBUSY);
 }

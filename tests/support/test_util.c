@@ -63,8 +63,9 @@ const char *molt_test_shared_path(const char *rel, const char *what)
 	snprintf(path, sizeof(path), "%s/%s", base, rel);
 	if (stat(path, &st) == 0)
 		return path;
-	fprintf(stderr, "SKIP: %s: '%s' is not there (clone ../shared beside "
-			"the project to run it)\n",
+	fprintf(stderr,
+		"SKIP: %s: '%s' is not there (clone ../shared beside "
+		"the project to run it)\n",
 		what, path);
 	return NULL;
 }

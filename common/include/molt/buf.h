@@ -19,7 +19,10 @@ typedef struct molt_buf {
 } molt_buf;
 
 MOLT_API extern char molt_buf__empty[];
-#define MOLT_BUF_INIT {molt_buf__empty, 0, 0}
+#define MOLT_BUF_INIT                                                          \
+	{                                                                      \
+		molt_buf__empty, 0, 0                                          \
+	}
 
 /* Initialize caller storage. */
 MOLT_API void molt_buf_init(molt_buf *buf);
@@ -43,8 +46,7 @@ MOLT_API char *molt_buf_detach(molt_buf *buf);
  * Read a whole file into buf (appending). On failure returns MOLT_ENOTFOUND
  * or MOLT_EIO with a message naming path, and buf keeps its old contents.
  */
-MOLT_API int molt_buf_read_file(molt_buf *buf, const char *path,
-				molt_err *err);
+MOLT_API int molt_buf_read_file(molt_buf *buf, const char *path, molt_err *err);
 
 /*
  * Write data to path atomically: a temporary file beside it, fsync, rename,

@@ -6,9 +6,9 @@
 #include <stddef.h>
 
 #if defined(__GNUC__)
-#define MOLT_API             __attribute__((visibility("default")))
+#define MOLT_API	     __attribute__((visibility("default")))
 #define MOLT_PRINTF(fmt, va) __attribute__((format(printf, fmt, va)))
-#define MOLT_UNUSED          __attribute__((unused))
+#define MOLT_UNUSED	     __attribute__((unused))
 #else
 #define MOLT_API
 #define MOLT_PRINTF(fmt, va)
@@ -30,7 +30,7 @@ enum molt_status {
 	MOLT_EVERSION = -7,  /* unknown format or ABI version */
 	MOLT_ETIMEOUT = -8,  /* deadline passed */
 	MOLT_EPARSE = -9,    /* malformed input; the message has the position */
-	MOLT_EIO = -10,      /* an OS call failed; the message has errno text */
+	MOLT_EIO = -10,	     /* an OS call failed; the message has errno text */
 	MOLT_ECLOSED = -11,  /* peer, process or runtime is gone */
 	MOLT_EUNSAFE = -12,  /* refused: input would escape or exceed limits */
 };
@@ -41,7 +41,13 @@ typedef struct molt_err {
 	char msg[256]; /* one line, lower case, no trailing period */
 } molt_err;
 
-#define MOLT_ERR_INIT {MOLT_OK, {0}}
+#define MOLT_ERR_INIT                                                          \
+	{                                                                      \
+		MOLT_OK,                                                       \
+		{                                                              \
+			0                                                      \
+		}                                                              \
+	}
 
 /* Record code and message in err (err may be NULL); returns code. */
 MOLT_PRINTF(3, 4)
