@@ -116,6 +116,18 @@ for s in "$here"/unpack/*.sh; do
 	fi
 done
 
+# --- queues: molt's mailbox against urcu/ck, if built (bench/queues/run.sh) ---
+if [[ -x $build/bench/queues_bench && -z ${SKIP_MOLT:-} ]]; then
+	say "bench: bench/queues/run.sh"
+	if [[ -n ${QUICK:-} ]]; then
+		bash "$here/queues/run.sh" "$build" 2000000 3 >>"$extra_out" ||
+			say "bench: bench/queues/run.sh failed"
+	else
+		bash "$here/queues/run.sh" "$build" >>"$extra_out" ||
+			say "bench: bench/queues/run.sh failed"
+	fi
+fi
+
 # --- the dispatch check in instructions (deterministic; skipped by QUICK) ---
 if [[ -z ${QUICK:-} && -z ${SKIP_MOLT:-} ]]; then
 	bash "$here/check_cost_callgrind.sh" "$build" >>"$extra_out" ||
