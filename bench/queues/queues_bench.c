@@ -39,14 +39,33 @@
 
 #define POOL 4096u /* messages per producer */
 
+/*
+ * A pool slot is MSG_STRIDE bytes: molt's message header (whose flexible
+ * payload cannot sit inside another struct) at offset 0, then this struct
+ * at MSG_OFF.
+ */
 typedef struct bmsg {
-	molt__msg m;		      /* molt's message header and link */
 	struct cds_wfcq_node wn;      /* urcu wfcqueue link */
 	struct ck_fifo_mpmc_entry ce; /* ck_fifo_mpmc link */
 	atomic_int busy; /* 1 from send until the consumer is done */
 	uint32_t prod;
 	uint64_t seq;
 } bmsg;
+
+#define MSG_OFF	   64
+#define MSG_STRIDE 192
+_Static_assert(sizeof(molt__msg) <= MSG_OFF, "molt__msg fits");
+_Static_assert(MSG_OFF + sizeof(bmsg) <= MSG_STRIDE, "bmsg fits");
+
+static molt__msg *msg_mm(bmsg *m)
+{
+	return (molt__msg *)(void *)((char *)m - MSG_OFF);
+}
+
+static bmsg *msg_of(molt__msg *mm)
+{
+	return mm ? (bmsg *)(void *)((char *)mm + MSG_OFF) : NULL;
+}
 
 enum { Q_MOLT, Q_WFCQ, Q_CK };
 static const char *const qname[] = {"molt_mailbox", "urcu_wfcq",
@@ -56,7 +75,7 @@ typedef struct bench {
 	int kind;
 	unsigned nprod;
 	uint64_t per_prod;
-	bmsg **pools; /* nprod pools of POOL messages */
+	char **pools; /* nprod pools of POOL slots */
 	atomic_int start;
 	int bad;
 	/* molt */
@@ -103,7 +122,7 @@ static void send(bench *b, bmsg *m)
 	switch (b->kind) {
 	case Q_MOLT:
 		spin_lock(&b->lock);
-		molt__mqueue_push(&b->mq, &m->m);
+		molt__mqueue_push(&b->mq, msg_mm(m));
 		spin_unlock(&b->lock);
 		break;
 	case Q_WFCQ:
@@ -120,12 +139,13 @@ static void *producer(void *arg)
 {
 	prod_arg *a = arg;
 	bench *b = a->b;
-	bmsg *pool = b->pools[a->id];
+	char *pool = b->pools[a->id];
 
 	while (!atomic_load_explicit(&b->start, memory_order_acquire))
 		sched_yield();
 	for (uint64_t i = 0; i < b->per_prod; i++) {
-		bmsg *m = &pool[i % POOL];
+		bmsg *m = (bmsg *)(void *)(pool + (i % POOL) * MSG_STRIDE +
+					   MSG_OFF);
 		unsigned n = 0;
 
 		while (atomic_load_explicit(&m->busy, memory_order_acquire))
@@ -151,8 +171,8 @@ static bmsg *receive(bench *b, bmsg **done)
 		spin_lock(&b->lock);
 		mm = molt__mqueue_pop(&b->mq);
 		spin_unlock(&b->lock);
-		*done = (bmsg *)mm;
-		return (bmsg *)mm;
+		*done = msg_of(mm);
+		return *done;
 	case Q_WFCQ:
 		wn = __cds_wfcq_dequeue_blocking(&b->wh, &b->wt);
 		*done = wn ? caa_container_of(wn, bmsg, wn) : NULL;
@@ -213,12 +233,14 @@ static int bench_init(bench *b, int kind, unsigned nprod, uint64_t messages)
 	if (!b->pools)
 		return -1;
 	for (unsigned p = 0; p < nprod; p++) {
-		b->pools[p] = aligned_alloc(64, POOL * sizeof(bmsg));
+		b->pools[p] = aligned_alloc(64, POOL * MSG_STRIDE);
 		if (!b->pools[p])
 			return -1;
-		memset(b->pools[p], 0, POOL * sizeof(bmsg));
+		memset(b->pools[p], 0, POOL * MSG_STRIDE);
 		for (unsigned i = 0; i < POOL; i++)
-			b->pools[p][i].prod = p;
+			((bmsg *)(void *)(b->pools[p] + i * MSG_STRIDE +
+					  MSG_OFF))
+				->prod = p;
 	}
 	cds_wfcq_init(&b->wh, &b->wt);
 	ck_fifo_mpmc_init(&b->fifo, &b->stub);
