@@ -33,7 +33,7 @@
 #include <urcu/urcu-memb.h>
 #include <urcu/wfcqueue.h>
 
-#include "../../runtime/src/mailbox.h" /* molt__mqueue */
+#include "../../runtime/src/core/mailbox.h" /* molt__mqueue */
 
 #include "molt/banned.h"
 

@@ -10,9 +10,9 @@
 #include "molt/common.h"
 #include "molt/log.h"
 
-#include "modtab.h"
-#include "proc.h"
-#include "rt.h"
+#include "code/modtab.h"
+#include "core/proc.h"
+#include "core/rt.h"
 #include "upgrade.h"
 
 #include "molt/banned.h"

@@ -11,8 +11,8 @@
 #include "molt/common.h"
 #include "molt/log.h"
 
-#include "proc.h"
-#include "rt.h"
+#include "core/proc.h"
+#include "core/rt.h"
 
 #include "molt/banned.h"
 

@@ -7,9 +7,9 @@
 #include "molt/common.h"
 #include "molt/log.h"
 
+#include "core/proc.h"
+#include "core/rt.h"
 #include "eval.h"
-#include "proc.h"
-#include "rt.h"
 
 #include "molt/banned.h"
 

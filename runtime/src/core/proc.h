@@ -23,8 +23,8 @@
 #include "molt/module.h"
 #include "molt/runtime.h"
 
+#include "code/modtab.h"
 #include "mailbox.h"
-#include "modtab.h"
 #include "rt.h"
 
 enum molt__pstatus {

@@ -8,7 +8,7 @@
 
 #include "molt/common.h"
 
-#include "modtab.h"
+#include "code/modtab.h"
 
 #include "molt/banned.h"
 

@@ -29,7 +29,7 @@
 #include "molt/common.h"
 #include "molt/runtime.h"
 
-#include "modtab.h"
+#include "code/modtab.h"
 #include "upgrade.h"
 
 /*

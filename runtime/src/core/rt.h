@@ -19,7 +19,7 @@
 
 #include "molt/runtime.h"
 
-#include "modtab.h"
+#include "code/modtab.h"
 #include "sched.h"
 #include "timer.h"
 

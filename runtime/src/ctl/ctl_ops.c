@@ -11,7 +11,7 @@
 #include "molt/runtime.h"
 
 #include "ctl.h"
-#include "eval.h"
+#include "upgrade/eval.h"
 
 #include "molt/banned.h"
 

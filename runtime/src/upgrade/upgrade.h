@@ -28,8 +28,8 @@
 #include "molt/common.h"
 #include "molt/module.h"
 
-#include "modtab.h"
-#include "proc.h"
+#include "code/modtab.h"
+#include "core/proc.h"
 
 #define MOLT__UE_PENDING 0x01u /* was in a callback: see hold_running */
 #define MOLT__UE_HELD	 0x02u /* suspended, no callback running */

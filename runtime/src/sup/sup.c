@@ -10,7 +10,7 @@
 #include "molt/log.h"
 #include "molt/runtime.h"
 
-#include "proc.h"
+#include "core/proc.h"
 
 #include "molt/banned.h"
 

@@ -6,8 +6,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include "mailbox.h"
-#include "proc.h"
+#include "core/mailbox.h"
+#include "core/proc.h"
 
 /*
  * Requests travel in batches (one request is a batch of one). The waiter

@@ -22,7 +22,7 @@
 #include "molt/log.h"
 #include "molt/runtime.h"
 
-#include "rt.h"
+#include "core/rt.h"
 
 #include "molt/banned.h"
 

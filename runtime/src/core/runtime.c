@@ -11,10 +11,10 @@
 #include "molt/common.h"
 #include "molt/log.h"
 
-#include "ctl.h"
+#include "ctl/ctl.h"
 #include "proc.h"
 #include "rt.h"
-#include "sup.h"
+#include "sup/sup.h"
 
 #include "molt/banned.h"
 

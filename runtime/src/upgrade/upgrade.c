@@ -11,8 +11,8 @@
 #include "molt/common.h"
 #include "molt/log.h"
 
-#include "rt.h"
-#include "sched.h"
+#include "core/rt.h"
+#include "core/sched.h"
 
 #include "molt/banned.h"
 

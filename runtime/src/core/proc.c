@@ -9,8 +9,8 @@
 #include "molt/log.h"
 
 #include "sched.h"
-#include "sysreq.h"
 #include "timer.h"
+#include "upgrade/sysreq.h"
 
 #include "molt/banned.h"
 

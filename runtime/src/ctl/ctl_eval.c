@@ -6,7 +6,7 @@
 
 #include "molt/common.h"
 
-#include "eval.h"
+#include "upgrade/eval.h"
 
 #include "molt/banned.h"
 
