@@ -101,7 +101,7 @@ static void *watch_root(void *arg)
 	return NULL;
 }
 
-static int serve(molt_runtime *rt, molt_pid root)
+static int serve(molt_runtime *rt, molt_ctl *ctl, molt_pid root)
 {
 	watch w = {rt, root, {0}};
 	pthread_t th;
@@ -114,7 +114,7 @@ static int serve(molt_runtime *rt, molt_pid root)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGUSR1);
 	sigwait(&set, &sig);
-	molt_runtime_ctl_close(rt);
+	molt_ctl_close(ctl);
 	if (sig == SIGUSR1) {
 		pthread_join(th, NULL); /* then w.reason is ours to read */
 		molt_log(MOLT_LOG_ERROR, "moltd",
@@ -165,6 +165,7 @@ int main(int argc, char **argv)
 	molt_err err = MOLT_ERR_INIT;
 	opts o = {0};
 	molt_runtime *rt;
+	molt_ctl *ctl = NULL;
 	molt_pid root;
 	sigset_t set;
 	int rc;
@@ -193,7 +194,7 @@ int main(int argc, char **argv)
 	 * it finds the processes too */
 	if (already_running(o.root, &err) < 0 ||
 	    molt_runtime_boot(rt, &root, o.boot, &err) < 0 ||
-	    molt_runtime_ctl_open(rt, o.root, on_stop, NULL, &err) < 0) {
+	    molt_ctl_open(&ctl, rt, o.root, on_stop, NULL, &err) < 0) {
 		fprintf(stderr, "moltd: %s\n", err.msg);
 		molt_runtime_free(rt);
 		return 1;
@@ -203,7 +204,7 @@ int main(int argc, char **argv)
 		 "booted %s with %u schedulers; control socket "
 		 "%s/run/moltd.sock",
 		 o.boot, molt_runtime_schedulers(rt), o.root);
-	rc = serve(rt, root);
+	rc = serve(rt, ctl, root);
 	if (molt_runtime_shutdown(rt, 10000) == MOLT_ETIMEOUT)
 		molt_log(MOLT_LOG_WARN, "moltd",
 			 "some processes had to be killed");

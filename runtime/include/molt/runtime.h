@@ -372,15 +372,20 @@ MOLT_API void molt_eval_report_release(molt_eval_report *report);
 
 /* --- control socket (DIR/run/moltd.sock) --- */
 
+typedef struct molt_ctl molt_ctl;
+
 /*
- * Serve the control protocol (docs/control.md) on a socket in
+ * Serve the control protocol (docs/control.md) for rt on a socket in
  * root/run/ on its own thread. on_stop (may be NULL) is called when a
- * client sends the stop op.
+ * client sends the stop op. The server is a client of this header only;
+ * its owner (moltd's main.c) closes it before it shuts rt down. Returns
+ * MOLT_OK and *out (owned: molt_ctl_close), or an error naming the path.
  */
-MOLT_API int molt_runtime_ctl_open(molt_runtime *rt, const char *root,
-				   void (*on_stop)(void *payload),
-				   void *payload, molt_err *err);
-/* Stop the control thread and remove the socket. */
-MOLT_API void molt_runtime_ctl_close(molt_runtime *rt);
+MOLT_API int molt_ctl_open(molt_ctl **out, molt_runtime *rt, const char *root,
+			   void (*on_stop)(void *payload), void *payload,
+			   molt_err *err);
+/* Stop the control thread, wait for its requests, remove the socket and
+ * free ctl. NULL is a no-op. */
+MOLT_API void molt_ctl_close(molt_ctl *ctl);
 
 #endif

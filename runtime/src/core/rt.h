@@ -73,8 +73,6 @@ struct molt_runtime {
 	pthread_cond_t exit_cv; /* broadcast when a watched pid exits */
 	struct molt__exitw *exit_waiters; /* molt_runtime_wait callers */
 	atomic_int n_exitw;		  /* entries in exit_waiters */
-
-	struct molt__ctl *ctl; /* control socket, or NULL */
 };
 
 typedef struct molt__regent {

@@ -11,7 +11,6 @@
 #include "molt/common.h"
 #include "molt/log.h"
 
-#include "ctl/ctl.h"
 #include "proc.h"
 #include "rt.h"
 #include "sup/sup.h"
@@ -182,7 +181,6 @@ int molt_runtime_shutdown(molt_runtime *rt, uint32_t timeout_ms)
 
 	if (atomic_exchange(&rt->stopped, 1))
 		return MOLT_OK;
-	molt_runtime_ctl_close(rt);
 	if (atomic_load(&rt->started)) {
 		if (signal_all(rt, "shutdown", 0) &&
 		    wait_none_live(rt, timeout_ms) < 0) {

@@ -33,7 +33,7 @@
 #define EVAL_PREFIX   "{\"op\":\"eval\""
 #define MAX_BUFFERED  (1024 * 1024) /* unparsed input per molt__ctl_client */
 
-static void ctl_unref(molt__ctl *ctl)
+static void ctl_unref(molt_ctl *ctl)
 {
 	if (atomic_fetch_sub(&ctl->refs, 1) != 1)
 		return;
@@ -98,7 +98,7 @@ static void queue_error(molt__ctl_client *c, int code, const char *msg)
 }
 
 /* An async completion from any thread: queue the line for the client. */
-void molt__ctl_complete(molt__ctl *ctl, uint64_t cid, cJSON *o)
+void molt__ctl_complete(molt_ctl *ctl, uint64_t cid, cJSON *o)
 {
 	molt__ctl_done *d = molt_malloc(sizeof(*d));
 	char *line = json_line(o);
@@ -154,7 +154,7 @@ typedef struct job {
 static void *job_main(void *arg)
 {
 	job *jb = arg;
-	molt__ctl *ctl = jb->r.ctl;
+	molt_ctl *ctl = jb->r.ctl;
 	uint64_t cid = jb->r.cid;
 	cJSON *reply = run_op(jb->op, &jb->r);
 
@@ -198,7 +198,7 @@ static int start_job(const molt__ctl_op *op, molt__ctl_req *r, molt_err *err)
 	return molt_err_set(err, MOLT_EIO, "cannot start a worker thread");
 }
 
-static void handle_line(molt__ctl *ctl, molt__ctl_client *c, const char *line,
+static void handle_line(molt_ctl *ctl, molt__ctl_client *c, const char *line,
 			size_t len)
 {
 	cJSON *j = cJSON_ParseWithLength(line, len);
@@ -279,7 +279,7 @@ static void refuse_long(molt__ctl_client *c)
 }
 
 /* Handle complete lines while no request is in progress. */
-static void process_input(molt__ctl *ctl, molt__ctl_client *c)
+static void process_input(molt_ctl *ctl, molt__ctl_client *c)
 {
 	while (!c->pending && !c->closing) {
 		char *nl =
@@ -305,7 +305,7 @@ static void process_input(molt__ctl *ctl, molt__ctl_client *c)
 	}
 }
 
-static void client_read(molt__ctl *ctl, molt__ctl_client *c)
+static void client_read(molt_ctl *ctl, molt__ctl_client *c)
 {
 	char buf[8192];
 	ssize_t n = read(c->fd, buf, sizeof(buf));
@@ -357,7 +357,7 @@ static int peer_allowed(int fd)
 	return cr.uid == 0 || cr.uid == geteuid();
 }
 
-static void accept_one(molt__ctl *ctl)
+static void accept_one(molt_ctl *ctl)
 {
 	int fd = accept4(ctl->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	molt__ctl_client *c = NULL;
@@ -390,7 +390,7 @@ static void accept_one(molt__ctl *ctl)
 	molt_buf_init(&c->out);
 }
 
-static void take_done(molt__ctl *ctl)
+static void take_done(molt_ctl *ctl)
 {
 	molt__ctl_done *d, *list;
 	char buf[64];
@@ -420,7 +420,7 @@ static void take_done(molt__ctl *ctl)
 
 static void *ctl_main(void *arg)
 {
-	molt__ctl *ctl = arg;
+	molt_ctl *ctl = arg;
 	struct pollfd pfd[MOLT__CTL_MAX_CLIENTS + 2];
 	int map[MOLT__CTL_MAX_CLIENTS + 2];
 
@@ -492,7 +492,7 @@ static int in_use(const struct sockaddr_un *sa)
 	return rc;
 }
 
-static int listen_on(molt__ctl *ctl, molt_err *err)
+static int listen_on(molt_ctl *ctl, molt_err *err)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 
@@ -517,7 +517,7 @@ static int listen_on(molt__ctl *ctl, molt_err *err)
 	return MOLT_OK;
 }
 
-static int ctl_setup(molt__ctl *ctl, const char *root, molt_err *err)
+static int ctl_setup(molt_ctl *ctl, const char *root, molt_err *err)
 {
 	char dir[PATH_MAX];
 	int rc;
@@ -541,11 +541,10 @@ static int ctl_setup(molt__ctl *ctl, const char *root, molt_err *err)
 	return MOLT_OK;
 }
 
-int molt_runtime_ctl_open(molt_runtime *rt, const char *root,
-			  void (*on_stop)(void *payload), void *payload,
-			  molt_err *err)
+int molt_ctl_open(molt_ctl **out, molt_runtime *rt, const char *root,
+		  void (*on_stop)(void *payload), void *payload, molt_err *err)
 {
-	molt__ctl *ctl = molt_calloc(1, sizeof(*ctl));
+	molt_ctl *ctl = molt_calloc(1, sizeof(*ctl));
 	int rc;
 
 	if (!ctl)
@@ -571,18 +570,15 @@ int molt_runtime_ctl_open(molt_runtime *rt, const char *root,
 		return molt_err_set(err, MOLT_EIO,
 				    "cannot start control thread");
 	}
-	rt->ctl = ctl;
+	*out = ctl;
 	molt_log(MOLT_LOG_DEBUG, "ctl", "listening on %s", ctl->path);
 	return MOLT_OK;
 }
 
-void molt_runtime_ctl_close(molt_runtime *rt)
+void molt_ctl_close(molt_ctl *ctl)
 {
-	molt__ctl *ctl = rt->ctl;
-
 	if (!ctl)
 		return;
-	rt->ctl = NULL;
 	atomic_store(&ctl->stop, 1);
 	if (write(ctl->wake[1], "x", 1) < 0)
 		(void)0;

@@ -12,7 +12,7 @@
  * block run on a worker thread. A client has at most one request in
  * progress; further lines wait, so replies keep request order. The ctl
  * object is reference-counted: pending completions keep it alive after
- * molt_runtime_ctl_close.
+ * molt_ctl_close.
  */
 
 #include <pthread.h>
@@ -44,7 +44,7 @@ typedef struct molt__ctl_done {
 	char *line;		     /* reply line, owned */
 } molt__ctl_done;
 
-typedef struct molt__ctl {
+struct molt_ctl {
 	molt_runtime *rt; /* the runtime */
 	atomic_int refs;  /* thread + pending completions */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* socket */
@@ -61,11 +61,11 @@ typedef struct molt__ctl {
 	pthread_cond_t jobs_cv;		/* signalled when jobs drops */
 	molt__ctl_client clients[MOLT__CTL_MAX_CLIENTS]; /* connections */
 	uint64_t next_id;				 /* client ids */
-} molt__ctl;
+};
 
 /* A request being answered. */
 typedef struct molt__ctl_req {
-	molt__ctl *ctl;	   /* the server */
+	molt_ctl *ctl;	   /* the server */
 	uint64_t cid;	   /* the client's id (the client may go away) */
 	const cJSON *json; /* the request object */
 	cJSON *reply;	   /* reply object, "ok" already in it */
@@ -95,7 +95,7 @@ const molt__ctl_op *molt__ctl_find_op(const char *name);
 cJSON *molt__ctl_error_obj(int code, const char *msg);
 /* Queue reply o (taken) for client cid from any thread; drops one
  * reference on ctl. */
-void molt__ctl_complete(molt__ctl *ctl, uint64_t cid, cJSON *o);
+void molt__ctl_complete(molt_ctl *ctl, uint64_t cid, cJSON *o);
 /* o[k] if it is a string, else NULL. */
 const char *molt__ctl_str_field(const cJSON *o, const char *k);
 

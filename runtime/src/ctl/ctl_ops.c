@@ -89,9 +89,9 @@ static int target(molt__ctl_req *r, molt_pid *out, molt_err *err)
 }
 
 typedef struct call_ctx {
-	molt__ctl *ctl; /* referenced */
-	uint64_t cid;	/* the client */
-	uint32_t ms;	/* timeout, for the message */
+	molt_ctl *ctl; /* referenced */
+	uint64_t cid;  /* the client */
+	uint32_t ms;   /* timeout, for the message */
 } call_ctx;
 
 static void call_cb(int status, const void *data, size_t len, void *payload)
