@@ -22,24 +22,6 @@ int molt__modtab_init(molt__modtab *tab)
 	return pthread_mutex_init(&tab->mu, NULL) ? MOLT_ERROR : MOLT_OK;
 }
 
-void molt__version_ref(molt__version *v)
-{
-	atomic_fetch_add_explicit(&v->refs, 1, memory_order_relaxed);
-}
-
-void molt__version_unref(molt__version *v)
-{
-	if (!v ||
-	    atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel) != 1)
-		return;
-	if (v->handle) {
-		molt_log(MOLT_LOG_DEBUG, "modtab", "unloading %s", v->path);
-		dlclose(v->handle);
-	}
-	molt_free(v->path);
-	molt_free(v);
-}
-
 void molt__modtab_release(molt__modtab *tab)
 {
 	for (size_t i = 0; i < tab->n; i++) {
@@ -110,6 +92,36 @@ molt__version *molt__modtab_upgrade_target(molt__modtab *tab,
 		molt__version_ref(v);
 	pthread_mutex_unlock(&tab->mu);
 	return v;
+}
+
+size_t molt__modtab_count(molt__modtab *tab)
+{
+	size_t n;
+
+	pthread_mutex_lock(&tab->mu);
+	n = tab->n;
+	pthread_mutex_unlock(&tab->mu);
+	return n;
+}
+
+int molt__modtab_has_current(molt__modtab *tab, const molt__version *v)
+{
+	int has;
+
+	pthread_mutex_lock(&tab->mu);
+	has = v->mod && v->mod->cur;
+	pthread_mutex_unlock(&tab->mu);
+	return has;
+}
+
+int molt__modtab_holds(molt__modtab *tab, const molt__version *v)
+{
+	int holds;
+
+	pthread_mutex_lock(&tab->mu);
+	holds = v->mod && (v->mod->cur == v || v->mod->old == v);
+	pthread_mutex_unlock(&tab->mu);
+	return holds;
 }
 
 static int valid_name(const char *s)
@@ -283,14 +295,38 @@ static void drop_old(molt__module *m)
 	molt__version_unref(old);
 }
 
+void molt__modtab_set_evaluating(molt__modtab *tab, int on)
+{
+	pthread_mutex_lock(&tab->mu);
+	tab->evaluating = on;
+	pthread_mutex_unlock(&tab->mu);
+}
+
+/* Refuse an operation while an evaluation runs (tab.mu held; released
+ * on refusal). */
+static int evaluating(molt__modtab *tab, const char *op, const char *name,
+		      molt_err *err)
+{
+	if (!tab->evaluating)
+		return MOLT_OK;
+	pthread_mutex_unlock(&tab->mu);
+	return molt_err_set(err, MOLT_EBUSY,
+			    "%s of module '%s' refused: an evaluation is "
+			    "running; retry when it ends",
+			    op, name);
+}
+
 static int install(molt_runtime *rt, molt__version *v, unsigned flags,
 		   molt_err *err)
 {
-	molt__modtab *tab = &rt->modtab;
+	molt__modtab *tab = rt->modtab;
 	molt__module *m;
 	char pids[160];
+	int rc;
 
 	pthread_mutex_lock(&tab->mu);
+	if ((rc = evaluating(tab, "load", v->desc->name, err)) < 0)
+		return rc;
 	m = find_or_add(tab, v->desc->name);
 	if (!m) {
 		pthread_mutex_unlock(&tab->mu);
@@ -372,15 +408,21 @@ int molt__modtab_load(molt_runtime *rt, const char *path, const char *expect,
 	return MOLT_OK;
 }
 
-int molt__modtab_purge(molt_runtime *rt, const char *name, int soft,
+int molt__modtab_purge(molt_runtime *rt, const char *name, unsigned flags,
 		       unsigned *killed_out, molt_err *err)
 {
-	molt__modtab *tab = &rt->modtab;
+	molt__modtab *tab = rt->modtab;
+	int soft = (flags & MOLT__PURGE_SOFT) != 0;
 	molt__module *m;
 	unsigned n = 0;
 	char pids[160];
+	int rc;
 
 	pthread_mutex_lock(&tab->mu);
+	if (!(flags & MOLT__PURGE_EVAL) &&
+	    (rc = evaluating(tab, soft ? "soft_purge" : "purge", name, err)) <
+		    0)
+		return rc;
 	m = find(tab, name);
 	if (!m || m->builtin) {
 		pthread_mutex_unlock(&tab->mu);
@@ -405,7 +447,7 @@ int molt__modtab_purge(molt_runtime *rt, const char *name, int soft,
 
 int molt__modtab_delete(molt_runtime *rt, const char *name, molt_err *err)
 {
-	molt__modtab *tab = &rt->modtab;
+	molt__modtab *tab = rt->modtab;
 	molt__module *m;
 
 	pthread_mutex_lock(&tab->mu);
@@ -435,7 +477,7 @@ static void vsn_copy(char *dst, size_t n, const molt__version *v)
 
 size_t molt__modtab_list(molt_runtime *rt, molt_module_info *out, size_t max)
 {
-	molt__modtab *tab = &rt->modtab;
+	molt__modtab *tab = rt->modtab;
 	size_t n;
 
 	pthread_mutex_lock(&tab->mu);

@@ -21,17 +21,9 @@
 #include "molt/module.h"
 #include "molt/runtime.h"
 
-struct molt__module;
+#include "core/version.h"
 
-typedef struct molt__version {
-	atomic_uint refs;	  /* slot + processes + in-flight callers */
-	atomic_uint procs;	  /* processes running this version */
-	atomic_int is_old;	  /* 1 once no longer current */
-	void *handle;		  /* dlopen handle; NULL if built in */
-	const molt_module *desc;  /* the descriptor in that object */
-	struct molt__module *mod; /* the module (lives as long as the table) */
-	char *path;		  /* the .so it came from, or NULL */
-} molt__version;
+struct molt__module;
 
 typedef struct molt__module {
 	char name[64];	    /* module name */
@@ -44,6 +36,7 @@ typedef struct molt__modtab {
 	pthread_mutex_t mu;  /* guards mods, n, cap and every slot */
 	molt__module **mods; /* modules, in load order */
 	size_t n, cap;	     /* used, allocated */
+	int evaluating;	     /* an upgrade script runs: see set_evaluating */
 } molt__modtab;
 
 struct molt_runtime;
@@ -52,16 +45,19 @@ int molt__modtab_init(molt__modtab *tab);
 /* Drop every slot's reference; modules are unloaded as refs reach 0. */
 void molt__modtab_release(molt__modtab *tab);
 
-void molt__version_ref(molt__version *v);
-/* Drop a reference; at zero, dlclose and free. */
-void molt__version_unref(molt__version *v);
-
 /* The current version of name, referenced (unref it), or NULL. */
 molt__version *molt__modtab_current(molt__modtab *tab, const char *name);
 /* The module's current version for a process moving off old code,
  * referenced, or NULL if the module has none. */
 molt__version *molt__modtab_upgrade_target(molt__modtab *tab,
 					   molt__version *old);
+
+/* Modules in the table. */
+size_t molt__modtab_count(molt__modtab *tab);
+/* Does v's module have a current version? */
+int molt__modtab_has_current(molt__modtab *tab, const molt__version *v);
+/* Is v in one of its module's slots (current or old)? */
+int molt__modtab_holds(molt__modtab *tab, const molt__version *v);
 
 /* Install a built-in module (no .so). */
 int molt__modtab_add_builtin(molt__modtab *tab, const molt_module *desc,
@@ -70,8 +66,18 @@ int molt__modtab_add_builtin(molt__modtab *tab, const molt_module *desc,
 int molt__modtab_load(struct molt_runtime *rt, const char *path,
 		      const char *expect, unsigned flags, char *name_out,
 		      size_t name_size, molt_err *err);
-int molt__modtab_purge(struct molt_runtime *rt, const char *name, int soft,
-		       unsigned *killed_out, molt_err *err);
+/* Purge flags: soft purge (refuse if processes run old code); called by
+ * the evaluator itself (allowed while it runs). */
+#define MOLT__PURGE_SOFT 0x1u
+#define MOLT__PURGE_EVAL 0x2u
+int molt__modtab_purge(struct molt_runtime *rt, const char *name,
+		       unsigned flags, unsigned *killed_out, molt_err *err);
+/*
+ * While an evaluation runs (on), load, purge and delete from anyone but
+ * the evaluator fail with MOLT_EBUSY: they could kill processes it holds
+ * and cannot restore, or change slots under its journal.
+ */
+void molt__modtab_set_evaluating(molt__modtab *tab, int on);
 int molt__modtab_delete(struct molt_runtime *rt, const char *name,
 			molt_err *err);
 size_t molt__modtab_list(struct molt_runtime *rt, molt_module_info *out,

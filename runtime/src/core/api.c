@@ -205,7 +205,7 @@ int molt_cancel_timer(molt_ctx *ctx, molt_ref timer)
 int molt_spawn(molt_ctx *ctx, molt_pid *out, const char *module,
 	       const void *args, size_t len, unsigned flags)
 {
-	molt__version *v = molt__modtab_current(&ctx->rt->modtab, module);
+	molt__version *v = ctx->rt->hooks.current(ctx->rt, module);
 	molt_pid self = molt_self(ctx);
 	molt_err err = MOLT_ERR_INIT;
 	int rc;
@@ -364,6 +364,6 @@ void molt_logf(molt_ctx *ctx, int level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	molt_log(level, ctx && ctx->ver ? ctx->ver->mod->name : "module",
+	molt_log(level, ctx && ctx->ver ? ctx->ver->desc->name : "module",
 		 "%s %s", molt_pid_format(molt_self(ctx), pidbuf, 32), buf);
 }

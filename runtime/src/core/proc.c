@@ -1,7 +1,7 @@
 /* Processes: slots, spawn, delivery, the dispatch turn, exit, links. */
 #include "proc.h"
 
-#include <dlfcn.h>
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,7 +10,6 @@
 
 #include "sched.h"
 #include "timer.h"
-#include "upgrade/sysreq.h"
 
 #include "molt/banned.h"
 
@@ -400,6 +399,24 @@ static void heap_reclaim(molt_proc *p)
 	atomic_store_explicit(&p->heap_bytes, 0, memory_order_relaxed);
 }
 
+static molt__sysfn *sysfn_of(const molt__msg *m)
+{
+	molt__sysfn *fn;
+
+	memcpy(&fn, m->data, sizeof(fn));
+	return fn;
+}
+
+int molt__proc_post(molt_runtime *rt, molt_pid pid, molt__sysfn *fn)
+{
+	molt__msg *m =
+		molt__msg_new(MOLT__SIG_SYS, 0, 0, &fn, sizeof(fn), NULL);
+
+	if (!m)
+		return MOLT_ENOMEM;
+	return molt__proc_deliver(rt, pid, m, 1);
+}
+
 static void drain(molt_runtime *rt, molt__msg *m)
 {
 	(void)rt;
@@ -407,30 +424,89 @@ static void drain(molt_runtime *rt, molt__msg *m)
 		molt__msg *next = m->next;
 
 		if (m->kind == MOLT__SIG_SYS)
-			molt__sysreq_abandon(m);
+			sysfn_of(m)->abandon(sysfn_of(m));
 		molt_free(m);
 		m = next;
 	}
 }
 
-void molt__proc_change_discard(molt_runtime *rt, molt_proc *p)
+/* Store version and state together (readers take the lock). */
+static void set_ver(molt_proc *p, molt__version *v, void *state,
+		    molt__version *prev_v, void *prev_state)
 {
-	molt_ctx ctx = {rt, p, p->ver};
+	molt__spin_lock(&p->lock);
+	molt__pf_clear(p, MOLT__PF_NOMOVE);
+	p->ver = v;
+	p->state = state;
+	p->prev_ver = prev_v;
+	p->prev_state = prev_state;
+	molt__spin_unlock(&p->lock);
+}
+
+void molt__proc_move(molt_runtime *rt, molt_proc *p, molt__version *nv,
+		     void *ns, int mode, molt__vtally *t)
+{
+	molt__version *ov = p->ver;
+	void *os = p->state;
+	molt_ctx ctx = {rt, p, ov};
+
+	if (mode == MOLT__MOVE_KEEP) {
+		assert(!p->prev_ver);
+		set_ver(p, nv, ns, ov, os);
+		/* ov's reference moves to prev_ver; its process count goes */
+		if (t)
+			molt__vtally_drop_procs(t, ov);
+		else
+			atomic_fetch_sub(&ov->procs, 1);
+		return;
+	}
+	set_ver(p, nv, ns, p->prev_ver, p->prev_state);
+	if (os && os != ns && ov->desc->free_state)
+		ov->desc->free_state(&ctx, os);
+	molt__vtally_drop(t, ov, 1);
+}
+
+void molt__proc_move_commit(molt_runtime *rt, molt_proc *p, molt__vtally *t)
+{
+	molt__version *pv = p->prev_ver;
+	void *ps = p->prev_state;
+	molt_ctx ctx = {rt, p, pv};
+
+	if (!pv)
+		return;
+	set_ver(p, p->ver, p->state, NULL, NULL);
+	if (ps && ps != p->state && pv->desc->free_state)
+		pv->desc->free_state(&ctx, ps);
+	molt__vtally_drop(t, pv, 0);
+}
+
+void molt__proc_move_revert(molt_runtime *rt, molt_proc *p, molt__vtally *t)
+{
 	molt__version *nv = p->ver;
+	void *ns = p->state;
+	molt_ctx ctx = {rt, p, nv};
 
 	if (!p->prev_ver)
 		return;
-	if (p->state != p->prev_state && nv->desc->free_state)
-		nv->desc->free_state(&ctx, p->state);
-	molt__spin_lock(&p->lock);
-	p->ver = p->prev_ver;
-	p->state = p->prev_state;
-	p->prev_ver = NULL;
-	p->prev_state = NULL;
-	molt__spin_unlock(&p->lock);
-	atomic_fetch_add(&p->ver->procs, 1);
-	atomic_fetch_sub(&nv->procs, 1);
-	molt__version_unref(nv);
+	atomic_fetch_add(&p->prev_ver->procs, 1); /* before it is stored */
+	set_ver(p, p->prev_ver, p->prev_state, NULL, NULL);
+	if (ns && ns != p->state && nv->desc->free_state)
+		nv->desc->free_state(&ctx, ns);
+	molt__vtally_drop(t, nv, 1);
+}
+
+const char *molt__proc_unstop(molt_proc *p, char *why, size_t size)
+{
+	snprintf(why, size, "%s",
+		 p->stop_reason ? p->stop_reason : "returned error");
+	if (molt__pf_has(p, MOLT__PF_EXITING)) {
+		molt__spin_lock(&p->lock);
+		molt__pf_clear(p, MOLT__PF_EXITING);
+		molt__spin_unlock(&p->lock);
+	}
+	molt_free(p->stop_reason);
+	p->stop_reason = NULL;
+	return why;
 }
 
 static void proc_exit(molt_runtime *rt, molt_proc *p, int run_terminate)
@@ -444,7 +520,7 @@ static void proc_exit(molt_runtime *rt, molt_proc *p, int run_terminate)
 	char why[128]; /* the reason outlives the slot */
 	molt_ctx ctx;
 
-	molt__proc_change_discard(rt, p);
+	molt__proc_move_revert(rt, p, NULL);
 	ctx = (molt_ctx){rt, p, p->ver};
 	if (run_terminate && strcmp(reason, "killed") != 0 &&
 	    p->ver->desc->terminate)
@@ -469,13 +545,12 @@ static void proc_exit(molt_runtime *rt, molt_proc *p, int run_terminate)
 	if (!molt__reason_normal(reason) && strcmp(reason, "killed") != 0)
 		molt_log(MOLT_LOG_DEBUG, "proc",
 			 "process <%u.%u> (%s) exited: %s", (unsigned)pid,
-			 (unsigned)(pid >> 32), ver->mod->name, reason);
+			 (unsigned)(pid >> 32), ver->desc->name, reason);
 	molt_free(lidx);
 	notify_links(rt, pid, links, reason);
 	drain(rt, mbox);
 	drain(rt, sig);
-	atomic_fetch_sub(&ver->procs, 1);
-	molt__version_unref(ver);
+	molt__vtally_drop(NULL, ver, 1);
 	snprintf(why, sizeof(why), "%s", reason);
 	molt_free(p->stop_reason);
 	p->stop_reason = NULL;
@@ -530,9 +605,8 @@ int molt__proc_spawn(molt_runtime *rt, molt_pid *out, molt__version *ver,
 	if (!p)
 		return molt_err_set(err, MOLT_ENOMEM,
 				    "out of memory spawning a '%s' process",
-				    ver->mod->name);
-	molt__version_ref(ver);
-	atomic_fetch_add(&ver->procs, 1);
+				    ver->desc->name);
+	molt__vtally_take(NULL, ver);
 	p->ver = ver;
 	p->parent = parent;
 	p->state = NULL;
@@ -548,7 +622,7 @@ int molt__proc_spawn(molt_runtime *rt, molt_pid *out, molt__version *ver,
 			set_exiting(p, "init failed");
 		molt_err_set(
 			err, MOLT_ERROR, "module '%s' init failed for %s: %s",
-			ver->mod->name, molt_pid_format(p->pid, pidbuf, 32),
+			ver->desc->name, molt_pid_format(p->pid, pidbuf, 32),
 			p->stop_reason ? p->stop_reason : "error");
 		proc_exit(rt, p, 0);
 		return MOLT_ERROR;
@@ -559,71 +633,6 @@ int molt__proc_spawn(molt_runtime *rt, molt_pid *out, molt__version *ver,
 }
 
 /* --- the dispatch turn --- */
-
-/*
- * A lazy move whose state layout changes (state_vsn differs): run the new
- * version's code_change on the state, as a suspend/code_change/resume
- * would. Returns 0 and sets *ns, or -1 (the process then stays on old).
- */
-static int lazy_change(molt_runtime *rt, molt_proc *p, molt__version *old,
-		       molt__version *cur, void **ns)
-{
-	molt_vsn_change chg = {cur->desc->state_vsn < old->desc->state_vsn,
-			       old->desc->vsn};
-	molt_ctx ctx = {rt, p, cur};
-	char pidbuf[32];
-	int rc = -1;
-
-	*ns = p->state;
-	if (cur->desc->state_vsn == old->desc->state_vsn)
-		return 0;
-	if (cur->desc->code_change)
-		rc = cur->desc->code_change(&ctx, &chg, p->state, "[]", ns);
-	if (rc >= 0 && !molt__pf_has(p, MOLT__PF_EXITING))
-		return 0;
-	molt_log(MOLT_LOG_WARN, "proc",
-		 "process %s stays on %s %s: no code_change to state_vsn %u",
-		 molt_pid_format(p->pid, pidbuf, sizeof(pidbuf)),
-		 old->mod->name, old->desc->vsn, cur->desc->state_vsn);
-	if (molt__pf_has(p, MOLT__PF_EXITING)) { /* a failed code_change */
-		molt__spin_lock(&p->lock);
-		molt__pf_clear(p, MOLT__PF_EXITING);
-		molt__spin_unlock(&p->lock);
-		molt_free(p->stop_reason);
-		p->stop_reason = NULL;
-	}
-	return -1;
-}
-
-/* Move a process off an old version at its next ordinary message. */
-MOLT_UNUSED static void migrate(molt_runtime *rt, molt_proc *p)
-{
-	molt__version *old = p->ver;
-	molt__version *cur = molt__modtab_upgrade_target(&rt->modtab, old);
-	molt_ctx octx = {rt, p, old};
-	void *ns;
-
-	if (!cur || molt__pf_has(p, MOLT__PF_NOMOVE)) {
-		molt__version_unref(cur); /* deleted, or cannot move: stay */
-		return;
-	}
-	if (lazy_change(rt, p, old, cur, &ns) < 0) {
-		molt__spin_lock(&p->lock);
-		molt__pf_set(p, MOLT__PF_NOMOVE); /* until purged or changed */
-		molt__spin_unlock(&p->lock);
-		molt__version_unref(cur);
-		return;
-	}
-	if (ns != p->state && old->desc->free_state)
-		old->desc->free_state(&octx, p->state);
-	atomic_fetch_add(&cur->procs, 1);
-	molt__spin_lock(&p->lock);
-	p->ver = cur;
-	p->state = ns;
-	molt__spin_unlock(&p->lock);
-	atomic_fetch_sub(&old->procs, 1);
-	molt__version_unref(old);
-}
 
 /* handle_info for DOWN only if the monitor is still on (demonitor drops
  * a DOWN that was already queued, as erlang:demonitor/2 with flush). */
@@ -721,14 +730,14 @@ static void handle(molt_runtime *rt, molt_proc *p, molt__msg *m, int sig)
 		if (m->kind == MOLT__SIG_EXIT)
 			handle_exit_signal(p, m);
 		else
-			molt__sysreq_run(rt, p, m);
+			sysfn_of(m)->run(rt, p, sysfn_of(m));
 	} else {
 #ifndef MOLT_NO_UPGRADE_CHECK /* only to measure what the check costs */
 		/* the one upgrade check on the hot path */
 		if (__builtin_expect(atomic_load_explicit(&p->ver->is_old,
 							  memory_order_relaxed),
 				     0))
-			migrate(rt, p);
+			rt->hooks.on_old(rt, p);
 #endif
 		dispatch(rt, p, m);
 	}
@@ -805,7 +814,7 @@ int molt__proc_info(molt_runtime *rt, molt_proc *p, molt_pid pid,
 		return MOLT_ENOTFOUND;
 	}
 	out->pid = p->pid;
-	copy_str(out->module, sizeof(out->module), p->ver->mod->name);
+	copy_str(out->module, sizeof(out->module), p->ver->desc->name);
 	copy_str(out->vsn, sizeof(out->vsn), p->ver->desc->vsn);
 	out->old_code = atomic_load(&p->ver->is_old);
 	out->suspended = molt__pf_has(p, MOLT__PF_SUSPENDED);

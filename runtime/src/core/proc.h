@@ -23,9 +23,9 @@
 #include "molt/module.h"
 #include "molt/runtime.h"
 
-#include "code/modtab.h"
 #include "mailbox.h"
 #include "rt.h"
+#include "version.h"
 
 enum molt__pstatus {
 	MOLT__P_FREE = 0,
@@ -163,32 +163,56 @@ unsigned molt__proc_run(molt_runtime *rt, molt_proc *p);
 int molt__proc_exit_done(molt_runtime *rt, molt_pid pid);
 
 /*
- * Drop an uncommitted change_code of p: back to its previous version and
- * state; the new state is freed by the new version. No-op when there is
- * none. The caller owns p's turn (p is suspended or its scheduler runs it).
+ * The one way a process changes version (the rule in version.h). The
+ * caller owns p's turn (its scheduler runs it, or the caller claimed it)
+ * and has taken one reference and one process count on nv for p
+ * (molt__vtally_take); p then runs nv with state ns, both stored under
+ * p's lock so that an inspector never sees one without the other.
+ *
+ * MOLT__MOVE_KEEP: the version and state p leaves become p->prev_ver and
+ * p->prev_state (an uncommitted change: p must have none), until
+ * molt__proc_move_commit or molt__proc_move_revert.
+ * MOLT__MOVE_NOW: the state p leaves is freed by the version p leaves
+ * (unless ns is that same state), then that version's reference and
+ * process count are dropped through t (NULL: at once).
  */
-void molt__proc_change_discard(molt_runtime *rt, molt_proc *p);
+enum { MOLT__MOVE_NOW = 0, MOLT__MOVE_KEEP = 1 };
+void molt__proc_move(molt_runtime *rt, molt_proc *p, molt__version *nv,
+		     void *ns, int mode, molt__vtally *t);
+/* Commit p's uncommitted change: its previous state is freed by its
+ * previous version, whose reference is dropped through t. No-op if none. */
+void molt__proc_move_commit(molt_runtime *rt, molt_proc *p, molt__vtally *t);
+/* Undo it: back to the previous version and state; the new state is freed
+ * by the new version, whose reference and count are dropped through t.
+ * No-op if none. */
+void molt__proc_move_revert(molt_runtime *rt, molt_proc *p, molt__vtally *t);
+
+/* Clear a stop requested by a callback whose failure is reported
+ * otherwise (a failed code_change): the process lives on. Returns its
+ * reason, copied into why. */
+const char *molt__proc_unstop(molt_proc *p, char *why, size_t size);
 
 /* Snapshot of a live process (takes its lock). MOLT_ENOTFOUND if dead. */
 int molt__proc_info(molt_runtime *rt, molt_proc *p, molt_pid pid,
 		    molt_proc_info *out);
 
-/* --- system requests: run on the process's scheduler, between callbacks */
+/* --- requests run on a process between two callbacks --- */
 
-/* The operations of molt_runtime_suspend ... molt_runtime_get_state. */
-enum molt__sysop {
-	MOLT__SYS_SUSPEND = 1,
-	MOLT__SYS_RESUME = 2,
-	MOLT__SYS_CHANGE = 3,
-	MOLT__SYS_COMMIT = 4,
-	MOLT__SYS_REVERT = 5,
-	MOLT__SYS_STATE = 6,
-};
+/*
+ * A request that a process runs in its own turn, between two callbacks,
+ * even while it is suspended (it travels as a signal). The layer that
+ * posts it embeds this struct: run is called by the process's scheduler
+ * (the process is then the caller's to move or inspect), or abandon if
+ * the process exits first. Exactly one of them is called, once.
+ */
+typedef struct molt__sysfn {
+	void (*run)(molt_runtime *rt, molt_proc *p, struct molt__sysfn *fn);
+	void (*abandon)(struct molt__sysfn *fn);
+} molt__sysfn;
 
-/* Run op on pid and wait up to timeout_ms for it (see runtime.h). */
-int molt__proc_sys(molt_runtime *rt, molt_pid pid, int op,
-		   const molt_vsn_change *chg, const char *extra,
-		   char **text_out, uint32_t timeout_ms, molt_err *err);
+/* Queue fn for pid. MOLT_ECLOSED if pid is dead or MOLT_ENOMEM: then
+ * neither function is called and fn is the caller's. */
+int molt__proc_post(molt_runtime *rt, molt_pid pid, molt__sysfn *fn);
 
 /* Outside callers (runtime.c). */
 typedef struct molt__ext {

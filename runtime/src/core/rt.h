@@ -9,8 +9,13 @@
  *   lock any slot and compare p->pid with the pid it holds: a mismatch
  *   means the process is gone. Generations only grow; a slot whose
  *   generation would wrap is retired, so pids are never reused.
- * - Lock order: modtab.mu, then a process lock, then a run queue lock;
- *   the registry, external-call and timer locks are leaves.
+ * - Lock order: the module table's lock (code/), then a process lock,
+ *   then a run queue lock; the registry, external-call and timer locks
+ *   are leaves.
+ * - Core calls no layer above it by name. What it needs from them (the
+ *   current version of a module; moving a process off old code) it
+ *   calls through rt->hooks, which node.c fills when it builds the
+ *   runtime from its layers.
  */
 
 #include <pthread.h>
@@ -19,9 +24,9 @@
 
 #include "molt/runtime.h"
 
-#include "code/modtab.h"
 #include "sched.h"
 #include "timer.h"
+#include "version.h"
 
 /* A tiny lock for per-process data: a few instructions are held under it.
  * It yields after spinning, for machines with fewer cores than threads. */
@@ -39,6 +44,16 @@ static inline void molt__spin_unlock(molt__spin *l)
 
 struct molt_proc;
 struct molt__ext;
+struct molt__modtab;
+
+/* What core asks of the layers above it (set by node.c). */
+typedef struct molt__hooks {
+	/* The current version of module name, referenced, or NULL. */
+	molt__version *(*current)(struct molt_runtime *rt, const char *name);
+	/* p (in its turn) runs a version that is no longer current: move
+	 * it, or leave it where it is. Called before an ordinary message. */
+	void (*on_old)(struct molt_runtime *rt, struct molt_proc *p);
+} molt__hooks;
 
 struct molt_runtime {
 	molt_runtime_options opts; /* as given, defaults filled in */
@@ -56,9 +71,10 @@ struct molt_runtime {
 	atomic_uint_fast64_t spawned;  /* total spawned */
 	atomic_uint_fast64_t next_ref; /* reference counter */
 
-	molt__modtab modtab; /* the module table */
-	molt__scheds sched;  /* schedulers and run queues */
-	molt__timers timers; /* the timer thread */
+	molt__hooks hooks;	     /* the layers above (node.c) */
+	struct molt__modtab *modtab; /* the module table (code/) */
+	molt__scheds sched;	     /* schedulers and run queues */
+	molt__timers timers;	     /* the timer thread */
 
 	/* registry of names: a list, under reg_mu */
 	pthread_mutex_t reg_mu;	  /* guards reg */
@@ -80,6 +96,17 @@ typedef struct molt__regent {
 	molt_pid pid;		   /* the registered process */
 	char name[];		   /* its name */
 } molt__regent;
+
+/*
+ * The runtime's core alone (node.c adds the layers above): as
+ * molt_runtime_new, without a module table or hooks. molt__rt_free
+ * shuts the runtime down if needed and frees the core.
+ */
+int molt__rt_new(molt_runtime **out, const molt_runtime_options *opts,
+		 molt_err *err);
+void molt__rt_free(molt_runtime *rt);
+/* molt_runtime_get_stats without the module count. */
+void molt__rt_get_stats(molt_runtime *rt, molt_runtime_stats *out);
 
 /* A fresh reference; with_timer sets bit 0 (a call with a deadline). */
 molt_ref molt__rt_ref(molt_runtime *rt, int with_timer);

@@ -13,7 +13,6 @@
 
 #include "proc.h"
 #include "rt.h"
-#include "sup/sup.h"
 
 #include "molt/banned.h"
 
@@ -77,8 +76,8 @@ static void fill_defaults(molt_runtime_options *o)
 		o->budget = 64;
 }
 
-int molt_runtime_new(molt_runtime **out, const molt_runtime_options *opts,
-		     molt_err *err)
+int molt__rt_new(molt_runtime **out, const molt_runtime_options *opts,
+		 molt_err *err)
 {
 	molt_runtime *rt = molt_calloc(1, sizeof(*rt));
 	molt_runtime_options o = MOLT_RUNTIME_OPTIONS_INIT;
@@ -95,10 +94,8 @@ int molt_runtime_new(molt_runtime **out, const molt_runtime_options *opts,
 	pthread_mutex_init(&rt->reg_mu, NULL);
 	pthread_mutex_init(&rt->ext_mu, NULL);
 	pthread_cond_init(&rt->exit_cv, NULL);
-	if (molt__modtab_init(&rt->modtab) < 0 || molt__sched_init(rt) < 0 ||
-	    molt__timer_init(rt) < 0 ||
-	    molt__modtab_add_builtin(&rt->modtab, &molt__sup_module, err) < 0) {
-		molt_runtime_free(rt);
+	if (molt__sched_init(rt) < 0 || molt__timer_init(rt) < 0) {
+		molt__rt_free(rt);
 		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
 	}
 	*out = rt;
@@ -194,7 +191,7 @@ int molt_runtime_shutdown(molt_runtime *rt, uint32_t timeout_ms)
 	return rc;
 }
 
-void molt_runtime_free(molt_runtime *rt)
+void molt__rt_free(molt_runtime *rt)
 {
 	unsigned hw;
 
@@ -217,7 +214,6 @@ void molt_runtime_free(molt_runtime *rt)
 	}
 	molt__timer_release(rt);
 	molt__sched_release(rt);
-	molt__modtab_release(&rt->modtab);
 	pthread_mutex_destroy(&rt->tbl_mu);
 	pthread_cond_destroy(&rt->live_cv);
 	pthread_mutex_destroy(&rt->reg_mu);
@@ -237,51 +233,7 @@ void molt_runtime_free(molt_runtime *rt)
 
 /* --- modules --- */
 
-int molt_runtime_load(molt_runtime *rt, const char *path,
-		      const char *expect_name, unsigned flags, char *name_out,
-		      size_t name_size, molt_err *err)
-{
-	return molt__modtab_load(rt, path, expect_name, flags, name_out,
-				 name_size, err);
-}
-
-int molt_runtime_purge(molt_runtime *rt, const char *module,
-		       unsigned *killed_out, molt_err *err)
-{
-	return molt__modtab_purge(rt, module, 0, killed_out, err);
-}
-
-int molt_runtime_soft_purge(molt_runtime *rt, const char *module, molt_err *err)
-{
-	return molt__modtab_purge(rt, module, 1, NULL, err);
-}
-
-int molt_runtime_delete(molt_runtime *rt, const char *module, molt_err *err)
-{
-	return molt__modtab_delete(rt, module, err);
-}
-
-size_t molt_runtime_modules(molt_runtime *rt, molt_module_info *out, size_t max)
-{
-	return molt__modtab_list(rt, out, max);
-}
-
 /* --- processes --- */
-
-int molt_runtime_spawn(molt_runtime *rt, molt_pid *out, const char *module,
-		       const void *args, size_t len, molt_err *err)
-{
-	molt__version *v = molt__modtab_current(&rt->modtab, module);
-	int rc;
-
-	if (!v)
-		return molt_err_set(err, MOLT_ENOTFOUND,
-				    "module '%s' has no current version",
-				    module);
-	rc = molt__proc_spawn(rt, out, v, args, len, 0, 0, err);
-	molt__version_unref(v);
-	return rc;
-}
 
 int molt_runtime_alive(molt_runtime *rt, molt_pid pid)
 {
@@ -774,15 +726,12 @@ int molt_runtime_process_info(molt_runtime *rt, molt_pid pid,
 	return MOLT_OK;
 }
 
-void molt_runtime_get_stats(molt_runtime *rt, molt_runtime_stats *out)
+void molt__rt_get_stats(molt_runtime *rt, molt_runtime_stats *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->uptime_ms =
 		atomic_load(&rt->started) ? molt_now_ms() - rt->start_ms : 0;
 	out->processes = atomic_load(&rt->live);
-	pthread_mutex_lock(&rt->modtab.mu);
-	out->modules = rt->modtab.n;
-	pthread_mutex_unlock(&rt->modtab.mu);
 	out->schedulers = rt->opts.schedulers;
 	out->deterministic = rt->opts.deterministic;
 	out->spawned = atomic_load(&rt->spawned);
@@ -790,48 +739,4 @@ void molt_runtime_get_stats(molt_runtime *rt, molt_runtime_stats *out)
 		out->messages += atomic_load_explicit(
 			&rt->sched.s[i].dispatched, memory_order_relaxed);
 	out->proc_struct_bytes = sizeof(molt_proc);
-}
-
-/* --- system operations --- */
-
-int molt_runtime_suspend(molt_runtime *rt, molt_pid pid, uint32_t timeout_ms,
-			 molt_err *err)
-{
-	return molt__proc_sys(rt, pid, MOLT__SYS_SUSPEND, NULL, NULL, NULL,
-			      timeout_ms, err);
-}
-
-int molt_runtime_resume(molt_runtime *rt, molt_pid pid, molt_err *err)
-{
-	return molt__proc_sys(rt, pid, MOLT__SYS_RESUME, NULL, NULL, NULL,
-			      60000, err);
-}
-
-int molt_runtime_change_code(molt_runtime *rt, molt_pid pid,
-			     const molt_vsn_change *chg, const char *extra_json,
-			     uint32_t timeout_ms, molt_err *err)
-{
-	return molt__proc_sys(rt, pid, MOLT__SYS_CHANGE, chg, extra_json, NULL,
-			      timeout_ms, err);
-}
-
-int molt_runtime_commit_code(molt_runtime *rt, molt_pid pid,
-			     uint32_t timeout_ms, molt_err *err)
-{
-	return molt__proc_sys(rt, pid, MOLT__SYS_COMMIT, NULL, NULL, NULL,
-			      timeout_ms, err);
-}
-
-int molt_runtime_revert_code(molt_runtime *rt, molt_pid pid,
-			     uint32_t timeout_ms, molt_err *err)
-{
-	return molt__proc_sys(rt, pid, MOLT__SYS_REVERT, NULL, NULL, NULL,
-			      timeout_ms, err);
-}
-
-int molt_runtime_get_state(molt_runtime *rt, molt_pid pid, char **out,
-			   uint32_t timeout_ms, molt_err *err)
-{
-	return molt__proc_sys(rt, pid, MOLT__SYS_STATE, NULL, NULL, out,
-			      timeout_ms, err);
 }

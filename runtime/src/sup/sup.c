@@ -10,6 +10,7 @@
 #include "molt/log.h"
 #include "molt/runtime.h"
 
+#include "code/modtab.h"
 #include "core/proc.h"
 
 #include "molt/banned.h"
@@ -277,7 +278,7 @@ static int spec_parse(sup **out, const char *text, size_t len, molt_err *err)
 
 static int start_child(molt_ctx *ctx, child *c, molt_err *err)
 {
-	molt__version *v = molt__modtab_current(&ctx->rt->modtab, c->module);
+	molt__version *v = molt__modtab_current(ctx->rt->modtab, c->module);
 	molt_pid self = molt_self(ctx);
 	int rc;
 

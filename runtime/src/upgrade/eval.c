@@ -25,7 +25,7 @@ static int run_apply(eval *ev, size_t i, const cJSON *a)
 {
 	const char *mod = a->child->valuestring,
 		   *fn = a->child->next->valuestring;
-	molt__version *v = molt__modtab_current(&ev->rt->modtab, mod);
+	molt__version *v = molt__modtab_current(ev->rt->modtab, mod);
 	const molt_export *x = v ? molt__eval_export(v, fn) : NULL;
 	char *args = cJSON_PrintUnformatted(a->child->next->next);
 	molt_ctx ctx = {ev->rt, NULL, v};
@@ -56,7 +56,7 @@ static int swap_slots(eval *ev, size_t i, const char *name, molt__version *cur,
 	jent *j = &ev->jr[ev->n_jr];
 	int rc;
 
-	rc = molt__modtab_set_slots(&ev->rt->modtab, name, cur, old, &j->pc,
+	rc = molt__modtab_set_slots(ev->rt->modtab, name, cur, old, &j->pc,
 				    &j->po);
 	if (rc < 0)
 		return molt__eval_err(ev, i, name, 0, rc,
@@ -86,10 +86,11 @@ static int run_load(eval *ev, size_t i, const cJSON *a, int remove)
 
 	if (!remove)
 		nv = molt__eval_staged(ev, name)->v;
-	if (molt__modtab_purge(ev->rt, name, 0, &killed, NULL) == MOLT_OK)
+	if (molt__modtab_purge(ev->rt, name, MOLT__PURGE_EVAL, &killed, NULL) ==
+	    MOLT_OK)
 		ev->rep->killed += killed;
 	ev->rep->steps[i].procs = killed;
-	cur = molt__modtab_current(&ev->rt->modtab, name);
+	cur = molt__modtab_current(ev->rt->modtab, name);
 	if (remove && !cur)
 		return molt__eval_err(ev, i, name, 0, MOLT_ENOTFOUND,
 				      "no current version of module '%s'",
@@ -186,7 +187,7 @@ static int cc_one(eval *ev, size_t i, const cJSON *it, int down)
 			ev, i, name, ev->u.fail.pid,
 			ev->u.fail.code ? ev->u.fail.code : MOLT_ENOMEM, "%s",
 			ev->u.fail.code ? ev->u.fail.msg : "out of memory");
-	nv = molt__modtab_current(&ev->rt->modtab, name);
+	nv = molt__modtab_current(ev->rt->modtab, name);
 	if (!nv)
 		return molt__eval_err(ev, i, name, 0, MOLT_ENOTFOUND,
 				      "module '%s' has no current version",
@@ -282,8 +283,11 @@ static void purges(eval *ev)
 
 		if ((k < ev->n_pp) != p->purge)
 			continue; /* explicit purges first */
-		if (molt__modtab_purge(ev->rt, p->name, !p->purge, &killed,
-				       NULL) == MOLT_EBUSY)
+		if (molt__modtab_purge(
+			    ev->rt, p->name,
+			    MOLT__PURGE_EVAL |
+				    (p->purge ? 0 : MOLT__PURGE_SOFT),
+			    &killed, NULL) == MOLT_EBUSY)
 			unpurged_add(ev, p);
 		ev->rep->killed += killed;
 	}
@@ -317,7 +321,7 @@ static void restore_slots(eval *ev, jent *j, molt__version **gone,
 {
 	molt__version *a = NULL, *b = NULL;
 
-	if (molt__modtab_set_slots(&ev->rt->modtab, j->name, j->pc, j->po, &a,
+	if (molt__modtab_set_slots(ev->rt->modtab, j->name, j->pc, j->po, &a,
 				   &b) < 0) {
 		molt_log(MOLT_LOG_ERROR, "eval", "cannot restore module '%s'",
 			 j->name);
@@ -565,8 +569,10 @@ int molt_runtime_eval(molt_runtime *rt, const char *script_json,
 		return molt_err_set(err, MOLT_EBUSY,
 				    "another evaluation is running");
 	}
+	molt__modtab_set_evaluating(rt->modtab, 1);
 	rc = evaluate(&ev, script_json);
 	eval_release(&ev);
+	molt__modtab_set_evaluating(rt->modtab, 0);
 	pthread_mutex_unlock(&eval_mu);
 	report->ok = rc == MOLT_OK;
 	report->total_ns = molt__upg_now_ns() - t0;

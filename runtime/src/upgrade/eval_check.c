@@ -193,7 +193,7 @@ static int check_load_object_code(eval *ev, size_t i, const cJSON *a)
 static int old_in_use(eval *ev, const char *name, unsigned *procs)
 {
 	molt__module *m = molt__upg_module(ev->rt, name);
-	molt__modtab *tab = &ev->rt->modtab;
+	molt__modtab *tab = ev->rt->modtab;
 
 	*procs = 0;
 	if (!m)
@@ -207,7 +207,7 @@ static int old_in_use(eval *ev, const char *name, unsigned *procs)
 
 static int has_current(eval *ev, const char *name)
 {
-	molt__version *v = molt__modtab_current(&ev->rt->modtab, name);
+	molt__version *v = molt__modtab_current(ev->rt->modtab, name);
 
 	molt__version_unref(v);
 	return v != NULL;
@@ -397,27 +397,32 @@ const cJSON *molt__eval_cc_list(const cJSON *a, int *down)
 static int loaded_before(eval *ev, size_t i, const char *name);
 static molt__version *apply_target(eval *ev, const char *name, int loaded);
 
-/* An up code_change runs the code current at that point (loaded by the
- * script, or current now). Without a code_change it keeps the state as
- * is, which is only right if the layout (state_vsn) did not change. */
+/*
+ * A code_change runs the code current at that point: loaded by the script
+ * before it, or current now. Its processes hold states in the current
+ * version's layout, and end on the version the script stages for the
+ * module (or stay on the converting one). A version without code_change
+ * keeps the state as is, which is only right if that layout does not
+ * change: up or down, refuse it before anything runs.
+ */
 static int check_layout(eval *ev, size_t i, const char *name)
 {
-	molt__version *nv, *cur;
+	staged *st = molt__eval_staged(ev, name);
+	molt__version *conv, *cur;
+	unsigned to;
 	int bad;
 
-	if (!loaded_before(ev, i, name))
-		return MOLT_OK;
-	nv = apply_target(ev, name, 1);
-	cur = molt__modtab_current(&ev->rt->modtab, name);
-	bad = nv && cur && !nv->desc->code_change &&
-	      nv->desc->state_vsn != cur->desc->state_vsn;
+	conv = apply_target(ev, name, loaded_before(ev, i, name));
+	cur = molt__modtab_current(ev->rt->modtab, name);
+	to = st ? st->v->desc->state_vsn : conv ? conv->desc->state_vsn : 0;
+	bad = conv && cur && !conv->desc->code_change &&
+	      cur->desc->state_vsn != to;
 	if (bad)
 		molt__eval_err(ev, i, name, 0, MOLT_EINVAL,
-			       "module '%s' %s changes state_vsn %u to %u but "
-			       "has no code_change",
-			       name, nv->desc->vsn, cur->desc->state_vsn,
-			       nv->desc->state_vsn);
-	molt__version_unref(nv);
+			       "module '%s' %s changes state_vsn %u to "
+			       "%u but has no code_change",
+			       name, conv->desc->vsn, cur->desc->state_vsn, to);
+	molt__version_unref(conv);
 	molt__version_unref(cur);
 	return bad ? MOLT_EINVAL : MOLT_OK;
 }
@@ -460,7 +465,7 @@ static molt__version *apply_target(eval *ev, const char *name, int loaded)
 		molt__version_ref(s->v);
 		return s->v;
 	}
-	return molt__modtab_current(&ev->rt->modtab, name);
+	return molt__modtab_current(ev->rt->modtab, name);
 }
 
 const molt_export *molt__eval_export(const molt__version *v, const char *fn)

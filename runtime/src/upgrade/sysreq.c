@@ -27,14 +27,6 @@ static void batch_unref(molt__batch *b)
 	molt_free(b);
 }
 
-static molt__sysreq *req_of(molt__msg *m)
-{
-	molt__sysreq *r;
-
-	memcpy(&r, m->data, sizeof(r));
-	return r;
-}
-
 /* One request fewer to wait for; the last one wakes the waiter. */
 static void count_down(molt__batch *b)
 {
@@ -66,9 +58,10 @@ static int claim(molt__sysreq *r)
 	return 0;
 }
 
-void molt__sysreq_abandon(molt__msg *m)
+/* The process exited before it ran r. */
+static void abandon(molt__sysfn *fn)
 {
-	molt__sysreq *r = req_of(m);
+	molt__sysreq *r = (molt__sysreq *)fn;
 
 	if (claim(r))
 		finish(r, MOLT_ENOTFOUND);
@@ -91,19 +84,6 @@ static void set_suspended(molt_proc *p, int on)
 	molt__spin_unlock(&p->lock);
 }
 
-static void switch_to(molt_proc *p, molt__version *nv, void *ns)
-{
-	molt__spin_lock(&p->lock);
-	molt__pf_clear(p, MOLT__PF_NOMOVE);
-	p->prev_ver = p->ver;
-	p->prev_state = p->state;
-	p->ver = nv;
-	p->state = ns;
-	molt__spin_unlock(&p->lock);
-	atomic_fetch_add(&nv->procs, 1);
-	atomic_fetch_sub(&p->prev_ver->procs, 1);
-}
-
 static int do_change(molt_runtime *rt, molt_proc *p, molt__sysreq *r,
 		     molt_err *err)
 {
@@ -123,75 +103,64 @@ static int do_change(molt_runtime *rt, molt_proc *p, molt__sysreq *r,
 		return molt_err_set(err, MOLT_EBUSY,
 				    "process %s has an uncommitted code change",
 				    pidbuf);
-	nv = molt__modtab_current(&rt->modtab, p->ver->mod->name);
+	nv = molt__modtab_current(rt->modtab, p->ver->mod->name);
 	if (!nv)
 		return molt_err_set(err, MOLT_ENOTFOUND,
 				    "module '%s' has no current version",
 				    p->ver->mod->name);
+	if (!nv->desc->code_change &&
+	    nv->desc->state_vsn != p->ver->desc->state_vsn) {
+		molt__version_unref(nv);
+		return molt_err_set(err, MOLT_EINVAL,
+				    "module '%s' %s has no code_change for "
+				    "process %s (state_vsn %u, current %u)",
+				    p->ver->desc->name, nv->desc->vsn, pidbuf,
+				    p->ver->desc->state_vsn,
+				    nv->desc->state_vsn);
+	}
+	atomic_fetch_add(&nv->procs, 1); /* with nv's reference, for p */
 	if (!nv->desc->code_change) {
-		switch_to(p, nv, p->state); /* same state, new code */
+		molt__proc_move(rt, p, nv, p->state, MOLT__MOVE_KEEP, NULL);
 		return MOLT_OK;
 	}
 	ctx.ver = nv;
 	rc = nv->desc->code_change(&ctx, &chg, p->state,
 				   b->extra ? b->extra : "[]", &ns);
 	if (rc < 0 || molt__pf_has(p, MOLT__PF_EXITING)) {
+		char why[128];
+
 		molt_err_set(err, MOLT_ERROR,
 			     "module '%s' %s code_change failed for process "
 			     "%s: %s",
-			     nv->mod->name, nv->desc->vsn, pidbuf,
-			     p->stop_reason ? p->stop_reason
-					    : "returned error");
-		molt__spin_lock(&p->lock);
-		molt__pf_clear(p, MOLT__PF_EXITING);
-		molt__spin_unlock(&p->lock);
-		molt_free(p->stop_reason);
-		p->stop_reason = NULL;
-		molt__version_unref(nv);
+			     nv->desc->name, nv->desc->vsn, pidbuf,
+			     molt__proc_unstop(p, why, sizeof(why)));
+		molt__vtally_drop(NULL, nv, 1);
 		return MOLT_ERROR;
 	}
-	switch_to(p, nv, ns);
+	molt__proc_move(rt, p, nv, ns, MOLT__MOVE_KEEP, NULL);
 	return MOLT_OK;
 }
 
-static int do_commit(molt_runtime *rt, molt_proc *p)
-{
-	molt__version *pv = p->prev_ver;
-	molt_ctx ctx = {rt, p, pv};
-
-	if (!pv)
-		return MOLT_OK;
-	if (p->prev_state && p->prev_state != p->state && pv->desc->free_state)
-		pv->desc->free_state(&ctx, p->prev_state);
-	molt__spin_lock(&p->lock);
-	p->prev_ver = NULL;
-	p->prev_state = NULL;
-	molt__spin_unlock(&p->lock);
-	molt__version_unref(pv);
-	return MOLT_OK;
-}
-
-static int do_revert(molt_runtime *rt, molt_proc *p)
-{
-	molt__proc_change_discard(rt, p);
-	return MOLT_OK;
-}
-
+/* A state is formatted by the version whose layout it has. During an
+ * uncommitted change that is not always p->ver (a code_change {down, Vsn}
+ * runs in the newer code and leaves a state in the older layout, whose
+ * code is not loaded yet): the committed state, with its version. */
 static int do_state(molt_proc *p, molt__sysreq *r)
 {
-	size_t (*fmt)(const void *, char *, size_t) =
-		p->ver->desc->format_state;
+	const molt__version *v = p->prev_ver ? p->prev_ver : p->ver;
+	const void *state = p->prev_ver ? p->prev_state : p->state;
+	size_t (*fmt)(const void *, char *, size_t) = v->desc->format_state;
 	size_t need;
 
 	if (!fmt) {
 		r->text = molt_strdup("<no format_state>");
 		return r->text ? MOLT_OK : MOLT_ENOMEM;
 	}
-	need = fmt(p->state, NULL, 0);
+	need = fmt(state, NULL, 0);
 	r->text = molt_malloc(need + 1);
 	if (!r->text)
 		return MOLT_ENOMEM;
-	fmt(p->state, r->text, need + 1);
+	fmt(state, r->text, need + 1);
 	r->text[need] = '\0';
 	return MOLT_OK;
 }
@@ -212,18 +181,20 @@ static int execute(molt_runtime *rt, molt_proc *p, molt__sysreq *r)
 		rc = do_change(rt, p, r, &err);
 		return rc < 0 ? fail(r, &err) : rc;
 	case MOLT__SYS_COMMIT:
-		return do_commit(rt, p);
+		molt__proc_move_commit(rt, p, NULL);
+		return MOLT_OK;
 	case MOLT__SYS_REVERT:
-		return do_revert(rt, p);
+		molt__proc_move_revert(rt, p, NULL);
+		return MOLT_OK;
 	case MOLT__SYS_STATE:
 		return do_state(p, r);
 	}
 	return MOLT_EINVAL;
 }
 
-void molt__sysreq_run(molt_runtime *rt, molt_proc *p, molt__msg *m)
+static void run(molt_runtime *rt, molt_proc *p, molt__sysfn *fn)
 {
-	molt__sysreq *r = req_of(m);
+	molt__sysreq *r = (molt__sysreq *)fn;
 
 	if (claim(r))
 		finish(r, execute(rt, p, r));
@@ -263,6 +234,7 @@ static molt__batch *batch_new(int op, size_t n, const molt_vsn_change *chg,
 	atomic_init(&b->refs, 1);
 	atomic_init(&b->remaining, n);
 	for (size_t i = 0; i < n; i++) {
+		b->reqs[i].fn = (molt__sysfn){run, abandon};
 		b->reqs[i].b = b;
 		atomic_init(&b->reqs[i].state, MOLT__RQ_QUEUED);
 	}
@@ -290,16 +262,13 @@ static void deadline(struct timespec *ts, uint32_t timeout_ms)
 static void send_one(molt_runtime *rt, molt__batch *b, size_t i, molt_pid pid)
 {
 	molt__sysreq *r = &b->reqs[i];
-	molt__msg *m = molt__msg_new(MOLT__SIG_SYS, 0, 0, &r, sizeof(r), NULL);
+	int rc;
 
 	atomic_fetch_add(&b->refs, 1); /* the message's */
-	if (!m) {
-		r->rc = MOLT_ENOMEM;
-	} else if (molt__proc_deliver(rt, pid, m, 1) == MOLT_OK) {
+	rc = molt__proc_post(rt, pid, &r->fn);
+	if (rc == MOLT_OK)
 		return;
-	} else {
-		r->rc = MOLT_ENOTFOUND; /* deliver freed m */
-	}
+	r->rc = rc == MOLT_ENOMEM ? MOLT_ENOMEM : MOLT_ENOTFOUND;
 	atomic_store(&r->state, MOLT__RQ_DONE);
 	atomic_fetch_sub(&b->remaining, 1);
 	atomic_fetch_sub(&b->refs, 1);
@@ -367,9 +336,9 @@ static int result(molt__batch *b, size_t i, molt_pid pid, uint32_t ms,
 	}
 }
 
-int molt__proc_sys(molt_runtime *rt, molt_pid pid, int op,
-		   const molt_vsn_change *chg, const char *extra,
-		   char **text_out, uint32_t timeout_ms, molt_err *err)
+int molt__sysreq_call(molt_runtime *rt, molt_pid pid, int op,
+		      const molt_vsn_change *chg, const char *extra,
+		      char **text_out, uint32_t timeout_ms, molt_err *err)
 {
 	molt__batch *b = batch_new(op, 1, chg, extra);
 	struct timespec ts;

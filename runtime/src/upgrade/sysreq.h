@@ -24,7 +24,18 @@ enum { MOLT__RQ_QUEUED, MOLT__RQ_STARTED, MOLT__RQ_DONE, MOLT__RQ_CANCELLED };
 
 struct molt__batch;
 
+/* The operations of molt_runtime_suspend ... molt_runtime_get_state. */
+enum molt__sysop {
+	MOLT__SYS_SUSPEND = 1,
+	MOLT__SYS_RESUME = 2,
+	MOLT__SYS_CHANGE = 3,
+	MOLT__SYS_COMMIT = 4,
+	MOLT__SYS_REVERT = 5,
+	MOLT__SYS_STATE = 6,
+};
+
 typedef struct molt__sysreq {
+	molt__sysfn fn;	       /* how core runs it (proc.h) */
 	struct molt__batch *b; /* its batch */
 	atomic_int state;      /* MOLT__RQ_* */
 	int rc;		       /* result, valid at DONE */
@@ -45,9 +56,9 @@ typedef struct molt__batch {
 	molt__sysreq reqs[];	 /* one per process */
 } molt__batch;
 
-/* Run the request carried by m (a MOLT__SIG_SYS message) on p. */
-void molt__sysreq_run(molt_runtime *rt, molt_proc *p, molt__msg *m);
-/* The process died before running it: complete it with MOLT_ENOTFOUND. */
-void molt__sysreq_abandon(molt__msg *m);
+/* Run op on pid and wait up to timeout_ms for it (see runtime.h). */
+int molt__sysreq_call(molt_runtime *rt, molt_pid pid, int op,
+		      const molt_vsn_change *chg, const char *extra,
+		      char **text_out, uint32_t timeout_ms, molt_err *err);
 
 #endif

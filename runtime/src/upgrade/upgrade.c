@@ -13,6 +13,7 @@
 
 #include "core/rt.h"
 #include "core/sched.h"
+#include "sysreq.h"
 
 #include "molt/banned.h"
 
@@ -28,7 +29,7 @@ uint64_t molt__upg_now_ns(void)
 
 molt__module *molt__upg_module(molt_runtime *rt, const char *name)
 {
-	molt__modtab *tab = &rt->modtab;
+	molt__modtab *tab = rt->modtab;
 	molt__module *m = NULL;
 
 	pthread_mutex_lock(&tab->mu);
@@ -108,57 +109,13 @@ static void fail(molt__uctx *u, int code, molt_pid pid, const char *fmt, ...)
 }
 
 /*
- * Per-worker deltas of versions' process counts and references. Every
- * process of an upgrade moves between the same two or three versions, so
- * updating their shared counters once per process would make the workers
- * fight over a few cache lines; each worker adds its deltas up and
- * applies them when it finishes. An entry holds a reference of its own
- * on its version, so a version whose last process exits meanwhile stays
- * valid until the deltas are applied.
+ * Each worker moves processes between the same two or three versions:
+ * its counts go through a tally of its own (core/version.h: increments
+ * reserved ahead, decrements applied at the end of its pass), so the
+ * workers do not fight over a few cache lines, and no count is ever
+ * lower than the truth while they run.
  */
-typedef struct vdelta {
-	molt__version *v; /* the version (one reference held) */
-	long procs;	  /* change of v->procs */
-	long refs;	  /* change of v->refs */
-} vdelta;
-
-#define NDELTA 4
-static _Thread_local vdelta deltas[NDELTA];
-
-static void deltas_flush(void)
-{
-	for (int k = 0; k < NDELTA; k++) {
-		vdelta *d = &deltas[k];
-
-		if (!d->v)
-			continue;
-		atomic_fetch_add(&d->v->procs, (unsigned)d->procs);
-		if (d->refs >= 0)
-			atomic_fetch_add(&d->v->refs, (unsigned)d->refs);
-		else
-			atomic_fetch_sub(&d->v->refs, (unsigned)-d->refs);
-		molt__version_unref(d->v); /* the entry's own */
-		d->v = NULL;
-	}
-}
-
-static void delta(molt__version *v, long procs, long refs)
-{
-	int k;
-
-	for (k = 0; k < NDELTA && deltas[k].v && deltas[k].v != v; k++)
-		;
-	if (k == NDELTA) {
-		deltas_flush();
-		k = 0;
-	}
-	if (!deltas[k].v) {
-		molt__version_ref(v);
-		deltas[k] = (vdelta){v, 0, 0};
-	}
-	deltas[k].procs += procs;
-	deltas[k].refs += refs;
-}
+static _Thread_local molt__vtally tally;
 
 /* --- parallel for --- */
 
@@ -193,8 +150,8 @@ static void *work(void *arg)
 		}
 	}
 out:
-	deltas_flush();
 	move_cache_clear();
+	molt__vtally_flush(&tally);
 	return NULL;
 }
 
@@ -342,8 +299,9 @@ static int hold_running(molt__uctx *u, molt__uent *e, uint64_t deadline,
 	char pb[32];
 	int rc;
 
-	rc = molt__proc_sys(u->rt, e->pid, MOLT__SYS_SUSPEND, NULL, NULL, NULL,
-			    ms > 86400000u ? 86400000u : (uint32_t)ms, &err);
+	rc = molt__sysreq_call(u->rt, e->pid, MOLT__SYS_SUSPEND, NULL, NULL,
+			       NULL, ms > 86400000u ? 86400000u : (uint32_t)ms,
+			       &err);
 	e->st &= ~MOLT__UE_PENDING;
 	if (rc == MOLT_ENOTFOUND) {
 		e->st |= MOLT__UE_DEAD;
@@ -384,34 +342,6 @@ int molt__upg_suspend(molt__uctx *u, size_t from, const uint64_t *deadline,
 
 /* --- code_change --- */
 
-static void switch_to(molt_proc *p, molt__version *nv, void *ns)
-{
-	delta(nv, 1, 1);
-	delta(p->ver, -1, 0);
-	molt__spin_lock(&p->lock);
-	molt__pf_clear(p, MOLT__PF_NOMOVE);
-	p->prev_ver = p->ver;
-	p->prev_state = p->state;
-	p->ver = nv;
-	p->state = ns;
-	molt__spin_unlock(&p->lock);
-}
-
-/* A code_change that called molt_stop/molt_crash fails; undo the stop. */
-static const char *clear_exiting(molt_proc *p, char *why, size_t size)
-{
-	snprintf(why, size, "%s",
-		 p->stop_reason ? p->stop_reason : "returned error");
-	if (molt__pf_has(p, MOLT__PF_EXITING)) {
-		molt__spin_lock(&p->lock);
-		molt__pf_clear(p, MOLT__PF_EXITING);
-		molt__spin_unlock(&p->lock);
-	}
-	molt_free(p->stop_reason);
-	p->stop_reason = NULL;
-	return why;
-}
-
 /* Run nv's code_change on claimed p. Returns MOLT_OK, MOLT_EEXISTS when
  * p already runs nv (up), or fails u. */
 static int change_claimed(job *j, molt__uent *e)
@@ -434,20 +364,35 @@ static int change_claimed(job *j, molt__uent *e)
 	if (!j->down && p->ver == nv)
 		return MOLT_EEXISTS; /* spawned on the new code: nothing to do
 				      */
+	if (!nv->desc->code_change &&
+	    nv->desc->state_vsn != p->ver->desc->state_vsn) {
+		/* the check refuses such scripts; never move a state onto
+		 * code that cannot read it */
+		fail(j->u, MOLT_EINVAL, e->pid,
+		     "module '%s' %s has no code_change for process %s "
+		     "(state_vsn %u, new %u)",
+		     nv->desc->name, nv->desc->vsn,
+		     molt_pid_format(e->pid, pb, sizeof(pb)),
+		     p->ver->desc->state_vsn, nv->desc->state_vsn);
+		return MOLT_EINVAL;
+	}
+	molt__vtally_take(&tally, nv); /* before p can reach nv */
 	if (!nv->desc->code_change) {
-		switch_to(p, nv, p->state);
+		molt__proc_move(j->u->rt, p, nv, p->state, MOLT__MOVE_KEEP,
+				&tally);
 		return MOLT_OK;
 	}
 	rc = nv->desc->code_change(&ctx, &chg, p->state, j->extra, &ns);
 	if (rc < 0 || molt__pf_has(p, MOLT__PF_EXITING)) {
+		molt__vtally_drop(&tally, nv, 1);
 		fail(j->u, MOLT_ERROR, e->pid,
 		     "module '%s' %s code_change failed for process %s: %s",
 		     nv->desc->name, nv->desc->vsn,
 		     molt_pid_format(e->pid, pb, sizeof(pb)),
-		     clear_exiting(p, why, sizeof(why)));
+		     molt__proc_unstop(p, why, sizeof(why)));
 		return MOLT_ERROR;
 	}
-	switch_to(p, nv, ns);
+	molt__proc_move(j->u->rt, p, nv, ns, MOLT__MOVE_KEEP, &tally);
 	return MOLT_OK;
 }
 
@@ -504,7 +449,7 @@ static void rollback_one(job *j, molt__uent *e)
 		e->st &= ~MOLT__UE_CHANGED;
 		if (claim_wait(e->p, e->pid, 0) < 0)
 			return; /* exited: its exit dropped the change */
-		molt__proc_change_discard(rt, e->p);
+		molt__proc_move_revert(rt, e->p, &tally);
 		note_pause(e);
 		unclaim(rt, e->p, ours);
 		return;
@@ -522,9 +467,96 @@ void molt__upg_rollback(molt__uctx *u)
 	run(&j);
 }
 
+/* --- moving a process to its module's current version --- */
+
+int molt__upg_move_current(molt_runtime *rt, molt_proc *p)
+{
+	molt__version *v = p->ver, *conv;
+	molt__version *cur = molt__modtab_upgrade_target(rt->modtab, v);
+	molt_vsn_change chg;
+	molt_ctx ctx = {rt, p, NULL};
+	char why[128];
+	void *ns = p->state;
+
+	if (!cur || cur == v || p->prev_ver) {
+		molt__version_unref(cur);
+		return -1;
+	}
+	if (cur->desc->state_vsn != v->desc->state_vsn) {
+		/* the newer code converts its own state */
+		chg.down = cur->desc->state_vsn < v->desc->state_vsn;
+		chg.vsn = chg.down ? cur->desc->vsn : v->desc->vsn;
+		conv = chg.down ? v : cur;
+		ctx.ver = conv;
+		if (!conv->desc->code_change ||
+		    conv->desc->code_change(&ctx, &chg, p->state, "[]", &ns) <
+			    0 ||
+		    molt__pf_has(p, MOLT__PF_EXITING)) {
+			molt__proc_unstop(p, why, sizeof(why));
+			molt__version_unref(cur);
+			return -1;
+		}
+	}
+	atomic_fetch_add(&cur->procs, 1); /* with cur's reference, for p */
+	molt__proc_move(rt, p, cur, ns, MOLT__MOVE_NOW, NULL);
+	return 0;
+}
+
+void molt__upg_on_old(molt_runtime *rt, molt_proc *p)
+{
+	molt__version *v = p->ver;
+	char pb[32];
+
+	if (molt__pf_has(p, MOLT__PF_NOMOVE) ||
+	    molt__upg_move_current(rt, p) == 0)
+		return;
+	if (!molt__modtab_has_current(rt->modtab, v))
+		return; /* deleted: nothing to move to */
+	molt_log(MOLT_LOG_WARN, "upgrade",
+		 "process %s stays on %s %s: its state cannot be converted "
+		 "to the current version",
+		 molt_pid_format(p->pid, pb, sizeof(pb)), v->desc->name,
+		 v->desc->vsn);
+	molt__spin_lock(&p->lock);
+	molt__pf_set(p, MOLT__PF_NOMOVE); /* until purged or changed */
+	molt__spin_unlock(&p->lock);
+}
+
 /* --- processes that moved by themselves onto code a rollback removed */
 
-#define RECLAIM_WAIT_NS (5000u * 1000000u) /* for a callback to end */
+/* Back to current, or killed if its state cannot be converted and its
+ * version is in no slot of the table (claimed p, or in its turn). */
+static void reclaim_claimed(molt_runtime *rt, molt_proc *p)
+{
+	char pb[32];
+
+	if (!atomic_load(&p->ver->is_old) ||
+	    molt__upg_move_current(rt, p) == 0 ||
+	    molt__modtab_holds(rt->modtab, p->ver))
+		return;
+	/* no way back to a matching state: its supervisor restarts it */
+	molt_log(MOLT_LOG_WARN, "upgrade",
+		 "rollback: process %s cannot return to current code; "
+		 "killing it",
+		 molt_pid_format(p->pid, pb, sizeof(pb)));
+	molt__proc_signal_exit(rt, p->pid, 0, "kill", MOLT__MSGF_KILL);
+}
+
+/* For a process busy in a callback: run by its scheduler afterwards. */
+typedef struct reclaim_req {
+	molt__sysfn fn; /* first: core calls back through it */
+} reclaim_req;
+
+static void reclaim_run(molt_runtime *rt, molt_proc *p, molt__sysfn *fn)
+{
+	reclaim_claimed(rt, p);
+	molt_free(fn);
+}
+
+static void reclaim_abandon(molt__sysfn *fn)
+{
+	molt_free(fn);
+}
 
 static int in_list(const molt__version *v, molt__version *const *vs, size_t n)
 {
@@ -534,75 +566,24 @@ static int in_list(const molt__version *v, molt__version *const *vs, size_t n)
 	return 0;
 }
 
-/* The state claimed p (on v) needs on cur: v's code_change {down, vsn
- * of cur} when the layouts differ (a downgrade runs in the newer code).
- * 0 and *ns, or -1. */
-static int convert_back(molt_runtime *rt, molt_proc *p, molt__version *v,
-			molt__version *cur, void **ns)
+/* Never waits: a process in a callback is asked to move when the
+ * callback returns (before any other message), and one that cannot be
+ * asked (out of memory) moves at its next message by the lazy rule. */
+static void reclaim_one(molt_runtime *rt, molt_proc *p, molt_pid pid)
 {
-	molt_vsn_change chg = {1, cur->desc->vsn};
-	molt_ctx ctx = {rt, p, v};
-	char why[128];
+	reclaim_req *r;
+	int c = claim(p, pid);
 
-	*ns = p->state;
-	if (v->desc->state_vsn == cur->desc->state_vsn)
-		return 0;
-	if (!v->desc->code_change)
-		return -1;
-	if (v->desc->code_change(&ctx, &chg, p->state, "[]", ns) >= 0 &&
-	    !molt__pf_has(p, MOLT__PF_EXITING))
-		return 0;
-	clear_exiting(p, why, sizeof(why));
-	return -1;
-}
-
-/* Put claimed p back on the current version. 0, or -1: it cannot be. */
-static int reclaim_claimed(molt_runtime *rt, molt_proc *p)
-{
-	molt__version *v = p->ver;
-	molt__version *cur = molt__modtab_upgrade_target(&rt->modtab, v);
-	molt_ctx ctx = {rt, p, v};
-	void *ns;
-
-	if (!cur || p->prev_ver || convert_back(rt, p, v, cur, &ns) < 0) {
-		molt__version_unref(cur);
-		return -1;
-	}
-	if (ns != p->state && v->desc->free_state)
-		v->desc->free_state(&ctx, p->state);
-	atomic_fetch_add(&cur->procs, 1);
-	molt__spin_lock(&p->lock);
-	molt__pf_clear(p, MOLT__PF_NOMOVE);
-	p->ver = cur; /* takes cur's reference */
-	p->state = ns;
-	molt__spin_unlock(&p->lock);
-	atomic_fetch_sub(&v->procs, 1);
-	molt__version_unref(v);
-	return 0;
-}
-
-static void reclaim_one(molt_runtime *rt, molt_proc *p, molt_pid pid,
-			molt__version *const *gone, size_t n)
-{
-	int r = claim_wait(p, pid, molt__upg_now_ns() + RECLAIM_WAIT_NS);
-	char pb[32];
-
-	if (r < 0)
-		return; /* exited */
-	if (r > 0) {
-		int ok = !in_list(p->ver, gone, n) ||
-			 reclaim_claimed(rt, p) == 0;
-
+	if (c > 0) {
+		reclaim_claimed(rt, p);
 		unclaim(rt, p, 0);
-		if (ok)
-			return;
+		return;
 	}
-	/* no way back to a matching state: its supervisor restarts it */
-	molt_log(MOLT_LOG_WARN, "upgrade",
-		 "rollback: process %s cannot return to current code; "
-		 "killing it",
-		 molt_pid_format(pid, pb, sizeof(pb)));
-	molt_runtime_exit(rt, pid, "kill");
+	if (c < 0 || !(r = molt_malloc(sizeof(*r))))
+		return;
+	r->fn = (molt__sysfn){reclaim_run, reclaim_abandon};
+	if (molt__proc_post(rt, pid, &r->fn) < 0)
+		molt_free(r);
 }
 
 void molt__upg_reclaim(molt_runtime *rt, molt__version *const *gone, size_t n)
@@ -622,7 +603,7 @@ void molt__upg_reclaim(molt_runtime *rt, molt__version *const *gone, size_t n)
 			pid = p->pid;
 		molt__spin_unlock(&p->lock);
 		if (pid)
-			reclaim_one(rt, p, pid, gone, n);
+			reclaim_one(rt, p, pid);
 	}
 }
 
@@ -644,37 +625,24 @@ static molt__version *move_target(molt_runtime *rt, molt__version *old)
 {
 	if (mv_old != old) {
 		move_cache_clear();
-		mv_cur = molt__modtab_upgrade_target(&rt->modtab, old);
+		mv_cur = molt__modtab_upgrade_target(rt->modtab, old);
 		mv_old = old;
 	}
-	return mv_cur; /* the caller counts its reference with delta() */
+	return mv_cur; /* the caller takes p's reference: vtally_take */
 }
 
 /* Drop the old state with the old version; move off a version that
- * became old (a downgrade's code_change ran in the newer code). */
+ * became old (a downgrade's code_change ran in the newer code and left
+ * a state in the current version's layout). */
 static void commit_claimed(molt_runtime *rt, molt_proc *p)
 {
-	molt__version *pv = p->prev_ver, *old, *cur;
-	molt_ctx ctx = {rt, p, pv};
+	molt__version *cur;
 
-	if (pv) {
-		if (p->prev_state && p->prev_state != p->state &&
-		    pv->desc->free_state)
-			pv->desc->free_state(&ctx, p->prev_state);
-		molt__spin_lock(&p->lock);
-		p->prev_ver = NULL;
-		p->prev_state = NULL;
-		molt__spin_unlock(&p->lock);
-		delta(pv, 0, -1);
-	}
-	old = p->ver;
-	if (!atomic_load(&old->is_old) || !(cur = move_target(rt, old)))
+	molt__proc_move_commit(rt, p, &tally);
+	if (!atomic_load(&p->ver->is_old) || !(cur = move_target(rt, p->ver)))
 		return;
-	delta(cur, 1, 1);
-	molt__spin_lock(&p->lock);
-	p->ver = cur;
-	molt__spin_unlock(&p->lock);
-	delta(old, -1, -1);
+	molt__vtally_take(&tally, cur);
+	molt__proc_move(rt, p, cur, p->state, MOLT__MOVE_NOW, &tally);
 }
 
 static void commit_one(job *j, molt__uent *e)

@@ -108,13 +108,28 @@ void molt__upg_rollback(molt__uctx *u);
  * of gone[0..n) (versions the rollback took out of the table: a process
  * the script did not hold that moved onto the new code by itself at its
  * next message, or was spawned on it) is put back on its module's
- * current version, its state converted by its version's code_change
- * {down, Vsn} when the state layouts differ. A process that cannot be
- * (no code_change, or it fails) is killed, so that none is left on code
- * the table no longer has with a state the current code cannot read; its
+ * current version by the lazy rule (molt__upg_move_current). Never
+ * waits: a process in a callback is moved by its own scheduler when the
+ * callback returns, before any other message. Only a process whose state
+ * cannot be converted is killed, so that none is left on code the table
+ * no longer has with a state the current code cannot read; its
  * supervisor restarts it. Cannot fail.
  */
 void molt__upg_reclaim(molt_runtime *rt, molt__version *const *gone, size_t n);
+/*
+ * The lazy rule: p (in its turn, or claimed) moves from its version to its
+ * module's current one. Same state layout (state_vsn): the state moves as
+ * it is. Otherwise the newer of the two versions converts it, as a
+ * suspend / code_change / resume would: the current version's
+ * code_change {up, Vsn} when its layout is higher, the version p leaves
+ * {down, <current vsn>} when lower. 0, or -1 if it cannot (no current
+ * version, no code_change, or it failed): p stays where it is.
+ */
+int molt__upg_move_current(molt_runtime *rt, molt_proc *p);
+/* The dispatch path's hook (rt->hooks.on_old): molt__upg_move_current,
+ * and when the state cannot be converted, a warning and the process
+ * stays on its version until the next purge or change. */
+void molt__upg_on_old(molt_runtime *rt, molt_proc *p);
 /* Free every changed entry's old state with its old version, move it to
  * current if its version became old, and resume ours. Cannot fail. */
 void molt__upg_commit(molt__uctx *u);
