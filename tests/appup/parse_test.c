@@ -260,6 +260,43 @@ START_TEST(test_version_regex_uses_otp_rule)
 }
 END_TEST
 
+START_TEST(test_charlists_are_strings)
+{
+	molt_term *t = term("[[49,46,48], \"1.0\", [], \"\", [99,97,102,233], "
+			    "[1,2], [49,a], [-1], [16#d800], [16#110000], "
+			    "\"\\001\", 'x', <<\"1\">>].");
+	static const int is_string[] = {1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0};
+	static const int printable[] = {1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0};
+	const molt_term *s;
+	molt_buf b = MOLT_BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < t->u.seq.n; i++) {
+		ck_assert_msg(molt_term_is_string(t->u.seq.items[i]) ==
+				      is_string[i],
+			      "item %zu", i);
+		ck_assert_msg(molt_term_is_printable(t->u.seq.items[i]) ==
+				      printable[i],
+			      "item %zu", i);
+	}
+	ck_assert_int_eq(molt_term_to_string(&s, arena, t->u.seq.items[0]), 1);
+	ck_assert_int_eq(s->kind, MOLT_TERM_STRING);
+	ck_assert_str_eq(s->u.str.s, "1.0");
+	ck_assert_int_eq(s->pos.col, t->u.seq.items[0]->pos.col);
+	ck_assert_int_eq(molt_term_to_string(&s, arena, t->u.seq.items[1]), 1);
+	ck_assert_ptr_eq(s, t->u.seq.items[1]);
+	ck_assert_int_eq(molt_term_to_string(&s, arena, t->u.seq.items[2]), 1);
+	ck_assert_str_eq(s->u.str.s, "");
+	ck_assert_int_eq(molt_term_to_string(&s, arena, t->u.seq.items[6]), 0);
+	ck_assert_ptr_null(s);
+	ck_assert_int_eq(molt_term_put_string(&b, t->u.seq.items[4]), 0);
+	ck_assert_str_eq(b.ptr, "caf\xc3\xa9");
+	ck_assert_int_eq(molt_term_put_string(&b, t->u.seq.items[11]),
+			 MOLT_EINVAL);
+	molt_buf_release(&b);
+}
+END_TEST
+
 Suite *parse_suite(void)
 {
 	Suite *s = suite_create("parse");
@@ -275,6 +312,7 @@ Suite *parse_suite(void)
 	tcase_add_test(tc, test_json_errors_have_positions);
 	tcase_add_test(tc, test_terms_json_terms_round_trip);
 	tcase_add_test(tc, test_version_regex_uses_otp_rule);
+	tcase_add_test(tc, test_charlists_are_strings);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -91,6 +91,36 @@ MOLT_API size_t molt_term_list_len(const molt_term *t);
  */
 MOLT_API molt_term *molt_term_list_at(molt_arena *a, const molt_term *t,
 				      size_t i);
+/*
+ * 1 if t is a string for Erlang: a string, or a proper list (maybe empty:
+ * "" is []) of integers that are character codes (0..16#10ffff, not the
+ * surrogates 16#d800..16#dfff), as io:format("~w") writes "1.0":
+ * [49,46,48]. 0 otherwise.
+ */
+MOLT_API int molt_term_is_string(const molt_term *t);
+/*
+ * t as a string term, for a place where Erlang expects a string (a
+ * version): t itself when it is a string term, else, for a list of
+ * character codes, a new string term in a holding them as UTF-8, with t's
+ * position. Returns 1 with *out; 0 when t is not a string
+ * (molt_term_is_string), *out NULL; MOLT_ENOMEM.
+ */
+MOLT_API int molt_term_to_string(const molt_term **out, molt_arena *a,
+				 const molt_term *t);
+/*
+ * Append the text of the string t (molt_term_is_string) to out: a string
+ * term's bytes, a list's codes as UTF-8. MOLT_EINVAL if t is no string.
+ */
+MOLT_API int molt_term_put_string(molt_buf *out, const molt_term *t);
+/*
+ * 1 if t is a non-empty list of printable characters, a string or a list
+ * of codes (Erlang's io_lib:printable_unicode_list): what molt_term_print
+ * and the JSON forms write as a string, as io:format("~p") does, so that
+ * "ab" and [97,98] give the same text. "" and [] are written [], "\001"
+ * as [1].
+ */
+MOLT_API int molt_term_is_printable(const molt_term *t);
+
 /* 1 if t is a tuple of n elements whose first is the atom tag. */
 MOLT_API int molt_term_is_tagged(const molt_term *t, const char *tag, size_t n);
 
