@@ -286,6 +286,15 @@ static int next_code(codes *c, int64_t *cp)
 	return 1;
 }
 
+int molt_term_next_code(const molt_term *t, size_t *i, int64_t *code)
+{
+	codes c = {t, *i};
+	int rc = next_code(&c, code);
+
+	*i = c.i;
+	return rc;
+}
+
 static int is_char_code(int64_t c)
 {
 	return c >= 0 && c <= 0x10ffff && !(c >= 0xd800 && c <= 0xdfff);
@@ -378,20 +387,19 @@ int molt_term_is_tagged(const molt_term *t, const char *tag, size_t n)
 	       molt_term_is_atom(t->u.seq.items[0], tag);
 }
 
-/* Compare a string with a list element by element. */
+/* Compare a string with a list character by character. */
 static int string_equals_list(const molt_term *s, const molt_term *l)
 {
-	size_t i;
+	codes a = {s, 0}, b = {l, 0};
+	int64_t ca, cb;
+	int ra, rb;
 
-	if (s->u.str.len != l->u.seq.n)
-		return 0;
-	for (i = 0; i < s->u.str.len; i++) {
-		const molt_term *e = l->u.seq.items[i];
-
-		if (e->kind != MOLT_TERM_INT ||
-		    e->u.i != (unsigned char)s->u.str.s[i])
+	do {
+		ra = next_code(&a, &ca);
+		rb = next_code(&b, &cb);
+		if (ra != rb || (ra == 1 && ca != cb))
 			return 0;
-	}
+	} while (ra == 1);
 	return 1;
 }
 
@@ -507,6 +515,34 @@ static int print_seq(molt_buf *out, const molt_term *t, char open, char close)
 	return rc ? rc : molt_buf_putc(out, close);
 }
 
+/* A string or list: "..." when printable (as ~p), else [...]. */
+static int print_list(molt_buf *out, const molt_term *t)
+{
+	molt_buf text = MOLT_BUF_INIT;
+	codes c = {t, 0};
+	int64_t cp;
+	size_t n;
+	int rc;
+
+	if (t->kind == MOLT_TERM_STRING && molt_term_is_printable(t))
+		return print_quoted(out, t->u.str.s, t->u.str.len, '"');
+	if (t->kind == MOLT_TERM_LIST && !molt_term_is_printable(t))
+		return print_seq(out, t, '[', ']');
+	if (t->kind == MOLT_TERM_LIST) { /* character codes: as a string */
+		rc = molt_term_put_string(&text, t);
+		if (rc == 0)
+			rc = print_quoted(out, text.ptr, text.len, '"');
+		molt_buf_release(&text);
+		return rc;
+	}
+	/* a string with a character ~p would not print: its codes */
+	rc = molt_buf_putc(out, '[');
+	for (n = 0; rc == 0 && next_code(&c, &cp) == 1; n++)
+		rc = molt_buf_printf(out, "%s%lld", n ? "," : "",
+				     (long long)cp);
+	return rc ? rc : molt_buf_putc(out, ']');
+}
+
 int molt_term_print(molt_buf *out, const molt_term *t)
 {
 	int rc;
@@ -521,7 +557,7 @@ int molt_term_print(molt_buf *out, const molt_term *t)
 	case MOLT_TERM_FLOAT:
 		return print_float(out, t->u.f);
 	case MOLT_TERM_STRING:
-		return print_quoted(out, t->u.str.s, t->u.str.len, '"');
+		return print_list(out, t);
 	case MOLT_TERM_BINARY:
 		if ((rc = molt_buf_puts(out, "<<")) < 0)
 			return rc;
@@ -532,7 +568,7 @@ int molt_term_print(molt_buf *out, const molt_term *t)
 	case MOLT_TERM_TUPLE:
 		return print_seq(out, t, '{', '}');
 	case MOLT_TERM_LIST:
-		return print_seq(out, t, '[', ']');
+		return print_list(out, t);
 	}
 	return MOLT_EINVAL;
 }

@@ -113,6 +113,13 @@ MOLT_API int molt_term_to_string(const molt_term **out, molt_arena *a,
  */
 MOLT_API int molt_term_put_string(molt_buf *out, const molt_term *t);
 /*
+ * The next character code of a string or list term t, from position *i
+ * (0 at first; bytes of a string, which decode as UTF-8 where valid,
+ * items of a list), into *code. Returns 1, 0 at the end, -1 for a list
+ * item that is no integer.
+ */
+MOLT_API int molt_term_next_code(const molt_term *t, size_t *i, int64_t *code);
+/*
  * 1 if t is a non-empty list of printable characters, a string or a list
  * of codes (Erlang's io_lib:printable_unicode_list): what molt_term_print
  * and the JSON forms write as a string, as io:format("~p") does, so that
@@ -124,13 +131,17 @@ MOLT_API int molt_term_is_printable(const molt_term *t);
 /* 1 if t is a tuple of n elements whose first is the atom tag. */
 MOLT_API int molt_term_is_tagged(const molt_term *t, const char *tag, size_t n);
 
-/* Erlang's =:= (positions are ignored; "ab" equals [97,98]). */
+/*
+ * Erlang's =:= (positions are ignored; "ab" equals [97,98], and a
+ * string's UTF-8 is its character codes: "\xc3\xa9" equals [233]).
+ */
 MOLT_API int molt_term_equal(const molt_term *a, const molt_term *b);
 
 /*
  * Append t in Erlang syntax to out, as io:format("~w") would but with
- * strings printed as "..." and atoms quoted when needed, so that
- * file:consult/1 reads it back as the same term.
+ * printable lists (molt_term_is_printable) printed as "...", as ~p does,
+ * so that "ab" and [97,98] print alike, and atoms quoted when needed, so
+ * that file:consult/1 reads it back as the same term.
  */
 MOLT_API int molt_term_print(molt_buf *out, const molt_term *t);
 
