@@ -25,11 +25,29 @@ static int shape_error(molt_err *err, molt_pos pos, const char *fmt, ...)
 			    molt_pos_format(where, sizeof(where), pos), msg);
 }
 
+/*
+ * A version where OTP expects a string: a list of character codes, as
+ * io:format("~w") writes "1.0", becomes the string term; anything else
+ * (a binary regex, a term that never matches) is kept.
+ */
+static int as_string(const molt_term **out, molt_appup *ap, const molt_term *t,
+		     molt_err *err)
+{
+	int rc = molt_term_to_string(out, ap->arena, t);
+
+	if (rc < 0)
+		return molt_err_set(err, rc, "out of memory");
+	if (rc == 0)
+		*out = t;
+	return 0;
+}
+
 static int read_entries(molt_appup *ap, const molt_term *list,
 			molt_appup_entry **out, size_t *n, const char *which,
 			molt_err *err)
 {
 	size_t i;
+	int rc;
 
 	if (list->kind != MOLT_TERM_LIST &&
 	    !(list->kind == MOLT_TERM_STRING && list->u.str.len == 0))
@@ -51,7 +69,9 @@ static int read_entries(molt_appup *ap, const molt_term *list,
 		if (!molt_term_is_list(e->u.seq.items[1]))
 			return shape_error(err, e->u.seq.items[1]->pos,
 					   "expected a list of instructions");
-		(*out)[i].key = e->u.seq.items[0];
+		if ((rc = as_string(&(*out)[i].key, ap, e->u.seq.items[0],
+				    err)) < 0)
+			return rc;
 		(*out)[i].instrs = e->u.seq.items[1];
 	}
 	return 0;
@@ -68,7 +88,8 @@ static int read_shape(molt_appup *ap, const molt_term *t, molt_err *err)
 			"expected {Vsn, [{UpFromVsn, Instructions}], "
 			"[{DownToVsn, Instructions}]}");
 	ap->term = t;
-	ap->vsn = t->u.seq.items[0];
+	if ((rc = as_string(&ap->vsn, ap, t->u.seq.items[0], err)) < 0)
+		return rc;
 	if ((rc = read_entries(ap, t->u.seq.items[1], &ap->up, &ap->nup, "up",
 			       err)) < 0)
 		return rc;
@@ -180,14 +201,22 @@ static int regex_match(const molt_term *key, const char *vsn, molt_err *err)
 
 int molt_vsn_match(const molt_term *key, const char *vsn, molt_err *err)
 {
+	molt_buf text = MOLT_BUF_INIT;
+	int rc;
+
 	if (key->kind == MOLT_TERM_STRING)
 		return key->u.str.len == strlen(vsn) &&
 		       memcmp(key->u.str.s, vsn, key->u.str.len) == 0;
-	if (key->kind == MOLT_TERM_LIST && key->u.seq.n == 0)
-		return vsn[0] == '\0';
 	if (key->kind == MOLT_TERM_BINARY)
 		return regex_match(key, vsn, err);
-	return 0;
+	if (!molt_term_is_string(key))
+		return 0;
+	/* a list of character codes ("~w" form): the same string */
+	if ((rc = molt_term_put_string(&text, key)) < 0)
+		return molt_err_set(err, rc, "out of memory");
+	rc = text.len == strlen(vsn) && memcmp(text.ptr, vsn, text.len) == 0;
+	molt_buf_release(&text);
+	return rc;
 }
 
 int molt_appup_search(const molt_term **out, const molt_appup *ap, int down,
@@ -265,8 +294,7 @@ static int check_entry(const molt_appup *ap, const molt_appup_entry *e,
 	if (e->key->kind == MOLT_TERM_BINARY &&
 	    (rc = molt_vsn_match(e->key, "", &err)) < 0)
 		goto out_err;
-	if (e->key->kind != MOLT_TERM_BINARY &&
-	    e->key->kind != MOLT_TERM_STRING && !molt_term_is_list(e->key)) {
+	if (e->key->kind != MOLT_TERM_BINARY && !molt_term_is_string(e->key)) {
 		char where[200];
 
 		diagf(diag, payload, MOLT_DIAG_WARNING,

@@ -613,7 +613,11 @@ static int json_float(molt_buf *out, double f)
 	return molt_buf_puts(out, tmp);
 }
 
-static int json_seq(molt_buf *out, const molt_term *t, int low)
+static int json_value(molt_buf *out, const molt_term *t, int low,
+		      const molt_term *args);
+
+static int json_seq(molt_buf *out, const molt_term *t, int low,
+		    const molt_term *args)
 {
 	size_t i;
 	int rc = molt_buf_putc(out, '[');
@@ -622,60 +626,106 @@ static int json_seq(molt_buf *out, const molt_term *t, int low)
 		if (i)
 			rc = molt_buf_puts(out, ", ");
 		if (rc == 0)
-			rc = low ? molt_script_to_json_value(out,
-							     t->u.seq.items[i])
-				 : molt__term_to_appup_json(out,
-							    t->u.seq.items[i]);
+			rc = json_value(out, t->u.seq.items[i], low, args);
 	}
 	return rc ? rc : molt_buf_putc(out, ']');
 }
 
-int molt_script_to_json_value(molt_buf *out, const molt_term *t)
+/*
+ * A string or list: a JSON string when it is printable (as ~p prints it:
+ * "ab" and [97,98] alike; low: "ab", else {"str": "ab"}), else an array
+ * of its elements ("" and [] are [], "\001" is [1]). args is written as
+ * an array in any case.
+ */
+static int json_list(molt_buf *out, const molt_term *t, int low,
+		     const molt_term *args)
 {
-	switch (t->kind) {
-	case MOLT_TERM_ATOM:
-	case MOLT_TERM_STRING:
-	case MOLT_TERM_BINARY:
-		return json_string(out, t->u.str.s, t->u.str.len);
-	case MOLT_TERM_INT:
-		return molt_buf_printf(out, "%lld", (long long)t->u.i);
-	case MOLT_TERM_FLOAT:
-		return json_float(out, t->u.f);
-	case MOLT_TERM_TUPLE:
-	case MOLT_TERM_LIST:
-		return json_seq(out, t, 1);
+	molt_buf text = MOLT_BUF_INIT;
+	size_t i = 0, n = 0;
+	int64_t code;
+	int rc;
+
+	if (t != args && molt_term_is_printable(t)) {
+		rc = molt_term_put_string(&text, t);
+		if (rc == 0 && !low)
+			rc = molt_buf_puts(out, "{\"str\": ");
+		if (rc == 0)
+			rc = json_string(out, text.ptr, text.len);
+		if (rc == 0 && !low)
+			rc = molt_buf_putc(out, '}');
+		molt_buf_release(&text);
+		return rc;
 	}
-	return MOLT_EINVAL;
+	if (t->kind == MOLT_TERM_LIST)
+		return json_seq(out, t, low, args);
+	rc = molt_buf_putc(out, '['); /* a string: its character codes */
+	while (rc == 0 && molt_term_next_code(t, &i, &code) == 1)
+		rc = molt_buf_printf(out, "%s%lld", n++ ? ", " : "",
+				     (long long)code);
+	return rc ? rc : molt_buf_putc(out, ']');
 }
 
-int molt__term_to_appup_json(molt_buf *out, const molt_term *t)
+/*
+ * The argument list of {apply, {M, F, Args}} or {sync_nodes, Id, {M, F,
+ * Args}}: a place where Erlang expects a list, so it stays an array even
+ * when it holds only character codes ({m, f, [100]} calls m:f(100), not
+ * m:f("d")). NULL for any other term.
+ */
+static const molt_term *args_of(const molt_term *ins)
+{
+	const molt_term *mfa = NULL;
+
+	if (molt_term_is_tagged(ins, "apply", 2))
+		mfa = ins->u.seq.items[1];
+	else if (molt_term_is_tagged(ins, "sync_nodes", 3))
+		mfa = ins->u.seq.items[2];
+	if (!mfa || mfa->kind != MOLT_TERM_TUPLE || mfa->u.seq.n != 3 ||
+	    !molt_term_is_list(mfa->u.seq.items[2]))
+		return NULL;
+	return mfa->u.seq.items[2];
+}
+
+/* t in the script encoding (low) or the appup.json value encoding. */
+static int json_value(molt_buf *out, const molt_term *t, int low,
+		      const molt_term *args)
 {
 	int rc;
 
 	switch (t->kind) {
 	case MOLT_TERM_ATOM:
 		return json_string(out, t->u.str.s, t->u.str.len);
-	case MOLT_TERM_STRING:
 	case MOLT_TERM_BINARY:
-		if ((rc = molt_buf_puts(out, t->kind == MOLT_TERM_STRING
-						     ? "{\"str\": "
-						     : "{\"bin\": ")) < 0 ||
-		    (rc = json_string(out, t->u.str.s, t->u.str.len)) < 0)
+		if (!low && (rc = molt_buf_puts(out, "{\"bin\": ")) < 0)
 			return rc;
-		return molt_buf_putc(out, '}');
+		if ((rc = json_string(out, t->u.str.s, t->u.str.len)) < 0)
+			return rc;
+		return low ? 0 : molt_buf_putc(out, '}');
 	case MOLT_TERM_INT:
 		return molt_buf_printf(out, "%lld", (long long)t->u.i);
 	case MOLT_TERM_FLOAT:
 		return json_float(out, t->u.f);
+	case MOLT_TERM_STRING:
 	case MOLT_TERM_LIST:
-		return json_seq(out, t, 0);
+		return json_list(out, t, low, args);
 	case MOLT_TERM_TUPLE:
+		if (low)
+			return json_seq(out, t, low, args);
 		if ((rc = molt_buf_puts(out, "{\"tuple\": ")) < 0 ||
-		    (rc = json_seq(out, t, 0)) < 0)
+		    (rc = json_seq(out, t, low, args)) < 0)
 			return rc;
 		return molt_buf_putc(out, '}');
 	}
 	return MOLT_EINVAL;
+}
+
+int molt_script_to_json_value(molt_buf *out, const molt_term *t)
+{
+	return json_value(out, t, 1, args_of(t));
+}
+
+int molt__term_to_appup_json(molt_buf *out, const molt_term *t)
+{
+	return json_value(out, t, 0, NULL);
 }
 
 int molt_script_to_json(molt_buf *out, const molt_term *script, int indent)
@@ -704,14 +754,14 @@ static int instr_json(molt_buf *out, const molt_term *t)
 
 		fake.kind =
 			MOLT_TERM_LIST; /* an instruction tuple is an array */
-		return json_seq(out, &fake, 0);
+		return json_seq(out, &fake, 0, args_of(t));
 	}
 	if (t->kind == MOLT_TERM_LIST) {
 		/* a list in an instruction list (spliced by systools) */
 		int rc = molt_buf_puts(out, "{\"list\": ");
 
 		if (rc == 0)
-			rc = json_seq(out, t, 0);
+			rc = json_seq(out, t, 0, NULL);
 		return rc ? rc : molt_buf_putc(out, '}');
 	}
 	return molt__term_to_appup_json(out, t);
@@ -729,8 +779,15 @@ static int key_json(molt_buf *out, const molt_term *k)
 	}
 	if (k->kind == MOLT_TERM_STRING)
 		return json_string(out, k->u.str.s, k->u.str.len);
-	if (k->kind == MOLT_TERM_LIST && k->u.seq.n == 0)
-		return molt_buf_puts(out, "\"\"");
+	if (molt_term_is_string(k)) { /* character codes: the string */
+		molt_buf text = MOLT_BUF_INIT;
+
+		rc = molt_term_put_string(&text, k);
+		if (rc == 0)
+			rc = json_string(out, text.ptr, text.len);
+		molt_buf_release(&text);
+		return rc;
+	}
 	if ((rc = molt_buf_puts(out, "{\"term\": ")) < 0 ||
 	    (rc = molt__term_to_appup_json(out, k)) < 0)
 		return rc;

@@ -194,26 +194,212 @@ molt_term *molt_term_list_at(molt_arena *a, const molt_term *t, size_t i)
 	return c;
 }
 
+/*
+ * The code point at s (n > 0 bytes) into *cp; returns its length. A byte
+ * that starts no valid UTF-8 sequence is a code of its own (a string
+ * written with octal escapes holds such bytes).
+ */
+static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	uint32_t c = s[0];
+	size_t len, k;
+
+	*cp = c;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2, c &= 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3, c &= 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4, c &= 0x07;
+	else
+		return 1;
+	if (n < len)
+		return 1;
+	for (k = 1; k < len; k++) {
+		if ((s[k] & 0xc0) != 0x80)
+			return 1;
+		c = c << 6 | (s[k] & 0x3f);
+	}
+	if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000) ||
+	    c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 1;
+	*cp = c;
+	return len;
+}
+
+static int utf8_put(molt_buf *out, uint32_t cp)
+{
+	char u[4];
+	size_t n;
+
+	if (cp < 0x80) {
+		u[0] = (char)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		u[0] = (char)(0xc0 | (cp >> 6));
+		u[1] = (char)(0x80 | (cp & 0x3f));
+		n = 2;
+	} else if (cp < 0x10000) {
+		u[0] = (char)(0xe0 | (cp >> 12));
+		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		u[2] = (char)(0x80 | (cp & 0x3f));
+		n = 3;
+	} else {
+		u[0] = (char)(0xf0 | (cp >> 18));
+		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		u[3] = (char)(0x80 | (cp & 0x3f));
+		n = 4;
+	}
+	return molt_buf_put(out, u, n);
+}
+
+/* The character codes of a list term, one at a time. */
+typedef struct codes {
+	const molt_term *t; /* a string or list term */
+	size_t i;	    /* next byte (string) or item (list) */
+} codes;
+
+/* 1 with the next code in *cp, 0 at the end, -1 for an item that is no
+ * integer. */
+static int next_code(codes *c, int64_t *cp)
+{
+	const molt_term *t = c->t;
+	uint32_t u;
+
+	if (t->kind == MOLT_TERM_STRING) {
+		if (c->i >= t->u.str.len)
+			return 0;
+		c->i += utf8_decode((const unsigned char *)t->u.str.s + c->i,
+				    t->u.str.len - c->i, &u);
+		*cp = u;
+		return 1;
+	}
+	if (c->i >= t->u.seq.n)
+		return 0;
+	t = t->u.seq.items[c->i++];
+	if (t->kind != MOLT_TERM_INT)
+		return -1;
+	*cp = t->u.i;
+	return 1;
+}
+
+int molt_term_next_code(const molt_term *t, size_t *i, int64_t *code)
+{
+	codes c = {t, *i};
+	int rc = next_code(&c, code);
+
+	*i = c.i;
+	return rc;
+}
+
+static int is_char_code(int64_t c)
+{
+	return c >= 0 && c <= 0x10ffff && !(c >= 0xd800 && c <= 0xdfff);
+}
+
+/* io_lib:printable_unicode_list, one character. */
+static int is_printable_code(int64_t c)
+{
+	return (c >= 0x20 && c <= 0x7e) || (c >= 8 && c <= 13) || c == 27 ||
+	       (c >= 0xa0 && c < 0xd800) || (c > 0xdfff && c < 0xfffe) ||
+	       (c > 0xffff && c <= 0x10ffff);
+}
+
+int molt_term_is_string(const molt_term *t)
+{
+	codes c = {t, 0};
+	int64_t cp;
+	int rc;
+
+	if (t->kind == MOLT_TERM_STRING)
+		return 1;
+	if (t->kind != MOLT_TERM_LIST)
+		return 0;
+	while ((rc = next_code(&c, &cp)) == 1)
+		if (!is_char_code(cp))
+			return 0;
+	return rc == 0;
+}
+
+int molt_term_is_printable(const molt_term *t)
+{
+	codes c = {t, 0};
+	int64_t cp;
+	int rc;
+
+	if (molt_term_list_len(t) == 0)
+		return 0;
+	while ((rc = next_code(&c, &cp)) == 1)
+		if (!is_printable_code(cp))
+			return 0;
+	return rc == 0;
+}
+
+int molt_term_put_string(molt_buf *out, const molt_term *t)
+{
+	codes c = {t, 0};
+	int64_t cp;
+	int rc;
+
+	if (!molt_term_is_string(t))
+		return MOLT_EINVAL;
+	if (t->kind == MOLT_TERM_STRING)
+		return molt_buf_put(out, t->u.str.s, t->u.str.len);
+	while ((rc = next_code(&c, &cp)) == 1)
+		if ((rc = utf8_put(out, (uint32_t)cp)) < 0)
+			return rc;
+	return rc;
+}
+
+int molt_term_to_string(const molt_term **out, molt_arena *a,
+			const molt_term *t)
+{
+	molt_buf text = MOLT_BUF_INIT;
+	molt_term *s;
+	int rc;
+
+	*out = NULL;
+	if (t->kind == MOLT_TERM_STRING) {
+		*out = t;
+		return 1;
+	}
+	if (!molt_term_is_string(t))
+		return 0;
+	if ((rc = molt_term_put_string(&text, t)) < 0) {
+		molt_buf_release(&text);
+		return rc;
+	}
+	s = molt_term_text(a, MOLT_TERM_STRING, text.ptr, text.len);
+	molt_buf_release(&text);
+	if (!s)
+		return MOLT_ENOMEM;
+	s->pos = t->pos;
+	*out = s;
+	return 1;
+}
+
 int molt_term_is_tagged(const molt_term *t, const char *tag, size_t n)
 {
 	return t && t->kind == MOLT_TERM_TUPLE && t->u.seq.n == n && n > 0 &&
 	       molt_term_is_atom(t->u.seq.items[0], tag);
 }
 
-/* Compare a string with a list element by element. */
+/* Compare a string with a list character by character. */
 static int string_equals_list(const molt_term *s, const molt_term *l)
 {
-	size_t i;
+	codes a = {s, 0}, b = {l, 0};
+	int64_t ca, cb;
+	int ra, rb;
 
-	if (s->u.str.len != l->u.seq.n)
-		return 0;
-	for (i = 0; i < s->u.str.len; i++) {
-		const molt_term *e = l->u.seq.items[i];
-
-		if (e->kind != MOLT_TERM_INT ||
-		    e->u.i != (unsigned char)s->u.str.s[i])
+	do {
+		ra = next_code(&a, &ca);
+		rb = next_code(&b, &cb);
+		if (ra != rb || (ra == 1 && ca != cb))
 			return 0;
-	}
+	} while (ra == 1);
 	return 1;
 }
 
@@ -329,6 +515,34 @@ static int print_seq(molt_buf *out, const molt_term *t, char open, char close)
 	return rc ? rc : molt_buf_putc(out, close);
 }
 
+/* A string or list: "..." when printable (as ~p), else [...]. */
+static int print_list(molt_buf *out, const molt_term *t)
+{
+	molt_buf text = MOLT_BUF_INIT;
+	codes c = {t, 0};
+	int64_t cp;
+	size_t n;
+	int rc;
+
+	if (t->kind == MOLT_TERM_STRING && molt_term_is_printable(t))
+		return print_quoted(out, t->u.str.s, t->u.str.len, '"');
+	if (t->kind == MOLT_TERM_LIST && !molt_term_is_printable(t))
+		return print_seq(out, t, '[', ']');
+	if (t->kind == MOLT_TERM_LIST) { /* character codes: as a string */
+		rc = molt_term_put_string(&text, t);
+		if (rc == 0)
+			rc = print_quoted(out, text.ptr, text.len, '"');
+		molt_buf_release(&text);
+		return rc;
+	}
+	/* a string with a character ~p would not print: its codes */
+	rc = molt_buf_putc(out, '[');
+	for (n = 0; rc == 0 && next_code(&c, &cp) == 1; n++)
+		rc = molt_buf_printf(out, "%s%lld", n ? "," : "",
+				     (long long)cp);
+	return rc ? rc : molt_buf_putc(out, ']');
+}
+
 int molt_term_print(molt_buf *out, const molt_term *t)
 {
 	int rc;
@@ -343,7 +557,7 @@ int molt_term_print(molt_buf *out, const molt_term *t)
 	case MOLT_TERM_FLOAT:
 		return print_float(out, t->u.f);
 	case MOLT_TERM_STRING:
-		return print_quoted(out, t->u.str.s, t->u.str.len, '"');
+		return print_list(out, t);
 	case MOLT_TERM_BINARY:
 		if ((rc = molt_buf_puts(out, "<<")) < 0)
 			return rc;
@@ -354,7 +568,7 @@ int molt_term_print(molt_buf *out, const molt_term *t)
 	case MOLT_TERM_TUPLE:
 		return print_seq(out, t, '{', '}');
 	case MOLT_TERM_LIST:
-		return print_seq(out, t, '[', ']');
+		return print_list(out, t);
 	}
 	return MOLT_EINVAL;
 }

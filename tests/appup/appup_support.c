@@ -8,6 +8,17 @@
 /* last: bans unsafe functions (STYLE.md) */
 #include "molt/banned.h"
 
+const char *appup_test_str(molt_arena *a, const molt_term *t)
+{
+	const molt_term *s = NULL;
+
+	if (t->kind == MOLT_TERM_ATOM)
+		return t->u.str.s;
+	if (molt_term_to_string(&s, a, t) != 1)
+		return NULL;
+	return s->u.str.s;
+}
+
 int appup_test_apps(molt_arena *a, const molt_term *list, molt_appinfo *apps,
 		    size_t max)
 {
@@ -26,8 +37,10 @@ int appup_test_apps(molt_arena *a, const molt_term *list, molt_appinfo *apps,
 		for (k = 0; k < mods->u.seq.n; k++)
 			m[k].name = mods->u.seq.items[k]->u.str.s;
 		apps[i].name = t->u.seq.items[0]->u.str.s;
-		apps[i].vsn = t->u.seq.items[1]->u.str.s;
+		apps[i].vsn = appup_test_str(a, t->u.seq.items[1]);
 		apps[i].type = t->u.seq.items[2]->u.str.s;
+		if (!apps[i].vsn)
+			return -1;
 		apps[i].mods = m;
 		apps[i].nmods = mods->u.seq.n;
 	}

@@ -5,6 +5,12 @@
 #include "molt/appup.h"
 
 /*
+ * The text of a string (or a list of character codes, as ~w writes it) or
+ * of an atom; NULL for anything else. In arena a when it is built.
+ */
+const char *appup_test_str(molt_arena *a, const molt_term *t);
+
+/*
  * Fill apps (up to max) from a list of {Name, Vsn, Type, [Module]} terms.
  * Strings point into the terms' arena. Returns the count, or -1.
  */

@@ -360,6 +360,92 @@ START_TEST(test_relup_has_one_script_per_from_version)
 }
 END_TEST
 
+/* The fixture releases in a sandbox, with kvs 1.1.0's appup replaced by
+ * appup (a fixture file); the relup, as JSON or as OTP's term. */
+static char *relup_with_appup(const char *appup, int terms)
+{
+	char dir[512], from[600], to[600];
+	molt_release *rf = NULL, *rt = NULL;
+	molt_relup_opts o = MOLT_RELUP_OPTS_INIT;
+	molt_buf b = MOLT_BUF_INIT;
+	molt_err err = MOLT_ERR_INIT;
+
+	sandbox(dir, sizeof(dir));
+	snprintf(from, sizeof(from), "%s/rel-1.0.0", dir);
+	snprintf(to, sizeof(to), "%s/rel-1.1.0", dir);
+	ck_assert_int_eq(molt_test_system("cp '%s/%s' "
+					  "'%s/lib/kvs-1.1.0/kvs.appup'",
+					  FIX, appup, to),
+			 0);
+	ck_assert_msg(molt_release_load(&rf, from, &err) == 0, "%s", err.msg);
+	ck_assert_msg(molt_release_load(&rt, to, &err) == 0, "%s", err.msg);
+	o.to = rt;
+	o.from = (const molt_release *const *)&rf;
+	o.nfrom = 1;
+	o.terms = terms;
+	ck_assert_msg(molt_relup_build(&b, &o, &err) == 0, "%s: %s", appup,
+		      err.msg);
+	molt_release_free(rf);
+	molt_release_free(rt);
+	molt_test_rmrf(dir);
+	return molt_buf_detach(&b);
+}
+
+START_TEST(test_relup_of_charlist_appup_equals_string_form)
+{
+	int terms;
+
+	for (terms = 0; terms < 2; terms++) {
+		char *s = relup_with_appup("kvs.appup", terms);
+		char *w = relup_with_appup("kvs.w.appup", terms);
+
+		ck_assert_str_eq(s, w);
+		molt_free(s);
+		molt_free(w);
+	}
+}
+END_TEST
+
+static molt_term *read_term(molt_arena *a, const char *file, const char *text,
+			    size_t len)
+{
+	molt_parse_opts po = MOLT_PARSE_OPTS_INIT;
+	molt_err err = MOLT_ERR_INIT;
+	molt_term *t = NULL;
+
+	po.file = file;
+	ck_assert_msg(molt_term_parse(&t, a, text, len, &po, &err) == 0, "%s",
+		      err.msg);
+	return t->u.seq.items[0];
+}
+
+START_TEST(test_relup_in_w_form_reads_back_as_molts_relup)
+{
+	/* OTP's relup of the fixtures, printed with ~w (relup_vs_otp.escript
+	 * write-w), is the relup molt writes from either appup */
+	molt_arena *a = molt_arena_new();
+	const char *appups[] = {"kvs.appup", "kvs.w.appup"};
+	molt_term *otp;
+	size_t len;
+	char *text = molt_test_read_file(FIX "/relup-1.1.0.w.terms", &len);
+	int i;
+
+	ck_assert_ptr_nonnull(text);
+	otp = read_term(a, "relup-1.1.0.w.terms", text, len);
+	ck_assert_int_eq(otp->u.seq.items[0]->kind, MOLT_TERM_LIST);
+	for (i = 0; i < 2; i++) {
+		char *molt = relup_with_appup(appups[i], 1);
+		molt_term *t = read_term(a, appups[i], molt, strlen(molt));
+
+		ck_assert_msg(molt_term_equal(t, otp), "%s:\n%s", appups[i],
+			      molt);
+		molt_free(molt);
+	}
+	free(text);
+	molt_arena_free(a);
+}
+END_TEST
+
 /* One parse + check + translation; returns its status. */
 static int parse_and_compile(const char *text, const molt_appinfo *newa,
 			     const molt_appinfo *olda)
@@ -508,6 +594,43 @@ START_TEST(test_cli_gen_convert_and_relup)
 }
 END_TEST
 
+START_TEST(test_cli_convert_accepts_charlist_appup)
+{
+	static const char *const formats[] = {"json", "terms"};
+	char cmd[1024];
+	char *s, *w;
+	int st, i;
+
+	for (i = 0; i < 2; i++) {
+		snprintf(cmd, sizeof(cmd),
+			 MOLT " appup convert " FIX "/kvs.appup --format %s",
+			 formats[i]);
+		s = run(cmd, &st);
+		ck_assert_msg(st == 0, "%s", s);
+		snprintf(cmd, sizeof(cmd),
+			 MOLT " appup convert " FIX "/kvs.w.appup --format %s",
+			 formats[i]);
+		w = run(cmd, &st);
+		ck_assert_msg(st == 0, "%s", w);
+		ck_assert_str_eq(s, w);
+		free(s);
+		free(w);
+	}
+	/* check and compile read it too */
+	w = run(MOLT " appup check " FIX "/kvs.w.appup", &st);
+	ck_assert_msg(st == 0 && strstr(w, "ok (2 up, 1 down"), "%s", w);
+	free(w);
+	w = run(MOLT " appup compile " FIX "/kvs.w.appup --app " FIX
+		     "/rel-1.1.0/lib/kvs-1.1.0/app.json --old-app " FIX
+		     "/rel-1.0.0/lib/kvs-1.0.0/app.json --from 1.0.0",
+		&st);
+	ck_assert_msg(st == 0, "%s", w);
+	ck_assert_ptr_nonnull(strstr(w, "[\"code_change\", \"up\", "
+					"[[\"kvs_server\", []]]]"));
+	free(w);
+}
+END_TEST
+
 Suite *compile_suite(void)
 {
 	Suite *s = suite_create("compile");
@@ -525,6 +648,9 @@ Suite *compile_suite(void)
 	tcase_add_test(tc, test_out_of_memory_fails_cleanly_everywhere);
 	tcase_add_test(tc, test_cli_check_and_compile);
 	tcase_add_test(tc, test_cli_gen_convert_and_relup);
+	tcase_add_test(tc, test_relup_of_charlist_appup_equals_string_form);
+	tcase_add_test(tc, test_relup_in_w_form_reads_back_as_molts_relup);
+	tcase_add_test(tc, test_cli_convert_accepts_charlist_appup);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -9,9 +9,12 @@
 %%   {apps, new | old, [{App, Vsn, StartType, [Module]}]}.
 %%   {translate, Name, [Script]}.        run for up and dn
 %%   {search, BaseVsn, [{VsnOrRegex, Tag}]}.
+%%   {w, Case}.                          Case, written out with ~w
 %% OUTPUT gets the apps and, for each case, the result OTP gives:
 %%   {translate, Name, up | dn, Scripts, {ok, Low} | {error, systools_rc, R}}.
 %%   {search, BaseVsn, Table, {ok, Tag} | error}.
+%% A {w, Case} is printed with ~w instead of ~p: every string becomes a
+%% list of character codes, as io:format("~w") writes appups.
 %% (the format of ../shared/corpus/relup-vectors/systools_rc_otp25.terms,
 %% which tests/appup/vectors_test.c reads). To add a case: add it to
 %% tests/appup/vectors/molt_cases.in, run
@@ -44,15 +47,19 @@ rec({Name, Vsn, Type, Mods}) ->
     {application, Name, Type, Vsn, "", "", Mods, [], [], [], [], [],
      infinity, infinity, [], undefined, ""}.
 
-out({apps, _, _} = T, _, _) ->
-    io_lib:format("~p.~n", [T]);
-out({translate, Name, Scripts}, New, Old) ->
+out({w, Case}, New, Old) ->
+    [io_lib:format("~w.~n", [T]) || T <- results(Case, New, Old)];
+out(Case, New, Old) ->
+    [io_lib:format("~p.~n", [T]) || T <- results(Case, New, Old)].
+
+results({apps, _, _} = T, _, _) ->
+    [T];
+results({translate, Name, Scripts}, New, Old) ->
     Up = systools_rc:translate_scripts(up, Scripts, [rec(A) || A <- New],
                                        [rec(A) || A <- Old]),
     Dn = systools_rc:translate_scripts(dn, Scripts, [rec(A) || A <- Old],
                                        [rec(A) || A <- New]),
-    io_lib:format("~p.~n~p.~n", [{translate, Name, up, Scripts, Up},
-                                 {translate, Name, dn, Scripts, Dn}]);
-out({search, Vsn, Table}, _, _) ->
+    [{translate, Name, up, Scripts, Up}, {translate, Name, dn, Scripts, Dn}];
+results({search, Vsn, Table}, _, _) ->
     R = systools_relup:appup_search_for_version(Vsn, Table),
-    io_lib:format("~p.~n", [{search, Vsn, Table, R}]).
+    [{search, Vsn, Table, R}].

@@ -260,6 +260,222 @@ START_TEST(test_version_regex_uses_otp_rule)
 }
 END_TEST
 
+START_TEST(test_charlists_are_strings)
+{
+	molt_term *t = term("[[49,46,48], \"1.0\", [], \"\", [99,97,102,233], "
+			    "[1,2], [49,a], [-1], [16#d800], [16#110000], "
+			    "\"\\001\", 'x', <<\"1\">>].");
+	static const int is_string[] = {1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0};
+	static const int printable[] = {1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0};
+	const molt_term *s;
+	molt_buf b = MOLT_BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < t->u.seq.n; i++) {
+		ck_assert_msg(molt_term_is_string(t->u.seq.items[i]) ==
+				      is_string[i],
+			      "item %zu", i);
+		ck_assert_msg(molt_term_is_printable(t->u.seq.items[i]) ==
+				      printable[i],
+			      "item %zu", i);
+	}
+	ck_assert_int_eq(molt_term_to_string(&s, arena, t->u.seq.items[0]), 1);
+	ck_assert_int_eq(s->kind, MOLT_TERM_STRING);
+	ck_assert_str_eq(s->u.str.s, "1.0");
+	ck_assert_int_eq(s->pos.col, t->u.seq.items[0]->pos.col);
+	ck_assert_int_eq(molt_term_to_string(&s, arena, t->u.seq.items[1]), 1);
+	ck_assert_ptr_eq(s, t->u.seq.items[1]);
+	ck_assert_int_eq(molt_term_to_string(&s, arena, t->u.seq.items[2]), 1);
+	ck_assert_str_eq(s->u.str.s, "");
+	ck_assert_int_eq(molt_term_to_string(&s, arena, t->u.seq.items[6]), 0);
+	ck_assert_ptr_null(s);
+	ck_assert_int_eq(molt_term_put_string(&b, t->u.seq.items[4]), 0);
+	ck_assert_str_eq(b.ptr, "caf\xc3\xa9");
+	ck_assert_int_eq(molt_term_put_string(&b, t->u.seq.items[11]),
+			 MOLT_EINVAL);
+	molt_buf_release(&b);
+}
+END_TEST
+
+/* ~w prints strings as lists of character codes: "2.0" is [50,46,48] */
+static const char *const w_form_src =
+	"{[50,46,48],\n"
+	" [{[49,46,48], [{load_module, m}]},\n"
+	"  {<<49,92,46,91,48,45,57,93>>, [{update, m}]}],\n"
+	" [{[49,46,48], []}]}.\n";
+
+static void count_warnings(int level, const char *msg, void *payload)
+{
+	(void)msg;
+	if (level == MOLT_DIAG_WARNING)
+		(*(int *)payload)++;
+}
+
+START_TEST(test_appup_accepts_charlist_versions)
+{
+	molt_appup *ap = appup("w.appup", w_form_src);
+	molt_err err = MOLT_ERR_INIT;
+	const molt_term *instrs = NULL;
+	int warnings = 0;
+
+	ck_assert_msg(molt_appup_search(&instrs, ap, 0, "1.0", &err) == 0, "%s",
+		      err.msg);
+	ck_assert(
+		molt_term_is_tagged(instrs->u.seq.items[0], "load_module", 2));
+	ck_assert_msg(molt_appup_search(&instrs, ap, 1, "1.0", &err) == 0, "%s",
+		      err.msg);
+	/* the binary in ~w form is still a regex */
+	ck_assert_int_eq(molt_appup_search(&instrs, ap, 0, "1.7", &err), 0);
+	ck_assert(molt_term_is_tagged(instrs->u.seq.items[0], "update", 2));
+	ck_assert_int_eq(molt_appup_search(&instrs, ap, 0, "2.0", &err),
+			 MOLT_ENOTFOUND);
+	/* the versions are strings: no "not a string" warning */
+	ck_assert_int_eq(ap->vsn->kind, MOLT_TERM_STRING);
+	ck_assert_str_eq(ap->vsn->u.str.s, "2.0");
+	ck_assert_int_eq(ap->up[0].key->kind, MOLT_TERM_STRING);
+	ck_assert_int_eq(molt_appup_check(ap, count_warnings, &warnings, &err),
+			 0);
+	ck_assert_int_eq(warnings, 0);
+	molt_appup_free(ap);
+}
+END_TEST
+
+START_TEST(test_version_match_accepts_charlists)
+{
+	molt_term *t = term("[[49,46,48], [], [$1, $., $0, $0], [49,46,a], "
+			    "[-1], [16#e9]].");
+	molt_err err = MOLT_ERR_INIT;
+
+	ck_assert_int_eq(molt_vsn_match(t->u.seq.items[0], "1.0", &err), 1);
+	ck_assert_int_eq(molt_vsn_match(t->u.seq.items[0], "1.00", &err), 0);
+	ck_assert_int_eq(molt_vsn_match(t->u.seq.items[1], "", &err), 1);
+	ck_assert_int_eq(molt_vsn_match(t->u.seq.items[2], "1.00", &err), 1);
+	ck_assert_int_eq(molt_vsn_match(t->u.seq.items[3], "1.a", &err), 0);
+	ck_assert_int_eq(molt_vsn_match(t->u.seq.items[4], "", &err), 0);
+	/* a code above 127 is the character: UTF-8 in the version */
+	ck_assert_int_eq(molt_vsn_match(t->u.seq.items[5], "\xc3\xa9", &err),
+			 1);
+	ck_assert(molt_term_is_string(t->u.seq.items[0]));
+	ck_assert(molt_term_is_string(t->u.seq.items[1]));
+	ck_assert(!molt_term_is_string(t->u.seq.items[3]));
+	ck_assert(!molt_term_is_string(t->u.seq.items[4]));
+}
+END_TEST
+
+/* Every output of Extra in {update, m, {advanced, Extra}}: the appup in
+ * term syntax and appup.json, and the instruction list as a script. */
+static char *outputs(const char *extra)
+{
+	char text[512];
+	molt_appup *ap;
+	molt_buf b = MOLT_BUF_INIT;
+
+	snprintf(text, sizeof(text),
+		 "{\"1\", [{\"0\", [{update, m, {advanced, %s}}]}], []}.",
+		 extra);
+	ap = appup("x.appup", text);
+	ck_assert_int_eq(molt_appup_to_terms(&b, ap), 0);
+	ck_assert_int_eq(molt_buf_puts(&b, " | "), 0);
+	ck_assert_int_eq(molt_appup_to_json(&b, ap), 0);
+	ck_assert_int_eq(molt_buf_puts(&b, " | "), 0);
+	ck_assert_int_eq(molt_script_to_json(&b, ap->up[0].instrs, -1), 0);
+	molt_appup_free(ap);
+	return molt_buf_detach(&b);
+}
+
+START_TEST(test_charlists_print_and_encode_like_strings)
+{
+	/* equal terms, written with strings and with character codes, and
+	 * what each output holds */
+	static const char *const cases[][5] = {
+		{"\"abc\"", "[97,98,99]", "{advanced,\"abc\"}",
+		 "{\"str\": \"abc\"}", "[\"advanced\", \"abc\"]"},
+		{"\"\"", "[]", "{advanced,[]}",
+		 "{\"tuple\": [\"advanced\", []]}", "[\"advanced\", []]"},
+		{"\"\\001\\002\"", "[1,2]", "{advanced,[1,2]}",
+		 "{\"tuple\": [\"advanced\", [1, 2]]}",
+		 "[\"advanced\", [1, 2]]"},
+		{"{x, \"v2\", [\"\"]}", "{x, [118,50], [[]]}",
+		 "{advanced,{x,\"v2\",[[]]}}",
+		 "[\"x\", {\"str\": \"v2\"}, [[]]]",
+		 "[\"advanced\", [\"x\", \"v2\", [[]]]]"},
+		{"\"caf\xc3\xa9\"", "[99,97,102,233]",
+		 "{advanced,\"caf\xc3\xa9\"}", "{\"str\": \"caf\xc3\xa9\"}",
+		 "[\"advanced\", \"caf\xc3\xa9\"]"},
+	};
+	size_t i, k;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *a = outputs(cases[i][0]), *b = outputs(cases[i][1]);
+
+		ck_assert_str_eq(a, b);
+		for (k = 2; k < 5; k++)
+			ck_assert_msg(strstr(a, cases[i][k]), "%s: no %s in %s",
+				      cases[i][0], cases[i][k], a);
+		molt_free(a);
+		molt_free(b);
+	}
+}
+END_TEST
+
+START_TEST(test_apply_args_stay_a_list_in_json)
+{
+	/* [100] is "d" for Erlang, but an argument list is a list */
+	molt_term *t = term("[{apply, {m, f, [100]}}, {apply, {m, f, \"d\"}}, "
+			    "{sync_nodes, id, {m, f, \"ab\"}}, "
+			    "{apply, {m, f, [\"ab\", [97]]}}].");
+	molt_buf s = MOLT_BUF_INIT;
+
+	ck_assert_int_eq(molt_script_to_json(&s, t, -1), 0);
+	ck_assert_str_eq(s.ptr,
+			 "[[\"apply\", [\"m\", \"f\", [100]]],"
+			 "[\"apply\", [\"m\", \"f\", [100]]],"
+			 "[\"sync_nodes\", \"id\", [\"m\", \"f\", [97, "
+			 "98]]],"
+			 "[\"apply\", [\"m\", \"f\", [\"ab\", \"a\"]]]]");
+	molt_buf_release(&s);
+}
+END_TEST
+
+static char *convert(const char *file, const char *text, int json)
+{
+	molt_appup *ap = appup(file, text);
+	molt_buf b = MOLT_BUF_INIT;
+
+	ck_assert_int_eq(json ? molt_appup_to_json(&b, ap)
+			      : molt_appup_to_terms(&b, ap),
+			 0);
+	molt_appup_free(ap);
+	return molt_buf_detach(&b);
+}
+
+START_TEST(test_convert_of_w_form_equals_string_form)
+{
+	static const char *const str =
+		"{\"2.0\", [{\"1.0\", [{update, m, {advanced, \"v2\"}},\n"
+		"  {apply, {io, format, [\"hi~n\", []]}},\n"
+		"  {load_object_code, {app, \"2.0\", [m]}}]}],\n"
+		" [{\"\", [{apply, {m, f, [100]}}]}]}.\n";
+	static const char *const w =
+		"{[50,46,48],[{[49,46,48],[{update,m,{advanced,[118,50]}},"
+		"{apply,{io,format,[[104,105,126,110],[]]}},"
+		"{load_object_code,{app,[50,46,48],[m]}}]}],"
+		"[{[],[{apply,{m,f,[100]}}]}]}.\n";
+	int json;
+
+	for (json = 0; json < 2; json++) {
+		char *a = convert("s.appup", str, json);
+		char *b = convert("w.appup", w, json);
+
+		ck_assert_str_eq(a, b);
+		ck_assert_ptr_nonnull(
+			strstr(a, json ? "\"from\": \"1.0\"" : "{\"1.0\","));
+		molt_free(a);
+		molt_free(b);
+	}
+}
+END_TEST
+
 Suite *parse_suite(void)
 {
 	Suite *s = suite_create("parse");
@@ -275,6 +491,12 @@ Suite *parse_suite(void)
 	tcase_add_test(tc, test_json_errors_have_positions);
 	tcase_add_test(tc, test_terms_json_terms_round_trip);
 	tcase_add_test(tc, test_version_regex_uses_otp_rule);
+	tcase_add_test(tc, test_charlists_are_strings);
+	tcase_add_test(tc, test_appup_accepts_charlist_versions);
+	tcase_add_test(tc, test_version_match_accepts_charlists);
+	tcase_add_test(tc, test_charlists_print_and_encode_like_strings);
+	tcase_add_test(tc, test_apply_args_stay_a_list_in_json);
+	tcase_add_test(tc, test_convert_of_w_form_equals_string_form);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -3,9 +3,14 @@
 %% The relup of fixtures/appup (shop 1.0.0 -> 1.1.0), made by OTP's own
 %% systools:make_relup, compared with the relup molt wrote (molt relup
 %% --terms). The applications below mirror fixtures/appup/rel-*/ (their
-%% release.json and app.json); the appup is the fixture's own kvs.appup.
+%% release.json and app.json); the appup is the fixture's own kvs.appup,
+%% or APPUP (e.g. fixtures/appup/kvs.w.appup, the same in ~w form).
 %%
-%%   relup_vs_otp.escript FIXTURES_APPUP_DIR MOLT_RELUP_TERMS
+%%   relup_vs_otp.escript FIXTURES_APPUP_DIR MOLT_RELUP_TERMS [APPUP]
+%%   relup_vs_otp.escript write-w FIXTURES_APPUP_DIR OUT
+%%
+%% write-w writes OTP's relup as io:format("~w") prints it (strings as
+%% lists of character codes): fixtures/appup/relup-1.1.0.w.terms.
 -mode(compile).
 
 apps(old) ->
@@ -15,12 +20,38 @@ apps(new) ->
     [{kvs, "1.1.0", permanent, [kvs_sup, kvs_server, kvs_store, kvs_codec]},
      {metrics, "1.0.0", temporary, [metrics_app, metrics_sup]}].
 
+main(["write-w", Fix, Out]) ->
+    Otp = otp_relup(filename:join([Fix, "rel-1.1.0/lib/kvs-1.1.0/kvs.appup"])),
+    ok = file:write_file(Out, io_lib:format(
+                                "%% OTP's relup of fixtures/appup (shop 1.0.0 -> 1.1.0), "
+                                "printed with ~~w~n"
+                                "%% by tests/appup/relup_vs_otp.escript write-w.~n~w.~n",
+                                [Otp]));
 main([Fix, MoltFile]) ->
+    main([Fix, MoltFile, filename:join([Fix, "rel-1.1.0/lib/kvs-1.1.0/kvs.appup"])]);
+main([_Fix, MoltFile, Appup]) ->
+    Otp = otp_relup(Appup),
+    {ok, [Molt]} = file:consult(MoltFile),
+    case Otp =:= Molt of
+        true ->
+            io:format("relup_vs_otp: molt's relup is identical to OTP's (~s)~n",
+                      [filename:basename(Appup)]),
+            halt(0);
+        false ->
+            io:format("relup_vs_otp: DIFFER~n otp  ~p~n molt ~p~n", [Otp, Molt]),
+            halt(1)
+    end;
+main(_) ->
+    io:format("usage: relup_vs_otp.escript FIXTURES_APPUP_DIR MOLT_RELUP_TERMS [APPUP]~n"
+              "       relup_vs_otp.escript write-w FIXTURES_APPUP_DIR OUT~n"),
+    halt(2).
+
+%% systools:make_relup of the two releases, with Appup as kvs 1.1.0's.
+otp_relup(Appup) ->
     Tmp = string:trim(os:cmd("mktemp -d")),
     Base = [{A, vsn(A)} || A <- [kernel, stdlib, sasl]],
     [write_app(Tmp, A) || A <- apps(old) ++ apps(new)],
-    {ok, _} = file:copy(filename:join([Fix, "rel-1.1.0/lib/kvs-1.1.0/kvs.appup"]),
-                        filename:join([Tmp, "lib/kvs-1.1.0/ebin/kvs.appup"])),
+    {ok, _} = file:copy(Appup, filename:join([Tmp, "lib/kvs-1.1.0/ebin/kvs.appup"])),
     write_rel(Tmp, "1.0.0", Base, apps(old)),
     write_rel(Tmp, "1.1.0", Base, apps(new)),
     Path = filelib:wildcard(filename:join(Tmp, "lib/*/ebin"))
@@ -32,18 +63,7 @@ main([Fix, MoltFile]) ->
                             [{path, Path}, silent, noexec]),
     os:cmd("rm -rf " ++ Tmp),
     {ok, Otp, _, _Warnings} = R,
-    {ok, [Molt]} = file:consult(MoltFile),
-    case Otp =:= Molt of
-        true ->
-            io:format("relup_vs_otp: molt's relup is identical to OTP's~n"),
-            halt(0);
-        false ->
-            io:format("relup_vs_otp: DIFFER~n otp  ~p~n molt ~p~n", [Otp, Molt]),
-            halt(1)
-    end;
-main(_) ->
-    io:format("usage: relup_vs_otp.escript FIXTURES_APPUP_DIR MOLT_RELUP_TERMS~n"),
-    halt(2).
+    Otp.
 
 vsn(App) ->
     application:load(App),

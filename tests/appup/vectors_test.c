@@ -93,7 +93,7 @@ static char *show(const molt_term *t)
 
 static void check_translate(world *w, const molt_term *c, int quirks)
 {
-	const char *name = c->u.seq.items[1]->u.str.s;
+	const char *name = appup_test_str(w->a, c->u.seq.items[1]);
 	const molt_term *scripts = c->u.seq.items[3],
 			*expect = c->u.seq.items[4];
 	molt_rc_opts o = MOLT_RC_OPTS_INIT;
@@ -101,6 +101,8 @@ static void check_translate(world *w, const molt_term *c, int quirks)
 	molt_term *out = NULL, *reason = NULL;
 	int up = molt_term_is_atom(c->u.seq.items[2], "up"), rc;
 	char *got, *want;
+
+	ck_assert_ptr_nonnull(name);
 
 	o.mode = up ? MOLT_UP : MOLT_DOWN;
 	o.apps = up ? w->newa : w->olda;
@@ -178,6 +180,7 @@ static void search_case(int local, int _i)
 	const molt_term *c, *table, *expect;
 	molt_err err = MOLT_ERR_INIT;
 	const molt_term *hit = NULL;
+	const char *vsn;
 	size_t i;
 	int rc;
 
@@ -189,11 +192,12 @@ static void search_case(int local, int _i)
 	ck_assert_ptr_nonnull(c);
 	table = c->u.seq.items[2];
 	expect = c->u.seq.items[3];
+	vsn = appup_test_str(w.a, c->u.seq.items[1]);
+	ck_assert_ptr_nonnull(vsn);
 	for (i = 0; i < table->u.seq.n && !hit; i++) {
 		const molt_term *e = table->u.seq.items[i];
 
-		rc = molt_vsn_match(e->u.seq.items[0],
-				    c->u.seq.items[1]->u.str.s, &err);
+		rc = molt_vsn_match(e->u.seq.items[0], vsn, &err);
 		ck_assert_int_ge(rc, 0);
 		if (rc)
 			hit = e->u.seq.items[1];

@@ -17,7 +17,9 @@ typedef struct molt_appup_entry {
 
 /*
  * A parsed appup: {Vsn, [{UpFrom, Instrs}], [{DownTo, Instrs}]}. All terms
- * live in arena, which the appup owns.
+ * live in arena, which the appup owns. A version written as a list of
+ * character codes (io:format("~w") writes "1.0" as [49,46,48]) is made a
+ * string term in vsn and the entry keys, as OTP reads both alike.
  */
 typedef struct molt_appup {
 	molt_arena *arena;	/* owns every term below */
@@ -60,9 +62,11 @@ MOLT_API int molt_appup_parse(molt_appup **out, const char *file,
 MOLT_API void molt_appup_free(molt_appup *ap);
 
 /*
- * Does key match vsn with OTP's rule? A string must be equal; a binary is
+ * Does key match vsn with OTP's rule? A string (or a list of character
+ * codes, the same string for Erlang) must be equal; a binary is
  * a PCRE pattern whose first match must cover the whole of vsn; anything
- * else never matches. Returns 1 or 0, or MOLT_EPARSE for a bad pattern.
+ * else never matches. Returns 1 or 0, or MOLT_EPARSE for a bad pattern
+ * (MOLT_ENOMEM when out of memory).
  */
 MOLT_API int molt_vsn_match(const molt_term *key, const char *vsn,
 			    molt_err *err);

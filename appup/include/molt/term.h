@@ -91,16 +91,57 @@ MOLT_API size_t molt_term_list_len(const molt_term *t);
  */
 MOLT_API molt_term *molt_term_list_at(molt_arena *a, const molt_term *t,
 				      size_t i);
+/*
+ * 1 if t is a string for Erlang: a string, or a proper list (maybe empty:
+ * "" is []) of integers that are character codes (0..16#10ffff, not the
+ * surrogates 16#d800..16#dfff), as io:format("~w") writes "1.0":
+ * [49,46,48]. 0 otherwise.
+ */
+MOLT_API int molt_term_is_string(const molt_term *t);
+/*
+ * t as a string term, for a place where Erlang expects a string (a
+ * version): t itself when it is a string term, else, for a list of
+ * character codes, a new string term in a holding them as UTF-8, with t's
+ * position. Returns 1 with *out; 0 when t is not a string
+ * (molt_term_is_string), *out NULL; MOLT_ENOMEM.
+ */
+MOLT_API int molt_term_to_string(const molt_term **out, molt_arena *a,
+				 const molt_term *t);
+/*
+ * Append the text of the string t (molt_term_is_string) to out: a string
+ * term's bytes, a list's codes as UTF-8. MOLT_EINVAL if t is no string.
+ */
+MOLT_API int molt_term_put_string(molt_buf *out, const molt_term *t);
+/*
+ * The next character code of a string or list term t, from position *i
+ * (0 at first; bytes of a string, which decode as UTF-8 where valid,
+ * items of a list), into *code. Returns 1, 0 at the end, -1 for a list
+ * item that is no integer.
+ */
+MOLT_API int molt_term_next_code(const molt_term *t, size_t *i, int64_t *code);
+/*
+ * 1 if t is a non-empty list of printable characters, a string or a list
+ * of codes (Erlang's io_lib:printable_unicode_list): what molt_term_print
+ * and the JSON forms write as a string, as io:format("~p") does, so that
+ * "ab" and [97,98] give the same text. "" and [] are written [], "\001"
+ * as [1].
+ */
+MOLT_API int molt_term_is_printable(const molt_term *t);
+
 /* 1 if t is a tuple of n elements whose first is the atom tag. */
 MOLT_API int molt_term_is_tagged(const molt_term *t, const char *tag, size_t n);
 
-/* Erlang's =:= (positions are ignored; "ab" equals [97,98]). */
+/*
+ * Erlang's =:= (positions are ignored; "ab" equals [97,98], and a
+ * string's UTF-8 is its character codes: "\xc3\xa9" equals [233]).
+ */
 MOLT_API int molt_term_equal(const molt_term *a, const molt_term *b);
 
 /*
  * Append t in Erlang syntax to out, as io:format("~w") would but with
- * strings printed as "..." and atoms quoted when needed, so that
- * file:consult/1 reads it back as the same term.
+ * printable lists (molt_term_is_printable) printed as "...", as ~p does,
+ * so that "ab" and [97,98] print alike, and atoms quoted when needed, so
+ * that file:consult/1 reads it back as the same term.
  */
 MOLT_API int molt_term_print(molt_buf *out, const molt_term *t);
 
