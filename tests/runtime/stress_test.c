@@ -86,6 +86,8 @@ static uint64_t rnd(uint64_t *s)
 	return *s;
 }
 
+/* Record the first failure (the test asserts on it once the threads are
+ * joined) and stop the threads. */
 MOLT_PRINTF(2, 3)
 static void report(stress *s, const char *fmt, ...)
 {
@@ -310,54 +312,49 @@ static const char fail_fmt[] = SCRIPT_HEAD("3.0.0") LOAD
 static const char down_fmt[] = SCRIPT_HEAD(
 	"1.0.0") "[\"code_change\",\"down\",[[\"bank\",[]]]]," PAUSE LOAD TAIL;
 
-static void eval_up(stress *s, int cycle)
+/* Evaluate a script made from fmt; want_rc is what it must return and
+ * vsn the version current after it. A failure is reported to s (the
+ * threads stop, the test joins them, then fails) and returns -1. */
+static int eval_step(stress *s, const char *what, int want_rc, const char *vsn,
+		     const char *script, long refused)
 {
-	char script[1024];
 	molt_eval_report r;
 	molt_err err = MOLT_ERR_INIT;
-	int rc;
+	int rc = upg_eval(s->rt, script, 0, &r, &err);
+	int ok = rc == want_rc && r.rolled_back == (want_rc != MOLT_OK);
 
+	if (ok && refused)
+		ok = r.failed_pid == s->acct[refused - 1];
+	if (!ok)
+		report(s,
+		       "%s: rc %d, rolled back %d, failed on %" PRIu64 ": %s",
+		       what, rc, r.rolled_back, r.failed_pid, err.msg);
+	molt_eval_report_release(&r);
+	if (ok && strcmp(upg_current(s->rt, "bank"), vsn) != 0) {
+		report(s, "%s: bank is at %s, not %s", what,
+		       upg_current(s->rt, "bank"), vsn);
+		ok = 0;
+	}
+	return ok ? 0 : -1;
+}
+
+/* One cycle: up, a failed up refusing account tag, down. */
+static int cycle_one(stress *s, int cycle, long tag)
+{
+	char script[1024], what[64];
+
+	snprintf(what, sizeof(what), "cycle %d: up", cycle);
 	snprintf(script, sizeof(script), up_fmt, PAUSE_MS);
-	rc = upg_eval(s->rt, script, 0, &r, &err);
-	molt_eval_report_release(&r);
-	ck_assert_msg(rc == MOLT_OK, "cycle %d: up: %s (%s)", cycle, err.msg,
-		      s->fail);
-	ck_assert_str_eq(upg_current(s->rt, "bank"), "2.0.0");
-}
-
-static void eval_fail(stress *s, int cycle, long tag)
-{
-	char script[1024];
-	molt_eval_report r;
-	molt_err err = MOLT_ERR_INIT;
-	int rc;
-
+	if (eval_step(s, what, MOLT_OK, "2.0.0", script, 0) < 0)
+		return -1;
+	snprintf(what, sizeof(what), "cycle %d: up refusing account %ld", cycle,
+		 tag);
 	snprintf(script, sizeof(script), fail_fmt, tag, PAUSE_MS);
-	rc = upg_eval(s->rt, script, 0, &r, &err);
-	ck_assert_msg(rc == MOLT_ERROR && r.rolled_back,
-		      "cycle %d: refused account %ld: rc %d, rolled back %d: "
-		      "%s (%s)",
-		      cycle, tag, rc, r.rolled_back, err.msg, s->fail);
-	ck_assert_msg(r.failed_pid == s->acct[tag - 1],
-		      "cycle %d: failed on %" PRIu64 ", not account %ld: %s",
-		      cycle, r.failed_pid, tag, err.msg);
-	molt_eval_report_release(&r);
-	ck_assert_str_eq(upg_current(s->rt, "bank"), "2.0.0");
-}
-
-static void eval_down(stress *s, int cycle)
-{
-	char script[1024];
-	molt_eval_report r;
-	molt_err err = MOLT_ERR_INIT;
-	int rc;
-
+	if (eval_step(s, what, MOLT_ERROR, "2.0.0", script, tag) < 0)
+		return -1;
+	snprintf(what, sizeof(what), "cycle %d: down", cycle);
 	snprintf(script, sizeof(script), down_fmt, PAUSE_MS);
-	rc = upg_eval(s->rt, script, 0, &r, &err);
-	molt_eval_report_release(&r);
-	ck_assert_msg(rc == MOLT_OK, "cycle %d: down: %s (%s)", cycle, err.msg,
-		      s->fail);
-	ck_assert_str_eq(upg_current(s->rt, "bank"), "1.0.0");
+	return eval_step(s, what, MOLT_OK, "1.0.0", script, 0);
 }
 
 /* --- the checks --- */
@@ -454,11 +451,9 @@ static void spawn_accounts(stress *s)
 
 static void run_cycles(stress *s, int cycles)
 {
-	for (int c = 0; c < cycles; c++) {
-		eval_up(s, c);
-		eval_fail(s, c, 1 + (long)(((size_t)c * 7919u) % s->n));
-		eval_down(s, c);
-	}
+	for (int c = 0; c < cycles && !atomic_load(&s->stop); c++)
+		if (cycle_one(s, c, 1 + (long)(((size_t)c * 7919u) % s->n)) < 0)
+			return;
 }
 
 static void stress_run(int code_ops)
