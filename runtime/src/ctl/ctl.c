@@ -468,17 +468,6 @@ static void *ctl_main(void *arg)
 
 /* --- open and close --- */
 
-static int make_dir(const char *dir, molt_err *err)
-{
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-		return molt_err_set(err, MOLT_EIO, "%s: %s", dir,
-				    strerror(errno));
-	if (chmod(dir, 0700) != 0)
-		return molt_err_set(err, MOLT_EIO, "%s: %s", dir,
-				    strerror(errno));
-	return MOLT_OK;
-}
-
 /* Is a live server listening at path? */
 static int in_use(const struct sockaddr_un *sa)
 {
@@ -529,7 +518,7 @@ static int ctl_setup(molt_ctl *ctl, const char *root, molt_err *err)
 				    "%s/run/moltd.sock: path too long for a "
 				    "unix socket",
 				    root);
-	if ((rc = make_dir(root, err)) < 0 || (rc = make_dir(dir, err)) < 0)
+	if ((rc = molt_ctl_prepare_root(root, err)) < 0)
 		return rc;
 	if ((rc = listen_on(ctl, err)) < 0)
 		return rc;
