@@ -181,6 +181,11 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* before anything starts: a root others could write is refused */
+	if (molt_ctl_prepare_root(o.root, &err) < 0) {
+		fprintf(stderr, "moltd: %s\n", err.msg);
+		return 1;
+	}
 	ro.schedulers = o.schedulers;
 	ro.deterministic = o.deterministic;
 	ro.seed = o.seed;

@@ -14,6 +14,7 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; [ -f "$T/moltd.log" ] && tail -5 "$T/moltd.log"; exit 1; }
 
+mkdir -m 0700 "$R" # moltd refuses a root its group can write (umask 002)
 for v in 1.0.0 2.0.0 3.0.0; do
 	mkdir -p "$R/lib/counter-$v"
 	cp "$BUILD/fixtures/counter-$v/counter.so" "$R/lib/counter-$v/"

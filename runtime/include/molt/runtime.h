@@ -375,6 +375,15 @@ MOLT_API void molt_eval_report_release(molt_eval_report *report);
 typedef struct molt_ctl molt_ctl;
 
 /*
+ * Make root and root/run (mode 0700) where they are missing, and check
+ * both: each must be a directory owned by this user that group and
+ * others cannot write. No mode is ever changed. Returns MOLT_OK, or
+ * MOLT_EUNSAFE with a message naming the path, its mode or owner and the
+ * fix (MOLT_EIO if a directory cannot be made). molt_ctl_open calls it.
+ */
+MOLT_API int molt_ctl_prepare_root(const char *root, molt_err *err);
+
+/*
  * Serve the control protocol (docs/control.md) for rt on a socket in
  * root/run/ on its own thread. on_stop (may be NULL) is called when a
  * client sends the stop op. The server is a client of this header only;

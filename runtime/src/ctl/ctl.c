@@ -9,10 +9,12 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -32,6 +34,16 @@
 #define MAX_EVAL_LINE (16 * 1024 * 1024)
 #define EVAL_PREFIX   "{\"op\":\"eval\""
 #define MAX_BUFFERED  (1024 * 1024) /* unparsed input per molt__ctl_client */
+#define IDLE_MS_MAX   86400000u	    /* $MOLT_CTL_IDLE_MS: one day at most */
+#define KEEP_OUT      (64 * 1024)   /* an emptied out buffer keeps this */
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 
 static void ctl_unref(molt_ctl *ctl)
 {
@@ -82,19 +94,58 @@ cJSON *molt__ctl_error_obj(int code, const char *msg)
 	return o;
 }
 
-static void queue_obj(molt__ctl_client *c, cJSON *o)
+/* Write an error line to fd if the socket takes it now: for a
+ * connection about to be closed. */
+static void send_error_now(int fd, int code, const char *msg)
 {
+	cJSON *o = molt__ctl_error_obj(code, msg);
 	char *line = o ? json_line(o) : NULL;
 
-	if (!line || molt_buf_puts(&c->out, line) < 0)
-		c->closing = 1; /* out of memory: drop the molt__ctl_client */
+	if (line &&
+	    send(fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		(void)0; /* it is going away anyway */
 	molt_free(line);
 	cJSON_Delete(o);
 }
 
-static void queue_error(molt__ctl_client *c, int code, const char *msg)
+/* Bytes queued for c and not written yet. */
+static size_t out_queued(const molt__ctl_client *c)
 {
-	queue_obj(c, molt__ctl_error_obj(code, msg));
+	return c->out.len - c->sent;
+}
+
+/* Enough output waits for c: handle and read nothing more from it. */
+static int out_full(const molt__ctl_client *c)
+{
+	return out_queued(c) >= MOLT__CTL_OUT_CAP;
+}
+
+static void out_put(molt_ctl *ctl, molt__ctl_client *c, const char *line)
+{
+	if (molt_buf_puts(&c->out, line) < 0) {
+		c->closing = 1; /* out of memory: drop the client */
+		return;
+	}
+	if (out_queued(c) > ctl->out_max)
+		ctl->out_max = out_queued(c);
+}
+
+static void queue_obj(molt_ctl *ctl, molt__ctl_client *c, cJSON *o)
+{
+	char *line = o ? json_line(o) : NULL;
+
+	if (line)
+		out_put(ctl, c, line);
+	else
+		c->closing = 1; /* out of memory: drop the client */
+	molt_free(line);
+	cJSON_Delete(o);
+}
+
+static void queue_error(molt_ctl *ctl, molt__ctl_client *c, int code,
+			const char *msg)
+{
+	queue_obj(ctl, c, molt__ctl_error_obj(code, msg));
 }
 
 /* An async completion from any thread: queue the line for the client. */
@@ -198,6 +249,39 @@ static int start_job(const molt__ctl_op *op, molt__ctl_req *r, molt_err *err)
 	return molt_err_set(err, MOLT_EIO, "cannot start a worker thread");
 }
 
+/* The op request j names, or NULL after queueing c's error reply. */
+static const molt__ctl_op *request_op(molt_ctl *ctl, molt__ctl_client *c,
+				      const cJSON *j)
+{
+	molt_err err = MOLT_ERR_INIT;
+	const molt__ctl_op *op;
+	const char *opname;
+
+	if (!cJSON_IsObject(j)) {
+		queue_error(ctl, c, MOLT_EPARSE,
+			    "request is not a JSON object");
+		return NULL;
+	}
+	if (!(opname = molt__ctl_str_field(j, "op"))) {
+		queue_error(ctl, c, MOLT_EINVAL,
+			    "request has no \"op\" string");
+		return NULL;
+	}
+	if (!(op = molt__ctl_find_op(opname))) {
+		molt_err_set(&err, MOLT_ENOTFOUND, "unknown op '%.64s'",
+			     opname);
+		queue_error(ctl, c, err.code, err.msg);
+		return NULL;
+	}
+	if (c->reserved && !op->reserved_ok) {
+		queue_error(ctl, c, MOLT_EBUSY,
+			    "control socket busy: only status and stop are "
+			    "served on the reserved slot");
+		return NULL;
+	}
+	return op;
+}
+
 static void handle_line(molt_ctl *ctl, molt__ctl_client *c, const char *line,
 			size_t len)
 {
@@ -205,25 +289,11 @@ static void handle_line(molt_ctl *ctl, molt__ctl_client *c, const char *line,
 	molt__ctl_req r = {ctl, c->id, j, NULL};
 	molt_err err = MOLT_ERR_INIT;
 	const molt__ctl_op *op;
-	const char *opname;
 	cJSON *reply;
 	int rc;
 
-	if (!cJSON_IsObject(j)) {
+	if (!(op = request_op(ctl, c, j))) {
 		cJSON_Delete(j);
-		queue_error(c, MOLT_EPARSE, "request is not a JSON object");
-		return;
-	}
-	if (!(opname = molt__ctl_str_field(j, "op"))) {
-		cJSON_Delete(j);
-		queue_error(c, MOLT_EINVAL, "request has no \"op\" string");
-		return;
-	}
-	if (!(op = molt__ctl_find_op(opname))) {
-		molt_err_set(&err, MOLT_ENOTFOUND, "unknown op '%.64s'",
-			     opname);
-		cJSON_Delete(j);
-		queue_error(c, err.code, err.msg);
 		return;
 	}
 	r.reply = cJSON_CreateObject();
@@ -236,13 +306,13 @@ static void handle_line(molt_ctl *ctl, molt__ctl_client *c, const char *line,
 		}
 		cJSON_Delete(r.reply);
 		cJSON_Delete(j);
-		queue_error(c, rc, err.msg);
+		queue_error(ctl, c, rc, err.msg);
 		return;
 	}
 	reply = run_op(op, &r);
 	cJSON_Delete(j);
 	if (reply)
-		queue_obj(c, reply);
+		queue_obj(ctl, c, reply);
 	else
 		c->pending = 1;
 }
@@ -257,8 +327,10 @@ static void client_close(molt__ctl_client *c)
 	molt_buf_release(&c->out);
 	c->fd = -1;
 	c->seen = 0;
+	c->sent = 0;
 	c->pending = 0;
 	c->closing = 0;
+	c->reserved = 0;
 }
 
 /* The longest line c may send: MAX_EVAL_LINE for an eval request. */
@@ -271,17 +343,18 @@ static size_t line_cap(const molt__ctl_client *c)
 		       : MAX_LINE;
 }
 
-static void refuse_long(molt__ctl_client *c)
+static void refuse_long(molt_ctl *ctl, molt__ctl_client *c)
 {
-	queue_error(c, MOLT_EUNSAFE,
+	queue_error(ctl, c, MOLT_EUNSAFE,
 		    "request line longer than 65536 bytes (16 MiB for eval)");
 	c->closing = 1;
 }
 
-/* Handle complete lines while no request is in progress. */
+/* Handle complete lines while no request is in progress and c's output
+ * is under the cap. */
 static void process_input(molt_ctl *ctl, molt__ctl_client *c)
 {
-	while (!c->pending && !c->closing) {
+	while (!c->pending && !c->closing && !out_full(c)) {
 		char *nl =
 			memchr(c->in.ptr + c->seen, '\n', c->in.len - c->seen);
 		size_t n;
@@ -289,13 +362,13 @@ static void process_input(molt_ctl *ctl, molt__ctl_client *c)
 		if (!nl) {
 			c->seen = c->in.len; /* a long line: scan once */
 			if (c->in.len > line_cap(c))
-				refuse_long(c);
+				refuse_long(ctl, c);
 			return;
 		}
 		c->seen = 0;
 		n = (size_t)(nl - c->in.ptr);
 		if (n > line_cap(c)) {
-			refuse_long(c);
+			refuse_long(ctl, c);
 			return;
 		}
 		handle_line(ctl, c, c->in.ptr, n);
@@ -316,10 +389,10 @@ static void client_read(molt_ctl *ctl, molt__ctl_client *c)
 	}
 	if (n < 0)
 		return;
-	if (c->in.len + (size_t)n > MAX_BUFFERED + line_cap(c) ||
-	    c->out.len > MAX_BUFFERED * 16) {
-		/* pipelining faster than we answer, or not reading replies */
-		queue_error(c, MOLT_EUNSAFE, "too much unanswered input");
+	c->active_ms = now_ms();
+	if (c->in.len + (size_t)n > MAX_BUFFERED + line_cap(c)) {
+		/* only a hung-up client is read past MAX_BUFFERED (POLLHUP) */
+		queue_error(ctl, c, MOLT_EUNSAFE, "too much unanswered input");
 		c->closing = 1;
 		return;
 	}
@@ -330,21 +403,42 @@ static void client_read(molt_ctl *ctl, molt__ctl_client *c)
 	process_input(ctl, c);
 }
 
-static void client_write(molt__ctl_client *c)
+/* Drop the written part of c->out: all of it, or once it is the larger
+ * half (so a client that keeps up never makes the buffer grow). */
+static void out_compact(molt__ctl_client *c)
+{
+	if (c->sent == c->out.len) {
+		if (c->out.asize > KEEP_OUT)
+			molt_buf_release(&c->out); /* after a big burst */
+		else
+			molt_buf_clear(&c->out);
+		c->sent = 0;
+		return;
+	}
+	if (c->sent < c->out.len / 2)
+		return;
+	memmove(c->out.ptr, c->out.ptr + c->sent, out_queued(c));
+	c->out.len -= c->sent;
+	c->out.ptr[c->out.len] = '\0';
+	c->sent = 0;
+}
+
+static void client_write(molt_ctl *ctl, molt__ctl_client *c)
 {
 	ssize_t n;
 
-	if (!c->out.len)
+	if (!out_queued(c))
 		return;
-	n = send(c->fd, c->out.ptr, c->out.len, MSG_NOSIGNAL);
+	n = send(c->fd, c->out.ptr + c->sent, out_queued(c), MSG_NOSIGNAL);
 	if (n < 0) {
 		if (errno != EAGAIN && errno != EINTR)
 			client_close(c);
 		return;
 	}
-	memmove(c->out.ptr, c->out.ptr + n, c->out.len - (size_t)n);
-	c->out.len -= (size_t)n;
-	c->out.ptr[c->out.len] = '\0';
+	c->active_ms = now_ms();
+	c->sent += (size_t)n;
+	out_compact(c);
+	process_input(ctl, c); /* lines that waited for the output to drain */
 }
 
 static int peer_allowed(int fd)
@@ -357,35 +451,55 @@ static int peer_allowed(int fd)
 	return cr.uid == 0 || cr.uid == geteuid();
 }
 
+/* A free slot, or NULL; *reserved is set when it is the last one. */
+static molt__ctl_client *free_slot(molt_ctl *ctl, int *reserved)
+{
+	molt__ctl_client *c = NULL;
+	int used = 0;
+
+	for (int i = 0; i < MOLT__CTL_MAX_CLIENTS; i++) {
+		if (ctl->clients[i].fd >= 0)
+			used++;
+		else if (!c)
+			c = &ctl->clients[i];
+	}
+	*reserved = used == MOLT__CTL_MAX_CLIENTS - 1;
+	return c;
+}
+
+/* Accept a connection: into a free slot, or answered and closed. The
+ * backlog is always drained, so a full server does not spin in poll. */
 static void accept_one(molt_ctl *ctl)
 {
 	int fd = accept4(ctl->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	molt__ctl_client *c = NULL;
+	molt__ctl_client *c;
+	int reserved;
 
 	if (fd < 0)
 		return;
 	if (!peer_allowed(fd)) {
-		static const char msg[] =
-			"{\"ok\":false,\"error\":{\"code\":\"eunsafe\","
-			"\"message\":\"peer uid not allowed\"}}\n";
-
-		if (send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL) < 0)
-			(void)0;
+		send_error_now(fd, MOLT_EUNSAFE, "peer uid not allowed");
 		close(fd);
 		molt_log(MOLT_LOG_WARN, "ctl",
 			 "refused a peer: uid not allowed");
 		return;
 	}
-	for (int i = 0; i < MOLT__CTL_MAX_CLIENTS && !c; i++)
-		if (ctl->clients[i].fd < 0)
-			c = &ctl->clients[i];
-	if (!c) {
+	if (!(c = free_slot(ctl, &reserved))) {
+		send_error_now(
+			fd, MOLT_EBUSY,
+			"control socket full: every connection slot is taken");
 		close(fd);
+		molt_log(MOLT_LOG_WARN, "ctl",
+			 "refused a connection: all %d slots taken",
+			 MOLT__CTL_MAX_CLIENTS);
 		return;
 	}
 	c->fd = fd;
 	c->id = ++ctl->next_id;
 	c->seen = 0;
+	c->sent = 0;
+	c->reserved = reserved;
+	c->active_ms = now_ms();
 	molt_buf_init(&c->in);
 	molt_buf_init(&c->out);
 }
@@ -407,15 +521,75 @@ static void take_done(molt_ctl *ctl)
 			molt__ctl_client *c = &ctl->clients[i];
 
 			if (c->fd >= 0 && c->id == d->client) {
-				if (molt_buf_puts(&c->out, d->line) < 0)
-					c->closing = 1;
+				out_put(ctl, c, d->line);
 				c->pending = 0;
+				c->active_ms = now_ms(); /* idle from now */
 				process_input(ctl, c);
 			}
 		}
 		molt_free(d->line);
 		molt_free(d);
 	}
+}
+
+/* What to poll c for. A client that waits (a request in progress, or
+ * its output at the cap) is read only up to MAX_BUFFERED; the rest stays
+ * in the socket, so a pipelining client is slowed down, not dropped. */
+static short client_events(const molt__ctl_client *c)
+{
+	int waits = c->pending || out_full(c);
+	short ev = out_queued(c) ? POLLOUT : 0;
+
+	if (!c->closing && !(waits && c->in.len >= MAX_BUFFERED))
+		ev |= POLLIN;
+	return ev;
+}
+
+/* Close c if it has made no progress for idle_ms with no request in
+ * progress; else lower *timeout (ms, -1 for none) to the time it has. */
+static void check_idle(molt_ctl *ctl, molt__ctl_client *c, uint64_t now,
+		       int *timeout)
+{
+	uint64_t end = c->active_ms + ctl->idle_ms;
+	char msg[64];
+
+	if (c->pending)
+		return;
+	if (now >= end) {
+		snprintf(msg, sizeof(msg), "idle for %u ms: connection closed",
+			 ctl->idle_ms);
+		if (!out_queued(c)) /* never inside a reply */
+			send_error_now(c->fd, MOLT_ETIMEOUT, msg);
+		client_close(c);
+		molt_log(MOLT_LOG_DEBUG, "ctl", "closed an idle client");
+		return;
+	}
+	if (*timeout < 0 || end - now < (uint64_t)*timeout)
+		*timeout = (int)(end - now);
+}
+
+/* Fill pfd from 2 on with the clients to poll (map: their slots); close
+ * finished and idle ones. Returns the count and sets *timeout. */
+static nfds_t poll_clients(molt_ctl *ctl, struct pollfd *pfd, int *map,
+			   int *timeout)
+{
+	uint64_t now = now_ms();
+	nfds_t n = 2;
+
+	*timeout = -1;
+	for (int i = 0; i < MOLT__CTL_MAX_CLIENTS; i++) {
+		molt__ctl_client *c = &ctl->clients[i];
+
+		if (c->fd >= 0 && c->closing && !out_queued(c))
+			client_close(c);
+		if (c->fd >= 0)
+			check_idle(ctl, c, now, timeout);
+		if (c->fd < 0)
+			continue;
+		map[n] = i;
+		pfd[n++] = (struct pollfd){c->fd, client_events(c), 0};
+	}
+	return n;
 }
 
 static void *ctl_main(void *arg)
@@ -425,59 +599,35 @@ static void *ctl_main(void *arg)
 	int map[MOLT__CTL_MAX_CLIENTS + 2];
 
 	while (!atomic_load(&ctl->stop)) {
-		nfds_t n = 2;
+		int timeout;
+		nfds_t n = poll_clients(ctl, pfd, map, &timeout);
 
 		pfd[0] = (struct pollfd){ctl->wake[0], POLLIN, 0};
 		pfd[1] = (struct pollfd){ctl->lfd, POLLIN, 0};
-		for (int i = 0; i < MOLT__CTL_MAX_CLIENTS; i++) {
-			molt__ctl_client *c = &ctl->clients[i];
-
-			if (c->fd < 0)
-				continue;
-			if (c->closing && !c->out.len) {
-				client_close(c);
-				continue;
-			}
-			map[n] = i;
-			pfd[n++] = (struct pollfd){
-				c->fd,
-				(short)((c->closing ? 0 : POLLIN) |
-					(c->out.len ? POLLOUT : 0)),
-				0};
-		}
-		if (poll(pfd, n, -1) < 0 && errno != EINTR)
+		if (poll(pfd, n, timeout) < 0 && errno != EINTR)
 			break;
 		if (pfd[0].revents)
 			take_done(ctl);
-		if (pfd[1].revents & POLLIN)
-			accept_one(ctl);
 		for (nfds_t k = 2; k < n; k++) {
 			molt__ctl_client *c = &ctl->clients[map[k]];
 
 			if (c->fd >= 0 && (pfd[k].revents & POLLOUT))
-				client_write(c);
+				client_write(ctl, c);
 			if (c->fd >= 0 &&
 			    (pfd[k].revents & (POLLIN | POLLHUP | POLLERR)))
 				client_read(ctl, c);
-			if (c->fd >= 0 && c->out.len)
-				client_write(c);
+			if (c->fd >= 0 && out_queued(c))
+				client_write(ctl, c);
 		}
+		/* after the clients: a slot freed by a hang-up seen in this
+		 * same poll is free for the newcomer */
+		if (pfd[1].revents & POLLIN)
+			accept_one(ctl);
 	}
 	return NULL;
 }
 
 /* --- open and close --- */
-
-static int make_dir(const char *dir, molt_err *err)
-{
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-		return molt_err_set(err, MOLT_EIO, "%s: %s", dir,
-				    strerror(errno));
-	if (chmod(dir, 0700) != 0)
-		return molt_err_set(err, MOLT_EIO, "%s: %s", dir,
-				    strerror(errno));
-	return MOLT_OK;
-}
 
 /* Is a live server listening at path? */
 static int in_use(const struct sockaddr_un *sa)
@@ -529,7 +679,7 @@ static int ctl_setup(molt_ctl *ctl, const char *root, molt_err *err)
 				    "%s/run/moltd.sock: path too long for a "
 				    "unix socket",
 				    root);
-	if ((rc = make_dir(root, err)) < 0 || (rc = make_dir(dir, err)) < 0)
+	if ((rc = molt_ctl_prepare_root(root, err)) < 0)
 		return rc;
 	if ((rc = listen_on(ctl, err)) < 0)
 		return rc;
@@ -539,6 +689,27 @@ static int ctl_setup(molt_ctl *ctl, const char *root, molt_err *err)
 		return molt_err_set(err, MOLT_EIO, "pipe: %s", strerror(errno));
 	}
 	return MOLT_OK;
+}
+
+/* $MOLT_CTL_IDLE_MS, or MOLT__CTL_IDLE_MS if unset or not a number of ms
+ * from 1 to a day. */
+static unsigned idle_ms_from_env(void)
+{
+	const char *s = getenv("MOLT_CTL_IDLE_MS");
+	unsigned long v;
+	char *end;
+
+	if (!s || !*s)
+		return MOLT__CTL_IDLE_MS;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*end || errno || v < 1 || v > IDLE_MS_MAX || s[0] == '-') {
+		molt_log(MOLT_LOG_WARN, "ctl",
+			 "MOLT_CTL_IDLE_MS='%.32s' is not 1..%u: using %u", s,
+			 IDLE_MS_MAX, MOLT__CTL_IDLE_MS);
+		return MOLT__CTL_IDLE_MS;
+	}
+	return (unsigned)v;
 }
 
 int molt_ctl_open(molt_ctl **out, molt_runtime *rt, const char *root,
@@ -553,6 +724,7 @@ int molt_ctl_open(molt_ctl **out, molt_runtime *rt, const char *root,
 	atomic_init(&ctl->refs, 1);
 	ctl->on_stop = on_stop;
 	ctl->payload = payload;
+	ctl->idle_ms = idle_ms_from_env();
 	pthread_mutex_init(&ctl->mu, NULL);
 	pthread_cond_init(&ctl->jobs_cv, NULL);
 	for (int i = 0; i < MOLT__CTL_MAX_CLIENTS; i++)

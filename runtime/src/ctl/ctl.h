@@ -13,6 +13,15 @@
  * progress; further lines wait, so replies keep request order. The ctl
  * object is reference-counted: pending completions keep it alive after
  * molt_ctl_close.
+ *
+ * Limits (docs/control.md): a client whose queued output reaches
+ * MOLT__CTL_OUT_CAP gets no further line handled, and no more input
+ * read, until it has read its replies (back-pressure: one reply may pass
+ * the cap, none is dropped). A client with no request in progress that
+ * makes no progress (reads nothing, sends nothing) for idle_ms is closed.
+ * The last free slot takes only status and stop (op->reserved_ok), so
+ * the owner can always see and stop the node; past it, a connection gets
+ * one error line and is closed.
  */
 
 #include <pthread.h>
@@ -27,15 +36,20 @@
 #include "molt/runtime.h"
 
 #define MOLT__CTL_MAX_CLIENTS 64
+#define MOLT__CTL_OUT_CAP     (4u * 1024 * 1024) /* queued output, bytes */
+#define MOLT__CTL_IDLE_MS     60000u /* default; $MOLT_CTL_IDLE_MS sets it */
 
 typedef struct molt__ctl_client {
-	int fd;	      /* connection, -1 if the slot is free */
-	uint64_t id;  /* unique, for late completions */
-	molt_buf in;  /* bytes read, not yet a full line */
-	size_t seen;  /* bytes of in known to hold no newline */
-	molt_buf out; /* bytes to write */
-	int pending;  /* a request is in progress */
-	int closing;  /* close once out is flushed */
+	int fd;		    /* connection, -1 if the slot is free */
+	uint64_t id;	    /* unique, for late completions */
+	molt_buf in;	    /* bytes read, not yet a full line */
+	size_t seen;	    /* bytes of in known to hold no newline */
+	molt_buf out;	    /* replies; out.ptr + sent is still to write */
+	size_t sent;	    /* bytes of out already written */
+	uint64_t active_ms; /* last read, write or reply (monotonic) */
+	int pending;	    /* a request is in progress */
+	int closing;	    /* close once out is flushed */
+	int reserved;	    /* took the last slot: status and stop only */
 } molt__ctl_client;
 
 typedef struct molt__ctl_done {
@@ -61,6 +75,8 @@ struct molt_ctl {
 	pthread_cond_t jobs_cv;		/* signalled when jobs drops */
 	molt__ctl_client clients[MOLT__CTL_MAX_CLIENTS]; /* connections */
 	uint64_t next_id;				 /* client ids */
+	unsigned idle_ms; /* close clients idle this long */
+	size_t out_max;	  /* most output queued for a client, ever */
 };
 
 /* A request being answered. */
@@ -85,6 +101,7 @@ typedef struct molt__ctl_op {
 	const char *name;			    /* "op" in the request */
 	int (*fn)(molt__ctl_req *r, molt_err *err); /* fills r->reply */
 	int threaded;				    /* may block: worker */
+	int reserved_ok; /* served on the reserved slot */
 } molt__ctl_op;
 
 /* The op named name, or NULL. */

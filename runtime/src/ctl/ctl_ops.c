@@ -28,6 +28,7 @@ const char *molt__ctl_str_field(const cJSON *o, const char *k)
 static int op_status(molt__ctl_req *r, molt_err *err)
 {
 	molt_runtime_stats st;
+	int clients = 0;
 
 	(void)err;
 	molt_runtime_get_stats(r->ctl->rt, &st);
@@ -39,6 +40,12 @@ static int op_status(molt__ctl_req *r, molt_err *err)
 	cJSON_AddBoolToObject(r->reply, "deterministic", st.deterministic);
 	cJSON_AddNumberToObject(r->reply, "spawned", (double)st.spawned);
 	cJSON_AddNumberToObject(r->reply, "messages", (double)st.messages);
+	/* status runs on the control thread, which owns these */
+	for (int i = 0; i < MOLT__CTL_MAX_CLIENTS; i++)
+		clients += r->ctl->clients[i].fd >= 0;
+	cJSON_AddNumberToObject(r->reply, "ctl_clients", clients);
+	cJSON_AddNumberToObject(r->reply, "ctl_out_max",
+				(double)r->ctl->out_max);
 	return MOLT_OK;
 }
 
@@ -280,20 +287,21 @@ static int op_eval(molt__ctl_req *r, molt_err *err)
  * The op table. To add an op: write `static int op_x(molt__ctl_req *r, molt_err
  * *err)` that adds fields to r->reply and returns MOLT_OK, a negative
  * code with err set, or MOLT__CTL_PENDING after arranging a later complete().
+ * Columns: name, function, threaded, served on the reserved slot.
  */
 static const molt__ctl_op ops[] = {
-	{"status", op_status, 0},
-	{"ps", op_ps, 0},
-	{"call", op_call, 0},
-	{"cast", op_cast, 0},
-	{"stop", op_stop, 0},
-	{"modules", op_modules, 0},
-	{"load", op_load, 1},
-	{"purge", op_purge, 0},
-	{"soft_purge", op_soft_purge, 0},
-	{"delete", op_delete, 0},
-	{"get_state", op_get_state, 1},
-	{"eval", op_eval, 1},
+	{"status", op_status, 0, 1},
+	{"ps", op_ps, 0, 0},
+	{"call", op_call, 0, 0},
+	{"cast", op_cast, 0, 0},
+	{"stop", op_stop, 0, 1},
+	{"modules", op_modules, 0, 0},
+	{"load", op_load, 1, 0},
+	{"purge", op_purge, 0, 0},
+	{"soft_purge", op_soft_purge, 0, 0},
+	{"delete", op_delete, 0, 0},
+	{"get_state", op_get_state, 1, 0},
+	{"eval", op_eval, 1, 0},
 };
 
 const molt__ctl_op *molt__ctl_find_op(const char *name)
