@@ -5,12 +5,16 @@
  * account alive with its state carried through every cycle.
  *
  * Scale with STRESS_PROCS (accounts, default 2000) and STRESS_CYCLES
- * (default 20). Three parts still find runtime bugs and are off unless
- * STRESS_KNOWN_BUGS=1, or one by one with =1: STRESS_LINKED (linked
- * processes that die in the middle of a code_change), STRESS_GET_STATE
- * (get_state requests during the cycles) and STRESS_CODE_OPS (the
- * code_server case: purge, delete, load --force during evaluations).
- * NEEDSWORK: turn them on by default once the runtime passes them. */
+ * (default 20). Three parts found runtime bugs of issue 8 (each now has
+ * its own test in engine_test.c); they run by default and can be turned
+ * off one by one with =0: STRESS_LINKED (linked processes that die in the
+ * middle of a code_change), STRESS_GET_STATE (get_state requests during
+ * the cycles) and STRESS_CODE_OPS (the code_server case: purges at any
+ * time). Delete and load --force are left to engine_test.c, which shows
+ * them refused during an evaluation deterministically: from another
+ * thread, "the evaluation still runs" cannot be checked and acted on
+ * atomically, and one that lands just after it rightly changes the
+ * module's slots under the next cycle. */
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -63,10 +67,10 @@ static long env_long(const char *name, long dflt)
 	return v && *v ? strtol(v, NULL, 10) : dflt;
 }
 
-/* Run the parts that still fail on runtime bugs by default? */
+/* The parts that found runtime bugs: on unless STRESS_KNOWN_BUGS=0. */
 static long known_bugs(void)
 {
-	return env_long("STRESS_KNOWN_BUGS", 0);
+	return env_long("STRESS_KNOWN_BUGS", 1);
 }
 
 static uint64_t now_ms(void)
@@ -287,7 +291,7 @@ static void *code_main(void *arg)
 	uint64_t seed = 0xda3e39cb94b95bdbu;
 
 	while (!atomic_load(&s->stop)) {
-		code_op(s, (unsigned)(rnd(&seed) % 4));
+		code_op(s, (unsigned)(rnd(&seed) % 2));
 		rt_sleep_ms(1);
 	}
 	return NULL;

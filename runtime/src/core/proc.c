@@ -47,8 +47,10 @@ static int chunk_add(molt_runtime *rt, uint32_t idx)
 	return MOLT_OK;
 }
 
-/* A free slot, its pid set and status RUNNING; NULL if out of memory. */
-static molt_proc *slot_alloc(molt_runtime *rt)
+/* A free slot running ver (whose reference and count the caller took),
+ * its pid set and status RUNNING; NULL if out of memory. The pid and the
+ * version are published together: a scan that sees one sees both. */
+static molt_proc *slot_alloc(molt_runtime *rt, molt__version *ver)
 {
 	molt_proc *p = NULL;
 	uint32_t idx;
@@ -72,6 +74,8 @@ static molt_proc *slot_alloc(molt_runtime *rt)
 	molt__spin_lock(&p->lock);
 	p->gen++;
 	p->pid = ((molt_pid)p->gen << 32) | idx;
+	p->ver = ver;
+	p->state = NULL;
 	p->status = MOLT__P_RUNNING;
 	atomic_store_explicit(&p->flags, 0, memory_order_relaxed);
 	molt__spin_unlock(&p->lock);
@@ -598,18 +602,18 @@ int molt__proc_spawn(molt_runtime *rt, molt_pid *out, molt__version *ver,
 		     const void *args, size_t len, molt_pid parent,
 		     molt_pid link_to, molt_err *err)
 {
-	molt_proc *p = slot_alloc(rt);
+	molt_proc *p;
 	molt_ctx ctx;
 	int rc = 0;
 
-	if (!p)
+	molt__vtally_take(NULL, ver); /* before p can be seen running it */
+	if (!(p = slot_alloc(rt, ver))) {
+		molt__vtally_drop(NULL, ver, 1);
 		return molt_err_set(err, MOLT_ENOMEM,
 				    "out of memory spawning a '%s' process",
 				    ver->desc->name);
-	molt__vtally_take(NULL, ver);
-	p->ver = ver;
+	}
 	p->parent = parent;
-	p->state = NULL;
 	if (link_to && spawn_link(rt, p, link_to) < 0)
 		rc = -1;
 	ctx = (molt_ctx){rt, p, ver};
