@@ -22,6 +22,7 @@
 #include "code/modtab.h"
 #include "sched.h"
 #include "timer.h"
+#include "watch.h"
 
 /* A tiny lock for per-process data: a few instructions are held under it.
  * It yields after spinning, for machines with fewer cores than threads. */
@@ -59,6 +60,7 @@ struct molt_runtime {
 	molt__modtab modtab; /* the module table */
 	molt__scheds sched;  /* schedulers and run queues */
 	molt__timers timers; /* the timer thread */
+	molt__watch watch;   /* the callback watchdog */
 
 	/* registry of names: a list, under reg_mu */
 	pthread_mutex_t reg_mu;	  /* guards reg */

@@ -14,6 +14,7 @@
 #include "proc.h"
 #include "rt.h"
 #include "sup/sup.h"
+#include "watch.h"
 
 #include "molt/banned.h"
 
@@ -75,6 +76,10 @@ static void fill_defaults(molt_runtime_options *o)
 		o->schedulers = 256;
 	if (!o->budget)
 		o->budget = 64;
+	if (!o->long_callback_ms)
+		o->long_callback_ms = 100;
+	if (!o->hung_callback_s)
+		o->hung_callback_s = 60;
 }
 
 int molt_runtime_new(molt_runtime **out, const molt_runtime_options *opts,
@@ -96,7 +101,7 @@ int molt_runtime_new(molt_runtime **out, const molt_runtime_options *opts,
 	pthread_mutex_init(&rt->ext_mu, NULL);
 	pthread_cond_init(&rt->exit_cv, NULL);
 	if (molt__modtab_init(&rt->modtab) < 0 || molt__sched_init(rt) < 0 ||
-	    molt__timer_init(rt) < 0 ||
+	    molt__timer_init(rt) < 0 || molt__watch_init(rt) < 0 ||
 	    molt__modtab_add_builtin(&rt->modtab, &molt__sup_module, err) < 0) {
 		molt_runtime_free(rt);
 		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
@@ -117,6 +122,9 @@ int molt_runtime_start(molt_runtime *rt, molt_err *err)
 		return molt_err_set(err, MOLT_EIO,
 				    "cannot start scheduler threads");
 	}
+	if (molt__watch_start(rt) < 0)
+		molt_log(MOLT_LOG_WARN, "runtime",
+			 "cannot start the watchdog: callbacks are not timed");
 	atomic_store(&rt->started, 1);
 	if (rt->opts.deterministic)
 		molt_log(MOLT_LOG_INFO, "runtime",
@@ -190,6 +198,8 @@ int molt_runtime_shutdown(molt_runtime *rt, uint32_t timeout_ms)
 		}
 		molt__sched_stop(rt);
 		molt__timer_stop(rt);
+		/* last: it watches callbacks to the end */
+		molt__watch_stop(rt);
 	}
 	return rc;
 }
@@ -217,6 +227,7 @@ void molt_runtime_free(molt_runtime *rt)
 	}
 	molt__timer_release(rt);
 	molt__sched_release(rt);
+	molt__watch_release(rt);
 	molt__modtab_release(&rt->modtab);
 	pthread_mutex_destroy(&rt->tbl_mu);
 	pthread_cond_destroy(&rt->live_cv);
@@ -790,6 +801,7 @@ void molt_runtime_get_stats(molt_runtime *rt, molt_runtime_stats *out)
 		out->messages += atomic_load_explicit(
 			&rt->sched.s[i].dispatched, memory_order_relaxed);
 	out->proc_struct_bytes = sizeof(molt_proc);
+	out->long_callbacks = molt__watch_long_count(rt);
 }
 
 /* --- system operations --- */

@@ -39,6 +39,8 @@ static int op_status(molt__ctl_req *r, molt_err *err)
 	cJSON_AddBoolToObject(r->reply, "deterministic", st.deterministic);
 	cJSON_AddNumberToObject(r->reply, "spawned", (double)st.spawned);
 	cJSON_AddNumberToObject(r->reply, "messages", (double)st.messages);
+	cJSON_AddNumberToObject(r->reply, "long_callbacks",
+				(double)st.long_callbacks);
 	return MOLT_OK;
 }
 
