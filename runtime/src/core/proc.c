@@ -726,16 +726,18 @@ static molt__msg *take_locked(molt_proc *p, int *sig)
 
 static void handle(molt_runtime *rt, molt_proc *p, molt__msg *m, int sig)
 {
+	molt__cbslot *ws; /* this scheduler's watch slot */
+
 	if (sig) {
 		if (m->kind == MOLT__SIG_EXIT) {
 			handle_exit_signal(p, m);
 		} else {
-			molt__watch_enter(p, MOLT__CB_SYSREQ, 0);
+			ws = molt__watch_enter(p, MOLT__CB_SYSREQ, 0);
 			molt__sysreq_run(rt, p, m);
-			molt__watch_leave();
+			molt__watch_leave(ws);
 		}
 	} else {
-		molt__watch_enter(p, MOLT__CB_MSG, m->kind);
+		ws = molt__watch_enter(p, MOLT__CB_MSG, m->kind);
 #ifndef MOLT_NO_UPGRADE_CHECK /* only to measure what the check costs */
 		/* the one upgrade check on the hot path */
 		if (__builtin_expect(atomic_load_explicit(&p->ver->is_old,
@@ -744,7 +746,7 @@ static void handle(molt_runtime *rt, molt_proc *p, molt__msg *m, int sig)
 			migrate(rt, p);
 #endif
 		dispatch(rt, p, m);
-		molt__watch_leave();
+		molt__watch_leave(ws);
 	}
 	molt_free(m);
 }

@@ -89,9 +89,10 @@ void molt__watch_thread_begin(struct molt_runtime *rt, unsigned id);
 /* The thread ends: give both back. */
 void molt__watch_thread_end(void);
 
-/* The calling thread runs callback cb (with message kind) of p. */
-static inline void molt__watch_enter(struct molt_proc *p, unsigned cb,
-				     unsigned kind)
+/* The calling thread runs callback cb (with message kind) of p. Returns
+ * its slot, for molt__watch_leave (saves reading the TLS again). */
+static inline molt__cbslot *molt__watch_enter(struct molt_proc *p, unsigned cb,
+					      unsigned kind)
 {
 	molt__cbslot *s = molt__watch_slot;
 	unsigned seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
@@ -99,12 +100,12 @@ static inline void molt__watch_enter(struct molt_proc *p, unsigned cb,
 	atomic_store_explicit(&s->p, p, memory_order_relaxed);
 	atomic_store_explicit(&s->what, cb << 8 | kind, memory_order_relaxed);
 	atomic_store_explicit(&s->seq, seq | 1u, memory_order_release);
+	return s;
 }
 
-/* The callback returned. */
-static inline void molt__watch_leave(void)
+/* The callback returned (s: what molt__watch_enter returned). */
+static inline void molt__watch_leave(molt__cbslot *s)
 {
-	molt__cbslot *s = molt__watch_slot;
 	unsigned seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
 
 	atomic_store_explicit(&s->seq, seq + 1, memory_order_release);
@@ -127,14 +128,14 @@ static inline void molt__watch_push(molt__cbsave *sv, struct molt_proc *p,
 	sv->p = atomic_load_explicit(&s->p, memory_order_relaxed);
 	sv->what = atomic_load_explicit(&s->what, memory_order_relaxed);
 	if (sv->busy)
-		molt__watch_leave();
+		molt__watch_leave(s);
 	molt__watch_enter(p, cb, 0);
 }
 
 /* The outer callback resumes as a new episode (its time starts again). */
 static inline void molt__watch_pop(const molt__cbsave *sv)
 {
-	molt__watch_leave();
+	molt__watch_leave(molt__watch_slot);
 	if (sv->busy)
 		molt__watch_enter(sv->p, sv->what >> 8, sv->what & 0xffu);
 }
