@@ -13,6 +13,8 @@
 #include "molt/log.h"
 #include "molt/runtime.h"
 
+#include "moltd_stop.h"
+
 #include "molt/banned.h"
 
 typedef struct opts {
@@ -21,6 +23,9 @@ typedef struct opts {
 	unsigned schedulers;	 /* --schedulers */
 	int deterministic;	 /* --deterministic */
 	unsigned long long seed; /* --seed */
+	unsigned shutdown_s;	 /* --shutdown-timeout (0: 30) */
+	int long_ms;		 /* --long-callback-ms (runtime option) */
+	int hung_s;		 /* --hung-callback-s (runtime option) */
 } opts;
 
 static void usage(void)
@@ -28,7 +33,10 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: moltd --root DIR --boot SPEC.json [--schedulers N]\n"
 		"             [--log-level error|warn|info|debug]\n"
-		"             [--deterministic [--seed N]]\n");
+		"             [--deterministic [--seed N]]\n"
+		"             [--shutdown-timeout SECONDS]"
+		" [--long-callback-ms MS]\n"
+		"             [--hung-callback-s SECONDS]\n");
 }
 
 static int parse_uint(const char *s, unsigned long long *out)
@@ -63,6 +71,18 @@ static int parse_args(opts *o, int argc, char **argv)
 			if (parse_uint(val, &v) < 0 || v < 1 || v > 256)
 				return -1;
 			o->schedulers = (unsigned)v;
+		} else if (strcmp(a, "--shutdown-timeout") == 0) {
+			if (parse_uint(val, &v) < 0 || v < 1 || v > 86400)
+				return -1;
+			o->shutdown_s = (unsigned)v;
+		} else if (strcmp(a, "--long-callback-ms") == 0) {
+			if (parse_uint(val, &v) < 0 || v > 86400000)
+				return -1;
+			o->long_ms = v ? (int)v : -1; /* 0: off */
+		} else if (strcmp(a, "--hung-callback-s") == 0) {
+			if (parse_uint(val, &v) < 0 || v > 86400)
+				return -1;
+			o->hung_s = v ? (int)v : -1; /* 0: off */
 		} else if (strcmp(a, "--seed") == 0) {
 			if (parse_uint(val, &o->seed) < 0)
 				return -1;
@@ -101,7 +121,8 @@ static void *watch_root(void *arg)
 	return NULL;
 }
 
-static int serve(molt_runtime *rt, molt_ctl *ctl, molt_pid root)
+static int serve(molt_runtime *rt, molt_ctl *ctl, molt_pid root,
+		 unsigned shutdown_s)
 {
 	watch w = {rt, root, {0}};
 	pthread_t th;
@@ -114,6 +135,8 @@ static int serve(molt_runtime *rt, molt_ctl *ctl, molt_pid root)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGUSR1);
 	sigwait(&set, &sig);
+	/* from here one deadline covers the whole stop */
+	molt__stop_guard_start(rt, shutdown_s);
 	molt_ctl_close(ctl);
 	if (sig == SIGUSR1) {
 		pthread_join(th, NULL); /* then w.reason is ours to read */
@@ -168,6 +191,7 @@ int main(int argc, char **argv)
 	molt_ctl *ctl = NULL;
 	molt_pid root;
 	sigset_t set;
+	char crash_dir[4096];
 	int rc;
 
 	if (parse_args(&o, argc, argv) < 0) {
@@ -179,6 +203,7 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2); /* ends the shutdown guard */
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	/* before anything starts: a root others could write is refused */
@@ -189,7 +214,14 @@ int main(int argc, char **argv)
 	ro.schedulers = o.schedulers;
 	ro.deterministic = o.deterministic;
 	ro.seed = o.seed;
+	ro.long_callback_ms = o.long_ms;
+	ro.hung_callback_s = o.hung_s;
+	/* crash reports go to ROOT/log too if ROOT exists already (else the
+	 * boot's own errors come first; it is tried again after the boot) */
+	snprintf(crash_dir, sizeof(crash_dir), "%s/log", o.root);
 	if (molt_runtime_new(&rt, &ro, &err) < 0 ||
+	    (molt_runtime_crash_handlers(rt, crash_dir, NULL) < 0 &&
+	     molt_runtime_crash_handlers(rt, NULL, &err) < 0) ||
 	    molt_runtime_start(rt, &err) < 0) {
 		fprintf(stderr, "moltd: %s\n", err.msg);
 		return 1;
@@ -204,15 +236,19 @@ int main(int argc, char **argv)
 		molt_runtime_free(rt);
 		return 1;
 	}
+	if (molt_runtime_crash_handlers(rt, crash_dir, &err) < 0)
+		molt_log(MOLT_LOG_WARN, "moltd", "%s", err.msg);
 	log_modules(rt);
 	molt_log(MOLT_LOG_INFO, "moltd",
 		 "booted %s with %u schedulers; control socket "
 		 "%s/run/moltd.sock",
 		 o.boot, molt_runtime_schedulers(rt), o.root);
-	rc = serve(rt, ctl, root);
-	if (molt_runtime_shutdown(rt, 10000) == MOLT_ETIMEOUT)
+	rc = serve(rt, ctl, root, o.shutdown_s ? o.shutdown_s : 30);
+	if (molt_runtime_shutdown(rt, molt__stop_guard_left_ms()) ==
+	    MOLT_ETIMEOUT)
 		molt_log(MOLT_LOG_WARN, "moltd",
 			 "some processes had to be killed");
+	molt__stop_guard_end(); /* before rt goes: the guard reads it */
 	molt_runtime_free(rt);
 	molt_log(MOLT_LOG_INFO, "moltd", "stopped");
 	return rc;

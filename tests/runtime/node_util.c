@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -46,7 +47,8 @@ const char *rt_molt_path(void)
 	return p;
 }
 
-void rt_node_write_boot(rt_node *n, const char *root_json)
+static void write_boot(rt_node *n, const char *root_json,
+		       const char *const *more)
 {
 	static const char *const mods[] = {"counter", "crasher", "slow",
 					   "probe"};
@@ -58,8 +60,15 @@ void rt_node_write_boot(rt_node *n, const char *root_json)
 	fprintf(f, "{\"format\": 1,\n \"modules\": [");
 	for (int i = 0; i < 4; i++)
 		fprintf(f, "%s\"%s\"", i ? ", " : "", rt_fixture(mods[i]));
+	for (int i = 0; more && more[i]; i++)
+		fprintf(f, ", \"%s\"", rt_fixture(more[i]));
 	fprintf(f, "],\n \"root\": %s}\n", root_json);
 	fclose(f);
+}
+
+void rt_node_write_boot(rt_node *n, const char *root_json)
+{
+	write_boot(n, root_json, NULL);
 }
 
 static int socket_ready(const char *root)
@@ -74,19 +83,32 @@ static int socket_ready(const char *root)
 
 void rt_node_boot(rt_node *n, const char *root_json)
 {
-	int fd;
+	rt_node_boot_ex(n, root_json, NULL, NULL);
+}
+
+void rt_node_boot_ex(rt_node *n, const char *root_json, const char *const *mods,
+		     const char *const *args)
+{
+	const char *argv[32] = {"moltd", "--root",	 NULL, "--boot",
+				NULL,	 "--schedulers", "2"};
+	int fd, k = 7;
 
 	memset(n, 0, sizeof(*n));
 	molt_test_mkdtemp(n->root, sizeof(n->root), "node");
-	rt_node_write_boot(n, root_json);
+	write_boot(n, root_json, mods);
 	snprintf(n->log, sizeof(n->log), "%s/moltd.log", n->root);
+	argv[2] = n->root;
+	argv[4] = n->boot;
+	for (int i = 0; args && args[i] && k < 31; i++)
+		argv[k++] = args[i];
 	n->pid = fork();
 	ck_assert_int_ge(n->pid, 0);
 	if (n->pid == 0) {
+		/* a test that fails leaves no moltd behind */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		fd = open(n->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		dup2(fd, 2);
-		execl(rt_moltd_path(), "moltd", "--root", n->root, "--boot",
-		      n->boot, "--schedulers", "2", (char *)NULL);
+		execv(rt_moltd_path(), (char *const *)argv);
 		_exit(127);
 	}
 	for (int i = 0; i < 5000 && !socket_ready(n->root); i++)

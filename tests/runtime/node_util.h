@@ -21,6 +21,10 @@ const char *rt_molt_path(void);
 void rt_node_write_boot(rt_node *n, const char *root_json);
 /* Make a root, write the boot spec, start moltd and wait for its socket. */
 void rt_node_boot(rt_node *n, const char *root_json);
+/* The same, with more fixtures loaded (mods, NULL-terminated, may be
+ * NULL) and more moltd arguments (args, NULL-terminated, may be NULL). */
+void rt_node_boot_ex(rt_node *n, const char *root_json, const char *const *mods,
+		     const char *const *args);
 /* SIGTERM and wait; returns moltd's exit status (or -1 if signalled). */
 int rt_node_stop(rt_node *n);
 /* Wait for moltd to exit by itself; returns its status, -2 on timeout. */

@@ -28,12 +28,23 @@ typedef struct molt_runtime_options {
 	int deterministic;   /* 1: one thread, next process picked by a PRNG */
 	uint64_t seed;	     /* PRNG seed for deterministic mode; 0 = random */
 	unsigned budget;     /* messages per process per turn; 0 = default */
+	/* A callback running longer is logged (once) and counted
+	 * (molt_runtime_stats.long_callbacks); 0 = 100, < 0 = off. */
+	int long_callback_ms;
+	/* A callback running longer hangs the node: a crash report, then
+	 * _exit(MOLT_EXIT_HUNG) so a service manager restarts it; 0 = 60,
+	 * < 0 = off. */
+	int hung_callback_s;
 } molt_runtime_options;
 
 #define MOLT_RUNTIME_OPTIONS_INIT                                              \
 	{                                                                      \
-		0, 0, 0, 0                                                     \
+		0, 0, 0, 0, 0, 0                                               \
 	}
+
+/* Exit statuses of a node that cannot go on (docs/architecture.md). */
+#define MOLT_EXIT_CRASH 70 /* a fatal signal: crash report written */
+#define MOLT_EXIT_HUNG	71 /* a callback ran past hung_callback_s */
 
 /*
  * Create a runtime (threads not started yet). Returns MOLT_OK and *out
@@ -52,6 +63,22 @@ MOLT_API int molt_runtime_shutdown(molt_runtime *rt, uint32_t timeout_ms);
 /* Shut down (if not yet) with a 5 s timeout and free everything; unloads
  * modules. NULL is a no-op. */
 MOLT_API void molt_runtime_free(molt_runtime *rt);
+/*
+ * Report fatal signals (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT): the
+ * handler writes one line to stderr naming the signal and the callback
+ * that was running (process, module, version, callback, message kind)
+ * and, if crash_dir is not NULL, the same as a file
+ * crash_dir/crash-<unixtime>-<os pid>.txt (crash_dir is created if
+ * missing), then _exit(MOLT_EXIT_CRASH). Nothing is recovered. Process-
+ * wide: call it once, from the main thread (it gets an alternate signal
+ * stack; scheduler threads have one, so a stack overflow is reported
+ * too). A hung callback writes its report there as well. moltd calls it;
+ * an embedder may not. May be called again to set crash_dir later.
+ * MOLT_EIO if a handler cannot be installed, or crash_dir cannot be
+ * created (the handlers are installed then, reporting to stderr only).
+ */
+MOLT_API int molt_runtime_crash_handlers(molt_runtime *rt,
+					 const char *crash_dir, molt_err *err);
 /* The seed deterministic mode uses (print it when a test fails). */
 MOLT_API uint64_t molt_runtime_seed(const molt_runtime *rt);
 /* Number of scheduler threads. */
@@ -210,9 +237,28 @@ typedef struct molt_runtime_stats {
 	uint64_t spawned;	  /* processes spawned since start */
 	uint64_t messages;	  /* messages dispatched since start */
 	size_t proc_struct_bytes; /* sizeof the process structure */
+	uint64_t long_callbacks;  /* callbacks that ran past
+				     long_callback_ms */
 } molt_runtime_stats;
 
 MOLT_API void molt_runtime_get_stats(molt_runtime *rt, molt_runtime_stats *out);
+
+/* A callback running now on a scheduler thread. */
+typedef struct molt_callback_info {
+	unsigned scheduler;  /* the scheduler thread running it */
+	molt_pid pid;	     /* its process */
+	char module[64];     /* the process's module */
+	char vsn[64];	     /* and version */
+	char callback[16];   /* "handle_call", "init", "terminate", ... */
+	int msg_kind;	     /* MOLT_MSG_* for handle_*, else 0 */
+	uint64_t running_ms; /* for how long (to 10 ms; 0 when it has just
+				started or callbacks are not watched) */
+} molt_callback_info;
+
+/* Fill out[0..max) with the callbacks running now; returns their number
+ * (may be > max). A snapshot: they may have returned meanwhile. */
+MOLT_API size_t molt_runtime_callbacks(molt_runtime *rt,
+				       molt_callback_info *out, size_t max);
 
 /* --- supervision trees --- */
 

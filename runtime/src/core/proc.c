@@ -10,6 +10,7 @@
 
 #include "sched.h"
 #include "timer.h"
+#include "watch.h"
 
 #include "molt/banned.h"
 
@@ -523,14 +524,19 @@ static void proc_exit(molt_runtime *rt, molt_proc *p, int run_terminate)
 	molt__version *ver;
 	char why[128]; /* the reason outlives the slot */
 	molt_ctx ctx;
+	molt__cbsave sv;
 
 	molt__proc_move_revert(rt, p, NULL);
 	ctx = (molt_ctx){rt, p, p->ver};
+	molt__watch_push(&sv, p, MOLT__CB_TERMINATE);
 	if (run_terminate && strcmp(reason, "killed") != 0 &&
 	    p->ver->desc->terminate)
 		p->ver->desc->terminate(&ctx, reason, p->state);
+	molt__watch_pop(&sv);
+	molt__watch_push(&sv, p, MOLT__CB_FREE);
 	if (p->state && p->ver->desc->free_state)
 		p->ver->desc->free_state(&ctx, p->state);
+	molt__watch_pop(&sv);
 	heap_reclaim(p);
 	molt__reg_remove(rt, p);
 	molt__spin_lock(&p->lock);
@@ -604,6 +610,7 @@ int molt__proc_spawn(molt_runtime *rt, molt_pid *out, molt__version *ver,
 {
 	molt_proc *p;
 	molt_ctx ctx;
+	molt__cbsave sv;
 	int rc = 0;
 
 	molt__vtally_take(NULL, ver); /* before p can be seen running it */
@@ -617,8 +624,10 @@ int molt__proc_spawn(molt_runtime *rt, molt_pid *out, molt__version *ver,
 	if (link_to && spawn_link(rt, p, link_to) < 0)
 		rc = -1;
 	ctx = (molt_ctx){rt, p, ver};
+	molt__watch_push(&sv, p, MOLT__CB_INIT); /* maybe in a callback */
 	if (rc == 0 && ver->desc->init)
 		rc = ver->desc->init(&ctx, args, len, &p->state);
+	molt__watch_pop(&sv);
 	if (rc < 0 || molt__pf_has(p, MOLT__PF_EXITING)) {
 		char pidbuf[32];
 
@@ -730,12 +739,18 @@ static molt__msg *take_locked(molt_proc *p, int *sig)
 
 static void handle(molt_runtime *rt, molt_proc *p, molt__msg *m, int sig)
 {
+	molt__cbslot *ws; /* this scheduler's watch slot */
+
 	if (sig) {
-		if (m->kind == MOLT__SIG_EXIT)
+		if (m->kind == MOLT__SIG_EXIT) {
 			handle_exit_signal(p, m);
-		else
+		} else {
+			ws = molt__watch_enter(p, MOLT__CB_SYSREQ, 0);
 			sysfn_of(m)->run(rt, p, sysfn_of(m));
+			molt__watch_leave(ws);
+		}
 	} else {
+		ws = molt__watch_enter(p, MOLT__CB_MSG, m->kind);
 #ifndef MOLT_NO_UPGRADE_CHECK /* only to measure what the check costs */
 		/* the one upgrade check on the hot path */
 		if (__builtin_expect(atomic_load_explicit(&p->ver->is_old,
@@ -744,6 +759,7 @@ static void handle(molt_runtime *rt, molt_proc *p, molt__msg *m, int sig)
 			rt->hooks.on_old(rt, p);
 #endif
 		dispatch(rt, p, m);
+		molt__watch_leave(ws);
 	}
 	molt_free(m);
 }

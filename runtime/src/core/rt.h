@@ -27,6 +27,7 @@
 #include "sched.h"
 #include "timer.h"
 #include "version.h"
+#include "watch.h"
 
 /* A tiny lock for per-process data: a few instructions are held under it.
  * It yields after spinning, for machines with fewer cores than threads. */
@@ -75,6 +76,7 @@ struct molt_runtime {
 	struct molt__modtab *modtab; /* the module table (code/) */
 	molt__scheds sched;	     /* schedulers and run queues */
 	molt__timers timers;	     /* the timer thread */
+	molt__watch watch;	     /* the callback watchdog */
 
 	/* registry of names: a list, under reg_mu */
 	pthread_mutex_t reg_mu;	  /* guards reg */

@@ -13,6 +13,7 @@
 
 #include "proc.h"
 #include "rt.h"
+#include "watch.h"
 
 #include "molt/banned.h"
 
@@ -74,6 +75,10 @@ static void fill_defaults(molt_runtime_options *o)
 		o->schedulers = 256;
 	if (!o->budget)
 		o->budget = 64;
+	if (!o->long_callback_ms)
+		o->long_callback_ms = 100;
+	if (!o->hung_callback_s)
+		o->hung_callback_s = 60;
 }
 
 int molt__rt_new(molt_runtime **out, const molt_runtime_options *opts,
@@ -94,7 +99,8 @@ int molt__rt_new(molt_runtime **out, const molt_runtime_options *opts,
 	pthread_mutex_init(&rt->reg_mu, NULL);
 	pthread_mutex_init(&rt->ext_mu, NULL);
 	pthread_cond_init(&rt->exit_cv, NULL);
-	if (molt__sched_init(rt) < 0 || molt__timer_init(rt) < 0) {
+	if (molt__sched_init(rt) < 0 || molt__timer_init(rt) < 0 ||
+	    molt__watch_init(rt) < 0) {
 		molt__rt_free(rt);
 		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
 	}
@@ -114,6 +120,9 @@ int molt_runtime_start(molt_runtime *rt, molt_err *err)
 		return molt_err_set(err, MOLT_EIO,
 				    "cannot start scheduler threads");
 	}
+	if (molt__watch_start(rt) < 0)
+		molt_log(MOLT_LOG_WARN, "runtime",
+			 "cannot start the watchdog: callbacks are not timed");
 	atomic_store(&rt->started, 1);
 	if (rt->opts.deterministic)
 		molt_log(MOLT_LOG_INFO, "runtime",
@@ -187,6 +196,8 @@ int molt_runtime_shutdown(molt_runtime *rt, uint32_t timeout_ms)
 		}
 		molt__sched_stop(rt);
 		molt__timer_stop(rt);
+		/* last: it watches callbacks to the end */
+		molt__watch_stop(rt);
 	}
 	return rc;
 }
@@ -214,6 +225,7 @@ void molt__rt_free(molt_runtime *rt)
 	}
 	molt__timer_release(rt);
 	molt__sched_release(rt);
+	molt__watch_release(rt);
 	pthread_mutex_destroy(&rt->tbl_mu);
 	pthread_cond_destroy(&rt->live_cv);
 	pthread_mutex_destroy(&rt->reg_mu);
@@ -739,4 +751,5 @@ void molt__rt_get_stats(molt_runtime *rt, molt_runtime_stats *out)
 		out->messages += atomic_load_explicit(
 			&rt->sched.s[i].dispatched, memory_order_relaxed);
 	out->proc_struct_bytes = sizeof(molt_proc);
+	out->long_callbacks = molt__watch_long_count(rt);
 }

@@ -7,6 +7,7 @@
 
 #include "proc.h"
 #include "rt.h"
+#include "watch.h"
 
 #include "molt/banned.h"
 
@@ -155,6 +156,7 @@ static void *sched_main(void *arg)
 	molt_proc *p;
 
 	cur = s;
+	molt__watch_thread_begin(s->rt, s->id);
 	while ((p = next(s)) != NULL) {
 		unsigned n = molt__proc_run(s->rt, p);
 
@@ -166,6 +168,7 @@ static void *sched_main(void *arg)
 				n,
 			memory_order_relaxed);
 	}
+	molt__watch_thread_end();
 	cur = NULL;
 	return NULL;
 }

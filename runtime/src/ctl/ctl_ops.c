@@ -46,6 +46,8 @@ static int op_status(molt__ctl_req *r, molt_err *err)
 	cJSON_AddNumberToObject(r->reply, "ctl_clients", clients);
 	cJSON_AddNumberToObject(r->reply, "ctl_out_max",
 				(double)r->ctl->out_max);
+	cJSON_AddNumberToObject(r->reply, "long_callbacks",
+				(double)st.long_callbacks);
 	return MOLT_OK;
 }
 
