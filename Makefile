@@ -12,8 +12,7 @@ SANBUILD ?= build-san
 TSANBUILD ?= build-tsan
 # What the ThreadSanitizer run needs: the runtime suites (their fixtures
 # and moltd/molt come as dependencies), not the whole tree.
-TSAN_TARGETS := $(foreach s,proc mailbox sup modtab boot ctl eval \
-	upgrade_rollback upgrade_purge upgrade_stop stress,molt_runtime_$(s)_test)
+TSAN_TARGETS := runtime_suites
 # TSan maps its shadow memory at fixed addresses; with a high
 # vm.mmap_rnd_bits (newer kernels) clang 14's runtime dies with "unexpected
 # memory mapping". Running without address randomisation avoids it.

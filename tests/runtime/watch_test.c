@@ -155,7 +155,9 @@ START_TEST(test_a_second_sigterm_exits_at_once)
 	t0 = now_ms();
 	kill(n.pid, SIGTERM);
 	ck_assert_int_eq(rt_node_wait(&n, 3000), 3);
-	ck_assert_uint_lt(now_ms() - t0, 1000);
+	ck_assert_uint_lt(
+		now_ms() - t0,
+		5000); /* not the 60 s deadline; sanitizers are slow */
 	log_has(&n, "(second SIGTERM)");
 	log_has(&n, "(looper 1.0.0) in handle_cast for ");
 	rt_node_clean(&n);

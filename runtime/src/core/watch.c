@@ -33,7 +33,12 @@ static _Thread_local void *altstack;
 
 /* "DIR/crash-", set once by molt_runtime_crash_handlers before any
  * handler can run, then only read (by the handlers and the watchdog). */
-static char crash_prefix[4096];
+/* dir/crash- for reports, published whole: a prefix is written into the
+ * buffer not in use, then the pointer is stored (release); a handler or
+ * the watchdog loads it (acquire). NULL: reports go to stderr only. */
+static char prefix_bufs[2][4096];
+static _Atomic(const char *) crash_prefix;
+static atomic_uint prefix_next; /* which buffer the next prefix uses */
 
 const char *molt__watch_cb_name(unsigned what)
 {
@@ -235,13 +240,15 @@ static void file_fields(report *r, const event *e, uint64_t now)
  * DIR/crash-<unixtime>-<os pid>.txt. Async-signal-safe. */
 static void crash_report(const event *e)
 {
+	const char *prefix =
+		atomic_load_explicit(&crash_prefix, memory_order_acquire);
 	struct timespec ts;
 	report line = {.n = 0}, file = {.n = 0}, path = {.n = 0};
 	int fd = -1;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	if (crash_prefix[0]) {
-		put(&path, crash_prefix);
+	if (prefix) {
+		put(&path, prefix);
 		put_u(&path, (uint64_t)ts.tv_sec);
 		put(&path, "-");
 		put_u(&path, (uint64_t)getpid());
@@ -311,7 +318,8 @@ static int make_altstack(void)
  * whole, so a handler never sees a half-written path. */
 static int set_crash_dir(const char *dir, molt_err *err)
 {
-	char prefix[sizeof(crash_prefix)];
+	char prefix[sizeof(prefix_bufs[0])];
+	char *buf;
 
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
 		return molt_err_set(err, MOLT_EIO,
@@ -322,7 +330,9 @@ static int set_crash_dir(const char *dir, molt_err *err)
 	    (int)sizeof(prefix) - 40)
 		return molt_err_set(err, MOLT_EINVAL,
 				    "crash directory path too long: %s", dir);
-	memcpy(crash_prefix, prefix, sizeof(prefix));
+	buf = prefix_bufs[atomic_fetch_add(&prefix_next, 1) & 1];
+	memcpy(buf, prefix, sizeof(prefix));
+	atomic_store_explicit(&crash_prefix, buf, memory_order_release);
 	return MOLT_OK;
 }
 
