@@ -70,7 +70,6 @@ void molt__sched_push(molt_runtime *rt, molt_proc *p)
 	molt__scheds *ss = &rt->sched;
 	molt__sched *s = cur && cur->rt == rt ? cur : NULL;
 	molt__runq *q;
-	size_t len;
 
 	if (!s)
 		s = &ss->s[atomic_fetch_add_explicit(&ss->rr, 1,
@@ -84,12 +83,14 @@ void molt__sched_push(molt_runtime *rt, molt_proc *p)
 	else
 		q->head = p;
 	q->tail = p;
-	len = ++q->len;
+	q->len++;
 	pthread_mutex_unlock(&q->mu);
 	atomic_fetch_add(&ss->runnable, 1);
-	/* A scheduler pushing onto its own queue runs that process next
-	 * itself; waking another thread for it would only cost a futex. */
-	if (atomic_load(&ss->sleepers) > 0 && (s != cur || len > 1))
+	/* Wake a sleeper even for a push onto the pusher's own queue: the
+	 * pusher may stay in a long callback, and p must not wait for it
+	 * while another scheduler sleeps. Without sleepers this costs one
+	 * load. */
+	if (atomic_load(&ss->sleepers) > 0)
 		wake_one(ss);
 }
 
