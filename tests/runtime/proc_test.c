@@ -1,5 +1,6 @@
 /* Processes: calls, casts, pids, crashes, memory, links, monitors, timers. */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +91,42 @@ START_TEST(test_crash_leaves_others_untouched)
 	ck_assert_str_eq(rt_watch_reason(rt, w, x, 2000), "requested crash");
 	ck_assert_str_eq(rt_call(rt, c, "get"), "42");
 	ck_assert_int_eq(molt_runtime_alive(rt, c), 1);
+}
+END_TEST
+
+typedef struct exit_wait {
+	molt_pid pid;	  /* waited for */
+	int rc;		  /* molt_runtime_wait's result */
+	char reason[128]; /* the exit reason */
+} exit_wait;
+
+/* molt_runtime_wait allocates nothing: it sees the reason even when every
+ * allocation fails. */
+static void *wait_exit_thread(void *arg)
+{
+	exit_wait *w = arg;
+
+	w->rc = molt_runtime_wait(rt, w->pid, 5000, w->reason,
+				  sizeof(w->reason));
+	return NULL;
+}
+
+START_TEST(test_exit_reason_survives_out_of_memory)
+{
+	exit_wait w = {.rc = -1};
+	pthread_t th;
+
+	w.pid = rt_spawn(rt, "crasher", NULL);
+	ck_assert_int_eq(pthread_create(&th, NULL, wait_exit_thread, &w), 0);
+	rt_sleep_ms(100); /* the waiter is registered */
+	/* the cast is allocation 1; copying the crash reason is 2 */
+	molt_alloc_fail_after(2);
+	ck_assert_int_eq(molt_runtime_cast(rt, w.pid, "crash", 5), MOLT_OK);
+	pthread_join(th, NULL);
+	ck_assert_uint_gt(molt_alloc_failures(), 0);
+	molt_alloc_fail_after(0);
+	ck_assert_int_eq(w.rc, MOLT_OK);
+	ck_assert_str_eq(w.reason, "error: out of memory");
 }
 END_TEST
 
@@ -366,6 +403,7 @@ Suite *proc_suite(void)
 	tcase_add_test(tc, test_call_to_a_process_that_dies_fails_closed);
 	tcase_add_test(tc, test_crash_leaves_others_untouched);
 	tcase_add_test(tc, test_init_failure_is_an_error_and_leaves_nothing);
+	tcase_add_test(tc, test_exit_reason_survives_out_of_memory);
 	tcase_add_test(tc, test_process_memory_is_accounted_and_reclaimed);
 	tcase_add_test(tc, test_idle_process_is_small);
 	tcase_add_test(tc, test_link_propagates_a_crash);

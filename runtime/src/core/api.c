@@ -327,17 +327,8 @@ molt_pid molt_whereis(molt_ctx *ctx, const char *name)
 
 static void stop_with(molt_ctx *ctx, const char *reason)
 {
-	molt_proc *p = ctx->p;
-	char *r;
-
-	if (!p || molt__pf_has(p, MOLT__PF_EXITING))
-		return;
-	r = molt_strdup(reason);
-	molt_free(p->stop_reason);
-	p->stop_reason = r;
-	molt__spin_lock(&p->lock);
-	molt__pf_set(p, MOLT__PF_EXITING);
-	molt__spin_unlock(&p->lock);
+	if (ctx->p)
+		molt__proc_set_exiting(ctx->p, reason);
 }
 
 void molt_stop(molt_ctx *ctx, const char *reason)

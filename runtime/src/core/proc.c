@@ -108,7 +108,7 @@ int molt__reason_normal(const char *r)
 	       strncmp(r, "shutdown:", 9) == 0;
 }
 
-static void set_exiting(molt_proc *p, const char *reason)
+void molt__proc_set_exiting(molt_proc *p, const char *reason)
 {
 	char *r;
 
@@ -116,11 +116,28 @@ static void set_exiting(molt_proc *p, const char *reason)
 		return;
 	r = molt_strdup(reason);
 	molt_free(p->stop_reason);
-	/* out of memory here: the reason degrades to "normal"-less "error" */
 	p->stop_reason = r;
 	molt__spin_lock(&p->lock);
+	/* out of memory: never let a crash read as "normal" */
+	if (r)
+		molt__pf_clear(p, MOLT__PF_NOMEM);
+	else
+		molt__pf_set(p, MOLT__PF_NOMEM);
 	molt__pf_set(p, MOLT__PF_EXITING);
 	molt__spin_unlock(&p->lock);
+}
+
+static void set_exiting(molt_proc *p, const char *reason)
+{
+	molt__proc_set_exiting(p, reason);
+}
+
+/* p's exit reason: borrowed, valid until p's slot is released. */
+static const char *exit_reason(const molt_proc *p)
+{
+	if (p->stop_reason)
+		return p->stop_reason;
+	return molt__pf_has(p, MOLT__PF_NOMEM) ? MOLT__REASON_NOMEM : "normal";
 }
 
 /* --- delivery --- */
@@ -435,7 +452,7 @@ void molt__proc_change_discard(molt_runtime *rt, molt_proc *p)
 
 static void proc_exit(molt_runtime *rt, molt_proc *p, int run_terminate)
 {
-	const char *reason = p->stop_reason ? p->stop_reason : "normal";
+	const char *reason = exit_reason(p);
 	molt_pid pid = p->pid;
 	molt__link *links;
 	molt__lidx *lidx;
@@ -549,7 +566,7 @@ int molt__proc_spawn(molt_runtime *rt, molt_pid *out, molt__version *ver,
 		molt_err_set(
 			err, MOLT_ERROR, "module '%s' init failed for %s: %s",
 			ver->mod->name, molt_pid_format(p->pid, pidbuf, 32),
-			p->stop_reason ? p->stop_reason : "error");
+			exit_reason(p));
 		proc_exit(rt, p, 0);
 		return MOLT_ERROR;
 	}

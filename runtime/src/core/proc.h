@@ -47,6 +47,11 @@ enum molt__pstatus {
 #define MOLT__PF_TRAP	   0x02u /* trap_exit is on */
 #define MOLT__PF_EXITING   0x04u /* a callback asked to stop */
 #define MOLT__PF_NOMOVE	   0x08u /* lazy move to current failed once */
+#define MOLT__PF_NOMEM	   0x10u /* the exit reason could not be copied */
+
+/* The exit reason when copying the real one failed: static, never freed
+ * (stop_reason stays NULL and MOLT__PF_NOMEM says why). */
+#define MOLT__REASON_NOMEM "error: out of memory"
 
 /* A process's index of its links (proc.c): monitors by ref, links by
  * pid, chained through molt__link.hnext. */
@@ -218,6 +223,11 @@ void molt__reg_remove(molt_runtime *rt, molt_proc *p);
 molt_pid molt__reg_find(molt_runtime *rt, const char *name);
 /* Register another (live) process: MOLT_EEXISTS, MOLT_ENOTFOUND. */
 int molt__reg_add_pid(molt_runtime *rt, molt_pid pid, const char *name);
+
+/* Ask the running p to exit with reason (borrowed; copied), unless it is
+ * exiting already. Out of memory, the exit is still abnormal: its reason
+ * becomes MOLT__REASON_NOMEM. The caller owns p's turn. */
+void molt__proc_set_exiting(molt_proc *p, const char *reason);
 
 /* Is reason a normal exit ("normal", "shutdown", "shutdown:...")? */
 int molt__reason_normal(const char *reason);
