@@ -282,6 +282,34 @@ START_TEST(test_timers_fire_and_cancel)
 }
 END_TEST
 
+static size_t timers_pending(void)
+{
+	molt_runtime_stats st;
+
+	molt_runtime_get_stats(rt, &st);
+	return st.timers_pending;
+}
+
+/* A process's pending timers go with it: 10,000 timers an hour out do not
+ * stay in the timer heap after their process exited. */
+START_TEST(test_timers_are_cancelled_when_their_process_exits)
+{
+	molt_pid a = rt_spawn(rt, "probe", NULL);
+	molt_pid b = rt_spawn(rt, "probe", NULL);
+
+	ck_assert_uint_ne(rt_call_u(rt, b, "after 3600000 other"), 0);
+	for (int i = 0; i < 10000; i++)
+		ck_assert_uint_ne(rt_call_u(rt, a, "after 3600000 late"), 0);
+	ck_assert_uint_eq(timers_pending(), 10001);
+	ck_assert_str_eq(rt_call(rt, a, "stop normal"), "ok");
+	ck_assert_ptr_nonnull(rt_wait_exit(rt, a, 2000));
+	ck_assert_uint_eq(timers_pending(), 1); /* b's is still there */
+	ck_assert_str_eq(rt_call(rt, b, "crash"), "ERR:eclosed");
+	ck_assert_ptr_nonnull(rt_wait_exit(rt, b, 2000));
+	ck_assert_uint_eq(timers_pending(), 0);
+}
+END_TEST
+
 /* The timer thread is woken only for a timer due before the one it sleeps
  * on: an earlier one must still wake it, later ones (not signalled) and
  * ones behind a cancelled head must still fire. */
@@ -415,6 +443,7 @@ Suite *proc_suite(void)
 	tcase_add_test(tc,
 		       test_timers_fire_in_order_around_the_sleeping_thread);
 	tcase_add_test(tc, test_async_call_gets_reply_or_timeout_never_both);
+	tcase_add_test(tc, test_timers_are_cancelled_when_their_process_exits);
 	tcase_add_test(tc, test_registered_names);
 	tcase_add_test(tc, test_pid_text_round_trips);
 	tcase_add_test(tc, test_shutdown_runs_terminate);

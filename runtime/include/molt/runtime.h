@@ -210,6 +210,7 @@ typedef struct molt_runtime_stats {
 	uint64_t spawned;	  /* processes spawned since start */
 	uint64_t messages;	  /* messages dispatched since start */
 	size_t proc_struct_bytes; /* sizeof the process structure */
+	size_t timers_pending;	  /* timers armed and not yet fired */
 } molt_runtime_stats;
 
 MOLT_API void molt_runtime_get_stats(molt_runtime *rt, molt_runtime_stats *out);

@@ -454,6 +454,7 @@ static void proc_exit(molt_runtime *rt, molt_proc *p, int run_terminate)
 {
 	const char *reason = exit_reason(p);
 	molt_pid pid = p->pid;
+	int timers = molt__pf_has(p, MOLT__PF_TIMERS);
 	molt__link *links;
 	molt__lidx *lidx;
 	molt__msg *mbox, *sig;
@@ -488,6 +489,8 @@ static void proc_exit(molt_runtime *rt, molt_proc *p, int run_terminate)
 			 "process <%u.%u> (%s) exited: %s", (unsigned)pid,
 			 (unsigned)(pid >> 32), ver->mod->name, reason);
 	molt_free(lidx);
+	if (timers) /* nobody could receive them */
+		molt__timer_cancel_owner(rt, pid);
 	notify_links(rt, pid, links, reason);
 	drain(rt, mbox);
 	drain(rt, sig);

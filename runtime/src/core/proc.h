@@ -48,6 +48,7 @@ enum molt__pstatus {
 #define MOLT__PF_EXITING   0x04u /* a callback asked to stop */
 #define MOLT__PF_NOMOVE	   0x08u /* lazy move to current failed once */
 #define MOLT__PF_NOMEM	   0x10u /* the exit reason could not be copied */
+#define MOLT__PF_TIMERS	   0x20u /* it armed timers: cancel them at exit */
 
 /* The exit reason when copying the real one failed: static, never freed
  * (stop_reason stays NULL and MOLT__PF_NOMEM says why). */

@@ -790,6 +790,7 @@ void molt_runtime_get_stats(molt_runtime *rt, molt_runtime_stats *out)
 		out->messages += atomic_load_explicit(
 			&rt->sched.s[i].dispatched, memory_order_relaxed);
 	out->proc_struct_bytes = sizeof(molt_proc);
+	out->timers_pending = molt__timer_count(rt);
 }
 
 /* --- system operations --- */
