@@ -1,9 +1,12 @@
 /* Processes: calls, casts, pids, crashes, memory, links, monitors, timers. */
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <check.h>
 
@@ -386,6 +389,41 @@ START_TEST(test_registered_names)
 }
 END_TEST
 
+/* A name goes when the exit begins, not after terminate: a process stuck
+ * in terminate (writing to a FIFO nobody reads yet) is not found by
+ * whereis, and its name is free for another process. */
+START_TEST(test_name_is_dropped_when_exit_begins)
+{
+	char dir[256], arg[300], buf[64];
+	molt_pid a, b;
+	int fd;
+
+	molt_test_mkdtemp(dir, sizeof(dir), "fifo");
+	snprintf(arg, sizeof(arg), "%s/fifo", dir);
+	ck_assert_int_eq(mkfifo(arg, 0600), 0);
+	snprintf(arg, sizeof(arg), "touch:%s/fifo", dir);
+	a = rt_spawn(rt, "probe", arg);
+	b = rt_spawn(rt, "probe", NULL);
+	ck_assert_str_eq(rt_call(rt, a, "register x"), "ok");
+	ck_assert_uint_eq(molt_runtime_whereis(rt, "x"), a);
+	ck_assert_int_eq(molt_runtime_exit(rt, a, "shutdown"), MOLT_OK);
+	rt_sleep_ms(100); /* a is in terminate, blocked opening the FIFO */
+	ck_assert_int_eq(molt_runtime_alive(rt, a), 1);
+	ck_assert_uint_eq(molt_runtime_whereis(rt, "x"), 0);
+	/* unblock terminate (b's call is queued behind it: one scheduler) */
+	snprintf(arg, sizeof(arg), "%s/fifo", dir);
+	fd = open(arg, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	close(fd);
+	ck_assert_ptr_nonnull(rt_wait_exit(rt, a, 2000));
+	ck_assert_str_eq(rt_call(rt, b, "register x"), "ok");
+	ck_assert_uint_eq(molt_runtime_whereis(rt, "x"), b);
+	molt_test_rmrf(dir);
+}
+END_TEST
+
 START_TEST(test_pid_text_round_trips)
 {
 	molt_pid a = rt_spawn(rt, "probe", NULL);
@@ -445,6 +483,7 @@ Suite *proc_suite(void)
 	tcase_add_test(tc, test_async_call_gets_reply_or_timeout_never_both);
 	tcase_add_test(tc, test_timers_are_cancelled_when_their_process_exits);
 	tcase_add_test(tc, test_registered_names);
+	tcase_add_test(tc, test_name_is_dropped_when_exit_begins);
 	tcase_add_test(tc, test_pid_text_round_trips);
 	tcase_add_test(tc, test_shutdown_runs_terminate);
 	suite_add_tcase(s, tc);

@@ -381,6 +381,80 @@ START_TEST(test_simple_one_for_one_child_exits_take_constant_time)
 }
 END_TEST
 
+/* The next pid a spawn would get if it reuses pid's slot (the free list
+ * gives back the slot freed last). */
+static molt_pid next_in_slot(molt_pid pid)
+{
+	return (((pid >> 32) + 1) << 32) | (uint32_t)pid;
+}
+
+/* Poll until name is with a live process other than old and next, up to
+ * 2 s; that process, or 0. */
+static molt_pid wait_successor(const char *name, molt_pid old, molt_pid next)
+{
+	for (int ms = 0; ms < 2000; ms++) {
+		molt_pid p = molt_runtime_whereis(rt, name);
+
+		if (p && p != old && p != next && molt_runtime_alive(rt, p))
+			return p;
+		rt_sleep_ms(1);
+	}
+	return 0;
+}
+
+/* A registered child is killed, and its restarted successor is killed as
+ * soon as it exists, while its supervisor registers its name. The name
+ * never stays with a dead process: once a monitor saw a child's DOWN,
+ * whereis does not return it, and each restart takes the name again. */
+#define RESTARTS 2000
+START_TEST(test_registered_name_never_outlives_its_process)
+{
+	molt_pid sup, pid, next, w;
+	char c[64];
+	int raced = 0, killed;
+
+	rt_stop(rt);
+	rt = rt_start(0, 2); /* the exit runs beside the registration */
+	sup = start("{\"strategy\":\"one_for_one\",\"intensity\":100000,"
+		    "\"period\":1,\"children\":[{\"id\":\"c\",\"module\":"
+		    "\"probe\",\"name\":\"c\"}]}");
+	w = rt_spawn(rt, "probe", NULL);
+	pid = rt_wait_name(rt, "c", 0, 2000);
+	for (int i = 0; i < RESTARTS && pid; i++) {
+		snprintf(c, sizeof(c), "monitor %" PRIu64, pid);
+		if (i % 100 == 0)
+			rt_call_u(rt, w, c);
+		next = next_in_slot(pid);
+		ck_assert_msg(molt_runtime_exit(rt, pid, "kill") == MOLT_OK,
+			      "restart %d: name 'c' was with a dead process",
+			      i);
+		/* kill the successor the moment it has its pid */
+		killed = 0;
+		for (int k = 0; k < 200000 && !killed; k++)
+			killed = molt_runtime_exit(rt, next, "kill") == MOLT_OK;
+		raced += killed;
+		if (i % 100 == 0) {
+			ck_assert_ptr_nonnull(
+				rt_watch_reason(rt, w, pid, 2000));
+			ck_assert_uint_ne(molt_runtime_whereis(rt, "c"), pid);
+		}
+		/* next, if killed at birth, is not a successor either */
+		pid = wait_successor("c", pid, killed ? next : pid);
+		ck_assert_msg(pid != 0, "restart %d: name 'c' stays with %s", i,
+			      molt_pid_format(molt_runtime_whereis(rt, "c"), c,
+					      sizeof(c)));
+		/* the name is the running child's, not a dead one's */
+		snprintf(c, sizeof(c), "\"pid\":\"");
+		molt_pid_format(pid, c + strlen(c), sizeof(c) - strlen(c));
+		ck_assert_msg(strstr(rt_call(rt, sup, "which_children"), c),
+			      "restart %d: 'c' is %s, not the child's name", i,
+			      c);
+	}
+	fprintf(stderr, "successors killed at birth: %d of %d\n", raced,
+		RESTARTS);
+}
+END_TEST
+
 static void count_cb(int status, const void *data, size_t len, void *payload)
 {
 	(void)data;
@@ -433,6 +507,7 @@ Suite *sup_suite(void)
 	tcase_add_test(tc, test_200k_concurrent_outside_calls_are_answered);
 	tcase_add_test(tc,
 		       test_simple_one_for_one_child_exits_take_constant_time);
+	tcase_add_test(tc, test_registered_name_never_outlives_its_process);
 	tcase_add_test(tc, test_shutdown_stops_children_in_reverse_order);
 	tcase_add_test(
 		tc, test_child_ignoring_shutdown_is_killed_after_its_timeout);

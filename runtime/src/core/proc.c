@@ -462,6 +462,8 @@ static void proc_exit(molt_runtime *rt, molt_proc *p, int run_terminate)
 	char why[128]; /* the reason outlives the slot */
 	molt_ctx ctx;
 
+	/* first: from here on whereis does not find the dying process */
+	molt__reg_remove(rt, p);
 	molt__proc_change_discard(rt, p);
 	ctx = (molt_ctx){rt, p, p->ver};
 	if (run_terminate && strcmp(reason, "killed") != 0 &&
@@ -470,7 +472,6 @@ static void proc_exit(molt_runtime *rt, molt_proc *p, int run_terminate)
 	if (p->state && p->ver->desc->free_state)
 		p->ver->desc->free_state(&ctx, p->state);
 	heap_reclaim(p);
-	molt__reg_remove(rt, p);
 	molt__spin_lock(&p->lock);
 	links = p->links;
 	p->links = NULL;

@@ -49,6 +49,9 @@ enum molt__pstatus {
 #define MOLT__PF_NOMOVE	   0x08u /* lazy move to current failed once */
 #define MOLT__PF_NOMEM	   0x10u /* the exit reason could not be copied */
 #define MOLT__PF_TIMERS	   0x20u /* it armed timers: cancel them at exit */
+#define MOLT__PF_NONAME                                                        \
+	0x40u /* exit began: no name (set, tested under                        \
+	       * the registry lock) */
 
 /* The exit reason when copying the real one failed: static, never freed
  * (stop_reason stays NULL and MOLT__PF_NOMEM says why). */
@@ -220,6 +223,7 @@ void molt__ext_exited(molt_runtime *rt, molt_pid pid, const char *reason);
 
 /* Registry. */
 int molt__reg_add(molt_runtime *rt, molt_proc *p, const char *name);
+/* p's exit begins: drop its name, and refuse names for it from now on. */
 void molt__reg_remove(molt_runtime *rt, molt_proc *p);
 molt_pid molt__reg_find(molt_runtime *rt, const char *name);
 /* Register another (live) process: MOLT_EEXISTS, MOLT_ENOTFOUND. */

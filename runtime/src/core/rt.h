@@ -10,7 +10,9 @@
  *   means the process is gone. Generations only grow; a slot whose
  *   generation would wrap is retired, so pids are never reused.
  * - Lock order: modtab.mu, then a process lock, then a run queue lock;
- *   the registry, external-call and timer locks are leaves.
+ *   the external-call and timer locks are leaves. The registry lock is
+ *   taken before a process lock (a registration checks that the process
+ *   lives), never under one.
  */
 
 #include <pthread.h>

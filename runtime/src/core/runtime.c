@@ -647,6 +647,11 @@ int molt__reg_add(molt_runtime *rt, molt_proc *p, const char *name)
 	memcpy(e->name, name, n + 1);
 	e->pid = p->pid;
 	pthread_mutex_lock(&rt->reg_mu);
+	if (molt__pf_has(p, MOLT__PF_NONAME)) { /* registering in terminate */
+		pthread_mutex_unlock(&rt->reg_mu);
+		molt_free(e);
+		return MOLT_ENOTFOUND;
+	}
 	if (p->name) {
 		pthread_mutex_unlock(&rt->reg_mu);
 		molt_free(e);
@@ -670,10 +675,11 @@ void molt__reg_remove(molt_runtime *rt, molt_proc *p)
 {
 	molt__regent **pp, *e = NULL;
 
-	if (!p->name)
-		return;
 	pthread_mutex_lock(&rt->reg_mu);
-	for (pp = &rt->reg; *pp; pp = &(*pp)->next) {
+	/* under reg_mu, so that no registration can follow (reg_add_pid
+	 * checks it under the same lock) */
+	molt__pf_set(p, MOLT__PF_NONAME);
+	for (pp = p->name ? &rt->reg : NULL; pp && *pp; pp = &(*pp)->next) {
 		if ((*pp)->name == p->name) {
 			e = *pp;
 			*pp = e->next;
@@ -701,8 +707,8 @@ int molt__reg_add_pid(molt_runtime *rt, molt_pid pid, const char *name)
 	e->pid = pid;
 	pthread_mutex_lock(&rt->reg_mu);
 	molt__spin_lock(&p->lock);
-	if (p->pid != pid)
-		rc = MOLT_ENOTFOUND;
+	if (p->pid != pid || molt__pf_has(p, MOLT__PF_NONAME))
+		rc = MOLT_ENOTFOUND; /* gone, or its exit has begun */
 	molt__spin_unlock(&p->lock);
 	for (molt__regent *it = rt->reg; rc == MOLT_OK && it; it = it->next)
 		if (strcmp(it->name, name) == 0)

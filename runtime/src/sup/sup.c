@@ -405,7 +405,9 @@ static int start_child(molt_ctx *ctx, child *c, molt_err *err)
 		c->pid = 0;
 		return molt_err_prefix(err, "child '%s'", c->id);
 	}
-	if (c->name && molt__reg_add_pid(ctx->rt, c->pid, c->name) < 0)
+	/* MOLT_ENOTFOUND: the child exits already; its EXIT follows */
+	if (c->name && (rc = molt__reg_add_pid(ctx->rt, c->pid, c->name)) < 0 &&
+	    rc != MOLT_ENOTFOUND)
 		molt_logf(ctx, MOLT_LOG_WARN, "child '%s': name '%s' is taken",
 			  c->id, c->name);
 	c->want = 1;
