@@ -2,10 +2,12 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -372,6 +374,104 @@ START_TEST(test_async_call_gets_reply_or_timeout_never_both)
 }
 END_TEST
 
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Completion counts by status, for outside calls (static: they outlive
+ * a failed case). */
+static atomic_int calls_ok, calls_closed, calls_other;
+
+static void count_status(int status, const void *data, size_t len,
+			 void *payload)
+{
+	(void)data;
+	(void)len;
+	(void)payload;
+	if (status == MOLT_OK)
+		atomic_fetch_add(&calls_ok, 1);
+	else if (status == MOLT_ECLOSED)
+		atomic_fetch_add(&calls_closed, 1);
+	else
+		atomic_fetch_add(&calls_other, 1);
+}
+
+/* Spawn n counters into pids, kill them, wait until they are gone;
+ * milliseconds. */
+static double exit_counters(molt_pid *pids, int n)
+{
+	molt_runtime_stats st;
+	size_t before;
+	double t0;
+
+	molt_runtime_get_stats(rt, &st);
+	before = st.processes;
+	for (int i = 0; i < n; i++)
+		pids[i] = rt_spawn(rt, "counter", NULL);
+	t0 = now_ms();
+	for (int i = 0; i < n; i++)
+		ck_assert_int_eq(molt_runtime_exit(rt, pids[i], "kill"),
+				 MOLT_OK);
+	do {
+		rt_sleep_ms(1);
+		molt_runtime_get_stats(rt, &st);
+	} while (st.processes > before && now_ms() - t0 < 20000);
+	ck_assert_uint_eq(st.processes, before);
+	return now_ms() - t0;
+}
+
+/* A process exit looks only at its own outside callers: 20,000 calls
+ * pending to one (suspended) process do not slow down 20,000 other
+ * exits, and when that process dies its callers all fail with
+ * MOLT_ECLOSED, promptly, while a call to another process is answered.
+ * Each exit scanning the whole table made this O(exits * calls). */
+#define PENDING 20000
+START_TEST(test_exit_looks_only_at_its_own_outside_callers)
+{
+	static molt_pid pids[PENDING];
+	molt_err err = MOLT_ERR_INIT;
+	double idle_ms, busy_ms, t0;
+	molt_pid blocked, other;
+
+	rt_stop(rt);
+	rt = rt_start(0, 1); /* the seeded pick walks a long run queue */
+	blocked = rt_spawn(rt, "counter", NULL);
+	other = rt_spawn(rt, "counter", NULL);
+	idle_ms = exit_counters(pids, PENDING);
+	ck_assert_int_eq(molt_runtime_suspend(rt, blocked, 1000, &err),
+			 MOLT_OK);
+	atomic_store(&calls_ok, 0);
+	atomic_store(&calls_closed, 0);
+	atomic_store(&calls_other, 0);
+	for (int i = 0; i < PENDING; i++)
+		ck_assert_int_eq(molt_runtime_call_async(rt, blocked, "get", 3,
+							 0, count_status, NULL,
+							 &err),
+				 MOLT_OK);
+	busy_ms = exit_counters(pids, PENDING);
+	fprintf(stderr,
+		"%d exits: %.0f ms, with %d calls pending elsewhere %.0f ms\n",
+		PENDING, idle_ms, PENDING, busy_ms);
+	ck_assert_int_eq(atomic_load(&calls_closed), 0);
+	ck_assert_msg(busy_ms < 3 * idle_ms + 100,
+		      "exits took %.0f ms with calls pending, %.0f ms without",
+		      busy_ms, idle_ms);
+	/* the callee dies: its callers fail at once, others are served */
+	t0 = now_ms();
+	ck_assert_int_eq(molt_runtime_exit(rt, blocked, "kill"), MOLT_OK);
+	ck_assert_str_eq(rt_call(rt, other, "incr"), "1");
+	while (atomic_load(&calls_closed) < PENDING && now_ms() - t0 < 2000)
+		rt_sleep_ms(1);
+	ck_assert_int_eq(atomic_load(&calls_closed), PENDING);
+	ck_assert_int_eq(atomic_load(&calls_other), 0);
+	ck_assert_int_eq(atomic_load(&calls_ok), 0);
+}
+END_TEST
+
 START_TEST(test_registered_names)
 {
 	molt_pid a = rt_spawn(rt, "probe", "register alpha");
@@ -482,6 +582,7 @@ Suite *proc_suite(void)
 		       test_timers_fire_in_order_around_the_sleeping_thread);
 	tcase_add_test(tc, test_async_call_gets_reply_or_timeout_never_both);
 	tcase_add_test(tc, test_timers_are_cancelled_when_their_process_exits);
+	tcase_add_test(tc, test_exit_looks_only_at_its_own_outside_callers);
 	tcase_add_test(tc, test_registered_names);
 	tcase_add_test(tc, test_name_is_dropped_when_exit_begins);
 	tcase_add_test(tc, test_pid_text_round_trips);

@@ -201,11 +201,13 @@ int molt__proc_sys(molt_runtime *rt, molt_pid pid, int op,
 
 /* Outside callers (runtime.c). */
 typedef struct molt__ext {
-	struct molt__ext *next; /* hash chain link */
-	molt_ref ref;		/* the call's reference */
-	molt_pid to;		/* the callee */
-	molt_call_cb cb;	/* completion */
-	void *payload;		/* for cb */
+	struct molt__ext *next;	  /* chain in the hash by ref */
+	struct molt__ext *tnext;  /* chain in the hash by callee */
+	struct molt__ext **tprev; /* what points at this one there */
+	molt_ref ref;		  /* the call's reference */
+	molt_pid to;		  /* the callee */
+	molt_call_cb cb;	  /* completion */
+	void *payload;		  /* for cb */
 } molt__ext;
 
 typedef struct molt__exitw {
