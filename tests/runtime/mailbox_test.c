@@ -200,6 +200,62 @@ START_TEST(test_idle_schedulers_sleep)
 }
 END_TEST
 
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+START_TEST(test_push_onto_own_queue_wakes_a_sleeping_scheduler)
+{
+	molt_runtime *rt = rt_start(0, 2);
+	molt_pid a = rt_spawn(rt, "probe", NULL);
+	molt_pid b = rt_spawn(rt, "probe", NULL);
+	molt_err err = MOLT_ERR_INIT;
+	volatile int got[3] = {0, 0, 0};
+	molt_proc_info pi = {0};
+	char req[64];
+	double t0, waited = -1;
+
+	/* a runs "sleep 50"; meanwhile "send b x" and "sleep 500" queue up
+	 * behind it, so a makes b runnable and then stays busy for 500 ms
+	 * while the other scheduler has nothing to do */
+	t0 = now_ms();
+	ck_assert_int_eq(molt_runtime_call_async(rt, a, "sleep 50", 8, 5000,
+						 ignore_reply, (void *)&got[0],
+						 &err),
+			 MOLT_OK);
+	snprintf(req, sizeof(req), "send %" PRIu64 " x", b);
+	ck_assert_int_eq(molt_runtime_call_async(rt, a, req, strlen(req), 5000,
+						 ignore_reply, (void *)&got[1],
+						 &err),
+			 MOLT_OK);
+	ck_assert_int_eq(molt_runtime_call_async(rt, a, "sleep 500", 9, 5000,
+						 ignore_reply, (void *)&got[2],
+						 &err),
+			 MOLT_OK);
+	/* watch b without a message (process_info makes nobody runnable) */
+	while (now_ms() - t0 < 2000) {
+		ck_assert_int_eq(molt_runtime_process_info(rt, b, &pi),
+				 MOLT_OK);
+		if (pi.reductions > 0) {
+			waited = now_ms() - t0;
+			break;
+		}
+		rt_sleep_ms(1);
+	}
+	fprintf(stderr, "b handled its message after %.1f ms\n", waited);
+	ck_assert(waited >= 0);
+	ck_assert_msg(waited < 300, "b waited %.1f ms behind a busy process",
+		      waited);
+	ck_assert_ptr_nonnull(
+		strstr(rt_probe_log_until(rt, b, "data=x", 2000), "data=x"));
+	rt_stop(rt);
+}
+END_TEST
+
 /* The order in which 20 runnable processes run, in deterministic mode
  * with seed: they all forward a tag to one collector. */
 static void run_order(const char *seed, char *out, size_t size)
@@ -268,6 +324,7 @@ Suite *mailbox_suite(void)
 		tc, test_suspend_queues_messages_and_resume_delivers_each_once);
 	tcase_add_test(tc, test_suspend_times_out_on_a_busy_process);
 	tcase_add_test(tc, test_idle_schedulers_sleep);
+	tcase_add_test(tc, test_push_onto_own_queue_wakes_a_sleeping_scheduler);
 	tcase_add_test(tc,
 		       test_deterministic_mode_replays_an_order_from_its_seed);
 	suite_add_tcase(s, tc);

@@ -239,6 +239,7 @@ typedef struct molt_runtime_stats {
 	size_t proc_struct_bytes; /* sizeof the process structure */
 	uint64_t long_callbacks;  /* callbacks that ran past
 				     long_callback_ms */
+	size_t timers_pending;	  /* timers armed and not yet fired */
 } molt_runtime_stats;
 
 MOLT_API void molt_runtime_get_stats(molt_runtime *rt, molt_runtime_stats *out);

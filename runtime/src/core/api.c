@@ -146,6 +146,7 @@ int molt_call_async(molt_ctx *ctx, molt_ref *out, molt_pid to, const void *req,
 		tmo = molt__msg_new(MOLT_MSG_TIMEOUT, to, ref, NULL, 0, NULL);
 		if (!tmo)
 			return MOLT_ENOMEM;
+		molt__pf_set(ctx->p, MOLT__PF_TIMERS);
 		if ((rc = molt__timer_add_msg(ctx->rt, ref, timeout_ms, self,
 					      tmo)) < 0)
 			return rc;
@@ -188,6 +189,7 @@ int molt_send_after(molt_ctx *ctx, molt_ref *out, uint32_t ms, const void *data,
 	m = molt__msg_new(MOLT_MSG_TIMER, self, ref, data, len, NULL);
 	if (!m)
 		return MOLT_ENOMEM;
+	molt__pf_set(ctx->p, MOLT__PF_TIMERS);
 	if ((rc = molt__timer_add_msg(ctx->rt, ref, ms, self, m)) < 0)
 		return rc;
 	if (out)
@@ -327,17 +329,8 @@ molt_pid molt_whereis(molt_ctx *ctx, const char *name)
 
 static void stop_with(molt_ctx *ctx, const char *reason)
 {
-	molt_proc *p = ctx->p;
-	char *r;
-
-	if (!p || molt__pf_has(p, MOLT__PF_EXITING))
-		return;
-	r = molt_strdup(reason);
-	molt_free(p->stop_reason);
-	p->stop_reason = r;
-	molt__spin_lock(&p->lock);
-	molt__pf_set(p, MOLT__PF_EXITING);
-	molt__spin_unlock(&p->lock);
+	if (ctx->p)
+		molt__proc_set_exiting(ctx->p, reason);
 }
 
 void molt_stop(molt_ctx *ctx, const char *reason)

@@ -112,7 +112,7 @@ int molt__reason_normal(const char *r)
 	       strncmp(r, "shutdown:", 9) == 0;
 }
 
-static void set_exiting(molt_proc *p, const char *reason)
+void molt__proc_set_exiting(molt_proc *p, const char *reason)
 {
 	char *r;
 
@@ -120,11 +120,28 @@ static void set_exiting(molt_proc *p, const char *reason)
 		return;
 	r = molt_strdup(reason);
 	molt_free(p->stop_reason);
-	/* out of memory here: the reason degrades to "normal"-less "error" */
 	p->stop_reason = r;
 	molt__spin_lock(&p->lock);
+	/* out of memory: never let a crash read as "normal" */
+	if (r)
+		molt__pf_clear(p, MOLT__PF_NOMEM);
+	else
+		molt__pf_set(p, MOLT__PF_NOMEM);
 	molt__pf_set(p, MOLT__PF_EXITING);
 	molt__spin_unlock(&p->lock);
+}
+
+static void set_exiting(molt_proc *p, const char *reason)
+{
+	molt__proc_set_exiting(p, reason);
+}
+
+/* p's exit reason: borrowed, valid until p's slot is released. */
+static const char *exit_reason(const molt_proc *p)
+{
+	if (p->stop_reason)
+		return p->stop_reason;
+	return molt__pf_has(p, MOLT__PF_NOMEM) ? MOLT__REASON_NOMEM : "normal";
 }
 
 /* --- delivery --- */
@@ -516,8 +533,9 @@ const char *molt__proc_unstop(molt_proc *p, char *why, size_t size)
 
 static void proc_exit(molt_runtime *rt, molt_proc *p, int run_terminate)
 {
-	const char *reason = p->stop_reason ? p->stop_reason : "normal";
+	const char *reason = exit_reason(p);
 	molt_pid pid = p->pid;
+	int timers = molt__pf_has(p, MOLT__PF_TIMERS);
 	molt__link *links;
 	molt__lidx *lidx;
 	molt__msg *mbox, *sig;
@@ -526,6 +544,8 @@ static void proc_exit(molt_runtime *rt, molt_proc *p, int run_terminate)
 	molt_ctx ctx;
 	molt__cbsave sv;
 
+	/* first: from here on whereis does not find the dying process */
+	molt__reg_remove(rt, p);
 	molt__proc_move_revert(rt, p, NULL);
 	ctx = (molt_ctx){rt, p, p->ver};
 	molt__watch_push(&sv, p, MOLT__CB_TERMINATE);
@@ -538,7 +558,6 @@ static void proc_exit(molt_runtime *rt, molt_proc *p, int run_terminate)
 		p->ver->desc->free_state(&ctx, p->state);
 	molt__watch_pop(&sv);
 	heap_reclaim(p);
-	molt__reg_remove(rt, p);
 	molt__spin_lock(&p->lock);
 	links = p->links;
 	p->links = NULL;
@@ -557,6 +576,8 @@ static void proc_exit(molt_runtime *rt, molt_proc *p, int run_terminate)
 			 "process <%u.%u> (%s) exited: %s", (unsigned)pid,
 			 (unsigned)(pid >> 32), ver->desc->name, reason);
 	molt_free(lidx);
+	if (timers) /* nobody could receive them */
+		molt__timer_cancel_owner(rt, pid);
 	notify_links(rt, pid, links, reason);
 	drain(rt, mbox);
 	drain(rt, sig);
@@ -636,7 +657,7 @@ int molt__proc_spawn(molt_runtime *rt, molt_pid *out, molt__version *ver,
 		molt_err_set(
 			err, MOLT_ERROR, "module '%s' init failed for %s: %s",
 			ver->desc->name, molt_pid_format(p->pid, pidbuf, 32),
-			p->stop_reason ? p->stop_reason : "error");
+			exit_reason(p));
 		proc_exit(rt, p, 0);
 		return MOLT_ERROR;
 	}

@@ -47,6 +47,15 @@ enum molt__pstatus {
 #define MOLT__PF_TRAP	   0x02u /* trap_exit is on */
 #define MOLT__PF_EXITING   0x04u /* a callback asked to stop */
 #define MOLT__PF_NOMOVE	   0x08u /* lazy move to current failed once */
+#define MOLT__PF_NOMEM	   0x10u /* the exit reason could not be copied */
+#define MOLT__PF_TIMERS	   0x20u /* it armed timers: cancel them at exit */
+#define MOLT__PF_NONAME                                                        \
+	0x40u /* exit began: no name (set, tested under                        \
+	       * the registry lock) */
+
+/* The exit reason when copying the real one failed: static, never freed
+ * (stop_reason stays NULL and MOLT__PF_NOMEM says why). */
+#define MOLT__REASON_NOMEM "error: out of memory"
 
 /* A process's index of its links (proc.c): monitors by ref, links by
  * pid, chained through molt__link.hnext. */
@@ -216,11 +225,13 @@ int molt__proc_post(molt_runtime *rt, molt_pid pid, molt__sysfn *fn);
 
 /* Outside callers (runtime.c). */
 typedef struct molt__ext {
-	struct molt__ext *next; /* hash chain link */
-	molt_ref ref;		/* the call's reference */
-	molt_pid to;		/* the callee */
-	molt_call_cb cb;	/* completion */
-	void *payload;		/* for cb */
+	struct molt__ext *next;	  /* chain in the hash by ref */
+	struct molt__ext *tnext;  /* chain in the hash by callee */
+	struct molt__ext **tprev; /* what points at this one there */
+	molt_ref ref;		  /* the call's reference */
+	molt_pid to;		  /* the callee */
+	molt_call_cb cb;	  /* completion */
+	void *payload;		  /* for cb */
 } molt__ext;
 
 typedef struct molt__exitw {
@@ -238,10 +249,16 @@ void molt__ext_exited(molt_runtime *rt, molt_pid pid, const char *reason);
 
 /* Registry. */
 int molt__reg_add(molt_runtime *rt, molt_proc *p, const char *name);
+/* p's exit begins: drop its name, and refuse names for it from now on. */
 void molt__reg_remove(molt_runtime *rt, molt_proc *p);
 molt_pid molt__reg_find(molt_runtime *rt, const char *name);
 /* Register another (live) process: MOLT_EEXISTS, MOLT_ENOTFOUND. */
 int molt__reg_add_pid(molt_runtime *rt, molt_pid pid, const char *name);
+
+/* Ask the running p to exit with reason (borrowed; copied), unless it is
+ * exiting already. Out of memory, the exit is still abnormal: its reason
+ * becomes MOLT__REASON_NOMEM. The caller owns p's turn. */
+void molt__proc_set_exiting(molt_proc *p, const char *reason);
 
 /* Is reason a normal exit ("normal", "shutdown", "shutdown:...")? */
 int molt__reason_normal(const char *reason);

@@ -10,8 +10,9 @@
  *   means the process is gone. Generations only grow; a slot whose
  *   generation would wrap is retired, so pids are never reused.
  * - Lock order: the module table's lock (code/), then a process lock,
- *   then a run queue lock; the registry, external-call and timer locks
- *   are leaves.
+ *   then a run queue lock; the external-call and timer locks are leaves.
+ *   The registry lock is taken before a process lock (a registration
+ *   checks that the process lives), never under one.
  * - Core calls no layer above it by name. What it needs from them (the
  *   current version of a module; moving a process off old code) it
  *   calls through rt->hooks, which node.c fills when it builds the
@@ -83,12 +84,14 @@ struct molt_runtime {
 	struct molt__regent *reg; /* name -> pid */
 
 	/* outside callers waiting for replies or exits, under ext_mu */
-	pthread_mutex_t ext_mu; /* guards ext, exit_waiters */
-	struct molt__ext **ext; /* pending calls from outside, hashed by
-				 * ref (chains), ext_cap slots (2^k) */
-	size_t ext_cap;		/* slots in ext (0: none yet) */
-	atomic_int n_ext;	/* entries in ext (fast check at exit) */
-	pthread_cond_t exit_cv; /* broadcast when a watched pid exits */
+	pthread_mutex_t ext_mu;	   /* guards ext, exit_waiters */
+	struct molt__ext **ext;	   /* pending calls from outside, hashed by
+				    * ref (chains), ext_cap slots (2^k) */
+	struct molt__ext **ext_to; /* the same calls hashed by callee pid
+				    * (doubly linked chains), ext_cap slots */
+	size_t ext_cap;		   /* slots in ext and ext_to (0: none yet) */
+	atomic_int n_ext;	   /* entries in ext (fast check at exit) */
+	pthread_cond_t exit_cv;	   /* broadcast when a watched pid exits */
 	struct molt__exitw *exit_waiters; /* molt_runtime_wait callers */
 	atomic_int n_exitw;		  /* entries in exit_waiters */
 };

@@ -238,6 +238,7 @@ void molt__rt_free(molt_runtime *rt)
 		}
 	}
 	molt_free(rt->ext);
+	molt_free(rt->ext_to);
 	pthread_mutex_destroy(&rt->ext_mu);
 	pthread_cond_destroy(&rt->exit_cv);
 	molt_free(rt);
@@ -313,8 +314,10 @@ int molt_runtime_exit(molt_runtime *rt, molt_pid pid, const char *reason)
 /*
  * Pending outside calls are hashed by ref, so that taking one out at its
  * reply or timeout is O(1) however many are in flight (with a plain list,
- * 100,000 concurrent calls took 18 s to answer). The table doubles when it
- * is as full as it has slots.
+ * 100,000 concurrent calls took 18 s to answer), and by callee pid, so
+ * that a process exit finds its own callers without looking at the
+ * others'. The tables double when they are as full as they have slots
+ * and halve when under a quarter full.
  */
 #define EXT_MIN 256u
 
@@ -323,13 +326,42 @@ static size_t ext_slot(size_t cap, molt_ref ref)
 	return (size_t)(((ref >> 1) * 0x9E3779B97F4A7C15ull) >> 32) & (cap - 1);
 }
 
-/* Rehash into cap slots (ext_mu held): 0, or -1 out of memory. */
-static int ext_grow(molt_runtime *rt, size_t cap)
+static size_t ext_to_slot(size_t cap, molt_pid pid)
+{
+	return (size_t)((pid * 0x9E3779B97F4A7C15ull) >> 32) & (cap - 1);
+}
+
+/* Chain e by its callee (ext_mu held). */
+static void ext_to_link(molt__ext **t, size_t cap, molt__ext *e)
+{
+	molt__ext **b = &t[ext_to_slot(cap, e->to)];
+
+	e->tnext = *b;
+	if (*b)
+		(*b)->tprev = &e->tnext;
+	e->tprev = b;
+	*b = e;
+}
+
+static void ext_to_unlink(molt__ext *e)
+{
+	*e->tprev = e->tnext;
+	if (e->tnext)
+		e->tnext->tprev = e->tprev;
+}
+
+/* Rehash into cap slots (ext_mu held): 0, or -1 out of memory (then the
+ * tables stay as they were). */
+static int ext_resize(molt_runtime *rt, size_t cap)
 {
 	molt__ext **t = molt_calloc(cap, sizeof(*t));
+	molt__ext **to = molt_calloc(cap, sizeof(*to));
 
-	if (!t)
+	if (!t || !to) {
+		molt_free(t);
+		molt_free(to);
 		return -1;
+	}
 	for (size_t i = 0; i < rt->ext_cap; i++) {
 		while (rt->ext[i]) {
 			molt__ext *e = rt->ext[i];
@@ -338,12 +370,38 @@ static int ext_grow(molt_runtime *rt, size_t cap)
 			rt->ext[i] = e->next;
 			e->next = t[j];
 			t[j] = e;
+			ext_to_link(to, cap, e);
 		}
 	}
 	molt_free(rt->ext);
+	molt_free(rt->ext_to);
 	rt->ext = t;
+	rt->ext_to = to;
 	rt->ext_cap = cap;
 	return 0;
+}
+
+/* Halve the tables once they are under a quarter full (ext_mu held), so
+ * that a burst of calls does not leave them large; out of memory they
+ * just stay. */
+static void ext_shrink(molt_runtime *rt)
+{
+	size_t n = (size_t)atomic_load(&rt->n_ext);
+
+	if (rt->ext_cap > EXT_MIN && n < rt->ext_cap / 4)
+		ext_resize(rt, rt->ext_cap / 2);
+}
+
+/* Take e out of the hash by ref (ext_mu held). */
+static void ext_unlink(molt_runtime *rt, molt__ext *e)
+{
+	molt__ext **pp = &rt->ext[ext_slot(rt->ext_cap, e->ref)];
+
+	while (*pp != e)
+		pp = &(*pp)->next;
+	*pp = e->next;
+	ext_to_unlink(e);
+	atomic_fetch_sub(&rt->n_ext, 1);
 }
 
 /* Put e into the table: 0, or -1 out of memory (e not added). */
@@ -353,7 +411,7 @@ static int ext_put(molt_runtime *rt, molt__ext *e)
 
 	pthread_mutex_lock(&rt->ext_mu);
 	if ((size_t)atomic_load(&rt->n_ext) >= rt->ext_cap &&
-	    ext_grow(rt, rt->ext_cap ? 2 * rt->ext_cap : EXT_MIN) < 0 &&
+	    ext_resize(rt, rt->ext_cap ? 2 * rt->ext_cap : EXT_MIN) < 0 &&
 	    !rt->ext_cap) {
 		pthread_mutex_unlock(&rt->ext_mu);
 		return -1;
@@ -361,6 +419,7 @@ static int ext_put(molt_runtime *rt, molt__ext *e)
 	i = ext_slot(rt->ext_cap, e->ref);
 	e->next = rt->ext[i];
 	rt->ext[i] = e;
+	ext_to_link(rt->ext_to, rt->ext_cap, e);
 	atomic_fetch_add(&rt->n_ext, 1);
 	pthread_mutex_unlock(&rt->ext_mu);
 	return 0;
@@ -368,17 +427,16 @@ static int ext_put(molt_runtime *rt, molt__ext *e)
 
 static molt__ext *ext_take(molt_runtime *rt, molt_ref ref)
 {
-	molt__ext **pp, *e = NULL;
+	molt__ext *e = NULL;
 
 	pthread_mutex_lock(&rt->ext_mu);
-	pp = rt->ext_cap ? &rt->ext[ext_slot(rt->ext_cap, ref)] : NULL;
-	for (; pp && *pp; pp = &(*pp)->next) {
-		if ((*pp)->ref == ref) {
-			e = *pp;
-			*pp = e->next;
-			atomic_fetch_sub(&rt->n_ext, 1);
-			break;
-		}
+	if (rt->ext_cap)
+		e = rt->ext[ext_slot(rt->ext_cap, ref)];
+	while (e && e->ref != ref)
+		e = e->next;
+	if (e) {
+		ext_unlink(rt, e);
+		ext_shrink(rt);
 	}
 	pthread_mutex_unlock(&rt->ext_mu);
 	return e;
@@ -409,25 +467,23 @@ static void ext_timeout(molt_runtime *rt, molt_ref ref, void *payload)
 
 void molt__ext_exited(molt_runtime *rt, molt_pid pid, const char *reason)
 {
-	molt__ext **pp, *dead = NULL;
+	molt__ext *e, *next, *dead = NULL;
 
 	if (!atomic_load(&rt->n_ext) && !atomic_load(&rt->n_exitw))
 		return;
 	pthread_mutex_lock(&rt->ext_mu);
-	for (size_t i = 0; atomic_load(&rt->n_ext) && i < rt->ext_cap; i++) {
-		for (pp = &rt->ext[i]; *pp;) {
-			molt__ext *e = *pp;
-
-			if (e->to != pid) {
-				pp = &e->next;
-				continue;
-			}
-			*pp = e->next;
-			atomic_fetch_sub(&rt->n_ext, 1);
-			e->next = dead;
-			dead = e;
-		}
+	/* only pid's own callers: one chain of the hash by callee */
+	e = rt->ext_cap ? rt->ext_to[ext_to_slot(rt->ext_cap, pid)] : NULL;
+	for (; e; e = next) {
+		next = e->tnext;
+		if (e->to != pid)
+			continue;
+		ext_unlink(rt, e);
+		e->next = dead;
+		dead = e;
 	}
+	if (dead)
+		ext_shrink(rt);
 	for (molt__exitw *w = rt->exit_waiters; w; w = w->next) {
 		if (w->pid == pid) {
 			w->done = 1;
@@ -436,10 +492,8 @@ void molt__ext_exited(molt_runtime *rt, molt_pid pid, const char *reason)
 	}
 	pthread_cond_broadcast(&rt->exit_cv);
 	pthread_mutex_unlock(&rt->ext_mu);
-	while (dead) {
-		molt__ext *e = dead;
-
-		dead = e->next;
+	for (e = dead; e; e = next) {
+		next = e->next;
 		molt__timer_cancel(rt, e->ref);
 		e->cb(MOLT_ECLOSED, NULL, 0, e->payload);
 		molt_free(e);
@@ -611,6 +665,11 @@ int molt__reg_add(molt_runtime *rt, molt_proc *p, const char *name)
 	memcpy(e->name, name, n + 1);
 	e->pid = p->pid;
 	pthread_mutex_lock(&rt->reg_mu);
+	if (molt__pf_has(p, MOLT__PF_NONAME)) { /* registering in terminate */
+		pthread_mutex_unlock(&rt->reg_mu);
+		molt_free(e);
+		return MOLT_ENOTFOUND;
+	}
 	if (p->name) {
 		pthread_mutex_unlock(&rt->reg_mu);
 		molt_free(e);
@@ -634,10 +693,11 @@ void molt__reg_remove(molt_runtime *rt, molt_proc *p)
 {
 	molt__regent **pp, *e = NULL;
 
-	if (!p->name)
-		return;
 	pthread_mutex_lock(&rt->reg_mu);
-	for (pp = &rt->reg; *pp; pp = &(*pp)->next) {
+	/* under reg_mu, so that no registration can follow (reg_add_pid
+	 * checks it under the same lock) */
+	molt__pf_set(p, MOLT__PF_NONAME);
+	for (pp = p->name ? &rt->reg : NULL; pp && *pp; pp = &(*pp)->next) {
 		if ((*pp)->name == p->name) {
 			e = *pp;
 			*pp = e->next;
@@ -665,8 +725,8 @@ int molt__reg_add_pid(molt_runtime *rt, molt_pid pid, const char *name)
 	e->pid = pid;
 	pthread_mutex_lock(&rt->reg_mu);
 	molt__spin_lock(&p->lock);
-	if (p->pid != pid)
-		rc = MOLT_ENOTFOUND;
+	if (p->pid != pid || molt__pf_has(p, MOLT__PF_NONAME))
+		rc = MOLT_ENOTFOUND; /* gone, or its exit has begun */
 	molt__spin_unlock(&p->lock);
 	for (molt__regent *it = rt->reg; rc == MOLT_OK && it; it = it->next)
 		if (strcmp(it->name, name) == 0)
@@ -752,4 +812,5 @@ void molt__rt_get_stats(molt_runtime *rt, molt_runtime_stats *out)
 			&rt->sched.s[i].dispatched, memory_order_relaxed);
 	out->proc_struct_bytes = sizeof(molt_proc);
 	out->long_callbacks = molt__watch_long_count(rt);
+	out->timers_pending = molt__timer_count(rt);
 }

@@ -7,6 +7,7 @@
 
 #include "proc.h"
 #include "rt.h"
+#include "timer.h"
 #include "watch.h"
 
 #include "molt/banned.h"
@@ -66,6 +67,68 @@ static void wake_one(molt__scheds *ss)
 	pthread_mutex_unlock(&ss->idle_mu);
 }
 
+static void wake_later(molt_runtime *rt);
+
+/* Has s a queue that did not move since the last kick (s is stuck in a
+ * callback)? Timer thread only. */
+static int stuck(molt__sched *s)
+{
+	size_t len, pops;
+
+	pthread_mutex_lock(&s->q.mu);
+	len = s->q.len;
+	pops = s->q.pops;
+	pthread_mutex_unlock(&s->q.mu);
+	if (len && pops == s->kick_seen)
+		return 1;
+	s->kick_seen = pops;
+	return 0;
+}
+
+/* The deferred wake-up (timer thread), while work is queued and a
+ * scheduler sleeps: wake it if a queue is stuck behind a callback, else
+ * look again later (its scheduler is working through it). */
+static void kick(molt_runtime *rt, molt_ref ref, void *payload)
+{
+	molt__scheds *ss = &rt->sched;
+	int any = 0;
+
+	(void)ref;
+	(void)payload;
+	atomic_store(&ss->kick_armed, 0);
+	if (atomic_load(&ss->runnable) == 0 ||
+	    atomic_load(&ss->sleepers) == 0 || atomic_load(&ss->stopping))
+		return;
+	for (unsigned i = 0; i < ss->n; i++)
+		any |= stuck(&ss->s[i]);
+	if (any)
+		wake_one(ss);
+	else
+		wake_later(rt);
+}
+
+/* A push onto the pusher's own queue, which holds only p, while another
+ * scheduler sleeps: the pusher will most likely run p itself as soon as
+ * its callback returns, and waking a thread per message (a futex, then
+ * the woken one steals or sleeps again) costs more than the message.
+ * But the callback may also run long, and p must not wait for it while
+ * a scheduler sleeps. So the wake-up is deferred: the timer thread looks
+ * again in 1 ms and wakes a sleeper if work is still queued. At most one
+ * such timer is pending; kick() wakes a sleeper only if a queue did not
+ * move for a tick, so a busy scheduler keeps its work. */
+static void wake_later(molt_runtime *rt)
+{
+	molt__scheds *ss = &rt->sched;
+
+	if (atomic_load_explicit(&ss->kick_armed, memory_order_relaxed) ||
+	    atomic_exchange(&ss->kick_armed, 1))
+		return;
+	if (molt__timer_add_fn(rt, molt__rt_ref(rt, 0), 1, kick, NULL) < 0) {
+		atomic_store(&ss->kick_armed, 0);
+		wake_one(ss); /* out of memory: wake now */
+	}
+}
+
 void molt__sched_push(molt_runtime *rt, molt_proc *p)
 {
 	molt__scheds *ss = &rt->sched;
@@ -88,9 +151,11 @@ void molt__sched_push(molt_runtime *rt, molt_proc *p)
 	len = ++q->len;
 	pthread_mutex_unlock(&q->mu);
 	atomic_fetch_add(&ss->runnable, 1);
-	/* A scheduler pushing onto its own queue runs that process next
-	 * itself; waking another thread for it would only cost a futex. */
-	if (atomic_load(&ss->sleepers) > 0 && (s != cur || len > 1))
+	if (atomic_load(&ss->sleepers) == 0)
+		return;
+	if (s == cur && len == 1)
+		wake_later(rt);
+	else
 		wake_one(ss);
 }
 
@@ -113,6 +178,7 @@ static molt_proc *pop(molt__sched *s, int pick)
 		pp = &(*pp)->next_run;
 	p = *pp;
 	*pp = p->next_run;
+	q->pops++;
 	if (q->tail == p) {
 		q->tail = NULL;
 		for (molt_proc *t = q->head; t; t = t->next_run)

@@ -24,10 +24,11 @@ struct molt_proc;
 struct molt_runtime;
 
 typedef struct molt__runq {
-	pthread_mutex_t mu;	/* guards head, tail, len */
+	pthread_mutex_t mu;	/* guards head, tail, len, pops */
 	struct molt_proc *head; /* next to run */
 	struct molt_proc *tail; /* last queued */
 	size_t len;		/* queued processes */
+	size_t pops;		/* processes taken off, ever */
 } molt__runq;
 
 typedef struct molt__sched {
@@ -36,6 +37,7 @@ typedef struct molt__sched {
 	pthread_t thread;	 /* its thread */
 	molt__runq q;		 /* its run queue */
 	uint64_t rng;		 /* xorshift state (deterministic mode) */
+	size_t kick_seen;	 /* q.pops at the last kick (timer thread) */
 	atomic_uint_fast64_t dispatched; /* messages handled (own writes) */
 } molt__sched;
 
@@ -46,6 +48,7 @@ typedef struct molt__scheds {
 	atomic_long runnable;	 /* processes in all queues */
 	atomic_int sleepers;	 /* threads waiting on idle_cv */
 	atomic_int stopping;	 /* set by molt__sched_stop */
+	atomic_int kick_armed;	 /* a deferred wake-up is on the timer */
 	pthread_mutex_t idle_mu; /* with idle_cv */
 	pthread_cond_t idle_cv;	 /* idle schedulers wait here */
 } molt__scheds;

@@ -21,8 +21,12 @@ int molt__timer_init(molt_runtime *rt)
 	memset(t, 0, sizeof(*t));
 	t->nbuckets = 1024;
 	t->buckets = molt_calloc(t->nbuckets, sizeof(*t->buckets));
-	if (!t->buckets)
+	t->owners = molt_calloc(t->nbuckets, sizeof(*t->owners));
+	if (!t->buckets || !t->owners) {
+		molt_free(t->buckets);
+		molt_free(t->owners);
 		return MOLT_ENOMEM;
+	}
 	pthread_mutex_init(&t->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -45,6 +49,7 @@ void molt__timer_release(molt_runtime *rt)
 		timer_free(t->heap[i]);
 	molt_free(t->heap);
 	molt_free(t->buckets);
+	molt_free(t->owners);
 	pthread_mutex_destroy(&t->mu);
 	pthread_cond_destroy(&t->cv);
 	memset(t, 0, sizeof(*t));
@@ -53,6 +58,39 @@ void molt__timer_release(molt_runtime *rt)
 static molt__timer **bucket(molt__timers *t, molt_ref ref)
 {
 	return &t->buckets[(ref >> 1) & (t->nbuckets - 1)];
+}
+
+static molt__timer **owner_bucket(molt__timers *t, molt_pid pid)
+{
+	uint64_t h = (uint64_t)pid * 0x9E3779B97F4A7C15ull;
+
+	return &t->owners[(size_t)(h >> 32) & (t->nbuckets - 1)];
+}
+
+/* Chain tm by its owner, the pid it delivers to (t->mu held). */
+static void owner_link(molt__timers *t, molt__timer *tm)
+{
+	molt__timer **b;
+
+	if (!tm->msg)
+		return;
+	b = owner_bucket(t, tm->to);
+	tm->onext = *b;
+	if (*b)
+		(*b)->oprev = &tm->onext;
+	tm->oprev = b;
+	*b = tm;
+}
+
+static void owner_unlink(molt__timer *tm)
+{
+	if (!tm->oprev)
+		return;
+	*tm->oprev = tm->onext;
+	if (tm->onext)
+		tm->onext->oprev = tm->oprev;
+	tm->oprev = NULL;
+	tm->onext = NULL;
 }
 
 static void swap(molt__timers *t, size_t a, size_t b)
@@ -98,6 +136,7 @@ static void unlink_timer(molt__timers *t, molt__timer *tm)
 	for (pp = bucket(t, tm->ref); *pp != tm; pp = &(*pp)->hnext)
 		;
 	*pp = tm->hnext;
+	owner_unlink(tm);
 	t->n--;
 	if (i != t->n) {
 		t->heap[i] = t->heap[t->n];
@@ -114,17 +153,24 @@ static void rehash(molt__timers *t)
 {
 	size_t nb = 2 * t->nbuckets;
 	molt__timer **b = molt_calloc(nb, sizeof(*b));
+	molt__timer **o = molt_calloc(nb, sizeof(*o));
 
-	if (!b)
+	if (!b || !o) {
+		molt_free(b);
+		molt_free(o);
 		return;
+	}
 	molt_free(t->buckets);
+	molt_free(t->owners);
 	t->buckets = b;
+	t->owners = o;
 	t->nbuckets = nb;
 	for (size_t i = 0; i < t->n; i++) {
 		molt__timer **h = bucket(t, t->heap[i]->ref);
 
 		t->heap[i]->hnext = *h;
 		*h = t->heap[i];
+		owner_link(t, t->heap[i]);
 	}
 }
 
@@ -151,6 +197,7 @@ static int add(molt_runtime *rt, molt__timer *tm, uint32_t ms)
 	b = bucket(t, tm->ref);
 	tm->hnext = *b;
 	*b = tm;
+	owner_link(t, tm);
 	tm->idx = t->n;
 	t->heap[t->n++] = tm;
 	sift_up(t, tm->idx);
@@ -197,6 +244,38 @@ int molt__timer_add_fn(molt_runtime *rt, molt_ref ref, uint32_t ms,
 		return MOLT_ENOMEM;
 	}
 	return MOLT_OK;
+}
+
+void molt__timer_cancel_owner(molt_runtime *rt, molt_pid pid)
+{
+	molt__timers *t = &rt->timers;
+	molt__timer *tm, *next, *dead = NULL;
+
+	pthread_mutex_lock(&t->mu);
+	for (tm = *owner_bucket(t, pid); tm; tm = next) {
+		next = tm->onext;
+		if (tm->to != pid)
+			continue;
+		unlink_timer(t, tm);
+		tm->hnext = dead; /* free them outside the lock */
+		dead = tm;
+	}
+	pthread_mutex_unlock(&t->mu);
+	for (; dead; dead = next) {
+		next = dead->hnext;
+		timer_free(dead);
+	}
+}
+
+size_t molt__timer_count(molt_runtime *rt)
+{
+	molt__timers *t = &rt->timers;
+	size_t n;
+
+	pthread_mutex_lock(&t->mu);
+	n = t->n;
+	pthread_mutex_unlock(&t->mu);
+	return n;
 }
 
 int molt__timer_cancel(molt_runtime *rt, molt_ref ref)

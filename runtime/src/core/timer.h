@@ -22,7 +22,9 @@ typedef struct molt__timer {
 	molt__timer_fn fn;     /* ... call fn(payload) on the timer thread */
 	void *payload;	       /* for fn */
 	size_t idx;	       /* position in the heap */
-	struct molt__timer *hnext; /* hash chain */
+	struct molt__timer *hnext;  /* hash chain by ref */
+	struct molt__timer *onext;  /* chain by owner (to), msg timers only */
+	struct molt__timer **oprev; /* what points at this one in that chain */
 } molt__timer;
 
 typedef struct molt__timers {
@@ -36,7 +38,8 @@ typedef struct molt__timers {
 	molt__timer **heap;    /* min-heap by due */
 	size_t n, cap;	       /* heap size */
 	molt__timer **buckets; /* hash by ref */
-	size_t nbuckets;       /* power of two */
+	molt__timer **owners;  /* hash by owner pid (doubly linked chains) */
+	size_t nbuckets;       /* power of two, for both hashes */
 } molt__timers;
 
 int molt__timer_init(struct molt_runtime *rt);
@@ -49,6 +52,11 @@ int molt__timer_add_msg(struct molt_runtime *rt, molt_ref ref, uint32_t ms,
 /* After ms, call fn on the timer thread. */
 int molt__timer_add_fn(struct molt_runtime *rt, molt_ref ref, uint32_t ms,
 		       molt__timer_fn fn, void *payload);
+/* Cancel every pending timer that would deliver to pid (its process
+ * exits); O(its timers). */
+void molt__timer_cancel_owner(struct molt_runtime *rt, molt_pid pid);
+/* Timers armed and not yet fired or cancelled. */
+size_t molt__timer_count(struct molt_runtime *rt);
 /* Remove a pending timer: MOLT_OK, or MOLT_ENOTFOUND if fired/unknown. */
 int molt__timer_cancel(struct molt_runtime *rt, molt_ref ref);
 

@@ -35,13 +35,25 @@ typedef struct child {
 	int stopped;	 /* terminated by stop_module, for start_module */
 } child;
 
+/* A slot of the children's index by pid (pid 0: empty). */
+typedef struct pslot {
+	molt_pid pid; /* a running child */
+	size_t i;     /* its position in kids */
+} pslot;
+
 typedef struct sup {
 	int strategy;	       /* ONE_FOR_ONE ... */
 	int intensity;	       /* max restarts ... */
 	uint64_t period_ms;    /* ... within this period */
 	char *name;	       /* registered name of the supervisor */
-	child *kids;	       /* children in start order */
+	child *kids;	       /* children in start order (simple_one_for_one:
+				* any order) */
 	size_t n, cap;	       /* used, allocated */
+	pslot *pidx;	       /* running children by pid: open addressing,
+				* linear probing, at most half full */
+	size_t pidx_cap;       /* slots (2^k), 0 before the first child */
+	size_t pidx_n;	       /* used slots */
+	int pidx_off;	       /* out of memory once: find by a scan */
 	child tmpl;	       /* simple_one_for_one template */
 	uint64_t *times;       /* recent restart times (intensity slots) */
 	size_t ntimes;	       /* used */
@@ -76,6 +88,7 @@ static void sup_free(sup *s)
 		child_clear(&s->kids[i]);
 	child_clear(&s->tmpl);
 	molt_free(s->kids);
+	molt_free(s->pidx);
 	molt_free(s->times);
 	molt_free(s->seq);
 	molt_free(s->name);
@@ -274,6 +287,106 @@ static int spec_parse(sup **out, const char *text, size_t len, molt_err *err)
 	return MOLT_OK;
 }
 
+/* --- the children's index by pid --- */
+
+/*
+ * A child exit finds its child by pid in O(1), so that a
+ * simple_one_for_one supervisor with many children does constant work
+ * per exit. If the index cannot grow, it is dropped and lookups scan
+ * kids (slower, still correct).
+ */
+static size_t pidx_home(molt_pid pid, size_t cap)
+{
+	return (size_t)((pid * 0x9E3779B97F4A7C15ull) >> 32) & (cap - 1);
+}
+
+static void pidx_drop(sup *s)
+{
+	molt_free(s->pidx);
+	s->pidx = NULL;
+	s->pidx_cap = s->pidx_n = 0;
+	s->pidx_off = 1;
+}
+
+/* The slot holding pid, or the empty slot where it would go. */
+static pslot *pidx_slot(sup *s, molt_pid pid)
+{
+	size_t m = s->pidx_cap - 1, k = pidx_home(pid, s->pidx_cap);
+
+	while (s->pidx[k].pid && s->pidx[k].pid != pid)
+		k = (k + 1) & m;
+	return &s->pidx[k];
+}
+
+static void pidx_grow(sup *s)
+{
+	size_t cap = s->pidx_cap ? 2 * s->pidx_cap : 64;
+	pslot *old = s->pidx, *t = molt_calloc(cap, sizeof(*t));
+	size_t ocap = s->pidx_cap;
+
+	if (!t) {
+		pidx_drop(s);
+		return;
+	}
+	s->pidx = t;
+	s->pidx_cap = cap;
+	for (size_t k = 0; k < ocap; k++)
+		if (old[k].pid)
+			*pidx_slot(s, old[k].pid) = old[k];
+	molt_free(old);
+}
+
+/* Record that kids[i] runs as pid. */
+static void pidx_set(sup *s, molt_pid pid, size_t i)
+{
+	pslot *e;
+
+	if (s->pidx_off || !pid)
+		return;
+	if (2 * (s->pidx_n + 1) > s->pidx_cap) {
+		pidx_grow(s);
+		if (s->pidx_off)
+			return;
+	}
+	e = pidx_slot(s, pid);
+	if (!e->pid)
+		s->pidx_n++;
+	e->pid = pid;
+	e->i = i;
+}
+
+/* Forget pid; later entries of its probe run move back (no tombstones). */
+static void pidx_del(sup *s, molt_pid pid)
+{
+	size_t m, k, j;
+
+	if (!s->pidx_cap || !pid)
+		return;
+	m = s->pidx_cap - 1;
+	k = (size_t)(pidx_slot(s, pid) - s->pidx);
+	if (!s->pidx[k].pid)
+		return;
+	s->pidx[k].pid = 0;
+	s->pidx_n--;
+	for (j = (k + 1) & m; s->pidx[j].pid; j = (j + 1) & m) {
+		size_t h = pidx_home(s->pidx[j].pid, s->pidx_cap);
+
+		/* stays if its home lies cyclically in (k, j] */
+		if (k <= j ? (k < h && h <= j) : (k < h || h <= j))
+			continue;
+		s->pidx[k] = s->pidx[j];
+		s->pidx[j].pid = 0;
+		k = j;
+	}
+}
+
+/* kids[i] no longer runs. */
+static void child_gone(sup *s, size_t i)
+{
+	pidx_del(s, s->kids[i].pid);
+	s->kids[i].pid = 0;
+}
+
 /* --- running children --- */
 
 static int start_child(molt_ctx *ctx, child *c, molt_err *err)
@@ -293,11 +406,23 @@ static int start_child(molt_ctx *ctx, child *c, molt_err *err)
 		c->pid = 0;
 		return molt_err_prefix(err, "child '%s'", c->id);
 	}
-	if (c->name && molt__reg_add_pid(ctx->rt, c->pid, c->name) < 0)
+	/* MOLT_ENOTFOUND: the child exits already; its EXIT follows */
+	if (c->name && (rc = molt__reg_add_pid(ctx->rt, c->pid, c->name)) < 0 &&
+	    rc != MOLT_ENOTFOUND)
 		molt_logf(ctx, MOLT_LOG_WARN, "child '%s': name '%s' is taken",
 			  c->id, c->name);
 	c->want = 1;
 	return MOLT_OK;
+}
+
+/* Start kids[i] and index it by its pid. */
+static int start_kid(molt_ctx *ctx, sup *s, size_t i, molt_err *err)
+{
+	int rc = start_child(ctx, &s->kids[i], err);
+
+	if (rc == MOLT_OK)
+		pidx_set(s, s->kids[i].pid, i);
+	return rc;
 }
 
 /* Count a restart; 0 when that exceeds intensity within period. */
@@ -407,7 +532,7 @@ static void reconcile(molt_ctx *ctx, sup *s)
 		while (c->want && !c->pid) {
 			molt_err err = MOLT_ERR_INIT;
 
-			if (start_child(ctx, c, &err) == MOLT_OK)
+			if (start_kid(ctx, s, i, &err) == MOLT_OK)
 				break;
 			molt_logf(ctx, MOLT_LOG_ERROR, "restart failed: %s",
 				  err.msg);
@@ -420,11 +545,16 @@ static void reconcile(molt_ctx *ctx, sup *s)
 	}
 }
 
+/* Remove the (not running) simple_one_for_one child i in O(1): the last
+ * child takes its place. Dynamic children have no order to keep (OTP
+ * terminates them in no particular order either). */
 static void remove_child(sup *s, size_t i)
 {
 	child_clear(&s->kids[i]);
-	memmove(&s->kids[i], &s->kids[i + 1], (s->n - i - 1) * sizeof(child));
-	s->n--;
+	if (i != --s->n) {
+		s->kids[i] = s->kids[s->n];
+		pidx_set(s, s->kids[i].pid, i);
+	}
 }
 
 static void child_exited(molt_ctx *ctx, sup *s, size_t i, const char *reason)
@@ -434,7 +564,7 @@ static void child_exited(molt_ctx *ctx, sup *s, size_t i, const char *reason)
 		      (c->restart == TRANSIENT && !molt__reason_normal(reason));
 	size_t n, *idx;
 
-	c->pid = 0;
+	child_gone(s, i);
 	if (!restart) {
 		c->want = 0;
 		if (s->strategy == SIMPLE_ONE_FOR_ONE)
@@ -474,6 +604,11 @@ static int find_child(sup *s, molt_pid pid)
 		if (i < s->n && s->kids[i].pid == pid)
 			return (int)i;
 	}
+	if (!s->pidx_off) {
+		pslot *e = s->pidx_cap ? pidx_slot(s, pid) : NULL;
+
+		return e && e->pid ? (int)e->i : -1;
+	}
 	for (size_t i = 0; i < s->n; i++)
 		if (s->kids[i].pid == pid)
 			return (int)i;
@@ -488,7 +623,7 @@ static void on_exit_msg(molt_ctx *ctx, sup *s, const molt_msg *m)
 	if (i >= 0 && s->seq_active) {
 		if (s->kids[i].restart == TEMPORARY)
 			s->kids[i].want = 0;
-		s->kids[i].pid = 0;
+		child_gone(s, (size_t)i);
 		if (m->from == s->seq_pid) {
 			if (s->seq_timer)
 				molt_cancel_timer(ctx, s->seq_timer);
@@ -531,7 +666,7 @@ static int sup_init(molt_ctx *ctx, const void *args, size_t len,
 	}
 	*state_out = s;
 	for (size_t i = 0; i < s->n; i++) {
-		if (start_child(ctx, &s->kids[i], &err) < 0) {
+		if (start_kid(ctx, s, i, &err) < 0) {
 			molt_crash(ctx, "%s", err.msg);
 			return -1; /* started children die with us (linked) */
 		}
@@ -585,6 +720,7 @@ static int start_dynamic(molt_ctx *ctx, sup *s, const char *args, size_t len,
 		return reply_str(ctx, from, "error: start failed");
 	}
 	s->kids[s->n++] = c;
+	pidx_set(s, c.pid, s->n - 1);
 	return reply_str(ctx, from, molt_pid_format(c.pid, pb, 32));
 }
 
@@ -634,7 +770,7 @@ static int start_module(molt_ctx *ctx, sup *s, const char *mod, molt_from from)
 		if (!c->stopped || strcmp(c->module, mod) != 0)
 			continue;
 		c->stopped = 0;
-		if (start_child(ctx, c, &err) == MOLT_OK)
+		if (start_kid(ctx, s, i, &err) == MOLT_OK)
 			n++;
 		else if (!first.code)
 			first = err;
