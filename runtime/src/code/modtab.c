@@ -316,10 +316,37 @@ static int evaluating(molt__modtab *tab, const char *op, const char *name,
 			    op, name);
 }
 
+/*
+ * The processes on m's old version are looked for without the table's
+ * lock: a scan of every process under it would stall every spawn, load
+ * and `modules` for its whole length. Under the lock, take a reference
+ * on the old version (*old, NULL if none); then scan; then finish_old
+ * checks under the lock again that the slot still holds it.
+ */
+static void old_take(molt__module *m, molt__version **old)
+{
+	*old = m->old;
+	if (*old)
+		molt__version_ref(*old);
+}
+
+/* Processes still on old (none: 0); killed if kill. No table lock. */
+static unsigned old_users(molt_runtime *rt, molt__version *old, char *pids,
+			  size_t size, int kill)
+{
+	if (size)
+		pids[0] = '\0';
+	if (!old || !atomic_load(&old->procs))
+		return 0;
+	return pids_on(rt, old, pids, size, kill);
+}
+
 static int install(molt_runtime *rt, molt__version *v, unsigned flags,
 		   molt_err *err)
 {
 	molt__modtab *tab = rt->modtab;
+	int force = (flags & MOLT_LOAD_FORCE) != 0;
+	molt__version *old;
 	molt__module *m;
 	char pids[160];
 	int rc;
@@ -338,14 +365,23 @@ static int install(molt_runtime *rt, molt__version *v, unsigned flags,
 				    "%s: module '%s' is built in", v->path,
 				    m->name);
 	}
-	if (m->old && atomic_load(&m->old->procs) &&
-	    pids_on(rt, m->old, pids, sizeof(pids), flags & MOLT_LOAD_FORCE) &&
-	    !(flags & MOLT_LOAD_FORCE)) {
-		pthread_mutex_unlock(&tab->mu);
+	old_take(m, &old);
+	pthread_mutex_unlock(&tab->mu);
+	if (old_users(rt, old, pids, sizeof(pids), force) && !force) {
+		molt__version_unref(old);
 		return molt_err_set(err, MOLT_EBUSY,
 				    "not_purged: module '%s' old code still "
 				    "runs in %s",
 				    m->name, pids);
+	}
+	pthread_mutex_lock(&tab->mu);
+	if (m->old != old || tab->evaluating) {
+		pthread_mutex_unlock(&tab->mu);
+		molt__version_unref(old);
+		return molt_err_set(err, MOLT_EBUSY,
+				    "load of module '%s': its slots changed "
+				    "meanwhile; retry",
+				    m->name);
 	}
 	if (m->old)
 		drop_old(m);
@@ -356,6 +392,7 @@ static int install(molt_runtime *rt, molt__version *v, unsigned flags,
 	v->mod = m;
 	m->cur = v;
 	pthread_mutex_unlock(&tab->mu);
+	molt__version_unref(old); /* may unload it: not under the lock */
 	return MOLT_OK;
 }
 
@@ -413,8 +450,9 @@ int molt__modtab_purge(molt_runtime *rt, const char *name, unsigned flags,
 {
 	molt__modtab *tab = rt->modtab;
 	int soft = (flags & MOLT__PURGE_SOFT) != 0;
+	molt__version *old;
 	molt__module *m;
-	unsigned n = 0;
+	unsigned n;
 	char pids[160];
 	int rc;
 
@@ -429,17 +467,20 @@ int molt__modtab_purge(molt_runtime *rt, const char *name, unsigned flags,
 		return molt_err_set(err, MOLT_ENOTFOUND, "no module '%s'",
 				    name);
 	}
-	if (m->old && atomic_load(&m->old->procs))
-		n = pids_on(rt, m->old, pids, sizeof(pids), !soft);
+	old_take(m, &old);
+	pthread_mutex_unlock(&tab->mu);
+	n = old_users(rt, old, pids, sizeof(pids), !soft);
 	if (soft && n) {
-		pthread_mutex_unlock(&tab->mu);
+		molt__version_unref(old);
 		return molt_err_set(err, MOLT_EBUSY,
 				    "module '%s' old code still runs in %s",
 				    name, pids);
 	}
-	if (m->old)
+	pthread_mutex_lock(&tab->mu);
+	if (m->old == old) /* else loaded meanwhile: that old stays */
 		drop_old(m);
 	pthread_mutex_unlock(&tab->mu);
+	molt__version_unref(old); /* may unload it: not under the lock */
 	if (killed_out)
 		*killed_out = n;
 	return MOLT_OK;
