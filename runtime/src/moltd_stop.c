@@ -106,7 +106,8 @@ static void report(molt_runtime *rt, const char *why)
 		}
 	}
 	for (size_t i = 0; i < nc; i++)
-		add(&l, "%sscheduler %u in callback %s of %s", i ? ", " : "; ",
+		add(&l, "%s%s %u in callback %s of %s", i ? ", " : "; ",
+		    cbs[i].upgrade_worker ? "upgrade worker" : "scheduler",
 		    cbs[i].scheduler, cbs[i].callback,
 		    molt_pid_format(cbs[i].pid, pb, sizeof(pb)));
 	molt_log(MOLT_LOG_ERROR, "moltd", "%s", l.s);

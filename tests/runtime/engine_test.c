@@ -371,6 +371,19 @@ START_TEST(test_purge_scans_processes_outside_the_table_lock)
 }
 END_TEST
 
+/* Section 3: a code_change runs on the engine's workers, not on a
+ * scheduler; a long one is seen and counted like a long callback. */
+START_TEST(test_a_long_code_change_is_seen_like_a_long_callback)
+{
+	molt_runtime_stats st;
+
+	spawn_counter(777); /* 4.0.0's code_change takes 300 ms for it */
+	upg_eval_ok(rt, UPG_UP("4.0.0"));
+	molt_runtime_get_stats(rt, &st);
+	ck_assert_uint_ge(st.long_callbacks, 1);
+}
+END_TEST
+
 Suite *engine_suite(void)
 {
 	Suite *s = suite_create("engine");
@@ -391,6 +404,8 @@ Suite *engine_suite(void)
 		       test_code_server_ops_are_refused_during_an_evaluation);
 	tcase_add_test(tc, test_rollback_does_not_kill_busy_processes);
 	tcase_add_test(tc, test_purge_scans_processes_outside_the_table_lock);
+	tcase_add_test(tc,
+		       test_a_long_code_change_is_seen_like_a_long_callback);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -246,7 +246,9 @@ MOLT_API void molt_runtime_get_stats(molt_runtime *rt, molt_runtime_stats *out);
 
 /* A callback running now on a scheduler thread. */
 typedef struct molt_callback_info {
-	unsigned scheduler;  /* the scheduler thread running it */
+	unsigned scheduler;  /* the scheduler thread running it, or the
+				upgrade worker if upgrade_worker */
+	int upgrade_worker;  /* 1: a code_change on an upgrade worker */
 	molt_pid pid;	     /* its process */
 	char module[64];     /* the process's module */
 	char vsn[64];	     /* and version */

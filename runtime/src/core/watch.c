@@ -47,6 +47,7 @@ const char *molt__watch_cb_name(unsigned what)
 		[MOLT__CB_TERMINATE] = "terminate",
 		[MOLT__CB_FREE] = "free_state",
 		[MOLT__CB_SYSREQ] = "system request",
+		[MOLT__CB_CHANGE] = "code_change",
 	};
 	unsigned cb = what >> 8, kind = what & 0xffu;
 
@@ -196,8 +197,9 @@ static void describe(report *r, const event *e)
 		put(r, kind_name(e->what));
 		put(r, " message");
 	}
-	put(r, " on scheduler ");
-	put_u(r, e->sched);
+	put(r, e->sched & MOLT__WATCH_WORKER ? " on upgrade worker "
+					     : " on scheduler ");
+	put_u(r, e->sched & ~MOLT__WATCH_WORKER);
 }
 
 static void file_fields(report *r, const event *e, uint64_t now)
@@ -218,8 +220,9 @@ static void file_fields(report *r, const event *e, uint64_t now)
 	put(r, "\nos_pid: ");
 	put_u(r, (uint64_t)getpid());
 	if (e->sched != UINT32_MAX) {
-		put(r, "\nscheduler: ");
-		put_u(r, e->sched);
+		put(r, e->sched & MOLT__WATCH_WORKER ? "\nupgrade_worker: "
+						     : "\nscheduler: ");
+		put_u(r, e->sched & ~MOLT__WATCH_WORKER);
 	}
 	if (e->in_cb) {
 		put(r, "\nprocess: ");
@@ -363,6 +366,33 @@ void molt__watch_thread_begin(molt_runtime *rt, unsigned id)
 	make_altstack(); /* without one, a stack overflow dies unreported */
 }
 
+molt__cbslot *molt__watch_worker_begin(molt_runtime *rt)
+{
+	molt__cbslot *prev = molt__watch_slot;
+	molt__watch *w = &rt->watch;
+
+	for (unsigned i = rt->opts.schedulers; i < w->n; i++) {
+		int free_slot = 0;
+
+		if (atomic_compare_exchange_strong(&w->slots[i].taken,
+						   &free_slot, 1)) {
+			molt__watch_slot = &w->slots[i];
+			break;
+		}
+	}
+	return prev;
+}
+
+void molt__watch_worker_end(molt__cbslot *prev)
+{
+	molt__cbslot *s = molt__watch_slot;
+
+	if (s == prev)
+		return; /* no free slot was found */
+	molt__watch_slot = prev;
+	atomic_store(&s->taken, 0);
+}
+
 void molt__watch_thread_end(void)
 {
 	stack_t ss = {.ss_flags = SS_DISABLE};
@@ -394,7 +424,8 @@ static int slot_read(molt_runtime *rt, molt__cbslot *s, uint64_t now,
 	if (molt__proc_info(rt, p, 0, &pi) < 0)
 		return 0;
 	memset(out, 0, sizeof(*out));
-	out->scheduler = s->id;
+	out->scheduler = s->id & ~MOLT__WATCH_WORKER;
+	out->upgrade_worker = (s->id & MOLT__WATCH_WORKER) != 0;
 	out->pid = pi.pid;
 	snprintf(out->module, sizeof(out->module), "%s", pi.module);
 	snprintf(out->vsn, sizeof(out->vsn), "%s", pi.vsn);
@@ -433,11 +464,13 @@ static void long_callback(molt_runtime *rt, const molt_callback_info *ci)
 
 	atomic_fetch_add_explicit(&rt->watch.n_long, 1, memory_order_relaxed);
 	molt_log(MOLT_LOG_WARN, "watch",
-		 "long callback: %s of %s (%s %s) on scheduler %u has run for "
+		 "long callback: %s of %s (%s %s) on %s %u has run for "
 		 "%llu ms (threshold %d ms)",
 		 ci->callback, molt_pid_format(ci->pid, pb, sizeof(pb)),
-		 ci->module, ci->vsn, ci->scheduler,
-		 (unsigned long long)ci->running_ms, rt->opts.long_callback_ms);
+		 ci->module, ci->vsn,
+		 ci->upgrade_worker ? "upgrade worker" : "scheduler",
+		 ci->scheduler, (unsigned long long)ci->running_ms,
+		 rt->opts.long_callback_ms);
 }
 
 static void hung_callback(molt__cbslot *s, const molt_callback_info *ci)
@@ -522,12 +555,15 @@ int molt__watch_init(molt_runtime *rt)
 	molt__watch *w = &rt->watch;
 	pthread_condattr_t ca;
 
-	w->n = rt->opts.schedulers;
+	w->n = rt->opts.schedulers + MOLT__WATCH_WORKERS;
 	w->slots = molt_calloc(w->n, sizeof(*w->slots));
 	if (!w->slots)
 		return MOLT_ENOMEM;
 	for (unsigned i = 0; i < w->n; i++)
-		w->slots[i].id = i;
+		w->slots[i].id = i < rt->opts.schedulers
+					 ? i
+					 : (i - rt->opts.schedulers) |
+						   MOLT__WATCH_WORKER;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

@@ -22,9 +22,12 @@
  * handler runs on the crashing thread itself, whose process and version
  * cannot go away under it.
  *
- * Threads that are not schedulers (the main thread booting, the upgrade
- * workers) share one slot nobody reads, so the dispatch path needs no
- * test for "is there a slot".
+ * The upgrade engine's worker threads (and the thread that runs an
+ * evaluation, which works too) take one of MOLT__WATCH_WORKERS more slots
+ * while they run code_change, so a long or hung code_change is seen like
+ * a long callback. Their ids have MOLT__WATCH_WORKER set. Other threads
+ * (the main thread booting) share one slot nobody reads, so the dispatch
+ * path needs no test for "is there a slot".
  */
 
 #include <pthread.h>
@@ -44,7 +47,11 @@ enum molt__cb {
 	MOLT__CB_FREE = 4,	/* free_state */
 	MOLT__CB_SYSREQ = 5,	/* a system request: code_change,
 				   format_state */
+	MOLT__CB_CHANGE = 6,	/* code_change on an upgrade worker */
 };
+
+#define MOLT__WATCH_WORKERS 17		/* 16 workers + the evaluator */
+#define MOLT__WATCH_WORKER  0x80000000u /* in a slot id: a worker's slot */
 
 /* One scheduler's published callback. 128 bytes apart, so two
  * schedulers' slots never share a cache line. */
@@ -56,7 +63,8 @@ typedef struct molt__cbslot {
 	_Atomic uint64_t seen_ms; /* watchdog: when (molt_now_ms) */
 	unsigned id;		  /* scheduler index; UINT32_MAX: shared */
 	unsigned logged_seq;	  /* watchdog only: the episode it logged */
-	char pad[128 - 40];	  /* keep slots on their own lines */
+	atomic_int taken;	  /* a worker slot in use */
+	char pad[128 - 44];	  /* keep slots on their own lines */
 } molt__cbslot;
 
 typedef struct molt__watch {
@@ -88,6 +96,11 @@ void molt__watch_release(struct molt_runtime *rt);
 void molt__watch_thread_begin(struct molt_runtime *rt, unsigned id);
 /* The thread ends: give both back. */
 void molt__watch_thread_end(void);
+/* An upgrade worker starts: take a free worker slot (if all are taken,
+ * the thread stays unwatched). Returns the slot it had, for
+ * molt__watch_worker_end. */
+molt__cbslot *molt__watch_worker_begin(struct molt_runtime *rt);
+void molt__watch_worker_end(molt__cbslot *prev);
 
 /* The calling thread runs callback cb (with message kind) of p. Returns
  * its slot, for molt__watch_leave (saves reading the TLS again). */

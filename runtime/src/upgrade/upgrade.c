@@ -13,6 +13,7 @@
 
 #include "core/rt.h"
 #include "core/sched.h"
+#include "core/watch.h"
 #include "sysreq.h"
 
 #include "molt/banned.h"
@@ -140,6 +141,7 @@ static void *work(void *arg)
 {
 	job *j = arg;
 	molt__uset *s = j->u->set;
+	molt__cbslot *prev = molt__watch_worker_begin(j->u->rt);
 	size_t i;
 
 	while ((i = atomic_fetch_add(&j->next, CHUNK)) < s->n) {
@@ -152,6 +154,7 @@ static void *work(void *arg)
 out:
 	move_cache_clear();
 	molt__vtally_flush(&tally);
+	molt__watch_worker_end(prev);
 	return NULL;
 }
 
@@ -352,6 +355,7 @@ static int change_claimed(job *j, molt__uent *e)
 			       j->down ? j->down_vsn : p->ver->desc->vsn};
 	molt_ctx ctx = {j->u->rt, p, nv};
 	char pb[32], why[128];
+	molt__cbslot *ws;
 	void *ns = NULL;
 	int rc;
 
@@ -382,7 +386,9 @@ static int change_claimed(job *j, molt__uent *e)
 				&tally);
 		return MOLT_OK;
 	}
+	ws = molt__watch_enter(p, MOLT__CB_CHANGE, 0);
 	rc = nv->desc->code_change(&ctx, &chg, p->state, j->extra, &ns);
+	molt__watch_leave(ws);
 	if (rc < 0 || molt__pf_has(p, MOLT__PF_EXITING)) {
 		molt__vtally_drop(&tally, nv, 1);
 		fail(j->u, MOLT_ERROR, e->pid,
