@@ -24,7 +24,6 @@
 #include "molt/log.h"
 #include "molt/runtime.h"
 
-#include "core/rt.h"
 
 #include "molt/banned.h"
 
