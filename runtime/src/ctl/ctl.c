@@ -24,7 +24,6 @@
 #include "molt/log.h"
 #include "molt/runtime.h"
 
-
 #include "molt/banned.h"
 
 #define MAX_LINE (64 * 1024)
