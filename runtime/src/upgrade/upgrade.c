@@ -58,30 +58,49 @@ static int set_push(molt__uset *s, molt_proc *p, molt_pid pid, uint32_t sid)
 	return MOLT_OK;
 }
 
-int molt__upg_collect(molt_runtime *rt, molt__uset *set, molt__module *m,
-		      uint32_t sid, int only_new, size_t *added)
+/* The set id of m among ms[0..nm), or -1. */
+static long sid_of(const molt__module *m, molt__module *const *ms,
+		   const uint32_t *sids, size_t nm)
+{
+	for (size_t k = 0; k < nm; k++)
+		if (ms[k] == m)
+			return sids[k];
+	return -1;
+}
+
+int molt__upg_collect_many(molt_runtime *rt, molt__uset *set,
+			   molt__module *const *ms, const uint32_t *sids,
+			   size_t nm, int only_new, size_t *added)
 {
 	uint32_t hw = atomic_load(&rt->hw);
 	size_t n0 = set->n;
 	int rc = MOLT_OK;
 
-	for (uint32_t i = 0; i < hw && rc == MOLT_OK; i++) {
+	for (uint32_t i = 0; i < hw && rc == MOLT_OK && nm; i++) {
 		molt_proc *p = molt__proc_at(rt, i);
 		molt_pid pid = 0;
+		long sid = -1;
 
 		if (!p)
 			continue;
 		molt__spin_lock(&p->lock);
-		if (p->pid && p->ver && p->ver->mod == m &&
-		    !(only_new && molt__pf_has(p, MOLT__PF_SUSPENDED)))
+		if (p->pid && p->ver &&
+		    !(only_new && molt__pf_has(p, MOLT__PF_SUSPENDED)) &&
+		    (sid = sid_of(p->ver->mod, ms, sids, nm)) >= 0)
 			pid = p->pid;
 		molt__spin_unlock(&p->lock);
 		if (pid)
-			rc = set_push(set, p, pid, sid);
+			rc = set_push(set, p, pid, (uint32_t)sid);
 	}
 	if (added)
 		*added = set->n - n0;
 	return rc;
+}
+
+int molt__upg_collect(molt_runtime *rt, molt__uset *set, molt__module *m,
+		      uint32_t sid, int only_new, size_t *added)
+{
+	return molt__upg_collect_many(rt, set, &m, &sid, 1, only_new, added);
 }
 
 void molt__upg_set_release(molt__uset *set)

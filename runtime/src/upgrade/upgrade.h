@@ -80,6 +80,11 @@ molt__module *molt__upg_module(molt_runtime *rt, const char *name);
  */
 int molt__upg_collect(molt_runtime *rt, molt__uset *set, molt__module *m,
 		      uint32_t sid, int only_new, size_t *added);
+/* The same for nm modules ms[k] with set ids sids[k], in one scan of the
+ * process table (a suspend or code_change of many modules scans once). */
+int molt__upg_collect_many(molt_runtime *rt, molt__uset *set,
+			   molt__module *const *ms, const uint32_t *sids,
+			   size_t nm, int only_new, size_t *added);
 void molt__upg_set_release(molt__uset *set);
 
 /*
