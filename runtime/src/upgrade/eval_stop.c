@@ -148,32 +148,28 @@ size_t molt__eval_stop_plan(eval *ev, const char *mod)
 	return n;
 }
 
-int molt__eval_stop(eval *ev, size_t i, const cJSON *a)
+int molt__eval_stop(eval *ev, size_t i, const molt_ins *in)
 {
-	const cJSON *m;
 	int rc;
 
-	cJSON_ArrayForEach(m, a)
-	{
-		if ((rc = stop_one(ev, i, m->valuestring)) < 0)
+	for (size_t m = 0; m < in->n_mods; m++)
+		if ((rc = stop_one(ev, i, in->mods[m].name)) < 0)
 			return rc;
-	}
 	return MOLT_OK;
 }
 
-int molt__eval_start(eval *ev, size_t i, const cJSON *a)
+int molt__eval_start(eval *ev, size_t i, const molt_ins *in)
 {
 	molt_err e = MOLT_ERR_INIT;
-	const cJSON *m;
 	size_t n;
 	int rc;
 
-	cJSON_ArrayForEach(m, a)
-	{
+	for (size_t m = 0; m < in->n_mods; m++) {
 		for (size_t k = 0; k < ev->n_sj; k++) {
 			stopj *j = &ev->sj[k];
 
-			if (j->started || strcmp(j->name, m->valuestring) != 0)
+			if (j->started ||
+			    strcmp(j->name, in->mods[m].name) != 0)
 				continue;
 			j->started = 1;
 			n = 0;
