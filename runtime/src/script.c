@@ -272,10 +272,10 @@ static int p_code_change(parser *ps, molt_ins *in, const cJSON *a)
 
 		if (!arr_n(it, 2) || !is_name(it->child))
 			return fail(ps, MOLT_EINVAL, "expected [Mod, Extra]");
+		in->n_mods++; /* counted first: freed if half copied */
 		if (dup(ps, &m->name, it->child->valuestring) < 0 ||
 		    dup_json(ps, &m->extra, it->child->next) < 0)
 			return MOLT_ENOMEM;
-		in->n_mods++;
 	}
 	return MOLT_OK;
 }
