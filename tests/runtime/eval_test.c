@@ -184,6 +184,99 @@ START_TEST(test_eval_checks_before_point_of_no_return)
 }
 END_TEST
 
+/* The counter upgrade of UPG_UP("2.0.0"), built in C: no JSON at all. */
+START_TEST(test_eval_runs_a_script_built_in_c)
+{
+	const molt_ins_mod counter[] = {{"counter", 0, NULL}};
+	const molt_ins_mod counter_cc[] = {{"counter", 0, "{\"k\":1}"}};
+	const molt_ins ins[] = {
+		{.kind = MOLT_INS_LOAD_OBJECT_CODE,
+		 .app = "counter",
+		 .vsn = "2.0.0",
+		 .mods = counter,
+		 .n_mods = 1},
+		{.kind = MOLT_INS_POINT_OF_NO_RETURN},
+		{.kind = MOLT_INS_SUSPEND, .mods = counter, .n_mods = 1},
+		{.kind = MOLT_INS_LOAD,
+		 .module = "counter",
+		 .pre_purge = MOLT_BRUTAL_PURGE,
+		 .post_purge = MOLT_BRUTAL_PURGE},
+		{.kind = MOLT_INS_CODE_CHANGE, .mods = counter_cc, .n_mods = 1},
+		{.kind = MOLT_INS_RESUME, .mods = counter, .n_mods = 1},
+		{.kind = MOLT_INS_PURGE, .mods = counter, .n_mods = 1},
+	};
+	const molt_script script = {ins, sizeof(ins) / sizeof(ins[0])};
+	const molt_ins bad[] = {
+		{.kind = MOLT_INS_POINT_OF_NO_RETURN},
+		{.kind = MOLT_INS_LOAD, .module = "counter"},
+	};
+	const molt_script bad_script = {bad, 2};
+	molt_eval_report r;
+	molt_err err = MOLT_ERR_INIT;
+
+	/* the typed checks name the instruction as the JSON ones do */
+	ck_assert_int_eq(upg_eval_script(rt, &bad_script, 0, &r, &err),
+			 MOLT_EINVAL);
+	ck_assert_str_eq(err.msg, "instruction 1 (load): module 'counter' has "
+				  "no load_object_code");
+	ck_assert_int_eq(r.failed_index, 1);
+	molt_eval_report_release(&r);
+	ck_assert_int_eq(upg_eval_script(rt, &script, 1, &r, &err), MOLT_OK);
+	ck_assert_uint_eq(r.n_planned, N);
+	molt_eval_report_release(&r);
+	ck_assert_int_eq(upg_eval_script(rt, &script, 0, &r, &err), MOLT_OK);
+	ck_assert_int_eq(r.ok, 1);
+	ck_assert_uint_eq(r.n_steps, 7);
+	ck_assert_str_eq(r.steps[4].name, "code_change");
+	ck_assert_str_eq(r.steps[4].detail, "counter");
+	ck_assert_uint_eq(r.steps[4].procs, N);
+	molt_eval_report_release(&r);
+	ck_assert_str_eq(upg_current(rt, "counter"), "2.0.0");
+	upg_check_counters(rt, pids, counts, N, "2.0.0");
+}
+END_TEST
+
+/* The JSON form is parsed before anything runs; its errors still name
+ * the instruction, in the message and the report. */
+START_TEST(test_eval_json_errors_name_the_instruction)
+{
+	const char *json = "[[\"load_object_code\",[\"counter\",\"2.0.0\","
+			   "[\"counter\"]]],\"point_of_no_return\","
+			   "[\"suspend\",[\"counter\"]],"
+			   "[\"load\",[\"counter\",\"soon\"]]]";
+	molt_script_where w;
+	molt_eval_report r;
+	molt_err err = MOLT_ERR_INIT;
+	molt_script *s = NULL;
+
+	ck_assert_int_eq(molt_script_parse(&s, json, &w, &err), MOLT_EINVAL);
+	ck_assert_ptr_null(s);
+	ck_assert_str_eq(err.msg,
+			 "instruction 3 (load): expected [\"load\", [Mod, "
+			 "PrePurge, PostPurge]] with soft_purge or "
+			 "brutal_purge");
+	ck_assert_int_eq(w.index, 3);
+	ck_assert_str_eq(w.name, "load");
+	ck_assert_int_eq(upg_eval(rt, json, 0, &r, &err), MOLT_EINVAL);
+	ck_assert_msg(strstr(err.msg, "instruction 3 (load): expected"), "%s",
+		      err.msg);
+	ck_assert_int_eq(r.failed_index, 3);
+	ck_assert_str_eq(r.failed_instr, "load");
+	molt_eval_report_release(&r);
+	/* and a good one parses to the typed form */
+	ck_assert_int_eq(molt_script_parse(&s, UPG_UP("2.0.0"), &w, &err),
+			 MOLT_OK);
+	ck_assert_uint_eq(s->n, 7);
+	ck_assert_int_eq(s->ins[0].kind, MOLT_INS_LOAD_OBJECT_CODE);
+	ck_assert_str_eq(s->ins[0].vsn, "2.0.0");
+	ck_assert_int_eq(s->ins[3].post_purge, MOLT_BRUTAL_PURGE);
+	ck_assert_int_eq(s->ins[4].down, 0);
+	ck_assert_str_eq(s->ins[4].mods[0].extra, "[]");
+	molt_script_free(s);
+	ck_assert_str_eq(upg_current(rt, "counter"), "1.0.0");
+}
+END_TEST
+
 START_TEST(test_eval_refuses_a_layout_change_without_code_change)
 {
 	molt_eval_report r;
@@ -366,6 +459,8 @@ Suite *eval_suite(void)
 	tcase_add_test(tc, test_eval_up_then_down_keeps_every_count);
 	tcase_add_test(tc, test_eval_dry_run_plans_and_changes_nothing);
 	tcase_add_test(tc, test_eval_checks_before_point_of_no_return);
+	tcase_add_test(tc, test_eval_runs_a_script_built_in_c);
+	tcase_add_test(tc, test_eval_json_errors_name_the_instruction);
 	tcase_add_test(tc, test_eval_refuses_soft_prepurge_while_old_code_runs);
 	tcase_add_test(tc,
 		       test_eval_refuses_a_layout_change_without_code_change);

@@ -11,18 +11,32 @@
 
 #include "molt/banned.h"
 
+/* Options with BUILD/fixtures as search path (static storage). */
+static molt_eval_options *options(int dry_run)
+{
+	static char dir[4096];
+	static const char *path[] = {dir, NULL};
+	static molt_eval_options o;
+	const char *b = getenv("MOLT_BUILD_DIR");
+
+	snprintf(dir, sizeof(dir), "%s/fixtures", b && *b ? b : MOLT_BUILD_DIR);
+	o = (molt_eval_options)MOLT_EVAL_OPTIONS_INIT;
+	o.search_path = path;
+	o.dry_run = dry_run;
+	return &o;
+}
+
 int upg_eval(molt_runtime *rt, const char *script, int dry_run,
 	     molt_eval_report *report, molt_err *err)
 {
-	static char dir[4096];
-	const char *b = getenv("MOLT_BUILD_DIR");
-	const char *path[] = {dir, NULL};
-	molt_eval_options o = MOLT_EVAL_OPTIONS_INIT;
+	return molt_runtime_eval(rt, script, options(dry_run), report, err);
+}
 
-	snprintf(dir, sizeof(dir), "%s/fixtures", b && *b ? b : MOLT_BUILD_DIR);
-	o.search_path = path;
-	o.dry_run = dry_run;
-	return molt_runtime_eval(rt, script, &o, report, err);
+int upg_eval_script(molt_runtime *rt, const molt_script *script, int dry_run,
+		    molt_eval_report *report, molt_err *err)
+{
+	return molt_runtime_eval_script(rt, script, options(dry_run), report,
+					err);
 }
 
 void upg_eval_ok(molt_runtime *rt, const char *script)

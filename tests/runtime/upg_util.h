@@ -27,6 +27,9 @@
  * caller releases it) and err. */
 int upg_eval(molt_runtime *rt, const char *script, int dry_run,
 	     molt_eval_report *report, molt_err *err);
+/* As upg_eval, with a typed script (no JSON). */
+int upg_eval_script(molt_runtime *rt, const molt_script *script, int dry_run,
+		    molt_eval_report *report, molt_err *err);
 /* As upg_eval, asserting success; releases the report. */
 void upg_eval_ok(molt_runtime *rt, const char *script);
 

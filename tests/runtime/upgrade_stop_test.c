@@ -178,6 +178,26 @@ START_TEST(test_a_failure_between_stop_and_start_restarts_them)
 }
 END_TEST
 
+/* stop and start reach supervisors as typed system requests from the
+ * evaluator; the old text calls are gone, so a call from anyone else
+ * stops nothing. */
+START_TEST(test_a_stop_module_call_stops_nothing)
+{
+	molt_pid c1 = molt_runtime_whereis(rt, "c1");
+
+	ck_assert_str_eq(rt_call(rt, sup, "stop_module counter"),
+			 "error: unknown request");
+	ck_assert_str_eq(rt_call(rt, sup, "forget_stopped counter"),
+			 "error: unknown request");
+	ck_assert_str_eq(rt_call(rt, sup, "start_module counter"),
+			 "error: unknown request");
+	ck_assert(child_runs("c1"));
+	ck_assert(child_runs("c2"));
+	ck_assert(molt_runtime_whereis(rt, "c1") == c1);
+	ck_assert_str_eq(rt_call(rt, sup, "count"), "3");
+}
+END_TEST
+
 Suite *upgrade_stop_suite(void)
 {
 	Suite *s = suite_create("upgrade_stop");
@@ -195,6 +215,7 @@ Suite *upgrade_stop_suite(void)
 		tc,
 		test_a_failure_after_stop_restarts_the_children_on_old_code);
 	tcase_add_test(tc, test_a_failure_between_stop_and_start_restarts_them);
+	tcase_add_test(tc, test_a_stop_module_call_stops_nothing);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -20,6 +20,7 @@
 
 #include "molt/common.h"
 #include "molt/module.h"
+#include "molt/script.h"
 
 typedef struct molt_runtime molt_runtime;
 
@@ -403,15 +404,25 @@ typedef struct molt_eval_report {
 } molt_eval_report;
 
 /*
- * Evaluate a low-level upgrade script (script_json: a JSON array, one
- * instruction per element, mirroring OTP's terms; docs/upgrades.md).
+ * Evaluate a low-level upgrade script (molt/script.h; docs/upgrades.md).
  * Everything that can fail without side effects is checked first; after
  * point_of_no_return a failure rolls back: every process returns to its
  * old version and state, the old versions become current again, queued
  * messages are then handled by the old code. Returns MOLT_OK, or an error
  * whose message names the instruction, module and process (also in
- * *report). One evaluation at a time; blocks the caller (never call from
- * a callback). *report is always filled: release it.
+ * *report). Borrows script (no pointer into it is kept). One evaluation
+ * at a time; blocks the caller (never call from a callback). *report is
+ * always filled: release it.
+ */
+MOLT_API int molt_runtime_eval_script(molt_runtime *rt,
+				      const molt_script *script,
+				      const molt_eval_options *opts,
+				      molt_eval_report *report, molt_err *err);
+/*
+ * The same with the script's JSON form (script_json: a JSON array, one
+ * instruction per element, mirroring OTP's terms): molt_script_parse,
+ * then molt_runtime_eval_script. A script that does not parse fails
+ * with the parser's error, and *report names the instruction.
  */
 MOLT_API int molt_runtime_eval(molt_runtime *rt, const char *script_json,
 			       const molt_eval_options *opts,

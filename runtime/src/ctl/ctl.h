@@ -116,4 +116,15 @@ void molt__ctl_complete(molt_ctl *ctl, uint64_t cid, cJSON *o);
 /* o[k] if it is a string, else NULL. */
 const char *molt__ctl_str_field(const cJSON *o, const char *k);
 
+/*
+ * The control op "eval" (ctl_eval.c): req {"op":"eval","script":[...],
+ * "dry_run":bool,"lib_dir":"...","path":["dir",...],"suspend_timeout":ms}
+ * fills reply with the report (docs/upgrades.md). The script is parsed
+ * here (molt_script_parse) and evaluated typed. Returns MOLT_OK or the
+ * evaluation's error, whose message names instruction, module and pid
+ * (ctl.c answers an error with that message only).
+ */
+int molt__ctl_eval(molt_runtime *rt, const cJSON *req, cJSON *reply,
+		   molt_err *err);
+
 #endif

@@ -5,8 +5,10 @@
 #include <cjson/cJSON.h>
 
 #include "molt/common.h"
+#include "molt/runtime.h"
+#include "molt/script.h"
 
-#include "upgrade/eval.h"
+#include "ctl.h"
 
 #include "molt/banned.h"
 
@@ -89,6 +91,20 @@ static void add_report(cJSON *reply, const molt_eval_report *r, int dry)
 	}
 }
 
+/* A script that does not parse: the report of an evaluation that failed
+ * its checks at that instruction. Returns code. */
+static int parse_failed(cJSON *reply, const molt_script_where *w, int dry,
+			int code)
+{
+	molt_eval_report r;
+
+	memset(&r, 0, sizeof(r));
+	r.failed_index = w->index;
+	snprintf(r.failed_instr, sizeof(r.failed_instr), "%s", w->name);
+	add_report(reply, &r, dry);
+	return code;
+}
+
 /* The request's options; dirs holds the search path (borrowed strings). */
 static int options(const cJSON *req, molt_eval_options *o, const char **dirs,
 		   molt_err *err)
@@ -128,6 +144,8 @@ int molt__ctl_eval(molt_runtime *rt, const cJSON *req, cJSON *reply,
 	molt_eval_options o = MOLT_EVAL_OPTIONS_INIT;
 	const char *dirs[MAX_PATH_DIRS + 1];
 	molt_eval_report r;
+	molt_script_where w;
+	molt_script *s;
 	char *text;
 	int rc;
 
@@ -139,8 +157,12 @@ int molt__ctl_eval(molt_runtime *rt, const cJSON *req, cJSON *reply,
 	text = cJSON_PrintUnformatted(script);
 	if (!text)
 		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
-	rc = molt_runtime_eval(rt, text, &o, &r, err);
+	rc = molt_script_parse(&s, text, &w, err);
 	cJSON_free(text);
+	if (rc < 0)
+		return parse_failed(reply, &w, o.dry_run, rc);
+	rc = molt_runtime_eval_script(rt, s, &o, &r, err);
+	molt_script_free(s);
 	add_report(reply, &r, o.dry_run);
 	molt_eval_report_release(&r);
 	return rc;

@@ -11,7 +11,6 @@
 #include "molt/runtime.h"
 
 #include "ctl.h"
-#include "upgrade/eval.h"
 
 #include "molt/banned.h"
 

@@ -1,8 +1,11 @@
 /* The built-in supervisor: strategies, restart types, intensity, shutdown. */
 #include "sup.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -32,7 +35,7 @@ typedef struct child {
 	int shutdown;	 /* ms, BRUTAL or INFINITE */
 	molt_pid pid;	 /* running process or 0 */
 	int want;	 /* should be running */
-	int stopped;	 /* terminated by stop_module, for start_module */
+	int stopped;	 /* terminated by a stop request, for start */
 } child;
 
 /* A slot of the children's index by pid (pid 0: empty). */
@@ -40,6 +43,8 @@ typedef struct pslot {
 	molt_pid pid; /* a running child */
 	size_t i;     /* its position in kids */
 } pslot;
+
+typedef struct supreq supreq;
 
 typedef struct sup {
 	int strategy;	       /* ONE_FOR_ONE ... */
@@ -63,8 +68,8 @@ typedef struct sup {
 	int seq_then;	       /* THEN_RECONCILE or THEN_STOP */
 	molt_pid seq_pid;      /* the child being terminated */
 	molt_ref seq_timer;    /* its kill timer, or 0 */
-	molt_from seq_from;    /* stop_module caller to answer, if any */
-	int seq_reply;	       /* 1: answer seq_from when the sequence ends */
+	supreq *seq_req;       /* stop request to complete when the sequence
+				* ends, or NULL (one of its references) */
 	size_t seq_count;      /* children that sequence stops */
 	char stop_reason[128]; /* exit reason after THEN_STOP */
 } sup;
@@ -80,10 +85,15 @@ static void child_clear(child *c)
 	memset(c, 0, sizeof(*c));
 }
 
+static void req_complete(supreq *r, int rc, size_t n, const char *msg);
+
 static void sup_free(sup *s)
 {
 	if (!s)
 		return;
+	if (s->seq_req) /* the supervisor exits mid-stop */
+		req_complete(s->seq_req, MOLT_ECLOSED, 0,
+			     "the supervisor exited before its children");
 	for (size_t i = 0; i < s->n; i++)
 		child_clear(&s->kids[i]);
 	child_clear(&s->tmpl);
@@ -487,12 +497,9 @@ static void seq_done(molt_ctx *ctx, sup *s)
 {
 	s->seq_active = 0;
 	s->seq_pid = 0;
-	if (s->seq_reply) {
-		char buf[32];
-
-		s->seq_reply = 0;
-		snprintf(buf, sizeof(buf), "ok %zu", s->seq_count);
-		molt_reply(ctx, s->seq_from, buf, strlen(buf));
+	if (s->seq_req) {
+		req_complete(s->seq_req, MOLT_OK, s->seq_count, "");
+		s->seq_req = NULL;
 	}
 	if (s->seq_then == THEN_STOP)
 		molt_stop(ctx, s->stop_reason[0] ? s->stop_reason : "shutdown");
@@ -724,50 +731,96 @@ static int start_dynamic(molt_ctx *ctx, sup *s, const char *args, size_t len,
 	return reply_str(ctx, from, molt_pid_format(c.pid, pb, 32));
 }
 
-/* --- stop and start by module (the upgrade instructions) --- */
+/* --- stop and start by module (the upgrade instructions) ---
+ *
+ * Not calls: a process could send those. The evaluator posts a supreq as
+ * a system request (core/proc.h molt__sysfn); it runs in the
+ * supervisor's own turn, between callbacks, checks that the process runs
+ * this module and acts on its state. A request has two references, the
+ * waiter's and the supervisor side's (dropped when it completes, or when
+ * the process exits before running it).
+ */
 
-/* "stop_module M": terminate every running child whose module is M, in
- * reverse start order, as terminate_child does; answer "ok N" once they
- * have all exited. They are marked stopped for start_module. */
-static int stop_module(molt_ctx *ctx, sup *s, const char *mod, molt_from from)
+enum { REQ_STOP, REQ_START, REQ_FORGET };
+
+struct supreq {
+	molt__sysfn fn;	    /* run, abandon (first member: the cast) */
+	int op;		    /* REQ_STOP, REQ_START, REQ_FORGET */
+	char mod[64];	    /* the module */
+	atomic_int refs;    /* waiter + supervisor side */
+	pthread_mutex_t mu; /* guards done, rc, n, msg */
+	pthread_cond_t cv;  /* done became 1 */
+	int done;	    /* completed */
+	int rc;		    /* MOLT_OK or an error code */
+	size_t n;	    /* children stopped or started */
+	char msg[200];	    /* the error, or "" */
+};
+
+static void req_unref(supreq *r)
+{
+	if (atomic_fetch_sub(&r->refs, 1) != 1)
+		return;
+	pthread_mutex_destroy(&r->mu);
+	pthread_cond_destroy(&r->cv);
+	molt_free(r);
+}
+
+/* Record the outcome, wake the waiter, drop the supervisor side's
+ * reference. */
+static void req_complete(supreq *r, int rc, size_t n, const char *msg)
+{
+	pthread_mutex_lock(&r->mu);
+	r->done = 1;
+	r->rc = rc;
+	r->n = n;
+	snprintf(r->msg, sizeof(r->msg), "%s", msg);
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	req_unref(r);
+}
+
+/* Stop: terminate every running child whose module is mod, in reverse
+ * start order, as terminate_child does; complete once they have all
+ * exited (seq_done). They are marked stopped for a start. */
+static void stop_module(molt_ctx *ctx, sup *s, supreq *r)
 {
 	size_t *idx = molt_malloc((s->n ? s->n : 1) * sizeof(*idx)), n = 0;
 
-	if (!idx)
-		return reply_str(ctx, from, "error: out of memory");
+	if (!idx) {
+		req_complete(r, MOLT_ENOMEM, 0, "out of memory");
+		return;
+	}
 	if (s->seq_active) {
 		molt_free(idx);
-		return reply_str(ctx, from, "error: busy restarting children");
+		req_complete(r, MOLT_EBUSY, 0, "busy restarting children");
+		return;
 	}
 	for (size_t i = s->n; i-- > 0;) {
 		child *c = &s->kids[i];
 
-		if (!c->pid || strcmp(c->module, mod) != 0)
+		if (!c->pid || strcmp(c->module, r->mod) != 0)
 			continue;
 		c->want = 0;
 		c->stopped = 1;
 		idx[n++] = i;
 	}
-	s->seq_from = from;
-	s->seq_reply = 1;
+	s->seq_req = r;
 	s->seq_count = n;
 	seq_start(ctx, s, idx, n, THEN_RECONCILE);
-	return MOLT_CB_OK;
 }
 
-/* "start_module M": start again, in start order, the children of M that
- * stop_module terminated. "ok N", or "error: ..." naming the first
- * child that failed (the others are still started). */
-static int start_module(molt_ctx *ctx, sup *s, const char *mod, molt_from from)
+/* Start again, in start order, the children of mod a stop terminated.
+ * The error names the first child that failed (the others are still
+ * started). */
+static void start_module(molt_ctx *ctx, sup *s, supreq *r)
 {
 	molt_err err = MOLT_ERR_INIT, first = MOLT_ERR_INIT;
-	char buf[300];
 	size_t n = 0;
 
 	for (size_t i = 0; i < s->n; i++) {
 		child *c = &s->kids[i];
 
-		if (!c->stopped || strcmp(c->module, mod) != 0)
+		if (!c->stopped || strcmp(c->module, r->mod) != 0)
 			continue;
 		c->stopped = 0;
 		if (start_kid(ctx, s, i, &err) == MOLT_OK)
@@ -775,56 +828,135 @@ static int start_module(molt_ctx *ctx, sup *s, const char *mod, molt_from from)
 		else if (!first.code)
 			first = err;
 	}
-	if (first.code)
-		snprintf(buf, sizeof(buf), "error: %s", first.msg);
-	else
-		snprintf(buf, sizeof(buf), "ok %zu", n);
-	return reply_str(ctx, from, buf);
+	req_complete(r, first.code ? first.code : MOLT_OK, n, first.msg);
 }
 
-/* "forget_stopped M": the upgrade is committed; stopped children of M
- * stay terminated (a simple_one_for_one child is removed, as
- * terminate_child does there). */
-static int forget_stopped(molt_ctx *ctx, sup *s, const char *mod,
-			  molt_from from)
+/* The upgrade is committed: stopped children of mod stay terminated (a
+ * simple_one_for_one child is removed, as terminate_child does there). */
+static void forget_stopped(sup *s, supreq *r)
 {
 	for (size_t i = s->n; i-- > 0;) {
 		child *c = &s->kids[i];
 
-		if (!c->stopped || strcmp(c->module, mod) != 0)
+		if (!c->stopped || strcmp(c->module, r->mod) != 0)
 			continue;
 		c->stopped = 0;
 		if (s->strategy == SIMPLE_ONE_FOR_ONE && !c->pid)
 			remove_child(s, i);
 	}
-	return reply_str(ctx, from, "ok");
+	req_complete(r, MOLT_OK, 0, "");
 }
 
-/* "VERB ARG" with VERB one of the by-module calls: the handler, and the
- * module name (NUL-terminated) in mod. */
-static int by_module(molt_ctx *ctx, sup *s, const char *d, size_t len,
-		     molt_from from)
+/* In p's turn: only a process running this module acts. */
+static void req_run(molt_runtime *rt, molt_proc *p, molt__sysfn *fn)
 {
-	static const struct {
-		const char *verb;
-		int (*fn)(molt_ctx *, sup *, const char *, molt_from);
-	} ops[] = {{"stop_module ", stop_module},
-		   {"start_module ", start_module},
-		   {"forget_stopped ", forget_stopped}};
-	char mod[64];
+	supreq *r = (supreq *)fn;
+	molt_ctx ctx = {rt, p, p->ver};
 
-	for (size_t k = 0; k < sizeof(ops) / sizeof(ops[0]); k++) {
-		size_t vl = strlen(ops[k].verb);
-
-		if (len <= vl || memcmp(d, ops[k].verb, vl) != 0)
-			continue;
-		if (len - vl >= sizeof(mod))
-			return reply_str(ctx, from, "error: name too long");
-		memcpy(mod, d + vl, len - vl);
-		mod[len - vl] = '\0';
-		return ops[k].fn(ctx, s, mod, from);
+	if (p->ver->desc != &molt__sup_module || !p->state ||
+	    molt__pf_has(p, MOLT__PF_EXITING)) {
+		req_complete(r, MOLT_EINVAL, 0, "not a supervisor");
+		return;
 	}
-	return 1; /* not one of them */
+	if (r->op == REQ_STOP)
+		stop_module(&ctx, p->state, r);
+	else if (r->op == REQ_START)
+		start_module(&ctx, p->state, r);
+	else
+		forget_stopped(p->state, r);
+}
+
+static void req_abandon(molt__sysfn *fn)
+{
+	req_complete((supreq *)fn, MOLT_ENOTFOUND, 0, "no such process");
+}
+
+static supreq *req_new(int op, const char *mod)
+{
+	supreq *r = molt_calloc(1, sizeof(*r));
+	pthread_condattr_t ca;
+
+	if (!r)
+		return NULL;
+	r->fn.run = req_run;
+	r->fn.abandon = req_abandon;
+	r->op = op;
+	snprintf(r->mod, sizeof(r->mod), "%s", mod);
+	atomic_init(&r->refs, 2);
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&r->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	return r;
+}
+
+static void deadline(struct timespec *ts, uint32_t timeout_ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += timeout_ms / 1000;
+	ts->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/* Post op on mod to supervisor pid and wait for its outcome. */
+static int sup_request(molt_runtime *rt, molt_pid pid, int op, const char *mod,
+		       uint32_t timeout_ms, size_t *n_out, molt_err *err)
+{
+	supreq *r;
+	struct timespec ts;
+	char pb[32];
+	int rc = 0;
+
+	if (strlen(mod) >= sizeof(r->mod))
+		return molt_err_set(err, MOLT_EINVAL, "module name too long");
+	if (!(r = req_new(op, mod)))
+		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
+	molt_pid_format(pid, pb, sizeof(pb));
+	if ((rc = molt__proc_post(rt, pid, &r->fn)) < 0) {
+		req_unref(r);
+		req_unref(r);
+		return molt_err_set(err, rc, "supervisor %s: no such process",
+				    pb);
+	}
+	deadline(&ts, timeout_ms);
+	pthread_mutex_lock(&r->mu);
+	while (!r->done && rc == 0)
+		rc = pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+	if (r->done && r->rc < 0)
+		rc = molt_err_set(err, r->rc, "supervisor %s: %s", pb, r->msg);
+	else if (!r->done)
+		rc = molt_err_set(err, MOLT_ETIMEOUT,
+				  "supervisor %s: no answer in %u ms", pb,
+				  timeout_ms);
+	else
+		rc = MOLT_OK;
+	if (rc == MOLT_OK && n_out)
+		*n_out = r->n;
+	pthread_mutex_unlock(&r->mu);
+	req_unref(r);
+	return rc;
+}
+
+int molt__sup_stop_module(molt_runtime *rt, molt_pid pid, const char *mod,
+			  uint32_t timeout_ms, size_t *n_out, molt_err *err)
+{
+	return sup_request(rt, pid, REQ_STOP, mod, timeout_ms, n_out, err);
+}
+
+int molt__sup_start_module(molt_runtime *rt, molt_pid pid, const char *mod,
+			   uint32_t timeout_ms, size_t *n_out, molt_err *err)
+{
+	return sup_request(rt, pid, REQ_START, mod, timeout_ms, n_out, err);
+}
+
+int molt__sup_forget_stopped(molt_runtime *rt, molt_pid pid, const char *mod,
+			     uint32_t timeout_ms, molt_err *err)
+{
+	return sup_request(rt, pid, REQ_FORGET, mod, timeout_ms, NULL, err);
 }
 
 static int sup_call(molt_ctx *ctx, const molt_msg *req, molt_from from,
@@ -838,8 +970,6 @@ static int sup_call(molt_ctx *ctx, const molt_msg *req, molt_from from,
 
 	if (req->len >= 12 && memcmp(d, "start_child ", 12) == 0)
 		return start_dynamic(ctx, s, d + 12, req->len - 12, from);
-	if ((rc = by_module(ctx, s, d, req->len, from)) <= 0)
-		return rc;
 	if (req->len == 5 && memcmp(d, "count", 5) == 0) {
 		snprintf(buf, sizeof(buf), "%zu", s->n);
 		return reply_str(ctx, from, buf);

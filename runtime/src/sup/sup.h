@@ -2,7 +2,12 @@
 #ifndef MOLT_RUNTIME_SUP_H
 #define MOLT_RUNTIME_SUP_H
 
+#include <stddef.h>
+#include <stdint.h>
+
+#include "molt/common.h"
 #include "molt/module.h"
+#include "molt/runtime.h"
 
 /*
  * The supervisor is an ordinary process running this built-in module: it
@@ -11,15 +16,40 @@
  * type within intensity/period, and terminates them one at a time in
  * reverse start order: "shutdown", then "kill" after the child's shutdown
  * timeout. Spawn args: the spec as JSON text (runtime.h). Calls it
- * answers: "which_children" (JSON), "count", "start_child ARGS"
- * (simple_one_for_one; replies with the pid), and for the upgrade
- * instructions stop and start: "stop_module M" (terminate every running
- * child of module M as terminate_child does, in reverse start order;
- * replies "ok N" once they have exited), "start_module M" (start again
- * the children stop_module terminated; "ok N" or "error: ...") and
- * "forget_stopped M" (they stay terminated; simple_one_for_one entries
- * are removed).
+ * answers (any process may send them): "which_children" (JSON), "count",
+ * "start_child ARGS" (simple_one_for_one; replies with the pid); any
+ * other call gets "error: unknown request".
+ *
+ * The upgrade instructions stop and start do not use calls: the
+ * evaluator (upgrade/eval_stop.c) posts typed system requests with the
+ * functions below, which run in the supervisor's own turn between
+ * callbacks (even while it is suspended) and act only on a process
+ * running this module.
  */
 extern const molt_module molt__sup_module;
+
+/*
+ * Terminate every running child of supervisor pid whose module is mod,
+ * as terminate_child does, in reverse start order; return once they have
+ * exited, with their number in *n_out (may be NULL). They are remembered
+ * for molt__sup_start_module. Errors: MOLT_EINVAL "not a supervisor",
+ * MOLT_ENOTFOUND/MOLT_ECLOSED when pid is gone or exits first, MOLT_EBUSY
+ * while it restarts children, MOLT_ETIMEOUT after timeout_ms (the stop
+ * goes on). Messages start with "supervisor <pid>: ". Blocks: never call
+ * from a callback.
+ */
+int molt__sup_stop_module(molt_runtime *rt, molt_pid pid, const char *mod,
+			  uint32_t timeout_ms, size_t *n_out, molt_err *err);
+/*
+ * Start again, in start order, the children of mod the stop terminated,
+ * on the code current now; *n_out the number started. A child that fails
+ * to start fails the request, naming it (the others are still started).
+ */
+int molt__sup_start_module(molt_runtime *rt, molt_pid pid, const char *mod,
+			   uint32_t timeout_ms, size_t *n_out, molt_err *err);
+/* The upgrade committed: children of mod the stop terminated stay
+ * terminated (simple_one_for_one entries are removed). */
+int molt__sup_forget_stopped(molt_runtime *rt, molt_pid pid, const char *mod,
+			     uint32_t timeout_ms, molt_err *err);
 
 #endif

@@ -5,8 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
 #include "molt/common.h"
 #include "molt/log.h"
 
@@ -21,26 +19,20 @@ static pthread_mutex_t eval_mu = PTHREAD_MUTEX_INITIALIZER;
 
 /* --- running the instructions --- */
 
-static int run_apply(eval *ev, size_t i, const cJSON *a)
+static int run_apply(eval *ev, size_t i, const molt_ins *in)
 {
-	const char *mod = a->child->valuestring,
-		   *fn = a->child->next->valuestring;
+	const char *mod = in->module, *fn = in->fn;
 	molt__version *v = molt__modtab_current(ev->rt->modtab, mod);
 	const molt_export *x = v ? molt__eval_export(v, fn) : NULL;
-	char *args = cJSON_PrintUnformatted(a->child->next->next);
 	molt_ctx ctx = {ev->rt, NULL, v};
 	int rc;
 
-	if (!x || !args) {
+	if (!x) {
 		molt__version_unref(v);
-		cJSON_free(args);
-		return molt__eval_err(
-			ev, i, mod, 0, x ? MOLT_ENOMEM : MOLT_ENOTFOUND,
-			x ? "out of memory" : "module '%s' exports no '%s'",
-			mod, fn);
+		return molt__eval_err(ev, i, mod, 0, MOLT_ENOTFOUND,
+				      "module '%s' exports no '%s'", mod, fn);
 	}
-	rc = x->fn(&ctx, args);
-	cJSON_free(args);
+	rc = x->fn(&ctx, in->args ? in->args : "[]");
 	molt__version_unref(v);
 	if (rc < 0)
 		return molt__eval_err(ev, i, mod, 0, MOLT_ERROR,
@@ -77,9 +69,10 @@ static void add_postp(eval *ev, const char *name, int brutal, int purge)
 
 /* load and remove: the code server first purges the module's old code
  * (killing lingerers, as code:load_binary), then swaps the slots. */
-static int run_load(eval *ev, size_t i, const cJSON *a, int remove)
+static int run_load(eval *ev, size_t i, const molt_ins *in)
 {
-	const char *name = a->child->valuestring;
+	int remove = in->kind == MOLT_INS_REMOVE;
+	const char *name = in->module;
 	molt__version *cur, *nv = NULL;
 	unsigned killed = 0;
 	int rc;
@@ -98,10 +91,7 @@ static int run_load(eval *ev, size_t i, const cJSON *a, int remove)
 	rc = swap_slots(ev, i, name, nv, cur);
 	molt__version_unref(cur);
 	if (rc == MOLT_OK)
-		add_postp(ev, name,
-			  strcmp(a->child->next->next->valuestring,
-				 "brutal_purge") == 0,
-			  0);
+		add_postp(ev, name, in->post_purge == MOLT_BRUTAL_PURGE, 0);
 	return rc;
 }
 
@@ -113,21 +103,19 @@ static const char *set_name_of(eval *ev, molt_pid pid)
 	return NULL;
 }
 
-static int run_suspend(eval *ev, size_t i, const cJSON *a)
+static int run_suspend(eval *ev, size_t i, const molt_ins *in)
 {
 	size_t from = ev->set.n, added;
 	uint64_t now = molt__upg_now_ns(), tmo;
-	const cJSON *it;
 	const char *name;
 	int rc;
 
-	cJSON_ArrayForEach(it, a)
-	{
+	for (size_t k = 0; k < in->n_mods; k++) {
 		smod *s;
 		uint32_t sid;
 
-		molt__eval_suspend_item(it, &name, &tmo,
-					molt__eval_suspend_ms(ev));
+		name = in->mods[k].name;
+		tmo = molt__eval_suspend_ns(ev, &in->mods[k]);
 		s = molt__eval_smod(ev, name);
 		sid = (uint32_t)(s - ev->sm);
 		ev->sm_deadline[sid] =
@@ -167,14 +155,13 @@ static size_t count_set(eval *ev, uint32_t sid)
 	return n;
 }
 
-static int cc_one(eval *ev, size_t i, const cJSON *it, int down)
+static int cc_one(eval *ev, size_t i, const molt_ins_mod *it, int down)
 {
-	const char *name = it->child->valuestring;
+	const char *name = it->name;
 	smod *s = molt__eval_smod(ev, name);
 	uint32_t sid = (uint32_t)(s - ev->sm);
 	staged *st = molt__eval_staged(ev, name);
 	molt__version *nv;
-	char *extra;
 	size_t from = ev->set.n;
 	int rc;
 
@@ -192,15 +179,8 @@ static int cc_one(eval *ev, size_t i, const cJSON *it, int down)
 		return molt__eval_err(ev, i, name, 0, MOLT_ENOTFOUND,
 				      "module '%s' has no current version",
 				      name);
-	extra = cJSON_PrintUnformatted(it->child->next);
-	if (!extra) {
-		molt__version_unref(nv);
-		return molt__eval_err(ev, i, name, 0, MOLT_ENOMEM,
-				      "out of memory");
-	}
 	rc = molt__upg_change(&ev->u, sid, nv, down, st ? st->v->desc->vsn : "",
-			      extra, cc_deadline(ev));
-	cJSON_free(extra);
+			      it->extra ? it->extra : "[]", cc_deadline(ev));
 	molt__version_unref(nv);
 	ev->rep->steps[i].procs += count_set(ev, sid);
 	if (rc < 0)
@@ -209,41 +189,42 @@ static int cc_one(eval *ev, size_t i, const cJSON *it, int down)
 	return MOLT_OK;
 }
 
-static int run_code_change(eval *ev, size_t i, const cJSON *a)
+static int run_code_change(eval *ev, size_t i, const molt_ins *in)
 {
-	const cJSON *it;
-	int down, rc;
+	int rc;
 
-	cJSON_ArrayForEach(it, molt__eval_cc_list(a, &down))
-	{
-		if ((rc = cc_one(ev, i, it, down)) < 0)
+	for (size_t k = 0; k < in->n_mods; k++)
+		if ((rc = cc_one(ev, i, &in->mods[k], in->down)) < 0)
 			return rc;
-	}
 	return MOLT_OK;
 }
 
 static int run_one(eval *ev, size_t i)
 {
-	const cJSON *a;
-	const char *name = molt__eval_ins_name(molt__eval_ins_at(ev, i), &a);
-	const cJSON *m;
+	const molt_ins *in = &ev->s->ins[i];
 
-	if (strcmp(name, "apply") == 0)
-		return run_apply(ev, i, a);
-	if (strcmp(name, "load") == 0 || strcmp(name, "remove") == 0)
-		return run_load(ev, i, a, name[0] == 'r');
-	if (strcmp(name, "suspend") == 0)
-		return run_suspend(ev, i, a);
-	if (strcmp(name, "code_change") == 0)
-		return run_code_change(ev, i, a);
-	if (strcmp(name, "stop") == 0)
-		return molt__eval_stop(ev, i, a);
-	if (strcmp(name, "start") == 0)
-		return molt__eval_start(ev, i, a);
-	if (strcmp(name, "purge") == 0)
-		cJSON_ArrayForEach(m, a) add_postp(ev, m->valuestring, 1, 1);
-	/* resume: at commit, with everything held; sync_nodes: no-op */
-	return MOLT_OK;
+	switch (in->kind) {
+	case MOLT_INS_APPLY:
+		return run_apply(ev, i, in);
+	case MOLT_INS_LOAD:
+	case MOLT_INS_REMOVE:
+		return run_load(ev, i, in);
+	case MOLT_INS_SUSPEND:
+		return run_suspend(ev, i, in);
+	case MOLT_INS_CODE_CHANGE:
+		return run_code_change(ev, i, in);
+	case MOLT_INS_STOP:
+		return molt__eval_stop(ev, i, in);
+	case MOLT_INS_START:
+		return molt__eval_start(ev, i, in);
+	case MOLT_INS_PURGE:
+		for (size_t k = 0; k < in->n_mods; k++)
+			add_postp(ev, in->mods[k].name, 1, 1);
+		return MOLT_OK;
+	default:
+		/* resume: at commit, with everything held; sync_nodes: no-op */
+		return MOLT_OK;
+	}
 }
 
 /* --- commit and rollback --- */
@@ -450,25 +431,17 @@ static int plan(eval *ev)
 		r->planned[k] = ev->set.e[k].pid;
 	r->n_planned = ev->set.n;
 	for (size_t i = 0; i < ev->n; i++) {
-		const cJSON *a, *it;
-		const char *name =
-			molt__eval_ins_name(molt__eval_ins_at(ev, i), &a);
-		uint64_t tmo;
+		const molt_ins *in = &ev->s->ins[i];
 
-		if (strcmp(name, "stop") == 0) {
-			cJSON_ArrayForEach(it, a)
-			{
-				r->steps[i].procs += molt__eval_stop_plan(
-					ev, it->valuestring);
-			}
-		}
-		if (strcmp(name, "suspend") != 0)
-			continue;
-		cJSON_ArrayForEach(it, a)
-		{
-			molt__eval_suspend_item(it, &name, &tmo, 0);
-			r->steps[i].procs += count_planned(
-				ev, molt__eval_smod(ev, name) - ev->sm);
+		for (size_t k = 0; k < in->n_mods; k++) {
+			const char *name = in->mods[k].name;
+
+			if (in->kind == MOLT_INS_STOP)
+				r->steps[i].procs +=
+					molt__eval_stop_plan(ev, name);
+			else if (in->kind == MOLT_INS_SUSPEND)
+				r->steps[i].procs += count_planned(
+					ev, molt__eval_smod(ev, name) - ev->sm);
 		}
 	}
 	release_staged(ev);
@@ -477,27 +450,9 @@ static int plan(eval *ev)
 
 /* --- entry --- */
 
-static int parse(eval *ev, const char *json)
+static int steps_init(eval *ev)
 {
-	const char *end = NULL;
-	int line = 1, col = 1;
-
-	ev->doc = cJSON_ParseWithOpts(json, &end, 1);
-	if (!ev->doc) {
-		for (const char *p = json; end && p < end; p++, col++)
-			if (*p == '\n') {
-				line++;
-				col = 0;
-			}
-		return molt_err_set(ev->err, MOLT_EPARSE,
-				    "script:%d:%d: JSON syntax error", line,
-				    col);
-	}
-	if (!cJSON_IsArray(ev->doc))
-		return molt_err_set(ev->err, MOLT_EPARSE,
-				    "script: expected a JSON array of "
-				    "instructions");
-	ev->n = (size_t)cJSON_GetArraySize(ev->doc);
+	ev->n = ev->s->n;
 	ev->rep->steps = molt_calloc(ev->n + 1, sizeof(*ev->rep->steps));
 	if (!ev->rep->steps)
 		return molt_err_set(ev->err, MOLT_ENOMEM, "out of memory");
@@ -518,7 +473,6 @@ static void eval_release(eval *ev)
 	molt_free(ev->gone);
 	molt__upg_set_release(&ev->set);
 	pthread_mutex_destroy(&ev->u.fail.mu);
-	cJSON_Delete(ev->doc);
 }
 
 static unsigned workers(molt_runtime *rt, const molt_eval_options *o)
@@ -528,20 +482,20 @@ static unsigned workers(molt_runtime *rt, const molt_eval_options *o)
 	return o->workers ? o->workers : molt_runtime_schedulers(rt);
 }
 
-static int evaluate(eval *ev, const char *json)
+static int evaluate(eval *ev)
 {
 	int rc;
 
-	if ((rc = parse(ev, json)) < 0 || (rc = molt__eval_check(ev)) < 0)
+	if ((rc = steps_init(ev)) < 0 || (rc = molt__eval_check(ev)) < 0)
 		return rc;
 	if (ev->o->dry_run)
 		return plan(ev);
 	return run_all(ev);
 }
 
-int molt_runtime_eval(molt_runtime *rt, const char *script_json,
-		      const molt_eval_options *opts, molt_eval_report *report,
-		      molt_err *err)
+int molt_runtime_eval_script(molt_runtime *rt, const molt_script *script,
+			     const molt_eval_options *opts,
+			     molt_eval_report *report, molt_err *err)
 {
 	static const molt_eval_options dflt = MOLT_EVAL_OPTIONS_INIT;
 	uint64_t t0 = molt__upg_now_ns();
@@ -552,11 +506,12 @@ int molt_runtime_eval(molt_runtime *rt, const char *script_json,
 		memset(report, 0, sizeof(*report));
 		report->failed_index = -1;
 	}
-	if (!rt || !script_json || !report)
+	if (!rt || !script || (script->n && !script->ins) || !report)
 		return molt_err_set(err, MOLT_EINVAL,
 				    "eval: no runtime or script");
 	memset(&ev, 0, sizeof(ev));
 	ev.rt = rt;
+	ev.s = script;
 	ev.o = opts ? opts : &dflt;
 	ev.rep = report;
 	ev.err = err;
@@ -570,7 +525,7 @@ int molt_runtime_eval(molt_runtime *rt, const char *script_json,
 				    "another evaluation is running");
 	}
 	molt__modtab_set_evaluating(rt->modtab, 1);
-	rc = evaluate(&ev, script_json);
+	rc = evaluate(&ev);
 	eval_release(&ev);
 	molt__modtab_set_evaluating(rt->modtab, 0);
 	pthread_mutex_unlock(&eval_mu);

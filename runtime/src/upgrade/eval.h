@@ -24,23 +24,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <cjson/cJSON.h>
-
 #include "molt/common.h"
 #include "molt/runtime.h"
+#include "molt/script.h"
 
 #include "code/modtab.h"
 #include "upgrade.h"
-
-/*
- * The control op "eval" (ctl_eval.c): req {"op":"eval","script":[...],
- * "dry_run":bool,"lib_dir":"...","path":["dir",...],"suspend_timeout":ms}
- * fills reply with the report (docs/upgrades.md). Returns MOLT_OK or the
- * evaluation's error, whose message names instruction, module and pid
- * (ctl.c answers an error with that message only).
- */
-int molt__ctl_eval(molt_runtime *rt, const cJSON *req, cJSON *reply,
-		   molt_err *err);
 
 /* --- shared by eval.c and eval_check.c --- */
 
@@ -80,7 +69,7 @@ typedef struct eval {
 	const molt_eval_options *o; /* options */
 	molt_eval_report *rep;	    /* the report being filled */
 	molt_err *err;		    /* the error */
-	cJSON *doc;		    /* the script */
+	const molt_script *s;	    /* the script (borrowed) */
 	size_t n;		    /* instructions */
 	int ponr;		    /* index of point_of_no_return */
 	staged *st;		    /* load_object_code results */
@@ -105,18 +94,11 @@ typedef struct eval {
 MOLT_PRINTF(6, 7)
 int molt__eval_err(eval *ev, size_t i, const char *module, molt_pid pid,
 		   int code, const char *fmt, ...);
-/* Instruction i of the script (borrowed from ev->doc). */
-const cJSON *molt__eval_ins_at(eval *ev, size_t i);
-/* The instruction's name; *args the element after it (NULL if none). */
-const char *molt__eval_ins_name(const cJSON *ins, const cJSON **args);
 staged *molt__eval_staged(eval *ev, const char *name);
 smod *molt__eval_smod(eval *ev, const char *name);
-/* Mod or [Mod, Timeout]: 1 and the name and timeout (ns), or 0. */
-int molt__eval_suspend_item(const cJSON *it, const char **name,
-			    uint64_t *tmo_ns, uint32_t dflt_ms);
-uint32_t molt__eval_suspend_ms(eval *ev);
-/* The [[Mod, Extra], ...] list of a code_change; *down its mode. */
-const cJSON *molt__eval_cc_list(const cJSON *a, int *down);
+/* A suspended module's timeout in ns (NO_DEADLINE for infinity), its
+ * default the options' suspend_timeout. */
+uint64_t molt__eval_suspend_ns(eval *ev, const molt_ins_mod *m);
 const molt_export *molt__eval_export(const molt__version *v, const char *fn);
 /* Phase 1: check every instruction, stage load_object_code. */
 int molt__eval_check(eval *ev);
@@ -125,8 +107,8 @@ int molt__eval_check(eval *ev);
  * children running Mod terminates them (stop_module) or starts again
  * the ones it terminated (start_module). Journaled in ev->sj: rollback
  * restarts them on the restored code, commit forgets them. */
-int molt__eval_stop(eval *ev, size_t i, const cJSON *a);
-int molt__eval_start(eval *ev, size_t i, const cJSON *a);
+int molt__eval_stop(eval *ev, size_t i, const molt_ins *in);
+int molt__eval_start(eval *ev, size_t i, const molt_ins *in);
 void molt__eval_stops_rollback(eval *ev);
 void molt__eval_stops_commit(eval *ev);
 /* Dry run: how many supervised processes a stop [mod] would terminate. */

@@ -1,13 +1,12 @@
-/* The script evaluator's first phase: parse each instruction and check
+/* The script evaluator's first phase: check each instruction and
  * everything that can fail without side effects. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include <cjson/cJSON.h>
-
 #include "molt/common.h"
+#include "molt/script.h"
 
 #include "eval.h"
 #include "upgrade.h"
@@ -38,43 +37,43 @@ int molt__eval_err(eval *ev, size_t i, const char *module, molt_pid pid,
 			    r->failed_instr, msg);
 }
 
-/* --- shapes --- */
+/* --- fields (the JSON parser checked their shapes; a script built in
+ * C gets the same guarantees here) --- */
 
-const cJSON *molt__eval_ins_at(eval *ev, size_t i)
+static int is_name(const char *s)
 {
-	return cJSON_GetArrayItem(ev->doc, (int)i);
+	return s && *s && strlen(s) < 64;
 }
 
-/* The instruction's name; *args the element after it (NULL if none). */
-const char *molt__eval_ins_name(const cJSON *ins, const cJSON **args)
+static int names_ok(const molt_ins *in)
 {
-	*args = NULL;
-	if (cJSON_IsString(ins))
-		return ins->valuestring;
-	if (cJSON_IsArray(ins) && cJSON_IsString(ins->child)) {
-		*args = ins->child->next;
-		return ins->child->valuestring;
+	if (in->n_mods && !in->mods)
+		return 0;
+	for (size_t k = 0; k < in->n_mods; k++)
+		if (!is_name(in->mods[k].name))
+			return 0;
+	return 1;
+}
+
+static int purge_ok(molt_purge_opt o)
+{
+	return o == MOLT_SOFT_PURGE || o == MOLT_BRUTAL_PURGE;
+}
+
+static int fields_ok(const molt_ins *in)
+{
+	switch (in->kind) {
+	case MOLT_INS_LOAD_OBJECT_CODE:
+		return is_name(in->app) && is_name(in->vsn) && names_ok(in);
+	case MOLT_INS_LOAD:
+	case MOLT_INS_REMOVE:
+		return is_name(in->module) && purge_ok(in->pre_purge) &&
+		       purge_ok(in->post_purge);
+	case MOLT_INS_APPLY:
+		return is_name(in->module) && is_name(in->fn);
+	default:
+		return names_ok(in);
 	}
-	return NULL;
-}
-
-static int is_name(const cJSON *j)
-{
-	return cJSON_IsString(j) && *j->valuestring &&
-	       strlen(j->valuestring) < 64;
-}
-
-static int is_purge_opt(const cJSON *j)
-{
-	return cJSON_IsString(j) &&
-	       (strcmp(j->valuestring, "soft_purge") == 0 ||
-		strcmp(j->valuestring, "brutal_purge") == 0);
-}
-
-/* An array of n elements? */
-static int arr_n(const cJSON *j, int n)
-{
-	return cJSON_IsArray(j) && cJSON_GetArraySize(j) == n;
 }
 
 static void detail_add(molt_eval_step *s, const char *name)
@@ -152,38 +151,26 @@ static int stage_one(eval *ev, size_t i, const char *app, const char *vsn,
 	return MOLT_OK;
 }
 
-static int check_load_object_code(eval *ev, size_t i, const cJSON *a)
+static int check_load_object_code(eval *ev, size_t i, const molt_ins *in)
 {
-	const cJSON *app, *vsn, *mods, *m;
 	int rc;
 
-	if (!arr_n(a, 3) || !is_name(app = a->child) ||
-	    !is_name(vsn = app->next) || !cJSON_IsArray(mods = vsn->next))
-		return molt__eval_err(
-			ev, i, NULL, 0, MOLT_EINVAL,
-			"expected [\"load_object_code\", [App, Vsn, "
-			"[Mod, ...]]]");
-	cJSON_ArrayForEach(m, mods)
-	{
-		if (!is_name(m))
-			return molt__eval_err(ev, i, NULL, 0, MOLT_EINVAL,
-					      "module names must be strings");
-		if (ev->n_st == ev->cap_st) {
-			size_t cap = ev->cap_st ? ev->cap_st * 2 : 8;
-			staged *st = molt_realloc(ev->st, cap * sizeof(*st));
+	if (ev->n_st + in->n_mods > ev->cap_st) {
+		size_t cap = ev->n_st + in->n_mods + 8;
+		staged *st = molt_realloc(ev->st, cap * sizeof(*st));
 
-			if (!st)
-				return molt__eval_err(ev, i, m->valuestring, 0,
-						      MOLT_ENOMEM,
-						      "out of memory");
-			ev->st = st;
-			ev->cap_st = cap;
-		}
-		rc = stage_one(ev, i, app->valuestring, vsn->valuestring,
-			       m->valuestring);
-		if (rc < 0)
+		if (!st)
+			return molt__eval_err(ev, i, NULL, 0, MOLT_ENOMEM,
+					      "out of memory");
+		ev->st = st;
+		ev->cap_st = cap;
+	}
+	for (size_t k = 0; k < in->n_mods; k++) {
+		const char *mod = in->mods[k].name;
+
+		if ((rc = stage_one(ev, i, in->app, in->vsn, mod)) < 0)
 			return rc;
-		detail_add(&ev->rep->steps[i], m->valuestring);
+		detail_add(&ev->rep->steps[i], mod);
 	}
 	return MOLT_OK;
 }
@@ -215,20 +202,12 @@ static int has_current(eval *ev, const char *name)
 
 static int loaded_before(eval *ev, size_t i, const char *name);
 
-static int check_load(eval *ev, size_t i, const cJSON *a, int remove)
+static int check_load(eval *ev, size_t i, const molt_ins *in)
 {
-	const cJSON *m, *pre, *post;
-	const char *name;
+	int remove = in->kind == MOLT_INS_REMOVE;
+	const char *name = in->module;
 	unsigned procs;
 
-	if (!arr_n(a, 3) || !is_name(m = a->child) ||
-	    !is_purge_opt(pre = m->next) || !is_purge_opt(post = pre->next))
-		return molt__eval_err(
-			ev, i, NULL, 0, MOLT_EINVAL,
-			"expected [\"%s\", [Mod, PrePurge, PostPurge]] "
-			"with soft_purge or brutal_purge",
-			remove ? "remove" : "load");
-	name = m->valuestring;
 	detail_add(&ev->rep->steps[i], name);
 	if (!remove && !molt__eval_staged(ev, name))
 		return molt__eval_err(ev, i, name, 0, MOLT_EINVAL,
@@ -243,8 +222,7 @@ static int check_load(eval *ev, size_t i, const cJSON *a, int remove)
 		return molt__eval_err(ev, i, name, 0, MOLT_ENOTFOUND,
 				      "no current version of module '%s'",
 				      name);
-	if (strcmp(pre->valuestring, "soft_purge") == 0 &&
-	    old_in_use(ev, name, &procs))
+	if (in->pre_purge == MOLT_SOFT_PURGE && old_in_use(ev, name, &procs))
 		return molt__eval_err(
 			ev, i, name, 0, MOLT_EBUSY,
 			"old_processes: old code of module '%s' still "
@@ -255,20 +233,11 @@ static int check_load(eval *ev, size_t i, const cJSON *a, int remove)
 	return MOLT_OK;
 }
 
-static int check_names(eval *ev, size_t i, const cJSON *a, const char *what)
+static int check_names(eval *ev, size_t i, const molt_ins *in)
 {
-	const cJSON *m;
-
-	if (!cJSON_IsArray(a))
-		return molt__eval_err(ev, i, NULL, 0, MOLT_EINVAL,
-				      "expected [\"%s\", [Mod, ...]]", what);
-	cJSON_ArrayForEach(m, a)
-	{
-		if (!is_name(m))
-			return molt__eval_err(ev, i, NULL, 0, MOLT_EINVAL,
-					      "module names must be strings");
-		detail_add(&ev->rep->steps[i], m->valuestring);
-		if (strcmp(what, "purge") == 0)
+	for (size_t k = 0; k < in->n_mods; k++) {
+		detail_add(&ev->rep->steps[i], in->mods[k].name);
+		if (in->kind == MOLT_INS_PURGE)
 			ev->n_pp++;
 	}
 	return MOLT_OK;
@@ -280,30 +249,6 @@ smod *molt__eval_smod(eval *ev, const char *name)
 		if (strcmp(ev->sm[k].name, name) == 0)
 			return &ev->sm[k];
 	return NULL;
-}
-
-int molt__eval_suspend_item(const cJSON *it, const char **name,
-			    uint64_t *tmo_ns, uint32_t dflt_ms)
-{
-	const cJSON *t;
-
-	*tmo_ns = (uint64_t)dflt_ms * 1000000u;
-	if (is_name(it)) {
-		*name = it->valuestring;
-		return 1;
-	}
-	if (!arr_n(it, 2) || !is_name(it->child))
-		return 0;
-	*name = it->child->valuestring;
-	t = it->child->next;
-	if (cJSON_IsString(t) && strcmp(t->valuestring, "infinity") == 0)
-		*tmo_ns = NO_DEADLINE;
-	else if (cJSON_IsNumber(t) && t->valuedouble >= 0 &&
-		 t->valuedouble < 86400000.0)
-		*tmo_ns = (uint64_t)t->valuedouble * 1000000u;
-	else
-		return 0;
-	return 1;
 }
 
 static int add_smod(eval *ev, size_t i, const char *name, uint64_t tmo)
@@ -346,52 +291,33 @@ static int add_smod(eval *ev, size_t i, const char *name, uint64_t tmo)
 	return MOLT_OK;
 }
 
-uint32_t molt__eval_suspend_ms(eval *ev)
+uint64_t molt__eval_suspend_ns(eval *ev, const molt_ins_mod *m)
 {
-	return ev->o->suspend_timeout ? ev->o->suspend_timeout
-				      : DEFAULT_TIMEOUT_MS;
+	uint32_t ms = m->timeout_ms;
+
+	if (ms == MOLT_INS_TIMEOUT_INFINITY)
+		return NO_DEADLINE;
+	if (ms == MOLT_INS_TIMEOUT_NOW)
+		return 0;
+	if (ms == MOLT_INS_TIMEOUT_DEFAULT)
+		ms = ev->o->suspend_timeout ? ev->o->suspend_timeout
+					    : DEFAULT_TIMEOUT_MS;
+	return (uint64_t)ms * 1000000u;
 }
 
-static int check_suspend(eval *ev, size_t i, const cJSON *a)
+static int check_suspend(eval *ev, size_t i, const molt_ins *in)
 {
-	const cJSON *it;
-	const char *name;
-	uint64_t tmo;
 	int rc;
 
-	if (!cJSON_IsArray(a))
-		return molt__eval_err(
-			ev, i, NULL, 0, MOLT_EINVAL,
-			"expected [\"suspend\", [Mod | [Mod, Timeout]]]");
-	cJSON_ArrayForEach(it, a)
-	{
-		if (!molt__eval_suspend_item(it, &name, &tmo,
-					     molt__eval_suspend_ms(ev)))
-			return molt__eval_err(
-				ev, i, NULL, 0, MOLT_EINVAL,
-				"expected Mod or [Mod, Timeout] with "
-				"Timeout ms or \"infinity\"");
-		if ((rc = add_smod(ev, i, name, tmo)) < 0)
+	for (size_t k = 0; k < in->n_mods; k++) {
+		const molt_ins_mod *m = &in->mods[k];
+
+		rc = add_smod(ev, i, m->name, molt__eval_suspend_ns(ev, m));
+		if (rc < 0)
 			return rc;
-		detail_add(&ev->rep->steps[i], name);
+		detail_add(&ev->rep->steps[i], m->name);
 	}
 	return MOLT_OK;
-}
-
-/* ["code_change", [[M, Extra]]] or ["code_change", "up"|"down", [...]] */
-const cJSON *molt__eval_cc_list(const cJSON *a, int *down)
-{
-	*down = 0;
-	if (cJSON_IsString(a) && a->next && !a->next->next) {
-		if (strcmp(a->valuestring, "down") == 0)
-			*down = 1;
-		else if (strcmp(a->valuestring, "up") != 0)
-			return NULL;
-		a = a->next;
-	} else if (a && a->next) {
-		return NULL;
-	}
-	return cJSON_IsArray(a) ? a : NULL;
 }
 
 static int loaded_before(eval *ev, size_t i, const char *name);
@@ -427,29 +353,21 @@ static int check_layout(eval *ev, size_t i, const char *name)
 	return bad ? MOLT_EINVAL : MOLT_OK;
 }
 
-static int check_code_change(eval *ev, size_t i, const cJSON *a)
+static int check_code_change(eval *ev, size_t i, const molt_ins *in)
 {
-	const cJSON *list, *it;
-	int down, rc;
+	int rc;
 
-	if (!(list = molt__eval_cc_list(a, &down)))
-		return molt__eval_err(
-			ev, i, NULL, 0, MOLT_EINVAL,
-			"expected [\"code_change\", [\"up\"|\"down\",] "
-			"[[Mod, Extra], ...]]");
-	cJSON_ArrayForEach(it, list)
-	{
-		if (!arr_n(it, 2) || !is_name(it->child))
-			return molt__eval_err(ev, i, NULL, 0, MOLT_EINVAL,
-					      "expected [Mod, Extra]");
-		detail_add(&ev->rep->steps[i], it->child->valuestring);
-		if (!molt__eval_smod(ev, it->child->valuestring))
+	for (size_t k = 0; k < in->n_mods; k++) {
+		const char *name = in->mods[k].name;
+
+		detail_add(&ev->rep->steps[i], name);
+		if (!molt__eval_smod(ev, name))
 			return molt__eval_err(
-				ev, i, it->child->valuestring, 0, MOLT_EINVAL,
+				ev, i, name, 0, MOLT_EINVAL,
 				"code_change_not_suspended: module '%s' is "
 				"not in an earlier suspend",
-				it->child->valuestring);
-		if ((rc = check_layout(ev, i, it->child->valuestring)) < 0)
+				name);
+		if ((rc = check_layout(ev, i, name)) < 0)
 			return rc;
 	}
 	return MOLT_OK;
@@ -482,87 +400,98 @@ const molt_export *molt__eval_export(const molt__version *v, const char *fn)
 static int loaded_before(eval *ev, size_t i, const char *name)
 {
 	for (size_t k = 0; k < i; k++) {
-		const cJSON *a;
-		const char *n =
-			molt__eval_ins_name(molt__eval_ins_at(ev, k), &a);
+		const molt_ins *in = &ev->s->ins[k];
 
-		if (n && strcmp(n, "load") == 0 && arr_n(a, 3) &&
-		    is_name(a->child) &&
-		    strcmp(a->child->valuestring, name) == 0)
+		if (in->kind == MOLT_INS_LOAD && strcmp(in->module, name) == 0)
 			return 1;
 	}
 	return 0;
 }
 
-static int check_apply(eval *ev, size_t i, const cJSON *a)
+static int check_apply(eval *ev, size_t i, const molt_ins *in)
 {
-	const cJSON *m, *f;
+	const char *mod = in->module;
 	molt__version *v;
 	int found;
 
-	if (!arr_n(a, 3) || !is_name(m = a->child) || !is_name(f = m->next))
-		return molt__eval_err(ev, i, NULL, 0, MOLT_EINVAL,
-				      "expected [\"apply\", [Mod, Fun, Args]]");
-	detail_add(&ev->rep->steps[i], m->valuestring);
-	v = apply_target(ev, m->valuestring,
-			 loaded_before(ev, i, m->valuestring));
+	detail_add(&ev->rep->steps[i], mod);
+	v = apply_target(ev, mod, loaded_before(ev, i, mod));
 	if (!v)
-		return molt__eval_err(ev, i, m->valuestring, 0, MOLT_ENOTFOUND,
-				      "no module '%s' to apply",
-				      m->valuestring);
-	found = molt__eval_export(v, f->valuestring) != NULL;
+		return molt__eval_err(ev, i, mod, 0, MOLT_ENOTFOUND,
+				      "no module '%s' to apply", mod);
+	found = molt__eval_export(v, in->fn) != NULL;
 	molt__version_unref(v);
 	if (!found)
-		return molt__eval_err(ev, i, m->valuestring, 0, MOLT_ENOTFOUND,
-				      "module '%s' exports no '%s'",
-				      m->valuestring, f->valuestring);
+		return molt__eval_err(ev, i, mod, 0, MOLT_ENOTFOUND,
+				      "module '%s' exports no '%s'", mod,
+				      in->fn);
 	return MOLT_OK;
 }
 
-static int check_one(eval *ev, size_t i, const char *name, const cJSON *a)
+/* The instructions allowed before point_of_no_return. */
+static int check_before(eval *ev, size_t i, const molt_ins *in)
 {
-	int before = ev->ponr < 0;
+	if (in->kind == MOLT_INS_LOAD_OBJECT_CODE)
+		return check_load_object_code(ev, i, in);
+	if (in->kind == MOLT_INS_APPLY)
+		return check_apply(ev, i, in);
+	return molt__eval_err(ev, i, NULL, 0, MOLT_EINVAL,
+			      "%s before point_of_no_return (only "
+			      "load_object_code and apply may come before it)",
+			      molt_ins_name(in->kind));
+}
 
-	if (strcmp(name, "point_of_no_return") == 0) {
-		if (!before)
+static int check_one(eval *ev, size_t i, const molt_ins *in)
+{
+	switch (in->kind) {
+	case MOLT_INS_POINT_OF_NO_RETURN:
+		if (ev->ponr >= 0)
 			return molt__eval_err(ev, i, NULL, 0, MOLT_EINVAL,
 					      "a second point_of_no_return");
 		ev->ponr = (int)i;
 		return MOLT_OK;
+	case MOLT_INS_RESTART_NEW_EMULATOR:
+	case MOLT_INS_RESTART_EMULATOR:
+		return molt__eval_err(ev, i, NULL, 0, MOLT_EINVAL,
+				      "%s is not supported yet",
+				      molt_ins_name(in->kind));
+	default:
+		break;
 	}
-	if (strcmp(name, "load_object_code") == 0)
-		return before ? check_load_object_code(ev, i, a)
-			      : molt__eval_err(ev, i, NULL, 0, MOLT_EINVAL,
-					       "load_object_code after "
-					       "point_of_no_return");
-	if (strcmp(name, "apply") == 0)
-		return check_apply(ev, i, a);
-	if (strcmp(name, "restart_new_emulator") == 0 ||
-	    strcmp(name, "restart_emulator") == 0)
+	if (ev->ponr < 0)
+		return check_before(ev, i, in);
+	switch (in->kind) {
+	case MOLT_INS_LOAD_OBJECT_CODE:
 		return molt__eval_err(ev, i, NULL, 0, MOLT_EINVAL,
-				      "%s is not supported yet", name);
-	if (strcmp(name, "restart") == 0 || strcmp(name, "reboot") == 0)
+				      "load_object_code after "
+				      "point_of_no_return");
+	case MOLT_INS_APPLY:
+		return check_apply(ev, i, in);
+	case MOLT_INS_LOAD:
+	case MOLT_INS_REMOVE:
+		return check_load(ev, i, in);
+	case MOLT_INS_SUSPEND:
+		return check_suspend(ev, i, in);
+	case MOLT_INS_CODE_CHANGE:
+		return check_code_change(ev, i, in);
+	default:
+		return check_names(ev, i, in); /* purge, resume, stop, start;
+						  sync_nodes: none */
+	}
+}
+
+/* The fields of instruction i, before anything else about it. */
+static int check_fields(eval *ev, size_t i, const molt_ins *in)
+{
+	if ((unsigned)in->kind > MOLT_INS_RESTART_EMULATOR)
 		return molt__eval_err(ev, i, NULL, 0, MOLT_EINVAL,
-				      "illegal_instruction: %s", name);
-	if (before)
-		return molt__eval_err(
-			ev, i, NULL, 0, MOLT_EINVAL,
-			"%s before point_of_no_return (only "
-			"load_object_code and apply may come before it)",
-			name);
-	if (strcmp(name, "load") == 0 || strcmp(name, "remove") == 0)
-		return check_load(ev, i, a, name[0] == 'r');
-	if (strcmp(name, "purge") == 0 || strcmp(name, "resume") == 0 ||
-	    strcmp(name, "stop") == 0 || strcmp(name, "start") == 0)
-		return check_names(ev, i, a, name);
-	if (strcmp(name, "suspend") == 0)
-		return check_suspend(ev, i, a);
-	if (strcmp(name, "code_change") == 0)
-		return check_code_change(ev, i, a);
-	if (strcmp(name, "sync_nodes") == 0)
-		return MOLT_OK; /* one node: a barrier with nobody */
-	return molt__eval_err(ev, i, NULL, 0, MOLT_EINVAL,
-			      "unknown instruction '%.40s'", name);
+				      "unknown instruction kind %d",
+				      (int)in->kind);
+	if (!fields_ok(in))
+		return molt__eval_err(ev, i, NULL, 0, MOLT_EINVAL,
+				      "a name is missing, empty or longer "
+				      "than 63 bytes");
+	return MOLT_OK;
 }
 
 /* Checks run every instruction once (load_object_code dlopen()s here, so
@@ -574,20 +503,15 @@ int molt__eval_check(eval *ev)
 
 	ev->ponr = -1;
 	for (size_t i = 0; i < ev->n; i++) {
-		const cJSON *a;
-		const char *name =
-			molt__eval_ins_name(molt__eval_ins_at(ev, i), &a);
+		const molt_ins *in = &ev->s->ins[i];
 
 		snprintf(ev->rep->steps[i].name, sizeof(ev->rep->steps[i].name),
-			 "%s", name ? name : "?");
+			 "%s", molt_ins_name(in->kind));
 		ev->rep->steps[i].index = (unsigned)i;
-		if (!name)
-			return molt__eval_err(
-				ev, i, NULL, 0, MOLT_EINVAL,
-				"an instruction is a string or an array "
-				"starting with a string");
+		if ((rc = check_fields(ev, i, in)) < 0)
+			return rc;
 		t0 = molt__upg_now_ns();
-		rc = check_one(ev, i, name, a);
+		rc = check_one(ev, i, in);
 		ev->rep->steps[i].ns = molt__upg_now_ns() - t0;
 		if (rc < 0)
 			return rc;

@@ -10,35 +10,13 @@
 #include "core/proc.h"
 #include "core/rt.h"
 #include "eval.h"
+#include "sup/sup.h"
 
 #include "molt/banned.h"
 
-/* A supervisor's reply to a stop/start call can wait for its children's
- * shutdown timeouts (5 s each by default); this bounds one call. */
-#define SUP_CALL_MS 30000u
-
-/* Send "VERB mod" to supervisor sup; MOLT_OK and *n_out from "ok N", or
- * an error with the supervisor's message. */
-static int sup_op(molt_runtime *rt, molt_pid sup, const char *verb,
-		  const char *mod, size_t *n_out, molt_err *err)
-{
-	molt_reply_buf r = {NULL, 0};
-	char req[96], pb[32];
-	int rc;
-
-	snprintf(req, sizeof(req), "%s %s", verb, mod);
-	rc = molt_runtime_call(rt, &r, sup, req, strlen(req), SUP_CALL_MS, err);
-	if (rc < 0)
-		return molt_err_prefix(err, "supervisor %s",
-				       molt_pid_format(sup, pb, sizeof(pb)));
-	if (strncmp(r.data, "ok", 2) != 0)
-		rc = molt_err_set(err, MOLT_ERROR, "supervisor %s: %s",
-				  molt_pid_format(sup, pb, sizeof(pb)), r.data);
-	else if (n_out)
-		*n_out = r.data[2] ? strtoul(r.data + 3, NULL, 10) : 0;
-	molt_free(r.data);
-	return rc;
-}
+/* A stop waits for the children's shutdown timeouts (5 s each by
+ * default); this bounds one request. */
+#define SUP_REQ_MS 30000u
 
 /* The parent of pid if it is a supervisor, else 0. */
 static molt_pid sup_of(molt_runtime *rt, molt_pid pid)
@@ -122,7 +100,8 @@ static int stop_one(eval *ev, size_t i, const char *mod)
 			break;
 		}
 		stopped = 0;
-		rc = sup_op(ev->rt, sups[k], "stop_module", mod, &stopped, &e);
+		rc = molt__sup_stop_module(ev->rt, sups[k], mod, SUP_REQ_MS,
+					   &stopped, &e);
 		if (rc < 0)
 			rc = molt__eval_err(ev, i, mod, sups[k], rc, "%s",
 					    e.msg);
@@ -148,37 +127,33 @@ size_t molt__eval_stop_plan(eval *ev, const char *mod)
 	return n;
 }
 
-int molt__eval_stop(eval *ev, size_t i, const cJSON *a)
+int molt__eval_stop(eval *ev, size_t i, const molt_ins *in)
 {
-	const cJSON *m;
 	int rc;
 
-	cJSON_ArrayForEach(m, a)
-	{
-		if ((rc = stop_one(ev, i, m->valuestring)) < 0)
+	for (size_t m = 0; m < in->n_mods; m++)
+		if ((rc = stop_one(ev, i, in->mods[m].name)) < 0)
 			return rc;
-	}
 	return MOLT_OK;
 }
 
-int molt__eval_start(eval *ev, size_t i, const cJSON *a)
+int molt__eval_start(eval *ev, size_t i, const molt_ins *in)
 {
 	molt_err e = MOLT_ERR_INIT;
-	const cJSON *m;
 	size_t n;
 	int rc;
 
-	cJSON_ArrayForEach(m, a)
-	{
+	for (size_t m = 0; m < in->n_mods; m++) {
 		for (size_t k = 0; k < ev->n_sj; k++) {
 			stopj *j = &ev->sj[k];
 
-			if (j->started || strcmp(j->name, m->valuestring) != 0)
+			if (j->started ||
+			    strcmp(j->name, in->mods[m].name) != 0)
 				continue;
 			j->started = 1;
 			n = 0;
-			rc = sup_op(ev->rt, j->sup, "start_module", j->name, &n,
-				    &e);
+			rc = molt__sup_start_module(ev->rt, j->sup, j->name,
+						    SUP_REQ_MS, &n, &e);
 			if (rc < 0)
 				return molt__eval_err(ev, i, j->name, j->sup,
 						      rc, "%s", e.msg);
@@ -199,10 +174,11 @@ void molt__eval_stops_rollback(eval *ev)
 	for (size_t k = 0; k < ev->n_sj; k++) {
 		stopj *j = &ev->sj[k];
 
-		if ((j->started && sup_op(ev->rt, j->sup, "stop_module",
-					  j->name, NULL, &e) < 0) ||
-		    sup_op(ev->rt, j->sup, "start_module", j->name, NULL, &e) <
-			    0)
+		if ((j->started &&
+		     molt__sup_stop_module(ev->rt, j->sup, j->name, SUP_REQ_MS,
+					   NULL, &e) < 0) ||
+		    molt__sup_start_module(ev->rt, j->sup, j->name, SUP_REQ_MS,
+					   NULL, &e) < 0)
 			molt_log(MOLT_LOG_ERROR, "eval",
 				 "rollback: restarting '%s' children: %s",
 				 j->name, e.msg);
@@ -216,8 +192,9 @@ void molt__eval_stops_commit(eval *ev)
 	molt_err e = MOLT_ERR_INIT;
 
 	for (size_t k = 0; k < ev->n_sj; k++)
-		if (sup_op(ev->rt, ev->sj[k].sup, "forget_stopped",
-			   ev->sj[k].name, NULL, &e) < 0)
+		if (molt__sup_forget_stopped(ev->rt, ev->sj[k].sup,
+					     ev->sj[k].name, SUP_REQ_MS,
+					     &e) < 0)
 			molt_log(MOLT_LOG_WARN, "eval", "%s", e.msg);
 	ev->n_sj = 0;
 }
