@@ -384,6 +384,55 @@ START_TEST(test_a_long_code_change_is_seen_like_a_long_callback)
 }
 END_TEST
 
+/* The median time of 5 dry runs of script, in ns. */
+static uint64_t dry_run_ns(const char *script)
+{
+	uint64_t t[5];
+
+	for (int k = 0; k < 5; k++) {
+		molt_eval_report r;
+		molt_err err = MOLT_ERR_INIT;
+
+		t[k] = now_ns();
+		ck_assert_msg(upg_eval(rt, script, 1, &r, &err) == MOLT_OK,
+			      "%s", err.msg);
+		t[k] = now_ns() - t[k];
+		molt_eval_report_release(&r);
+	}
+	for (int a = 0; a < 5; a++) /* sort */
+		for (int b = a + 1; b < 5; b++)
+			if (t[b] < t[a]) {
+				uint64_t x = t[a];
+
+				t[a] = t[b];
+				t[b] = x;
+			}
+	return t[2];
+}
+
+/*
+ * Defect 8: an evaluation scanned the whole process table once per module
+ * of a suspend (and again per module of each code_change). Suspending
+ * four modules now costs one scan, as suspending one does.
+ */
+START_TEST(test_a_suspend_of_many_modules_scans_the_processes_once)
+{
+	uint64_t one, four;
+
+	for (int i = 0; i < 300000; i++)
+		spawn_counter(i);
+	one = dry_run_ns("[\"point_of_no_return\",[\"suspend\",[\"counter\"]],"
+			 "[\"resume\",[\"counter\"]]]");
+	four = dry_run_ns(
+		"[\"point_of_no_return\",[\"suspend\",[\"counter\",\"crasher\","
+		"\"slow\",\"probe\"]],[\"resume\",[\"counter\","
+		"\"crasher\",\"slow\",\"probe\"]]]");
+	ck_assert_msg(four < one * 2, "one module: %llu us, four: %llu us",
+		      (unsigned long long)one / 1000,
+		      (unsigned long long)four / 1000);
+}
+END_TEST
+
 Suite *engine_suite(void)
 {
 	Suite *s = suite_create("engine");
@@ -406,6 +455,8 @@ Suite *engine_suite(void)
 	tcase_add_test(tc, test_purge_scans_processes_outside_the_table_lock);
 	tcase_add_test(tc,
 		       test_a_long_code_change_is_seen_like_a_long_callback);
+	tcase_add_test(tc,
+		       test_a_suspend_of_many_modules_scans_the_processes_once);
 	suite_add_tcase(s, tc);
 	return s;
 }

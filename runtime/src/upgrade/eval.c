@@ -103,32 +103,69 @@ static const char *set_name_of(eval *ev, molt_pid pid)
 	return NULL;
 }
 
-static int run_suspend(eval *ev, size_t i, const molt_ins *in)
+/* Add to the set the processes of the n suspend sets sids[] (modules
+ * known to the table) in one scan of the process table. only_new: those
+ * not held yet. MOLT_ENOMEM. */
+static int collect_sets(eval *ev, const uint32_t *sids, size_t n, int only_new)
 {
-	size_t from = ev->set.n, added;
-	uint64_t now = molt__upg_now_ns(), tmo;
-	const char *name;
+	molt__module **ms;
+	uint32_t *ids;
+	size_t nm = 0;
 	int rc;
 
-	for (size_t k = 0; k < in->n_mods; k++) {
-		smod *s;
-		uint32_t sid;
+	if (!n)
+		return MOLT_OK;
+	ms = molt_malloc(n * sizeof(*ms));
+	ids = molt_malloc(n * sizeof(*ids));
+	rc = ms && ids ? MOLT_OK : MOLT_ENOMEM;
+	for (size_t k = 0; rc == MOLT_OK && k < n; k++) {
+		if (!ev->sm[sids[k]].m)
+			continue; /* never loaded: no processes */
+		ms[nm] = ev->sm[sids[k]].m;
+		ids[nm++] = sids[k];
+	}
+	if (rc == MOLT_OK)
+		rc = molt__upg_collect_many(ev->rt, &ev->set, ms, ids, nm,
+					    only_new, NULL);
+	molt_free(ms);
+	molt_free(ids);
+	return rc;
+}
 
-		name = in->mods[k].name;
+/* The suspend sets of in's modules, into sids (n_mods entries). */
+static uint32_t *sets_of(eval *ev, const molt_ins *in)
+{
+	uint32_t *sids = molt_malloc((in->n_mods + 1) * sizeof(*sids));
+
+	for (size_t k = 0; sids && k < in->n_mods; k++)
+		sids[k] = (uint32_t)(molt__eval_smod(ev, in->mods[k].name) -
+				     ev->sm);
+	return sids;
+}
+
+static int run_suspend(eval *ev, size_t i, const molt_ins *in)
+{
+	size_t from = ev->set.n;
+	uint64_t now = molt__upg_now_ns(), tmo;
+	uint32_t *sids = sets_of(ev, in);
+	int rc;
+
+	if (!sids)
+		return molt__eval_err(ev, i, NULL, 0, MOLT_ENOMEM,
+				      "out of memory");
+	for (size_t k = 0; k < in->n_mods; k++) {
+		smod *s = &ev->sm[sids[k]];
+
 		tmo = molt__eval_suspend_ns(ev, &in->mods[k]);
-		s = molt__eval_smod(ev, name);
-		sid = (uint32_t)(s - ev->sm);
-		ev->sm_deadline[sid] =
+		ev->sm_deadline[sids[k]] =
 			tmo == NO_DEADLINE ? NO_DEADLINE : now + tmo;
 		if (!s->m)
-			s->m = molt__upg_module(ev->rt, name);
-		if (!s->m)
-			continue; /* never loaded: no processes */
-		rc = molt__upg_collect(ev->rt, &ev->set, s->m, sid, 1, &added);
-		if (rc < 0)
-			return molt__eval_err(ev, i, name, 0, rc,
-					      "out of memory");
+			s->m = molt__upg_module(ev->rt, s->name);
 	}
+	rc = collect_sets(ev, sids, in->n_mods, 1);
+	molt_free(sids);
+	if (rc < 0)
+		return molt__eval_err(ev, i, NULL, 0, rc, "out of memory");
 	ev->rep->steps[i].procs = ev->set.n - from;
 	rc = molt__upg_suspend(&ev->u, from, ev->sm_deadline, ev->sm_names);
 	if (rc < 0)
@@ -162,18 +199,10 @@ static int cc_one(eval *ev, size_t i, const molt_ins_mod *it, int down)
 	uint32_t sid = (uint32_t)(s - ev->sm);
 	staged *st = molt__eval_staged(ev, name);
 	molt__version *nv;
-	size_t from = ev->set.n;
 	int rc;
 
 	if (!s->m)
 		return MOLT_OK; /* nothing was suspended under it */
-	/* processes spawned since the suspend: hold them too */
-	if (molt__upg_collect(ev->rt, &ev->set, s->m, sid, 1, NULL) < 0 ||
-	    molt__upg_suspend(&ev->u, from, ev->sm_deadline, ev->sm_names) < 0)
-		return molt__eval_err(
-			ev, i, name, ev->u.fail.pid,
-			ev->u.fail.code ? ev->u.fail.code : MOLT_ENOMEM, "%s",
-			ev->u.fail.code ? ev->u.fail.msg : "out of memory");
 	nv = molt__modtab_current(ev->rt->modtab, name);
 	if (!nv)
 		return molt__eval_err(ev, i, name, 0, MOLT_ENOTFOUND,
@@ -191,8 +220,20 @@ static int cc_one(eval *ev, size_t i, const molt_ins_mod *it, int down)
 
 static int run_code_change(eval *ev, size_t i, const molt_ins *in)
 {
+	uint32_t *sids = sets_of(ev, in);
+	size_t from = ev->set.n;
 	int rc;
 
+	/* processes spawned since the suspend: hold them too (one scan for
+	 * every module of the instruction) */
+	rc = sids ? collect_sets(ev, sids, in->n_mods, 1) : MOLT_ENOMEM;
+	molt_free(sids);
+	if (rc < 0)
+		return molt__eval_err(ev, i, NULL, 0, rc, "out of memory");
+	rc = molt__upg_suspend(&ev->u, from, ev->sm_deadline, ev->sm_names);
+	if (rc < 0)
+		return molt__eval_err(ev, i, set_name_of(ev, ev->u.fail.pid),
+				      ev->u.fail.pid, rc, "%s", ev->u.fail.msg);
 	for (size_t k = 0; k < in->n_mods; k++)
 		if ((rc = cc_one(ev, i, &in->mods[k], in->down)) < 0)
 			return rc;
@@ -415,15 +456,18 @@ static size_t count_planned(eval *ev, ptrdiff_t sid)
 static int plan(eval *ev)
 {
 	molt_eval_report *r = ev->rep;
+	uint32_t *sids = molt_malloc((ev->n_sm + 1) * sizeof(*sids));
+	int rc;
 
-	for (size_t k = 0; k < ev->n_sm; k++) {
-		molt__module *m = molt__upg_module(ev->rt, ev->sm[k].name);
-
-		if (m && molt__upg_collect(ev->rt, &ev->set, m, (uint32_t)k, 0,
-					   NULL) < 0)
-			return molt_err_set(ev->err, MOLT_ENOMEM,
-					    "out of memory");
+	for (size_t k = 0; sids && k < ev->n_sm; k++) {
+		if (!ev->sm[k].m)
+			ev->sm[k].m = molt__upg_module(ev->rt, ev->sm[k].name);
+		sids[k] = (uint32_t)k;
 	}
+	rc = sids ? collect_sets(ev, sids, ev->n_sm, 0) : MOLT_ENOMEM;
+	molt_free(sids);
+	if (rc < 0)
+		return molt_err_set(ev->err, MOLT_ENOMEM, "out of memory");
 	r->planned = molt_calloc(ev->set.n + 1, sizeof(*r->planned));
 	if (!r->planned)
 		return molt_err_set(ev->err, MOLT_ENOMEM, "out of memory");
