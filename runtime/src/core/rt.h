@@ -22,6 +22,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "molt/runtime.h"
 
@@ -112,6 +113,11 @@ int molt__rt_new(molt_runtime **out, const molt_runtime_options *opts,
 void molt__rt_free(molt_runtime *rt);
 /* molt_runtime_get_stats without the module count. */
 void molt__rt_get_stats(molt_runtime *rt, molt_runtime_stats *out);
+
+/* Initialise cv to time its waits on CLOCK_MONOTONIC. */
+void molt__cond_init_mono(pthread_cond_t *cv);
+/* *ts = now on clock clk + ms (for pthread_cond_timedwait). */
+void molt__deadline(struct timespec *ts, clockid_t clk, uint32_t ms);
 
 /* A fresh reference; with_timer sets bit 0 (a call with a deadline). */
 molt_ref molt__rt_ref(molt_runtime *rt, int with_timer);

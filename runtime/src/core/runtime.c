@@ -29,6 +29,27 @@ void molt__spin_lock(molt__spin *l)
 	}
 }
 
+void molt__cond_init_mono(pthread_cond_t *cv)
+{
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(cv, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
+void molt__deadline(struct timespec *ts, clockid_t clk, uint32_t ms)
+{
+	clock_gettime(clk, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
 molt_ref molt__rt_ref(molt_runtime *rt, int with_timer)
 {
 	return (atomic_fetch_add_explicit(&rt->next_ref, 1,
@@ -167,13 +188,7 @@ static int wait_none_live(molt_runtime *rt, uint32_t ms)
 	struct timespec ts;
 	int rc = 0;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	molt__deadline(&ts, CLOCK_REALTIME, ms);
 	pthread_mutex_lock(&rt->tbl_mu);
 	while (atomic_load(&rt->live) > 0 && rc != ETIMEDOUT)
 		rc = pthread_cond_timedwait(&rt->live_cv, &rt->tbl_mu, &ts);
@@ -615,13 +630,7 @@ int molt_runtime_wait(molt_runtime *rt, molt_pid pid, uint32_t timeout_ms,
 	struct timespec ts;
 	int rc = 0;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	molt__deadline(&ts, CLOCK_REALTIME, timeout_ms);
 	pthread_mutex_lock(&rt->ext_mu);
 	w.next = rt->exit_waiters;
 	rt->exit_waiters = &w;

@@ -16,7 +16,6 @@
 int molt__timer_init(molt_runtime *rt)
 {
 	molt__timers *t = &rt->timers;
-	pthread_condattr_t ca;
 
 	memset(t, 0, sizeof(*t));
 	t->nbuckets = 1024;
@@ -28,10 +27,7 @@ int molt__timer_init(molt_runtime *rt)
 		return MOLT_ENOMEM;
 	}
 	pthread_mutex_init(&t->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&t->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	molt__cond_init_mono(&t->cv);
 	return MOLT_OK;
 }
 

@@ -535,12 +535,7 @@ static void *watch_main(void *arg)
 
 		for (unsigned i = 0; i < w->n; i++)
 			watch_slot(rt, &w->slots[i], now);
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += WATCH_TICK_MS * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		molt__deadline(&ts, CLOCK_MONOTONIC, WATCH_TICK_MS);
 		pthread_mutex_lock(&w->mu);
 		if (!w->stop)
 			pthread_cond_timedwait(&w->cv, &w->mu, &ts);
@@ -553,7 +548,6 @@ static void *watch_main(void *arg)
 int molt__watch_init(molt_runtime *rt)
 {
 	molt__watch *w = &rt->watch;
-	pthread_condattr_t ca;
 
 	w->n = rt->opts.schedulers + MOLT__WATCH_WORKERS;
 	w->slots = molt_calloc(w->n, sizeof(*w->slots));
@@ -565,10 +559,7 @@ int molt__watch_init(molt_runtime *rt)
 					 : (i - rt->opts.schedulers) |
 						   MOLT__WATCH_WORKER;
 	pthread_mutex_init(&w->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&w->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	molt__cond_init_mono(&w->cv);
 	return MOLT_OK;
 }
 

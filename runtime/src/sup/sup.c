@@ -874,7 +874,6 @@ static void req_abandon(molt__sysfn *fn)
 static supreq *req_new(int op, const char *mod)
 {
 	supreq *r = molt_calloc(1, sizeof(*r));
-	pthread_condattr_t ca;
 
 	if (!r)
 		return NULL;
@@ -884,22 +883,8 @@ static supreq *req_new(int op, const char *mod)
 	snprintf(r->mod, sizeof(r->mod), "%s", mod);
 	atomic_init(&r->refs, 2);
 	pthread_mutex_init(&r->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&r->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	molt__cond_init_mono(&r->cv);
 	return r;
-}
-
-static void deadline(struct timespec *ts, uint32_t timeout_ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += timeout_ms / 1000;
-	ts->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
 }
 
 /* Post op on mod to supervisor pid and wait for its outcome. */
@@ -922,7 +907,7 @@ static int sup_request(molt_runtime *rt, molt_pid pid, int op, const char *mod,
 		return molt_err_set(err, rc, "supervisor %s: no such process",
 				    pb);
 	}
-	deadline(&ts, timeout_ms);
+	molt__deadline(&ts, CLOCK_MONOTONIC, timeout_ms);
 	pthread_mutex_lock(&r->mu);
 	while (!r->done && rc == 0)
 		rc = pthread_cond_timedwait(&r->cv, &r->mu, &ts);

@@ -212,7 +212,6 @@ static molt__batch *batch_new(int op, size_t n, const molt_vsn_change *chg,
 			      const char *extra)
 {
 	molt__batch *b;
-	pthread_condattr_t ca;
 
 	if (n > (SIZE_MAX - sizeof(*b)) / sizeof(b->reqs[0]))
 		return NULL;
@@ -239,22 +238,8 @@ static molt__batch *batch_new(int op, size_t n, const molt_vsn_change *chg,
 		atomic_init(&b->reqs[i].state, MOLT__RQ_QUEUED);
 	}
 	pthread_mutex_init(&b->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&b->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	molt__cond_init_mono(&b->cv);
 	return b;
-}
-
-static void deadline(struct timespec *ts, uint32_t timeout_ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += timeout_ms / 1000;
-	ts->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
 }
 
 /* Queue request i for pid. A dead pid completes it with MOLT_ENOTFOUND;
@@ -347,7 +332,7 @@ int molt__sysreq_call(molt_runtime *rt, molt_pid pid, int op,
 	if (!b)
 		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
 	send_one(rt, b, 0, pid);
-	deadline(&ts, timeout_ms);
+	molt__deadline(&ts, CLOCK_MONOTONIC, timeout_ms);
 	wait_all(b, &ts);
 	rc = result(b, 0, pid, timeout_ms, err);
 	if (rc == MOLT_OK && text_out) {
