@@ -465,7 +465,11 @@ int molt__upg_change(molt__uctx *u, uint32_t sid, molt__version *nv, int down,
 
 /* --- rollback and commit --- */
 
-static void rollback_one(job *j, molt__uent *e)
+/* The end of an entry's upgrade: a changed process gets step (revert or
+ * commit) on claim; then ours are resumed. An entry that exited has
+ * already dropped its change. */
+static void finish_one(job *j, molt__uent *e,
+		       void (*step)(molt_runtime *rt, molt_proc *p))
 {
 	molt_runtime *rt = j->u->rt;
 	int ours = (e->st & MOLT__UE_HELD) && !(e->st & MOLT__UE_FOREIGN);
@@ -473,8 +477,8 @@ static void rollback_one(job *j, molt__uent *e)
 	if (e->st & MOLT__UE_CHANGED) {
 		e->st &= ~MOLT__UE_CHANGED;
 		if (claim_wait(e->p, e->pid, 0) < 0)
-			return; /* exited: its exit dropped the change */
-		molt__proc_move_revert(rt, e->p, &tally);
+			return;
+		step(rt, e->p);
 		note_pause(e);
 		unclaim(rt, e->p, ours);
 		return;
@@ -483,6 +487,16 @@ static void rollback_one(job *j, molt__uent *e)
 		note_pause(e);
 		resume(rt, e);
 	}
+}
+
+static void revert_claimed(molt_runtime *rt, molt_proc *p)
+{
+	molt__proc_move_revert(rt, p, &tally);
+}
+
+static void rollback_one(job *j, molt__uent *e)
+{
+	finish_one(j, e, revert_claimed);
 }
 
 void molt__upg_rollback(molt__uctx *u)
@@ -672,22 +686,7 @@ static void commit_claimed(molt_runtime *rt, molt_proc *p)
 
 static void commit_one(job *j, molt__uent *e)
 {
-	molt_runtime *rt = j->u->rt;
-	int ours = (e->st & MOLT__UE_HELD) && !(e->st & MOLT__UE_FOREIGN);
-
-	if (e->st & MOLT__UE_CHANGED) {
-		e->st &= ~MOLT__UE_CHANGED;
-		if (claim_wait(e->p, e->pid, 0) < 0)
-			return;
-		commit_claimed(rt, e->p);
-		note_pause(e);
-		unclaim(rt, e->p, ours);
-		return;
-	}
-	if (ours) {
-		note_pause(e);
-		resume(rt, e);
-	}
+	finish_one(j, e, commit_claimed);
 }
 
 void molt__upg_commit(molt__uctx *u)
