@@ -282,3 +282,28 @@ int molt__exists(const char *path)
 
 	return lstat(path, &st) == 0;
 }
+
+int molt__root_private(const char *path, molt_err *err)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return molt_err_set(err, MOLT_EIO, "'%s': %s", path,
+				    strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return molt_err_set(err, MOLT_EUNSAFE,
+				    "'%s' is not a directory", path);
+	if (st.st_uid != geteuid())
+		return molt_err_set(err, MOLT_EUNSAFE,
+				    "'%s' is owned by uid %u, not by you (uid "
+				    "%u): a node root must be yours alone",
+				    path, (unsigned)st.st_uid,
+				    (unsigned)geteuid());
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return molt_err_set(
+			err, MOLT_EUNSAFE,
+			"'%s': mode %04o lets group or others write "
+			"it; molt changes no modes: chmod go-w '%s'",
+			path, (unsigned)(st.st_mode & 07777), path);
+	return MOLT_OK;
+}

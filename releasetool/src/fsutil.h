@@ -61,5 +61,12 @@ double molt__now_ms(void);
 
 /* 1 if path exists (any type, not following a final symlink), else 0. */
 int molt__exists(const char *path);
+/*
+ * A node root only its owner can change: path must be a directory owned
+ * by the effective user and not writable by group or others (a bundle's
+ * code runs with the node's privileges). MOLT_EUNSAFE naming the path and
+ * what to do; MOLT_EIO if it cannot be read. Changes no mode.
+ */
+int molt__root_private(const char *path, molt_err *err);
 
 #endif

@@ -641,6 +641,8 @@ static int unpack_with(molt_unpack_result *out, const char *root,
 	if (!out)
 		out = &local;
 	memset(out, 0, sizeof(*out));
+	if (molt__exists(root) && (rc = molt__root_private(root, err)) < 0)
+		return rc;
 	rc = unpack_run(&u, out);
 	if (u.staging[0])
 		molt__rmrf(u.staging);
@@ -661,7 +663,7 @@ static int empty_or_missing(const char *root, int *created, molt_err *err)
 {
 	struct dirent *de;
 	DIR *d = opendir(root);
-	int entries = 0;
+	int entries = 0, rc;
 
 	*created = 0;
 	if (!d && errno == ENOENT) {
@@ -674,6 +676,10 @@ static int empty_or_missing(const char *root, int *created, molt_err *err)
 	if (!d)
 		return molt_err_set(err, MOLT_EIO, "'%s': %s", root,
 				    strerror(errno));
+	if ((rc = molt__root_private(root, err)) < 0) {
+		closedir(d);
+		return rc;
+	}
 	while ((de = readdir(d)))
 		entries += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
 	closedir(d);

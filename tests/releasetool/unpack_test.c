@@ -180,6 +180,47 @@ START_TEST(test_unpack_needs_a_root_and_init_an_empty_dir)
 }
 END_TEST
 
+/* Issue 9 (a root only its owner can change): init and unpack refuse a
+ * root that group or others can write, or that another user owns, and
+ * change no mode. */
+START_TEST(test_init_and_unpack_refuse_a_root_others_can_write)
+{
+	molt_err err = MOLT_ERR_INIT;
+	struct stat st;
+
+	ck_assert_int_eq(mkdir(root, 0700), 0);
+	ck_assert_int_eq(chmod(root, 0777), 0);
+	ck_assert_int_eq(molt_release_init(NULL, root, b100, NULL, &err),
+			 MOLT_EUNSAFE);
+	ck_assert_msg(strstr(err.msg, "mode 0777") &&
+			      strstr(err.msg, "chmod go-w"),
+		      "%s", err.msg);
+	ck_assert_int_eq(stat(root, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0777); /* left as it was */
+	ck_assert_int_eq(is_dir("releases"), 0);
+	ck_assert_int_eq(chmod(root, 0755), 0);
+	init_root(b100);
+	ck_assert_int_eq(chmod(root, 0775), 0);
+	ck_assert_int_eq(molt_release_unpack(NULL, root, b110, NULL, &err),
+			 MOLT_EUNSAFE);
+	ck_assert_int_eq(is_dir("releases/1.1.0"), 0);
+	if (geteuid() == 0) { /* another owner: only root can arrange it */
+		ck_assert_int_eq(chmod(root, 0755), 0);
+		ck_assert_int_eq(chown(root, 65534, (gid_t)-1), 0);
+		ck_assert_int_eq(
+			molt_release_unpack(NULL, root, b110, NULL, &err),
+			MOLT_EUNSAFE);
+		ck_assert_msg(strstr(err.msg, "owned by uid 65534"), "%s",
+			      err.msg);
+		ck_assert_int_eq(chown(root, 0, (gid_t)-1), 0);
+	}
+	ck_assert_int_eq(chmod(root, 0755), 0);
+	ck_assert_msg(molt_release_unpack(NULL, root, b110, NULL, &err) ==
+			      MOLT_OK,
+		      "%s", err.msg);
+}
+END_TEST
+
 /* Tag the tree of v1.1.0 again as a new release version. */
 static void retag(const char *tag, const char *change)
 {
@@ -545,6 +586,7 @@ Suite *unpack_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_init_makes_a_root_with_a_permanent_release);
+	tcase_add_test(tc, test_init_and_unpack_refuse_a_root_others_can_write);
 	tcase_add_test(tc, test_unpack_adds_an_unpacked_release_newest_first);
 	tcase_add_test(tc, test_second_unpack_of_a_version_is_refused);
 	tcase_add_test(tc, test_unpack_needs_a_root_and_init_an_empty_dir);
