@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "molt/buf.h"
 
@@ -54,12 +55,21 @@ void molt__json_push(cJSON *arr, cJSON *item)
 	}
 }
 
+/* Names the root itself uses beside release and lib directories (the
+ * pattern below already excludes "." "..", and ".lock" and ".staging-*"
+ * by their leading dot). Compared without case, for case-insensitive
+ * file systems. */
+static const char *const reserved[] = {"RELEASES.json"};
+
 int molt__name_ok(const char *s)
 {
 	size_t n = s ? strlen(s) : 0;
 
 	if (n == 0 || n > 127 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
 		return 0;
+	for (size_t i = 0; i < sizeof(reserved) / sizeof(*reserved); i++)
+		if (strcasecmp(s, reserved[i]) == 0)
+			return 0;
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
 		int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||

@@ -221,6 +221,29 @@ START_TEST(test_init_and_unpack_refuse_a_root_others_can_write)
 }
 END_TEST
 
+/* No release or application name addresses the root's own files: the
+ * one name check (unpack, build, verify) refuses RELEASES.json in any
+ * case, as it refuses ".", ".." and the dot names of the lock and the
+ * staging directories. */
+START_TEST(test_names_exclude_the_roots_own_files)
+{
+	static const char *const bad[] = {"RELEASES.json",
+					  "releases.JSON",
+					  ".lock",
+					  ".staging-x",
+					  "..",
+					  "."};
+	molt_err err = MOLT_ERR_INIT;
+
+	init_root(b100);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+		ck_assert_msg(molt_release_verify(root, bad[i], &err) ==
+				      MOLT_EINVAL,
+			      "'%s' accepted", bad[i]);
+	ck_assert_int_eq(molt_release_verify(root, "1.0.0", &err), MOLT_OK);
+}
+END_TEST
+
 /* Tag the tree of v1.1.0 again as a new release version. */
 static void retag(const char *tag, const char *change)
 {
@@ -587,6 +610,7 @@ Suite *unpack_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_init_makes_a_root_with_a_permanent_release);
 	tcase_add_test(tc, test_init_and_unpack_refuse_a_root_others_can_write);
+	tcase_add_test(tc, test_names_exclude_the_roots_own_files);
 	tcase_add_test(tc, test_unpack_adds_an_unpacked_release_newest_first);
 	tcase_add_test(tc, test_second_unpack_of_a_version_is_refused);
 	tcase_add_test(tc, test_unpack_needs_a_root_and_init_an_empty_dir);
