@@ -15,79 +15,13 @@
 
 #include "code/modtab.h"
 #include "core/proc.h"
+#include "sup_int.h"
 
 #include "molt/banned.h"
 
-enum { ONE_FOR_ONE, ONE_FOR_ALL, REST_FOR_ONE, SIMPLE_ONE_FOR_ONE };
-enum { PERMANENT, TRANSIENT, TEMPORARY };
-enum { THEN_RECONCILE, THEN_STOP };
-
-#define BRUTAL	 (-1)
-#define INFINITE 0
-
-typedef struct child {
-	char *id;	 /* child id */
-	char *module;	 /* callback module ("supervisor" for a subtree) */
-	char *args;	 /* spawn args (owned) */
-	size_t args_len; /* their length */
-	char *name;	 /* name to register, or NULL */
-	int restart;	 /* PERMANENT, TRANSIENT, TEMPORARY */
-	int shutdown;	 /* ms, BRUTAL or INFINITE */
-	molt_pid pid;	 /* running process or 0 */
-	int want;	 /* should be running */
-	int stopped;	 /* terminated by a stop request, for start */
-} child;
-
-/* A slot of the children's index by pid (pid 0: empty). */
-typedef struct pslot {
-	molt_pid pid; /* a running child */
-	size_t i;     /* its position in kids */
-} pslot;
-
-typedef struct supreq supreq;
-
-typedef struct sup {
-	int strategy;	       /* ONE_FOR_ONE ... */
-	int intensity;	       /* max restarts ... */
-	uint64_t period_ms;    /* ... within this period */
-	char *name;	       /* registered name of the supervisor */
-	child *kids;	       /* children in start order (simple_one_for_one:
-				* any order) */
-	size_t n, cap;	       /* used, allocated */
-	pslot *pidx;	       /* running children by pid: open addressing,
-				* linear probing, at most half full */
-	size_t pidx_cap;       /* slots (2^k), 0 before the first child */
-	size_t pidx_n;	       /* used slots */
-	int pidx_off;	       /* out of memory once: find by a scan */
-	child tmpl;	       /* simple_one_for_one template */
-	uint64_t *times;       /* recent restart times (intensity slots) */
-	size_t ntimes;	       /* used */
-	size_t *seq;	       /* children to terminate, in order */
-	size_t seq_n, seq_i;   /* length, next */
-	int seq_active;	       /* a termination sequence runs */
-	int seq_then;	       /* THEN_RECONCILE or THEN_STOP */
-	molt_pid seq_pid;      /* the child being terminated */
-	molt_ref seq_timer;    /* its kill timer, or 0 */
-	supreq *seq_req;       /* stop request to complete when the sequence
-				* ends, or NULL (one of its references) */
-	size_t seq_count;      /* children that sequence stops */
-	char stop_reason[128]; /* exit reason after THEN_STOP */
-} sup;
-
-/* --- the spec --- */
-
-static void child_clear(child *c)
-{
-	molt_free(c->id);
-	molt_free(c->module);
-	molt_free(c->args);
-	molt_free(c->name);
-	memset(c, 0, sizeof(*c));
-}
-
 static void req_complete(supreq *r, int rc, size_t n, const char *msg);
 
-static void sup_free(sup *s)
+void molt__sup_free(sup *s)
 {
 	if (!s)
 		return;
@@ -95,206 +29,14 @@ static void sup_free(sup *s)
 		req_complete(s->seq_req, MOLT_ECLOSED, 0,
 			     "the supervisor exited before its children");
 	for (size_t i = 0; i < s->n; i++)
-		child_clear(&s->kids[i]);
-	child_clear(&s->tmpl);
+		molt__sup_child_clear(&s->kids[i]);
+	molt__sup_child_clear(&s->tmpl);
 	molt_free(s->kids);
 	molt_free(s->pidx);
 	molt_free(s->times);
 	molt_free(s->seq);
 	molt_free(s->name);
 	molt_free(s);
-}
-
-static int lookup(const char *const *names, int n, const char *v)
-{
-	for (int i = 0; i < n; i++)
-		if (strcmp(names[i], v) == 0)
-			return i;
-	return -1;
-}
-
-static const char *const strategies[] = {"one_for_one", "one_for_all",
-					 "rest_for_one", "simple_one_for_one"};
-static const char *const restarts[] = {"permanent", "transient", "temporary"};
-
-static char *dup_or_null(const cJSON *s)
-{
-	return cJSON_IsString(s) ? molt_strdup(s->valuestring) : NULL;
-}
-
-static int parse_args(child *c, const cJSON *a, molt_err *err)
-{
-	char *text;
-
-	if (!a) {
-		c->args = NULL;
-		c->args_len = 0;
-		return MOLT_OK;
-	}
-	text = cJSON_IsString(a) ? molt_strdup(a->valuestring)
-				 : cJSON_PrintUnformatted(a);
-	if (!text)
-		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
-	if (!cJSON_IsString(a)) { /* cJSON's allocator is not ours */
-		char *mine = molt_strdup(text);
-
-		cJSON_free(text);
-		if (!mine)
-			return molt_err_set(err, MOLT_ENOMEM, "out of memory");
-		text = mine;
-	}
-	c->args = text;
-	c->args_len = strlen(text);
-	return MOLT_OK;
-}
-
-static int parse_child(child *c, const cJSON *j, size_t idx, molt_err *err)
-{
-	const cJSON *id = cJSON_GetObjectItem(j, "id");
-	const cJSON *mod = cJSON_GetObjectItem(j, "module");
-	const cJSON *subspec = cJSON_GetObjectItem(j, "supervisor");
-	const cJSON *rs = cJSON_GetObjectItem(j, "restart");
-	const cJSON *sd = cJSON_GetObjectItem(j, "shutdown");
-	char label[96];
-
-	if (!cJSON_IsObject(j))
-		return molt_err_set(err, MOLT_EINVAL,
-				    "children[%zu] is not an object", idx);
-	snprintf(label, sizeof(label), "child '%s'",
-		 cJSON_IsString(id) ? id->valuestring : "?");
-	if (!cJSON_IsString(id) || !*id->valuestring)
-		return molt_err_set(err, MOLT_EINVAL,
-				    "children[%zu] has no \"id\" string", idx);
-	if (!cJSON_IsString(mod) && !cJSON_IsObject(subspec))
-		return molt_err_set(
-			err, MOLT_EINVAL,
-			"%s has neither \"module\" nor \"supervisor\"", label);
-	c->restart = PERMANENT;
-	if (rs && (!cJSON_IsString(rs) ||
-		   (c->restart = lookup(restarts, 3, rs->valuestring)) < 0))
-		return molt_err_set(err, MOLT_EINVAL,
-				    "%s: restart must be permanent, transient "
-				    "or temporary",
-				    label);
-	c->shutdown = subspec ? INFINITE : 5000;
-	if (cJSON_IsString(sd) && strcmp(sd->valuestring, "brutal_kill") == 0)
-		c->shutdown = BRUTAL;
-	else if (cJSON_IsString(sd) && strcmp(sd->valuestring, "infinity") == 0)
-		c->shutdown = INFINITE;
-	else if (cJSON_IsNumber(sd) && sd->valuedouble >= 1 &&
-		 sd->valuedouble < 86400000)
-		c->shutdown = (int)sd->valuedouble;
-	else if (sd)
-		return molt_err_set(err, MOLT_EINVAL,
-				    "%s: shutdown must be ms >= 1, "
-				    "\"brutal_kill\" or \"infinity\"",
-				    label);
-	c->id = molt_strdup(id->valuestring);
-	c->module = subspec ? molt_strdup("supervisor")
-			    : molt_strdup(mod->valuestring);
-	c->name = dup_or_null(cJSON_GetObjectItem(j, "name"));
-	if (!c->id || !c->module)
-		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
-	return parse_args(c, subspec ? subspec : cJSON_GetObjectItem(j, "args"),
-			  err);
-}
-
-static int parse_head(sup *s, const cJSON *j, molt_err *err)
-{
-	const cJSON *st = cJSON_GetObjectItem(j, "strategy");
-	const cJSON *in = cJSON_GetObjectItem(j, "intensity");
-	const cJSON *pe = cJSON_GetObjectItem(j, "period");
-
-	if (!cJSON_IsObject(j))
-		return molt_err_set(err, MOLT_EINVAL,
-				    "supervisor spec is not an object");
-	s->strategy = ONE_FOR_ONE;
-	if (st && (!cJSON_IsString(st) ||
-		   (s->strategy = lookup(strategies, 4, st->valuestring)) < 0))
-		return molt_err_set(err, MOLT_EINVAL,
-				    "unknown strategy (one_for_one, "
-				    "one_for_all, rest_for_one, "
-				    "simple_one_for_one)");
-	s->intensity = 3;
-	if (in && (!cJSON_IsNumber(in) || in->valuedouble < 0 ||
-		   in->valuedouble > 100000))
-		return molt_err_set(err, MOLT_EINVAL,
-				    "intensity must be a number >= 0");
-	if (in)
-		s->intensity = (int)in->valuedouble;
-	s->period_ms = 5000;
-	if (pe && (!cJSON_IsNumber(pe) || pe->valuedouble <= 0 ||
-		   pe->valuedouble > 86400))
-		return molt_err_set(err, MOLT_EINVAL,
-				    "period must be seconds > 0");
-	if (pe)
-		s->period_ms = (uint64_t)(pe->valuedouble * 1000);
-	s->name = dup_or_null(cJSON_GetObjectItem(j, "name"));
-	s->times = molt_calloc((size_t)s->intensity + 1, sizeof(*s->times));
-	return s->times ? MOLT_OK
-			: molt_err_set(err, MOLT_ENOMEM, "out of memory");
-}
-
-static int parse_children(sup *s, const cJSON *kids, molt_err *err)
-{
-	size_t n = (size_t)cJSON_GetArraySize(kids), i = 0;
-	const cJSON *k;
-
-	if (kids && !cJSON_IsArray(kids))
-		return molt_err_set(err, MOLT_EINVAL,
-				    "\"children\" must be an array");
-	if (s->strategy == SIMPLE_ONE_FOR_ONE && n != 1)
-		return molt_err_set(err, MOLT_EINVAL,
-				    "simple_one_for_one needs exactly one "
-				    "child spec");
-	if (s->strategy == SIMPLE_ONE_FOR_ONE)
-		return parse_child(&s->tmpl, cJSON_GetArrayItem(kids, 0), 0,
-				   err);
-	s->kids = molt_calloc(n ? n : 1, sizeof(*s->kids));
-	if (!s->kids)
-		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
-	s->cap = n ? n : 1;
-	cJSON_ArrayForEach(k, kids)
-	{
-		int rc = parse_child(&s->kids[i], k, i, err);
-
-		s->n = ++i;
-		if (rc < 0)
-			return rc;
-		for (size_t j = 0; j + 1 < i; j++)
-			if (strcmp(s->kids[j].id, s->kids[i - 1].id) == 0)
-				return molt_err_set(err, MOLT_EINVAL,
-						    "duplicate child id '%s'",
-						    s->kids[j].id);
-	}
-	return MOLT_OK;
-}
-
-static int spec_parse(sup **out, const char *text, size_t len, molt_err *err)
-{
-	cJSON *j = cJSON_ParseWithLength(text, len);
-	sup *s = molt_calloc(1, sizeof(*s));
-	int rc;
-
-	if (!s) {
-		cJSON_Delete(j);
-		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
-	}
-	if (!j) {
-		sup_free(s);
-		return molt_err_set(err, MOLT_EPARSE,
-				    "supervisor spec is not valid JSON");
-	}
-	rc = parse_head(s, j, err);
-	if (rc == MOLT_OK)
-		rc = parse_children(s, cJSON_GetObjectItem(j, "children"), err);
-	cJSON_Delete(j);
-	if (rc < 0) {
-		sup_free(s);
-		return rc;
-	}
-	*out = s;
-	return MOLT_OK;
 }
 
 /* --- the children's index by pid --- */
@@ -557,7 +299,7 @@ static void reconcile(molt_ctx *ctx, sup *s)
  * terminates them in no particular order either). */
 static void remove_child(sup *s, size_t i)
 {
-	child_clear(&s->kids[i]);
+	molt__sup_child_clear(&s->kids[i]);
 	if (i != --s->n) {
 		s->kids[i] = s->kids[s->n];
 		pidx_set(s, s->kids[i].pid, i);
@@ -661,14 +403,14 @@ static int sup_init(molt_ctx *ctx, const void *args, size_t len,
 	molt_err err = MOLT_ERR_INIT;
 	sup *s;
 
-	if (spec_parse(&s, args, len, &err) < 0) {
+	if (molt__sup_spec_parse(&s, args, len, &err) < 0) {
 		molt_crash(ctx, "bad supervisor spec: %s", err.msg);
 		return -1;
 	}
 	molt_trap_exit(ctx, 1);
 	if (s->name && molt_register(ctx, s->name) < 0) {
 		molt_crash(ctx, "supervisor name '%s' is taken", s->name);
-		sup_free(s);
+		molt__sup_free(s);
 		return -1;
 	}
 	*state_out = s;
@@ -690,7 +432,7 @@ static void add_child_json(cJSON *arr, const child *c)
 	cJSON_AddStringToObject(o, "module", c->module);
 	cJSON_AddStringToObject(o, "pid",
 				c->pid ? molt_pid_format(c->pid, pb, 32) : "");
-	cJSON_AddStringToObject(o, "restart", restarts[c->restart]);
+	cJSON_AddStringToObject(o, "restart", molt__sup_restarts[c->restart]);
 	cJSON_AddItemToArray(arr, o);
 }
 
@@ -723,7 +465,7 @@ static int start_dynamic(molt_ctx *ctx, sup *s, const char *args, size_t len,
 	c.args_len = len;
 	c.name = NULL;
 	if (!c.id || !c.module || !c.args || start_child(ctx, &c, &err) < 0) {
-		child_clear(&c);
+		molt__sup_child_clear(&c);
 		return reply_str(ctx, from, "error: start failed");
 	}
 	s->kids[s->n++] = c;
@@ -986,14 +728,14 @@ static int sup_info(molt_ctx *ctx, const molt_msg *m, void **state)
 static void sup_free_state(molt_ctx *ctx, void *state)
 {
 	(void)ctx;
-	sup_free(state);
+	molt__sup_free(state);
 }
 
 static size_t sup_format(const void *state, char *buf, size_t size)
 {
 	const sup *s = state;
 	int n = snprintf(buf, size, "{\"strategy\":\"%s\",\"children\":%zu}",
-			 strategies[s->strategy], s->n);
+			 molt__sup_strategies[s->strategy], s->n);
 
 	return n < 0 ? 0 : (size_t)n;
 }
@@ -1014,11 +756,11 @@ int molt_runtime_start_supervisor(molt_runtime *rt, molt_pid *out,
 				  const char *spec_json, molt_err *err)
 {
 	sup *s;
-	int rc = spec_parse(&s, spec_json, strlen(spec_json), err);
+	int rc = molt__sup_spec_parse(&s, spec_json, strlen(spec_json), err);
 
 	if (rc < 0)
 		return rc;
-	sup_free(s);
+	molt__sup_free(s);
 	return molt_runtime_spawn(rt, out, "supervisor", spec_json,
 				  strlen(spec_json), err);
 }
