@@ -244,7 +244,7 @@ static char *git_state(void)
 				 "{ git rev-parse HEAD; git "
 				 "symbolic-ref HEAD; git status "
 				 "--porcelain; sha256sum .git/index; "
-				 "ls -la; } >'%s' 2>&1",
+				 "ls -lA; } >'%s' 2>&1",
 				 repo, at("state.out")),
 		0);
 	return read_at("state.out");

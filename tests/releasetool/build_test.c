@@ -209,7 +209,7 @@ static char *git_state(void)
 				 "{ git rev-parse HEAD; git "
 				 "symbolic-ref HEAD; git status "
 				 "--porcelain; sha256sum .git/index; "
-				 "git stash list; ls -la; } >'%s' "
+				 "git stash list; ls -lA; } >'%s' "
 				 "2>&1",
 				 repo, out),
 		0);
