@@ -4,7 +4,8 @@
 # v1.0.0 and `molt init`: molt status shows the release and its
 # applications, kvs_server answers and reads its application's env
 # (molt_app_env); a .so changed after the unpack, and a root with no
-# permanent release, keep moltd from booting with an error naming why.
+# permanent release, keep moltd from booting with an error naming why; in
+# a release of two applications the one another depends on starts first.
 set -euo pipefail
 BUILD=$(cd "$1" && pwd)
 T=$(mktemp -d "${TMPDIR:-/tmp}/molt-bootrel-XXXXXX")
@@ -73,4 +74,48 @@ rc=0
 "$BUILD/runtime/moltd" --root "$R" 2>"$T/moltd.log" || rc=$?
 [ "$rc" = 1 ] && grep -q "RELEASES.json: no release is permanent" "$T/moltd.log" ||
 	fail "no error for a root without a permanent release"
+# --- two applications: "front" (listed first) depends on "kvs" ---
+W=$T/two
+mkdir -p "$W/apps/front/src"
+cp -R fixtures/apps/kvs/1.0.0/apps "$W/"
+cp fixtures/modules/counter.c "$W/apps/front/src/"
+cat >"$W/molt.json" <<'JSON'
+{"format": 1, "release": "two",
+ "applications": [
+  {"name": "front", "vsn": "1.0.0", "dir": "apps/front", "deps": ["kvs"],
+   "modules": [{"name": "counter", "sources": ["src/counter.c"]}],
+   "env": {"greeting": "hi"},
+   "supervisor": {"children": [{"id": "c", "module": "counter", "args": "5"}]}},
+  {"name": "kvs", "vsn": "1.0.0", "dir": "apps/kvs",
+   "modules": [{"name": "kvs_server", "sources": ["src/kvs_server.c"]},
+               {"name": "kvs_stats", "sources": ["src/kvs_stats.c"]},
+               {"name": "kvs_util", "sources": ["src/kvs_util.c"]}],
+   "env": {"region": "eu"},
+   "supervisor": {"children": [{"id": "kvs_server", "module": "kvs_server"}]}}]}
+JSON
+git -C "$W" init -q
+git -C "$W" add -A
+git -C "$W" -c user.name=t -c user.email=t@t commit -qm two
+git -C "$W" tag v2.0.0
+$MOLT -q build --repo "$W" --tag v2.0.0 -o "$T/bundles/" >/dev/null
+R2=$T/node2
+mkdir -m 0700 "$R2"
+"$BUILD/releasetool/molt" --root "$R2" init "$T/bundles/two-2.0.0.tar.gz" >/dev/null 2>&1 ||
+	fail "molt init of two"
+"$BUILD/runtime/moltd" --root "$R2" 2>"$T/moltd.log" &
+MOLTD_PID=$!
+M2="$BUILD/releasetool/molt --root $R2"
+for _ in $(seq 100); do $M2 status >/dev/null 2>&1 && break; sleep 0.05; done
+st=$($M2 --json status) || fail "molt status of two"
+grep -Eq '"applications":\[\{"name":"kvs",[^]]*\},\{"name":"front",' <<<"$st" ||
+	fail "kvs does not start before front, which depends on it: $st"
+$M2 ps | grep -q counter || fail "front's counter is not running"
+# kvs_server sees kvs's env, not front's
+[ "$($M2 call kvs_server 'ENV region')" = '"eu"' ] || fail "ENV region"
+[ "$($M2 call kvs_server 'ENV greeting')" = undefined ] || fail "front's env leaked into kvs"
+kill -TERM "$MOLTD_PID"
+rc=0
+wait "$MOLTD_PID" || rc=$?
+MOLTD_PID=
+[ "$rc" = 0 ] || fail "moltd of two exited with $rc"
 echo "ok"
