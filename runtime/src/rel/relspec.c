@@ -317,6 +317,25 @@ static int read_entry(molt__appspec *a, const molt__manifest *mf, const src *f,
 	return read_app(a, mf, f->root, lib, err);
 }
 
+/* release.json is the release RELEASES.json names. */
+static int check_names(const molt__relspec *rs, const src *f, const cJSON *j,
+		       molt_err *err)
+{
+	const char *name = NULL, *vsn = NULL;
+	int rc;
+
+	if ((rc = get_str(&name, f, j, "", "name", 1, err)) < 0 ||
+	    (rc = get_str(&vsn, f, j, "", "vsn", 1, err)) < 0)
+		return rc;
+	if (strcmp(name, rs->name) != 0 || strcmp(vsn, rs->vsn) != 0)
+		return molt_err_set(err, MOLT_EINVAL,
+				    "%s/%s: is release %s %s, RELEASES.json "
+				    "names %s %s",
+				    f->root, f->rel, name, vsn, rs->name,
+				    rs->vsn);
+	return MOLT_OK;
+}
+
 static int read_release(molt__relspec *rs, const molt__manifest *mf,
 			const char *root, molt_err *err)
 {
@@ -331,6 +350,8 @@ static int read_release(molt__relspec *rs, const molt__manifest *mf,
 	f.rel = rel.ptr;
 	if ((rc = molt__manifest_check(mf, rel.ptr, NULL, err)) < 0 ||
 	    (rc = read_json(&j, &f, err)) < 0)
+		goto out;
+	if ((rc = check_names(rs, &f, j, err)) < 0)
 		goto out;
 	apps = cJSON_GetObjectItem(j, "applications");
 	rs->apps = molt_calloc((size_t)cJSON_GetArraySize(apps) + 1,
