@@ -34,6 +34,21 @@ static const char *str(const cJSON *o, const char *k)
 	return cJSON_IsString(v) ? v->valuestring : "";
 }
 
+/* The release moltd booted and its applications (absent: a boot spec). */
+static void print_release(const cJSON *r)
+{
+	const cJSON *rel = cJSON_GetObjectItem(r, "release"), *a;
+
+	if (!cJSON_IsObject(rel))
+		return;
+	printf("release     %s %s\n", str(rel, "name"), str(rel, "vsn"));
+	cJSON_ArrayForEach(a, cJSON_GetObjectItem(r, "applications"))
+	{
+		printf("  app       %-16s %-12s supervisor %s\n",
+		       str(a, "name"), str(a, "vsn"), str(a, "supervisor"));
+	}
+}
+
 int molt__cmd_status(molt_cli *cli, int argc, char **argv)
 {
 	cJSON *r;
@@ -55,6 +70,7 @@ int molt__cmd_status(molt_cli *cli, int argc, char **argv)
 		       ? " (deterministic)"
 		       : "");
 	printf("messages    %.0f\n", num(r, "messages"));
+	print_release(r);
 	cJSON_Delete(r);
 	return rc;
 }

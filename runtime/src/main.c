@@ -19,7 +19,7 @@
 
 typedef struct opts {
 	const char *root;	 /* --root */
-	const char *boot;	 /* --boot */
+	const char *boot;	 /* --boot, or NULL: the permanent release */
 	unsigned schedulers;	 /* --schedulers */
 	int deterministic;	 /* --deterministic */
 	unsigned long long seed; /* --seed */
@@ -31,7 +31,7 @@ typedef struct opts {
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: moltd --root DIR --boot SPEC.json [--schedulers N]\n"
+		"usage: moltd --root DIR [--boot SPEC.json] [--schedulers N]\n"
 		"             [--log-level error|warn|info|debug]\n"
 		"             [--deterministic [--seed N]]\n"
 		"             [--shutdown-timeout SECONDS]"
@@ -94,7 +94,7 @@ static int parse_args(opts *o, int argc, char **argv)
 			return -1;
 		}
 	}
-	return o->root && o->boot ? 0 : -1;
+	return o->root ? 0 : -1;
 }
 
 static void on_stop(void *payload)
@@ -170,6 +170,32 @@ static int already_running(const char *root, molt_err *err)
 	return MOLT_OK;
 }
 
+/* Without --boot, the root's permanent release (rel/). */
+static int boot(molt_runtime *rt, molt_pid *out, const opts *o, molt_err *err)
+{
+	if (o->boot)
+		return molt_runtime_boot(rt, out, o->boot, err);
+	return molt_runtime_boot_release(rt, out, o->root, err);
+}
+
+static void log_booted(molt_runtime *rt, const opts *o)
+{
+	molt_release_info ri;
+	char what[300];
+
+	if (o->boot)
+		snprintf(what, sizeof(what), "%s", o->boot);
+	else if (molt_runtime_release(rt, &ri) == MOLT_OK)
+		snprintf(what, sizeof(what), "release %s %s (%zu applications)",
+			 ri.name, ri.vsn, ri.n_apps);
+	else
+		snprintf(what, sizeof(what), "?");
+	molt_log(MOLT_LOG_INFO, "moltd",
+		 "booted %s with %u schedulers; control socket "
+		 "%s/run/moltd.sock",
+		 what, molt_runtime_schedulers(rt), o->root);
+}
+
 static void log_modules(molt_runtime *rt)
 {
 	molt_module_info mi[64];
@@ -230,7 +256,7 @@ int main(int argc, char **argv)
 	 * the socket itself opens once the tree runs, so a client that finds
 	 * it finds the processes too */
 	if (already_running(o.root, &err) < 0 ||
-	    molt_runtime_boot(rt, &root, o.boot, &err) < 0 ||
+	    boot(rt, &root, &o, &err) < 0 ||
 	    molt_ctl_open(&ctl, rt, o.root, on_stop, NULL, &err) < 0) {
 		fprintf(stderr, "moltd: %s\n", err.msg);
 		molt_runtime_free(rt);
@@ -239,10 +265,7 @@ int main(int argc, char **argv)
 	if (molt_runtime_crash_handlers(rt, crash_dir, &err) < 0)
 		molt_log(MOLT_LOG_WARN, "moltd", "%s", err.msg);
 	log_modules(rt);
-	molt_log(MOLT_LOG_INFO, "moltd",
-		 "booted %s with %u schedulers; control socket "
-		 "%s/run/moltd.sock",
-		 o.boot, molt_runtime_schedulers(rt), o.root);
+	log_booted(rt, &o);
 	rc = serve(rt, ctl, root, o.shutdown_s ? o.shutdown_s : 30);
 	if (molt_runtime_shutdown(rt, molt__stop_guard_left_ms()) ==
 	    MOLT_ETIMEOUT)

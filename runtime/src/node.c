@@ -1,5 +1,6 @@
-/* A node: the runtime built from its layers (core, code, upgrade, sup),
+/* A node: the runtime built from its layers (core, code, upgrade, sup, rel),
  * and the embedding API's entry points that reach above core. */
+#include <stdatomic.h>
 #include <string.h>
 
 #include "molt/common.h"
@@ -8,6 +9,7 @@
 #include "code/modtab.h"
 #include "core/proc.h"
 #include "core/rt.h"
+#include "rel/apps.h"
 #include "sup/sup.h"
 #include "upgrade/sysreq.h"
 #include "upgrade/upgrade.h"
@@ -50,6 +52,7 @@ void molt_runtime_free(molt_runtime *rt)
 		return;
 	/* no process may hold a version the table frees */
 	molt_runtime_shutdown(rt, 5000);
+	molt__apps_free(atomic_load(&rt->apps));
 	if (rt->modtab) {
 		molt__modtab_release(rt->modtab);
 		molt_free(rt->modtab);

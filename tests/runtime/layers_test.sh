@@ -10,10 +10,11 @@ declare -A below=(
 	[code]="core"
 	[sup]="core code"
 	[upgrade]="core code sup"
+	[rel]="core code sup upgrade"
 	[ctl]=""
 )
 bad=0
-for dir in core code sup upgrade ctl; do
+for dir in core code sup upgrade rel ctl; do
 	for f in "$src/$dir"/*.[ch]; do
 		while IFS= read -r inc; do
 			layer=${inc%%/*}

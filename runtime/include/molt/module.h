@@ -217,6 +217,19 @@ MOLT_MODULE_EXPORT void molt_crash(molt_ctx *ctx, const char *fmt, ...)
 MOLT_MODULE_EXPORT void molt_logf(molt_ctx *ctx, int level, const char *fmt,
 				  ...) __attribute__((format(printf, 3, 4)));
 
+/*
+ * The value of key in the env of the running module's application (OTP's
+ * application:get_env/2), as JSON text: {"max_keys": 100000} gives
+ * "100000", a string value gives it quoted ("\"eu\""). The application is
+ * the one whose app.json lists the module, in the release the node booted
+ * (moltd --root without --boot). Returns owned: a NUL-terminated copy in
+ * the process heap, free it with molt_proc_free (what the process still
+ * holds at exit is reclaimed). NULL when the key is not set, the module
+ * belongs to no application (a node booted from a boot spec), or out of
+ * memory. Any callback may call it; the copy never changes afterwards.
+ */
+MOLT_MODULE_EXPORT char *molt_app_env(molt_ctx *ctx, const char *key);
+
 /* Monotonic milliseconds, for modules that keep time in their state. */
 MOLT_MODULE_EXPORT uint64_t molt_now_ms(void);
 

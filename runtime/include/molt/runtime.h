@@ -295,6 +295,47 @@ MOLT_API int molt_runtime_start_supervisor(molt_runtime *rt, molt_pid *out,
 MOLT_API int molt_runtime_boot(molt_runtime *rt, molt_pid *out,
 			       const char *spec_path, molt_err *err);
 
+/* --- releases (rel/): booting a root's permanent release --- */
+
+/*
+ * Boot the permanent release of root's releases/RELEASES.json
+ * (docs/releases.md): verify release.json, every app.json and every
+ * module's .so against releases/VSN/MANIFEST.sha256 (and each .so against
+ * its app.json sum) before loading anything; load the applications'
+ * modules; start each application's supervisor (app.json "supervisor")
+ * under a root supervisor, in dependency order ("deps"), so they stop in
+ * reverse order. *out is the root supervisor: it exits when an
+ * application's supervisor gives up. Errors: MOLT_ENOTFOUND when no
+ * release is permanent, MOLT_EUNSAFE naming the file that fails its
+ * sum, MOLT_EVERSION/MOLT_EINVAL naming the file and field of a
+ * malformed one, MOLT_EBUSY if this runtime already booted a release,
+ * else the failing module's load or child's start error. Once per
+ * runtime.
+ */
+MOLT_API int molt_runtime_boot_release(molt_runtime *rt, molt_pid *out,
+				       const char *root, molt_err *err);
+
+/* The release a node runs. */
+typedef struct molt_release_info {
+	char name[128]; /* release name */
+	char vsn[128];	/* release version */
+	size_t n_apps;	/* its applications */
+} molt_release_info;
+
+/* One running application. */
+typedef struct molt_app_info {
+	char name[128]; /* application name */
+	char vsn[128];	/* its version */
+	molt_pid sup;	/* its top supervisor, 0 if it has none */
+} molt_app_info;
+
+/* Fill out with the release this node booted; MOLT_ENOTFOUND if it booted
+ * none (a boot spec or a bare runtime). Any thread. */
+MOLT_API int molt_runtime_release(molt_runtime *rt, molt_release_info *out);
+/* Copy up to max applications, in start order; returns how many run. */
+MOLT_API size_t molt_runtime_apps(molt_runtime *rt, molt_app_info *out,
+				  size_t max);
+
 /* --- system operations (a separate path from ordinary messages) --- */
 
 /*

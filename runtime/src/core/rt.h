@@ -48,6 +48,7 @@ static inline void molt__spin_unlock(molt__spin *l)
 struct molt_proc;
 struct molt__ext;
 struct molt__modtab;
+struct molt__apps;
 
 /* What core asks of the layers above it (set by node.c). */
 typedef struct molt__hooks {
@@ -76,9 +77,12 @@ struct molt_runtime {
 
 	molt__hooks hooks;	     /* the layers above (node.c) */
 	struct molt__modtab *modtab; /* the module table (code/) */
-	molt__scheds sched;	     /* schedulers and run queues */
-	molt__timers timers;	     /* the timer thread */
-	molt__watch watch;	     /* the callback watchdog */
+	/* the application controller (rel/): NULL until a release boots;
+	 * set once (release store, acquire loads), freed with rt */
+	_Atomic(struct molt__apps *) apps;
+	molt__scheds sched;  /* schedulers and run queues */
+	molt__timers timers; /* the timer thread */
+	molt__watch watch;   /* the callback watchdog */
 
 	/* registry of names: a list, under reg_mu */
 	pthread_mutex_t reg_mu;	  /* guards reg */

@@ -24,6 +24,33 @@ const char *molt__ctl_str_field(const cJSON *o, const char *k)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* The release the node booted, if any, and its applications. */
+static void add_release(cJSON *reply, molt_runtime *rt)
+{
+	molt_release_info ri;
+	molt_app_info ai[64];
+	cJSON *rel, *apps, *o;
+	size_t n;
+	char pb[32];
+
+	if (molt_runtime_release(rt, &ri) < 0)
+		return;
+	rel = cJSON_AddObjectToObject(reply, "release");
+	cJSON_AddStringToObject(rel, "name", ri.name);
+	cJSON_AddStringToObject(rel, "vsn", ri.vsn);
+	apps = cJSON_AddArrayToObject(reply, "applications");
+	n = molt_runtime_apps(rt, ai, 64);
+	for (size_t i = 0; apps && i < n && i < 64; i++) {
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "name", ai[i].name);
+		cJSON_AddStringToObject(o, "vsn", ai[i].vsn);
+		cJSON_AddStringToObject(
+			o, "supervisor",
+			ai[i].sup ? molt_pid_format(ai[i].sup, pb, 32) : "");
+		cJSON_AddItemToArray(apps, o);
+	}
+}
+
 static int op_status(molt__ctl_req *r, molt_err *err)
 {
 	molt_runtime_stats st;
@@ -47,6 +74,7 @@ static int op_status(molt__ctl_req *r, molt_err *err)
 				(double)r->ctl->out_max);
 	cJSON_AddNumberToObject(r->reply, "long_callbacks",
 				(double)st.long_callbacks);
+	add_release(r->reply, r->ctl->rt);
 	return MOLT_OK;
 }
 

@@ -1,0 +1,211 @@
+/* Booting a node from its root's permanent release: verify, order the
+ * applications by their deps, load their modules, start their trees. */
+#include <stdatomic.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "molt/common.h"
+#include "molt/runtime.h"
+
+#include "apps.h"
+#include "core/rt.h"
+#include "relspec.h"
+
+#include "molt/banned.h"
+
+static long index_of(const molt__relspec *rs, const char *name)
+{
+	for (size_t i = 0; i < rs->n; i++)
+		if (strcmp(rs->apps[i].name, name) == 0)
+			return (long)i;
+	return -1;
+}
+
+static int deps_known(const molt__relspec *rs, molt_err *err)
+{
+	for (size_t i = 0; i < rs->n; i++)
+		for (size_t d = 0; d < rs->apps[i].n_deps; d++)
+			if (index_of(rs, rs->apps[i].deps[d]) < 0)
+				return molt_err_set(
+					err, MOLT_EINVAL,
+					"application '%s' depends on '%s', "
+					"which release %s %s does not include",
+					rs->apps[i].name, rs->apps[i].deps[d],
+					rs->name, rs->vsn);
+	return MOLT_OK;
+}
+
+static int ready(const molt__relspec *rs, size_t i, const char *placed)
+{
+	for (size_t d = 0; d < rs->apps[i].n_deps; d++)
+		if (!placed[index_of(rs, rs->apps[i].deps[d])])
+			return 0;
+	return 1;
+}
+
+/* order[]: the applications with every one after its deps; among those
+ * free to go, release.json's order (OTP's start order). */
+static int start_order(size_t *order, const molt__relspec *rs, molt_err *err)
+{
+	char *placed = molt_calloc(rs->n, 1);
+	size_t n = 0, i = 0;
+	int rc = MOLT_OK;
+
+	if (!placed)
+		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
+	while (n < rs->n) {
+		for (i = 0; i < rs->n; i++)
+			if (!placed[i] && ready(rs, i, placed))
+				break;
+		if (i == rs->n) {
+			rc = molt_err_set(err, MOLT_EINVAL,
+					  "release %s %s: the deps of its "
+					  "applications form a cycle",
+					  rs->name, rs->vsn);
+			break;
+		}
+		placed[i] = 1;
+		order[n++] = i;
+	}
+	molt_free(placed);
+	return rc;
+}
+
+static int load_modules(molt_runtime *rt, const molt__relspec *rs,
+			const size_t *order, molt_err *err)
+{
+	for (size_t i = 0; i < rs->n; i++) {
+		const molt__appspec *a = &rs->apps[order[i]];
+
+		for (size_t m = 0; m < a->n_mods; m++)
+			if (molt_runtime_load(rt, a->paths[m], a->mods[m], 0,
+					      NULL, 0, err) < 0)
+				return molt_err_prefix(err, "application '%s'",
+						       a->name);
+	}
+	return MOLT_OK;
+}
+
+/* The node's root supervisor: one child per application with a tree, in
+ * start order (so stopped in reverse), permanent, intensity 0: an
+ * application whose supervisor gives up stops the node, as a permanent
+ * application does in OTP. */
+static char *root_spec(const molt__relspec *rs, const size_t *order)
+{
+	cJSON *j = cJSON_CreateObject(), *kids, *c;
+	char *text = NULL;
+
+	if (!j)
+		return NULL;
+	cJSON_AddStringToObject(j, "strategy", "one_for_one");
+	cJSON_AddNumberToObject(j, "intensity", 0);
+	cJSON_AddNumberToObject(j, "period", 5);
+	kids = cJSON_AddArrayToObject(j, "children");
+	for (size_t i = 0; kids && i < rs->n; i++) {
+		const molt__appspec *a = &rs->apps[order[i]];
+
+		if (!a->sup || !(c = cJSON_CreateObject()))
+			continue;
+		cJSON_AddStringToObject(c, "id", a->name);
+		cJSON_AddItemToObject(c, "supervisor", cJSON_Parse(a->sup));
+		cJSON_AddStringToObject(c, "restart", "permanent");
+		cJSON_AddStringToObject(c, "shutdown", "infinity");
+		cJSON_AddItemToArray(kids, c);
+	}
+	text = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	return text;
+}
+
+/* Each application's top supervisor, from the root's which_children. */
+static int record_sups(molt_runtime *rt, molt__apps *apps, molt_pid root,
+		       molt_err *err)
+{
+	molt_reply_buf r = {0};
+	const cJSON *c;
+	cJSON *j;
+	int rc;
+
+	if ((rc = molt_runtime_call(rt, &r, root, "which_children", 14, 10000,
+				    err)) < 0)
+		return rc;
+	j = cJSON_ParseWithLength(r.data, r.len);
+	molt_free(r.data);
+	cJSON_ArrayForEach(c, j)
+	{
+		const char *id =
+			cJSON_GetStringValue(cJSON_GetObjectItem(c, "id"));
+		const char *pid =
+			cJSON_GetStringValue(cJSON_GetObjectItem(c, "pid"));
+
+		if (id && pid)
+			molt__apps_set_sup(apps, id,
+					   molt_runtime_resolve(rt, pid));
+	}
+	cJSON_Delete(j);
+	return MOLT_OK;
+}
+
+static int start_tree(molt_runtime *rt, molt_pid *out, const molt__relspec *rs,
+		      const size_t *order, molt__apps *apps, molt_err *err)
+{
+	char *spec = root_spec(rs, order);
+	int rc;
+
+	if (!spec)
+		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
+	rc = molt_runtime_start_supervisor(rt, out, spec, err);
+	cJSON_free(spec);
+	if (rc < 0)
+		return molt_err_prefix(err, "release %s %s", rs->name, rs->vsn);
+	return record_sups(rt, apps, *out, err);
+}
+
+/* Once per node: the controller must be in place before the release's
+ * first process runs (its init may read its env). */
+static int install_apps(molt_runtime *rt, molt__apps *apps, molt_err *err)
+{
+	molt__apps *none = NULL;
+
+	if (!atomic_compare_exchange_strong_explicit(&rt->apps, &none, apps,
+						     memory_order_acq_rel,
+						     memory_order_acquire))
+		return molt_err_set(err, MOLT_EBUSY,
+				    "this node already runs release %s %s",
+				    none->rel_name, none->rel_vsn);
+	return MOLT_OK;
+}
+
+int molt_runtime_boot_release(molt_runtime *rt, molt_pid *out, const char *root,
+			      molt_err *err)
+{
+	molt__relspec rs;
+	molt__apps *apps = NULL;
+	size_t *order;
+	int rc;
+
+	if ((rc = molt__relspec_read(&rs, root, err)) < 0)
+		return rc;
+	order = molt_calloc(rs.n, sizeof(*order));
+	if (!order) {
+		rc = molt_err_set(err, MOLT_ENOMEM, "out of memory");
+		goto out_spec;
+	}
+	if ((rc = deps_known(&rs, err)) < 0 ||
+	    (rc = start_order(order, &rs, err)) < 0 ||
+	    (rc = molt__apps_new(&apps, &rs, order, err)) < 0)
+		goto out_order;
+	if ((rc = load_modules(rt, &rs, order, err)) < 0 ||
+	    (rc = install_apps(rt, apps, err)) < 0) {
+		molt__apps_free(apps);
+		goto out_order;
+	}
+	/* from here rt owns apps (molt_runtime_free frees it) */
+	rc = start_tree(rt, out, &rs, order, apps, err);
+out_order:
+	molt_free(order);
+out_spec:
+	molt__relspec_release(&rs);
+	return rc;
+}

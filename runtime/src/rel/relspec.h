@@ -1,0 +1,46 @@
+/* The permanent release of a root, read and verified from its files. */
+#ifndef MOLT_RUNTIME_REL_RELSPEC_H
+#define MOLT_RUNTIME_REL_RELSPEC_H
+
+#include <stddef.h>
+
+#include "molt/common.h"
+
+/*
+ * Reads docs/formats-release.md's files again, on purpose: the runtime
+ * links nothing of the releasetool (STYLE.md §1). Only what a boot needs
+ * is kept; every string below is owned by the spec.
+ */
+typedef struct molt__appspec {
+	char *name;   /* application name */
+	char *vsn;    /* its version */
+	char **mods;  /* module names, app.json order */
+	char **paths; /* the .so of each, absolute (root + lib + file) */
+	size_t n_mods;
+	char **deps; /* names of the applications it depends on */
+	size_t n_deps;
+	char *env; /* the "env" object as JSON text ("{}" if none) */
+	char *sup; /* the "supervisor" object as JSON text, or NULL */
+} molt__appspec;
+
+typedef struct molt__relspec {
+	char *name;	     /* release name */
+	char *vsn;	     /* release version */
+	molt__appspec *apps; /* release.json order */
+	size_t n;	     /* number of applications */
+} molt__relspec;
+
+/*
+ * Read root's permanent release: RELEASES.json, then releases/VSN/
+ * release.json and each lib/APP-VSN/app.json, each checked against
+ * releases/VSN/MANIFEST.sha256 before it is read, and each module's .so
+ * against the manifest and its app.json sum. Fills out (caller storage).
+ * MOLT_ENOTFOUND when RELEASES.json has no permanent release,
+ * MOLT_EUNSAFE naming the file when a sum differs, MOLT_EVERSION or
+ * MOLT_EINVAL naming the file and field of a malformed file. On error
+ * out holds nothing.
+ */
+int molt__relspec_read(molt__relspec *out, const char *root, molt_err *err);
+void molt__relspec_release(molt__relspec *rs);
+
+#endif
