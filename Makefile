@@ -3,7 +3,7 @@
 
 # erlang-base: the appup differential tests compare with OTP's own systools.
 PACKAGES := cmake pkg-config build-essential git libarchive-dev libcjson-dev \
-	libgit2-dev check libsodium-dev libpcre2-dev zlib1g-dev clang libclang-rt-14-dev clang-format \
+	libgit2-dev check libsodium-dev libsystemd-dev libpcre2-dev zlib1g-dev clang libclang-rt-14-dev clang-format \
 	erlang-base
 BENCH_PACKAGES := valgrind liburcu-dev libck-dev
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)

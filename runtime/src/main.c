@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "molt/common.h"
@@ -135,6 +136,7 @@ static int serve(molt_runtime *rt, molt_ctl *ctl, molt_pid root,
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGUSR1);
 	sigwait(&set, &sig);
+	sd_notify(0, "STOPPING=1");
 	/* from here one deadline covers the whole stop */
 	molt__stop_guard_start(rt, shutdown_s);
 	molt_ctl_close(ctl);
@@ -168,6 +170,20 @@ static int already_running(const char *root, molt_err *err)
 				    "%s: another moltd is listening there",
 				    sa.sun_path);
 	return MOLT_OK;
+}
+
+/* Tell a service manager (systemd Type=notify: NOTIFY_SOCKET) that the
+ * node serves: the tree runs and the control socket answers. Without
+ * NOTIFY_SOCKET this does nothing. */
+static void notify_ready(molt_runtime *rt)
+{
+	molt_release_info ri;
+
+	if (molt_runtime_release(rt, &ri) == MOLT_OK)
+		sd_notifyf(0, "READY=1\nSTATUS=running release %s %s", ri.name,
+			   ri.vsn);
+	else
+		sd_notify(0, "READY=1\nSTATUS=running a boot spec");
 }
 
 /* Without --boot, the root's permanent release (rel/). */
@@ -266,6 +282,7 @@ int main(int argc, char **argv)
 		molt_log(MOLT_LOG_WARN, "moltd", "%s", err.msg);
 	log_modules(rt);
 	log_booted(rt, &o);
+	notify_ready(rt);
 	rc = serve(rt, ctl, root, o.shutdown_s ? o.shutdown_s : 30);
 	if (molt_runtime_shutdown(rt, molt__stop_guard_left_ms()) ==
 	    MOLT_ETIMEOUT)
