@@ -28,23 +28,16 @@ for ((r = 0; r < rounds; r++)); do
 	run "$base" 2>/dev/null >>"$out/base"
 	run "$new" 2>/dev/null >>"$out/new"
 done
-python3 - "$out/base" "$out/new" <<'PY'
-import statistics, sys
-
-def medians(path):
-    vals, units = {}, {}
-    for line in open(path):
-        f = line.split()
-        if len(f) >= 2:
-            vals.setdefault(f[0], []).append(float(f[1]))
-            units[f[0]] = f[2] if len(f) > 2 else ""
-    return {k: statistics.median(v) for k, v in vals.items()}, units
-
-base, units = medians(sys.argv[1])
-new, _ = medians(sys.argv[2])
-print(f"{'figure':<36} {'base':>12} {'new':>12} unit    new/base")
-for k in sorted(base):
-    if k in new:
-        ratio = new[k] / base[k] if base[k] else float("nan")
-        print(f"{k:<36} {base[k]:>12.6g} {new[k]:>12.6g} {units[k]:<7} {ratio:.3f}")
-PY
+# figure -> median of its values, "name median unit" lines
+medians() {
+	sort -k1,1 -k2,2g "$1" | awk '
+		function flush() { if (n) print k, (n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2), u }
+		NF >= 2 { if ($1 != k) { flush(); k = $1; n = 0 } v[++n] = $2; u = $3 }
+		END { flush() }'
+}
+medians "$out/base" >"$out/base.med"
+medians "$out/new" >"$out/new.med"
+printf '%-36s %12s %12s %-7s %s\n' figure base new unit new/base
+join "$out/base.med" "$out/new.med" | awk '{
+	r = $2 != 0 ? sprintf("%.3f", $4 / $2) : "-"
+	printf "%-36s %12.6g %12.6g %-7s %s\n", $1, $2, $4, $3, r }'
