@@ -74,33 +74,6 @@ static int joom(jparser *jp)
 
 static int jvalue(jparser *jp, jnode **out);
 
-static int put_utf8(molt_buf *b, unsigned cp)
-{
-	char u[4];
-	size_t n;
-
-	if (cp < 0x80) {
-		u[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xc0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xe0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[2] = (char)(0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		u[0] = (char)(0xf0 | (cp >> 18));
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[3] = (char)(0x80 | (cp & 0x3f));
-		n = 4;
-	}
-	return molt_buf_put(b, u, n);
-}
-
 static int jhex4(jparser *jp, unsigned *cp)
 {
 	int k, c;
@@ -144,7 +117,7 @@ static int jescape(jparser *jp, molt_buf *b)
 			return rc;
 		cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
 	}
-	return put_utf8(b, cp);
+	return molt_buf_put_utf8(b, cp);
 }
 
 static int jstring(jparser *jp, char **s, size_t *len)

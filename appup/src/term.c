@@ -229,33 +229,6 @@ static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
 	return len;
 }
 
-static int utf8_put(molt_buf *out, uint32_t cp)
-{
-	char u[4];
-	size_t n;
-
-	if (cp < 0x80) {
-		u[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xc0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xe0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[2] = (char)(0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		u[0] = (char)(0xf0 | (cp >> 18));
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[3] = (char)(0x80 | (cp & 0x3f));
-		n = 4;
-	}
-	return molt_buf_put(out, u, n);
-}
-
 /* The character codes of a list term, one at a time. */
 typedef struct codes {
 	const molt_term *t; /* a string or list term */
@@ -349,7 +322,7 @@ int molt_term_put_string(molt_buf *out, const molt_term *t)
 	if (t->kind == MOLT_TERM_STRING)
 		return molt_buf_put(out, t->u.str.s, t->u.str.len);
 	while ((rc = next_code(&c, &cp)) == 1)
-		if ((rc = utf8_put(out, (uint32_t)cp)) < 0)
+		if ((rc = molt_buf_put_utf8(out, (uint32_t)cp)) < 0)
 			return rc;
 	return rc;
 }

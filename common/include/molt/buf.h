@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "molt/common.h"
 
@@ -33,6 +34,8 @@ MOLT_API int molt_buf_grow(molt_buf *buf, size_t extra);
 MOLT_API int molt_buf_put(molt_buf *buf, const void *data, size_t len);
 MOLT_API int molt_buf_puts(molt_buf *buf, const char *s);
 MOLT_API int molt_buf_putc(molt_buf *buf, char c);
+/* Append code point cp (at most 0x10FFFF) encoded as UTF-8. */
+MOLT_API int molt_buf_put_utf8(molt_buf *buf, uint32_t cp);
 MOLT_PRINTF(2, 3)
 MOLT_API int molt_buf_printf(molt_buf *buf, const char *fmt, ...);
 MOLT_PRINTF(2, 0)
