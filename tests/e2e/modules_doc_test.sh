@@ -19,9 +19,10 @@ trap cleanup EXIT
 script=$(awk '/^## Build it outside/{f=1} f&&/^```sh$/{s=1;next} s&&/^```$/{exit} s' \
 	"$SRC/docs/modules.md")
 [ -n "$script" ] || { echo "FAIL: no sh block in docs/modules.md"; exit 1; }
-script=$(sed -e 's|^cmake -S \. -B build && cmake --build build -j2$|: built already|' \
-	-e "s|^cmake --install build |cmake --install '$BUILD' |" \
-	-e "s|/tmp/|$T/|g" <<<"$script")
+# /tmp/ first: the build's own path may be under /tmp too
+script=$(sed -e "s|/tmp/|$T/|g" \
+	-e 's|^cmake -S \. -B build && cmake --build build -j2$|: built already|' \
+	-e "s|^cmake --install build |cmake --install '$BUILD' |" <<<"$script")
 out=$(cd "$SRC" && bash -e -c "$script" 2>&1) || { echo "FAIL: the commands failed"; echo "$out"; exit 1; }
 fail() { echo "FAIL: $*"; echo "$out"; exit 1; }
 grep -qx 'hello ada #1' <<<"$out" || fail "first call"

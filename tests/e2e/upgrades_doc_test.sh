@@ -17,8 +17,10 @@ trap cleanup EXIT
 script=$(awk '/^A walk-through/{f=1} f&&/^```sh$/{s=1;next} s&&/^```$/{exit} s' \
 	"$SRC/docs/upgrades.md")
 [ -n "$script" ] || { echo "FAIL: no sh block in docs/upgrades.md"; exit 1; }
-script=$(sed -e 's|^cmake -S \. -B build && cmake --build build -j2$|: built already|' \
-	-e "s|build/|$BUILD/|g" -e "s|/tmp/|$T/|g" <<<"$script")
+# /tmp/ first: the build's own path may be under /tmp too
+script=$(sed -e "s|/tmp/|$T/|g" \
+	-e 's|^cmake -S \. -B build && cmake --build build -j2$|: built already|' \
+	-e "s|build/|$BUILD/|g" <<<"$script")
 out=$(cd "$SRC" && bash -e -c "$script" 2>&1) || { echo "FAIL: the commands failed"; echo "$out"; exit 1; }
 fail() { echo "FAIL: $*"; echo "$out"; exit 1; }
 grep -qx '11' <<<"$out" || fail "first call"
