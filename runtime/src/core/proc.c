@@ -465,12 +465,22 @@ static void set_ver(molt_proc *p, molt__version *v, void *state,
 	molt__spin_unlock(&p->lock);
 }
 
+/* State st of version v, which p no longer holds, unless p still holds
+ * that same pointer (a code_change may convert in place). */
+static void state_drop(molt_runtime *rt, molt_proc *p, molt__version *v,
+		       void *st)
+{
+	molt_ctx ctx = {rt, p, v};
+
+	if (st && st != p->state && v->desc->free_state)
+		v->desc->free_state(&ctx, st);
+}
+
 void molt__proc_move(molt_runtime *rt, molt_proc *p, molt__version *nv,
 		     void *ns, int mode, molt__vtally *t)
 {
 	molt__version *ov = p->ver;
 	void *os = p->state;
-	molt_ctx ctx = {rt, p, ov};
 
 	if (mode == MOLT__MOVE_KEEP) {
 		assert(!p->prev_ver);
@@ -483,8 +493,7 @@ void molt__proc_move(molt_runtime *rt, molt_proc *p, molt__version *nv,
 		return;
 	}
 	set_ver(p, nv, ns, p->prev_ver, p->prev_state);
-	if (os && os != ns && ov->desc->free_state)
-		ov->desc->free_state(&ctx, os);
+	state_drop(rt, p, ov, os);
 	molt__vtally_drop(t, ov, 1);
 }
 
@@ -492,13 +501,11 @@ void molt__proc_move_commit(molt_runtime *rt, molt_proc *p, molt__vtally *t)
 {
 	molt__version *pv = p->prev_ver;
 	void *ps = p->prev_state;
-	molt_ctx ctx = {rt, p, pv};
 
 	if (!pv)
 		return;
 	set_ver(p, p->ver, p->state, NULL, NULL);
-	if (ps && ps != p->state && pv->desc->free_state)
-		pv->desc->free_state(&ctx, ps);
+	state_drop(rt, p, pv, ps);
 	molt__vtally_drop(t, pv, 0);
 }
 
@@ -506,14 +513,12 @@ void molt__proc_move_revert(molt_runtime *rt, molt_proc *p, molt__vtally *t)
 {
 	molt__version *nv = p->ver;
 	void *ns = p->state;
-	molt_ctx ctx = {rt, p, nv};
 
 	if (!p->prev_ver)
 		return;
 	atomic_fetch_add(&p->prev_ver->procs, 1); /* before it is stored */
 	set_ver(p, p->prev_ver, p->prev_state, NULL, NULL);
-	if (ns && ns != p->state && nv->desc->free_state)
-		nv->desc->free_state(&ctx, ns);
+	state_drop(rt, p, nv, ns);
 	molt__vtally_drop(t, nv, 1);
 }
 
@@ -592,13 +597,13 @@ static void proc_exit(molt_runtime *rt, molt_proc *p, int run_terminate)
 
 /* --- spawn --- */
 
-/* Let go of a process after init or a turn: queue it again if work
- * arrived, else make it idle. */
-static void release(molt_runtime *rt, molt_proc *p)
+void molt__proc_let_go(molt_runtime *rt, molt_proc *p, int resume)
 {
 	int requeue;
 
 	molt__spin_lock(&p->lock);
+	if (resume)
+		molt__pf_clear(p, MOLT__PF_SUSPENDED);
 	requeue = p->sig.len ||
 		  (p->mbox.len && !molt__pf_has(p, MOLT__PF_SUSPENDED));
 	p->status = requeue ? MOLT__P_QUEUED : MOLT__P_IDLE;
@@ -662,7 +667,7 @@ int molt__proc_spawn(molt_runtime *rt, molt_pid *out, molt__version *ver,
 		return MOLT_ERROR;
 	}
 	*out = p->pid;
-	release(rt, p);
+	molt__proc_let_go(rt, p, 0);
 	return MOLT_OK;
 }
 

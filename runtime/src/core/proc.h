@@ -167,6 +167,14 @@ int molt__proc_signal_exit(molt_runtime *rt, molt_pid to, molt_pid from,
  * number of messages handled. */
 unsigned molt__proc_run(molt_runtime *rt, molt_proc *p);
 
+/*
+ * Let go of a process the caller owns (after init or a turn, or a claim
+ * by the upgrade engine): with resume, clear SUSPENDED first; then queue
+ * it again if work waits (signals, or messages unless suspended), else
+ * make it idle.
+ */
+void molt__proc_let_go(molt_runtime *rt, molt_proc *p, int resume);
+
 /* Has pid's exit completed (its slot released, so a waiter may rely on
  * everything being freed)? 1 also for a pid that never existed. */
 int molt__proc_exit_done(molt_runtime *rt, molt_pid pid);

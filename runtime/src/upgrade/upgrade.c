@@ -235,17 +235,7 @@ static int claim_wait(molt_proc *p, molt_pid pid, uint64_t deadline)
 /* Let go as a scheduler does after a turn; resume clears SUSPENDED. */
 static void unclaim(molt_runtime *rt, molt_proc *p, int resume)
 {
-	int requeue;
-
-	molt__spin_lock(&p->lock);
-	if (resume)
-		molt__pf_clear(p, MOLT__PF_SUSPENDED);
-	requeue = p->sig.len ||
-		  (p->mbox.len && !molt__pf_has(p, MOLT__PF_SUSPENDED));
-	p->status = requeue ? MOLT__P_QUEUED : MOLT__P_IDLE;
-	molt__spin_unlock(&p->lock);
-	if (requeue)
-		molt__sched_push(rt, p);
+	molt__proc_let_go(rt, p, resume);
 }
 
 /* Resume: clear the flag, wake the process if mail waits. The flags of a
