@@ -38,14 +38,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	if (n.pid) {
-		int rc = rt_node_stop(&n);
-
-		if (rc != 0)
-			rt_run(out, sizeof(out), "tail -20 '%s' >&2", n.log);
-		ck_assert_msg(rc == 0, "moltd exited %d (log: %s)", rc, n.log);
-	}
-	rt_node_clean(&n);
+	rt_node_finish(&n);
 }
 
 static double now_ms(void)

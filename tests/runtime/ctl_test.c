@@ -32,15 +32,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	/* a clean exit: in the sanitizer build this also means no leak */
-	if (n.pid) {
-		int rc = rt_node_stop(&n);
-
-		if (rc != 0) /* keep the evidence: print moltd's log */
-			rt_run(out, sizeof(out), "tail -20 '%s' >&2", n.log);
-		ck_assert_msg(rc == 0, "moltd exited %d (log: %s)", rc, n.log);
-	}
-	rt_node_clean(&n);
+	rt_node_finish(&n);
 }
 
 static const char *req(const char *line)

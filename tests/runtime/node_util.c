@@ -156,6 +156,20 @@ void rt_node_clean(rt_node *n)
 	molt_test_rmrf(n->root);
 }
 
+void rt_node_finish(rt_node *n)
+{
+	char out[4096];
+
+	if (n->pid) {
+		int rc = rt_node_stop(n);
+
+		if (rc != 0) /* keep the evidence: print moltd's log */
+			rt_run(out, sizeof(out), "tail -20 '%s' >&2", n->log);
+		ck_assert_msg(rc == 0, "moltd exited %d (log: %s)", rc, n->log);
+	}
+	rt_node_clean(n);
+}
+
 int rt_ctl_connect(const char *root)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};

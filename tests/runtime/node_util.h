@@ -30,6 +30,10 @@ int rt_node_stop(rt_node *n);
 /* Wait for moltd to exit by itself; returns its status, -2 on timeout. */
 int rt_node_wait(rt_node *n, unsigned ms);
 void rt_node_clean(rt_node *n);
+/* A test's end: stop moltd, which must exit 0 (in the sanitizer build this
+ * also means no leak; otherwise the tail of its log is printed), then
+ * clean. */
+void rt_node_finish(rt_node *n);
 
 /* Connect to the node's socket; -1 on failure. */
 int rt_ctl_connect(const char *root);
