@@ -57,6 +57,14 @@ int molt__cmd_soft_purge(molt_cli *cli, int argc, char **argv);
 int molt__cmd_delete(molt_cli *cli, int argc, char **argv);
 int molt__cmd_modules(molt_cli *cli, int argc, char **argv);
 int molt__cmd_eval(molt_cli *cli, int argc, char **argv);
+/* Print an eval reply's report (or a failed one's "report") as a table of
+ * steps and a summary line. */
+struct cJSON;
+void molt__eval_print(const struct cJSON *reply);
+/* the release handler on a live node (cmd_release.c) */
+int molt__cmd_install(molt_cli *cli, int argc, char **argv);
+int molt__cmd_rollback(molt_cli *cli, int argc, char **argv);
+int molt__cmd_permanent(molt_cli *cli, int argc, char **argv);
 /* appups and relups (cmd_appup.c) */
 int molt__cmd_appup(molt_cli *cli, int argc, char **argv);
 int molt__cmd_relup(molt_cli *cli, int argc, char **argv);

@@ -296,7 +296,7 @@ static void eval_print_failed(const cJSON *r)
 		printf("nothing changed (total %.3f ms)\n", num(r, "total_ms"));
 }
 
-static void eval_print(const cJSON *reply)
+void molt__eval_print(const cJSON *reply)
 {
 	int ok = cJSON_IsTrue(cJSON_GetObjectItem(reply, "ok"));
 	const cJSON *r = ok ? reply : cJSON_GetObjectItem(reply, "report");
@@ -350,7 +350,7 @@ int molt__cmd_eval(molt_cli *cli, int argc, char **argv)
 		return molt__cli_fail(cli, &err);
 	rc = molt__ctlclient_verb_report(cli, req, &r, EVAL_TIMEOUT);
 	if (r)
-		eval_print(r);
+		molt__eval_print(r);
 	cJSON_Delete(r);
 	return rc;
 }

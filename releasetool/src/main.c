@@ -39,6 +39,12 @@ static const struct verb verbs[] = {
 	 "unpack BUNDLE: add a release to the root"},
 	{"init", molt__cmd_init, "init BUNDLE: make a fresh root"},
 	{"releases", molt__cmd_releases, "list releases and their status"},
+	{"install", molt__cmd_install,
+	 "install VSN [--dry-run]: run the relup into VSN live"},
+	{"permanent", molt__cmd_permanent,
+	 "permanent VSN: the node boots VSN from now on"},
+	{"rollback", molt__cmd_rollback,
+	 "rollback [--dry-run]: back to the permanent release"},
 };
 
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))

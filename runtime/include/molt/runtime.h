@@ -393,11 +393,24 @@ typedef struct molt_eval_options {
 					 code_change; 0 = 5000 */
 	unsigned workers; /* threads for per-process steps; 0 = one per
 			     scheduler (1 in deterministic mode) */
+	/*
+	 * The release handler's hooks (molt_runtime_install sets them; NULL
+	 * for a bare eval). app_apply runs an apply of module "application"
+	 * (start, stop, load, unload of an application: a relup's
+	 * add_application, remove_application, restart_application) in its
+	 * place in the script; without it such an apply is refused by the
+	 * checks. at_commit runs once the script has committed, before the
+	 * post-purges: the new code is current and the processes resumed.
+	 */
+	int (*app_apply)(void *payload, const char *fn, const char *args,
+			 molt_err *err);
+	void (*at_commit)(void *payload);
+	void *payload; /* given to both */
 } molt_eval_options;
 
 #define MOLT_EVAL_OPTIONS_INIT                                                 \
 	{                                                                      \
-		NULL, NULL, 0, 0, 0, 0                                         \
+		NULL, NULL, 0, 0, 0, 0, NULL, NULL, NULL                       \
 	}
 
 /* One instruction as evaluated (or, in a dry run, planned). */
@@ -470,6 +483,67 @@ MOLT_API int molt_runtime_eval(molt_runtime *rt, const char *script_json,
 			       molt_eval_report *report, molt_err *err);
 /* Free what a report owns and zero it. NULL is a no-op. */
 MOLT_API void molt_eval_report_release(molt_eval_report *report);
+
+/* --- the release handler (rel/): install, permanent, rollback --- */
+
+typedef struct molt_install_options {
+	int dry_run; /* 1: find the script, verify, check and plan only */
+	uint32_t suspend_timeout;     /* as molt_eval_options */
+	uint32_t code_change_timeout; /* as molt_eval_options */
+} molt_install_options;
+
+#define MOLT_INSTALL_OPTIONS_INIT                                              \
+	{                                                                      \
+		0, 0, 0                                                        \
+	}
+
+/* What an install did. Release with molt_install_report_release. */
+typedef struct molt_install_report {
+	char name[128];	       /* release name */
+	char from[128];	       /* the release the node ran */
+	char to[128];	       /* the release installed */
+	int down;	       /* 1: the script is a "down" entry of from's
+				  relup.json, else an "up" one of to's */
+	int restart;	       /* 1: the script restarts the node into to
+				  (restart_new_emulator / restart_emulator):
+				  the caller must re-execute moltd with
+				  --release to; no state is carried */
+	molt_eval_report eval; /* the evaluation (or its plan) */
+	char warning[512];     /* after the commit: the first application or
+				  supervisor that failed to change (the node
+				  runs the new code; see the log), or "" */
+} molt_install_report;
+
+/*
+ * Install release vsn of the root this node booted from (NULL: the
+ * permanent release, which is a rollback), as OTP's
+ * release_handler:install_release: under the root lock, find the script
+ * (an "up" entry from the running release in releases/VSN/relup.json,
+ * else a "down" entry to vsn in the running release's relup.json),
+ * verify every file of vsn against its manifest, evaluate the script,
+ * and on commit switch the application controller to vsn (applications,
+ * versions, env) and write RELEASES.json: vsn becomes current (the
+ * permanent release, installed again, stays permanent and the current
+ * one becomes old). On any failure the node and RELEASES.json are as
+ * they were. Errors: MOLT_ENOTFOUND (no such release, no script, no
+ * release booted), MOLT_EEXISTS (vsn already runs), MOLT_EBUSY (another
+ * install or an evaluation is running), MOLT_EUNSAFE (a file fails its
+ * sum), else the evaluation's. *rep is always filled: release it.
+ */
+MOLT_API int molt_runtime_install(molt_runtime *rt, const char *vsn,
+				  const molt_install_options *opts,
+				  molt_install_report *rep, molt_err *err);
+MOLT_API void molt_install_report_release(molt_install_report *rep);
+
+/*
+ * Make vsn, the release the node runs, permanent (the one it boots), as
+ * OTP's make_permanent: the permanent release before it becomes old; old
+ * code the last install left with PostPurge brutal_purge is purged now
+ * (*killed, may be NULL, counts the processes that killed). A permanent
+ * vsn is a no-op; an unpacked or old one is refused (MOLT_EINVAL).
+ */
+MOLT_API int molt_runtime_make_permanent(molt_runtime *rt, const char *vsn,
+					 unsigned *killed, molt_err *err);
 
 /* --- control socket (DIR/run/moltd.sock) --- */
 

@@ -66,19 +66,27 @@ static molt__module *find_or_add(molt__modtab *tab, const char *name)
 	return m;
 }
 
-molt__version *molt__modtab_current(molt__modtab *tab, const char *name)
+static molt__version *slot(molt__modtab *tab, const char *name, int old)
 {
 	molt__module *m;
 	molt__version *v = NULL;
 
 	pthread_mutex_lock(&tab->mu);
 	m = find(tab, name);
-	if (m && m->cur) {
-		v = m->cur;
+	if (m && (v = old ? m->old : m->cur))
 		molt__version_ref(v);
-	}
 	pthread_mutex_unlock(&tab->mu);
 	return v;
+}
+
+molt__version *molt__modtab_current(molt__modtab *tab, const char *name)
+{
+	return slot(tab, name, 0);
+}
+
+molt__version *molt__modtab_old(molt__modtab *tab, const char *name)
+{
+	return slot(tab, name, 1);
 }
 
 molt__version *molt__modtab_upgrade_target(molt__modtab *tab,

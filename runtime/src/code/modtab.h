@@ -47,6 +47,8 @@ void molt__modtab_release(molt__modtab *tab);
 
 /* The current version of name, referenced (unref it), or NULL. */
 molt__version *molt__modtab_current(molt__modtab *tab, const char *name);
+/* The old version of name, referenced (unref it), or NULL. */
+molt__version *molt__modtab_old(molt__modtab *tab, const char *name);
 /* The module's current version for a process moving off old code,
  * referenced, or NULL if the module has none. */
 molt__version *molt__modtab_upgrade_target(molt__modtab *tab,

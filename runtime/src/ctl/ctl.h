@@ -127,4 +127,18 @@ const char *molt__ctl_str_field(const cJSON *o, const char *k);
 int molt__ctl_eval(molt_runtime *rt, const cJSON *req, cJSON *reply,
 		   molt_err *err);
 
+/*
+ * The release handler's ops (ctl_eval.c), each a worker-thread op:
+ * install {"vsn":V,"dry_run":bool,"suspend_timeout":ms} and rollback
+ * {"dry_run":bool} reply with "release", "from", "to", "direction",
+ * "restart" and eval's report; permanent {"vsn":V} with "vsn" and
+ * "killed" (processes the brutal purges killed).
+ */
+int molt__ctl_install(molt_runtime *rt, const cJSON *req, cJSON *reply,
+		      molt_err *err);
+int molt__ctl_rollback(molt_runtime *rt, const cJSON *req, cJSON *reply,
+		       molt_err *err);
+int molt__ctl_permanent(molt_runtime *rt, const cJSON *req, cJSON *reply,
+			molt_err *err);
+
 #endif

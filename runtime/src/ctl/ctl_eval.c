@@ -167,3 +167,76 @@ int molt__ctl_eval(molt_runtime *rt, const cJSON *req, cJSON *reply,
 	molt_eval_report_release(&r);
 	return rc;
 }
+
+/* --- the release handler: install, rollback, permanent --- */
+
+static int install_opts(const cJSON *req, molt_install_options *o)
+{
+	const cJSON *tmo = cJSON_GetObjectItem(req, "suspend_timeout");
+
+	o->dry_run = cJSON_IsTrue(cJSON_GetObjectItem(req, "dry_run"));
+	if (cJSON_IsNumber(tmo) && tmo->valuedouble >= 1 &&
+	    tmo->valuedouble < 86400000.0)
+		o->suspend_timeout = (uint32_t)tmo->valuedouble;
+	return MOLT_OK;
+}
+
+/* vsn NULL: the permanent release (rollback). */
+static int install(molt_runtime *rt, const char *vsn, const cJSON *req,
+		   cJSON *reply, molt_err *err)
+{
+	molt_install_options o = MOLT_INSTALL_OPTIONS_INIT;
+	molt_install_report r;
+	int rc;
+
+	install_opts(req, &o);
+	rc = molt_runtime_install(rt, vsn, &o, &r, err);
+	if (r.to[0]) {
+		cJSON_AddStringToObject(reply, "release", r.name);
+		cJSON_AddStringToObject(reply, "from", r.from);
+		cJSON_AddStringToObject(reply, "to", r.to);
+		cJSON_AddStringToObject(reply, "direction",
+					r.down ? "down" : "up");
+		cJSON_AddBoolToObject(reply, "restart", r.restart);
+		if (r.warning[0])
+			cJSON_AddStringToObject(reply, "warning", r.warning);
+	}
+	if (r.eval.n_steps || r.eval.failed_index >= 0)
+		add_report(reply, &r.eval, o.dry_run);
+	molt_install_report_release(&r);
+	return rc;
+}
+
+int molt__ctl_install(molt_runtime *rt, const cJSON *req, cJSON *reply,
+		      molt_err *err)
+{
+	const char *vsn = molt__ctl_str_field(req, "vsn");
+
+	if (!vsn)
+		return molt_err_set(err, MOLT_EINVAL,
+				    "install needs \"vsn\", a release version");
+	return install(rt, vsn, req, reply, err);
+}
+
+int molt__ctl_rollback(molt_runtime *rt, const cJSON *req, cJSON *reply,
+		       molt_err *err)
+{
+	return install(rt, NULL, req, reply, err);
+}
+
+int molt__ctl_permanent(molt_runtime *rt, const cJSON *req, cJSON *reply,
+			molt_err *err)
+{
+	const char *vsn = molt__ctl_str_field(req, "vsn");
+	unsigned killed = 0;
+	int rc;
+
+	if (!vsn)
+		return molt_err_set(err, MOLT_EINVAL,
+				    "permanent needs \"vsn\", a release "
+				    "version");
+	rc = molt_runtime_make_permanent(rt, vsn, &killed, err);
+	cJSON_AddStringToObject(reply, "vsn", vsn);
+	cJSON_AddNumberToObject(reply, "killed", killed);
+	return rc;
+}

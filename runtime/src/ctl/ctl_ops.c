@@ -312,6 +312,21 @@ static int op_eval(molt__ctl_req *r, molt_err *err)
 	return molt__ctl_eval(r->ctl->rt, r->json, r->reply, err);
 }
 
+static int op_install(molt__ctl_req *r, molt_err *err)
+{
+	return molt__ctl_install(r->ctl->rt, r->json, r->reply, err);
+}
+
+static int op_rollback(molt__ctl_req *r, molt_err *err)
+{
+	return molt__ctl_rollback(r->ctl->rt, r->json, r->reply, err);
+}
+
+static int op_permanent(molt__ctl_req *r, molt_err *err)
+{
+	return molt__ctl_permanent(r->ctl->rt, r->json, r->reply, err);
+}
+
 /*
  * The op table. To add an op: write `static int op_x(molt__ctl_req *r, molt_err
  * *err)` that adds fields to r->reply and returns MOLT_OK, a negative
@@ -331,6 +346,9 @@ static const molt__ctl_op ops[] = {
 	{"delete", op_delete, 0, 0},
 	{"get_state", op_get_state, 1, 0},
 	{"eval", op_eval, 1, 0},
+	{"install", op_install, 1, 0},
+	{"rollback", op_rollback, 1, 0},
+	{"permanent", op_permanent, 1, 0},
 };
 
 const molt__ctl_op *molt__ctl_find_op(const char *name)

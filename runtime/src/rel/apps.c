@@ -21,19 +21,21 @@ static void app_release(molt__app *a)
 	molt_free(a->mods);
 	molt_free(a->name);
 	molt_free(a->vsn);
+	molt_free(a->sup_spec);
 	cJSON_Delete(a->env);
 }
+
+static void apps_empty(molt__apps *apps);
 
 void molt__apps_free(molt__apps *apps)
 {
 	if (!apps)
 		return;
-	for (size_t i = 0; i < apps->n; i++)
-		app_release(&apps->apps[i]);
-	molt_free(apps->apps);
-	molt_free(apps->rel_name);
-	molt_free(apps->rel_vsn);
+	apps_empty(apps);
+	molt_free(apps->root);
+	molt_free(apps->unpurged);
 	pthread_mutex_destroy(&apps->mu);
+	pthread_mutex_destroy(&apps->op_mu);
 	molt_free(apps);
 }
 
@@ -53,7 +55,9 @@ static int app_init(molt__app *a, const molt__appspec *s, molt_err *err)
 	a->vsn = molt_strdup(s->vsn);
 	a->mods = molt_calloc(s->n_mods, sizeof(char *));
 	a->env = cJSON_Parse(s->env);
-	if (!a->name || !a->vsn || !a->mods || !a->env)
+	a->sup_spec = s->sup ? molt_strdup(s->sup) : NULL;
+	if (!a->name || !a->vsn || !a->mods || !a->env ||
+	    (s->sup && !a->sup_spec))
 		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
 	for (; a->n_mods < s->n_mods; a->n_mods++)
 		if (!(a->mods[a->n_mods] = molt_strdup(s->mods[a->n_mods])))
@@ -76,18 +80,15 @@ static int check_modules(const molt__apps *apps, const molt__appspec *s,
 	return MOLT_OK;
 }
 
-int molt__apps_new(molt__apps **out, const molt__relspec *rs,
-		   const size_t *order, molt_err *err)
+/* Fill the release fields of apps (zeroed) from rs. */
+static int apps_fill(molt__apps *apps, const molt__relspec *rs,
+		     const size_t *order, molt_err *err)
 {
-	molt__apps *apps = molt_calloc(1, sizeof(*apps));
 	int rc = MOLT_OK;
 
-	if (!apps)
-		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
-	pthread_mutex_init(&apps->mu, NULL);
 	apps->rel_name = molt_strdup(rs->name);
 	apps->rel_vsn = molt_strdup(rs->vsn);
-	apps->apps = molt_calloc(rs->n, sizeof(*apps->apps));
+	apps->apps = molt_calloc(rs->n + 1, sizeof(*apps->apps));
 	if (!apps->rel_name || !apps->rel_vsn || !apps->apps)
 		rc = molt_err_set(err, MOLT_ENOMEM, "out of memory");
 	for (size_t i = 0; rc == MOLT_OK && i < rs->n; i++) {
@@ -96,11 +97,62 @@ int molt__apps_new(molt__apps **out, const molt__relspec *rs,
 		if ((rc = check_modules(apps, s, err)) == MOLT_OK)
 			rc = app_init(&apps->apps[apps->n++], s, err);
 	}
-	if (rc < 0) {
+	return rc;
+}
+
+/* Free the release fields of apps (which stays usable). */
+static void apps_empty(molt__apps *apps)
+{
+	for (size_t i = 0; i < apps->n; i++)
+		app_release(&apps->apps[i]);
+	molt_free(apps->apps);
+	molt_free(apps->rel_name);
+	molt_free(apps->rel_vsn);
+	apps->apps = NULL;
+	apps->rel_name = apps->rel_vsn = NULL;
+	apps->n = 0;
+}
+
+int molt__apps_new(molt__apps **out, const molt__relspec *rs,
+		   const size_t *order, molt_err *err)
+{
+	molt__apps *apps = molt_calloc(1, sizeof(*apps));
+	int rc;
+
+	if (!apps)
+		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
+	pthread_mutex_init(&apps->mu, NULL);
+	pthread_mutex_init(&apps->op_mu, NULL);
+	if ((rc = apps_fill(apps, rs, order, err)) < 0) {
 		molt__apps_free(apps);
 		return rc;
 	}
 	*out = apps;
+	return MOLT_OK;
+}
+
+int molt__apps_switch(molt__apps *apps, const molt__relspec *rs,
+		      const size_t *order, molt_err *err)
+{
+	molt__apps next;
+	int rc;
+
+	memset(&next, 0, sizeof(next));
+	if ((rc = apps_fill(&next, rs, order, err)) < 0) {
+		apps_empty(&next);
+		return rc;
+	}
+	pthread_mutex_lock(&apps->mu);
+	for (size_t i = 0; i < next.n; i++)
+		for (size_t k = 0; k < apps->n; k++)
+			if (strcmp(next.apps[i].name, apps->apps[k].name) == 0)
+				next.apps[i].sup = apps->apps[k].sup;
+	apps_empty(apps);
+	apps->rel_name = next.rel_name;
+	apps->rel_vsn = next.rel_vsn;
+	apps->apps = next.apps;
+	apps->n = next.n;
+	pthread_mutex_unlock(&apps->mu);
 	return MOLT_OK;
 }
 

@@ -26,16 +26,25 @@ typedef struct molt__app {
 	char **mods;	   /* its modules' names (owned) */
 	size_t n_mods;	   /* their number */
 	struct cJSON *env; /* the env object (owned) */
+	char *sup_spec;	   /* app.json's "supervisor" as JSON text, or NULL
+			      (owned) */
 	molt_pid sup;	   /* its top supervisor, 0 if it has none */
 } molt__app;
 
 typedef struct molt__apps {
-	pthread_mutex_t mu; /* guards every field below (part 2 of the
-			       release handler changes them live) */
-	char *rel_name;	    /* the running release (owned) */
-	char *rel_vsn;	    /* its version (owned) */
-	molt__app *apps;    /* in start order (owned) */
-	size_t n;	    /* their number */
+	pthread_mutex_t op_mu; /* one release handler operation at a time
+				  (install, permanent), as OTP's
+				  release_handler serves one call at a time */
+	char *root;	       /* the root, absolute (owned; set at boot) */
+	molt_pid root_sup;     /* the node's root supervisor (set at boot) */
+	molt_eval_unpurged *unpurged; /* old code the last install left,
+					 for permanent (op_mu) */
+	size_t n_unpurged;	      /* its entries */
+	pthread_mutex_t mu;	      /* guards every field below */
+	char *rel_name;		      /* the running release (owned) */
+	char *rel_vsn;		      /* its version (owned) */
+	molt__app *apps;	      /* in start order (owned) */
+	size_t n;		      /* their number */
 } molt__apps;
 
 /*
@@ -46,6 +55,14 @@ typedef struct molt__apps {
 int molt__apps_new(molt__apps **out, const molt__relspec *rs,
 		   const size_t *order, molt_err *err);
 void molt__apps_free(molt__apps *apps);
+/*
+ * The node runs release rs now (an install committed): its name, version,
+ * applications (order as for molt__apps_new) and their env replace the
+ * old ones at once; an application kept by name keeps its supervisor.
+ * On error (MOLT_ENOMEM) nothing changes.
+ */
+int molt__apps_switch(molt__apps *apps, const molt__relspec *rs,
+		      const size_t *order, molt_err *err);
 /* Record app's top supervisor (after the release's tree started). */
 void molt__apps_set_sup(molt__apps *apps, const char *app, molt_pid sup);
 

@@ -1,76 +1,24 @@
 /* Booting a node from its root's permanent release: verify, order the
  * applications by their deps, load their modules, start their trees. */
+#include "relboot.h"
+
+#include <limits.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
 
 #include "molt/common.h"
+#include "molt/log.h"
 #include "molt/runtime.h"
 
 #include "apps.h"
 #include "core/rt.h"
+#include "releases.h"
 #include "relspec.h"
 
 #include "molt/banned.h"
-
-static long index_of(const molt__relspec *rs, const char *name)
-{
-	for (size_t i = 0; i < rs->n; i++)
-		if (strcmp(rs->apps[i].name, name) == 0)
-			return (long)i;
-	return -1;
-}
-
-static int deps_known(const molt__relspec *rs, molt_err *err)
-{
-	for (size_t i = 0; i < rs->n; i++)
-		for (size_t d = 0; d < rs->apps[i].n_deps; d++)
-			if (index_of(rs, rs->apps[i].deps[d]) < 0)
-				return molt_err_set(
-					err, MOLT_EINVAL,
-					"application '%s' depends on '%s', "
-					"which release %s %s does not include",
-					rs->apps[i].name, rs->apps[i].deps[d],
-					rs->name, rs->vsn);
-	return MOLT_OK;
-}
-
-static int ready(const molt__relspec *rs, size_t i, const char *placed)
-{
-	for (size_t d = 0; d < rs->apps[i].n_deps; d++)
-		if (!placed[index_of(rs, rs->apps[i].deps[d])])
-			return 0;
-	return 1;
-}
-
-/* order[]: the applications with every one after its deps; among those
- * free to go, release.json's order (OTP's start order). */
-static int start_order(size_t *order, const molt__relspec *rs, molt_err *err)
-{
-	char *placed = molt_calloc(rs->n, 1);
-	size_t n = 0, i = 0;
-	int rc = MOLT_OK;
-
-	if (!placed)
-		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
-	while (n < rs->n) {
-		for (i = 0; i < rs->n; i++)
-			if (!placed[i] && ready(rs, i, placed))
-				break;
-		if (i == rs->n) {
-			rc = molt_err_set(err, MOLT_EINVAL,
-					  "release %s %s: the deps of its "
-					  "applications form a cycle",
-					  rs->name, rs->vsn);
-			break;
-		}
-		placed[i] = 1;
-		order[n++] = i;
-	}
-	molt_free(placed);
-	return rc;
-}
 
 static int load_modules(molt_runtime *rt, const molt__relspec *rs,
 			const size_t *order, molt_err *err)
@@ -91,7 +39,7 @@ static int load_modules(molt_runtime *rt, const molt__relspec *rs,
  * start order (so stopped in reverse), permanent, intensity 0: an
  * application whose supervisor gives up stops the node, as a permanent
  * application does in OTP. */
-static char *root_spec(const molt__relspec *rs, const size_t *order)
+char *molt__rel_root_spec(const molt__relspec *rs, const size_t *order)
 {
 	cJSON *j = cJSON_CreateObject(), *kids, *c;
 	char *text = NULL;
@@ -119,8 +67,8 @@ static char *root_spec(const molt__relspec *rs, const size_t *order)
 }
 
 /* Each application's top supervisor, from the root's which_children. */
-static int record_sups(molt_runtime *rt, molt__apps *apps, molt_pid root,
-		       molt_err *err)
+int molt__rel_record_sups(molt_runtime *rt, molt__apps *apps, molt_pid root,
+			  molt_err *err)
 {
 	molt_reply_buf r = {0};
 	const cJSON *c;
@@ -150,7 +98,7 @@ static int record_sups(molt_runtime *rt, molt__apps *apps, molt_pid root,
 static int start_tree(molt_runtime *rt, molt_pid *out, const molt__relspec *rs,
 		      const size_t *order, molt__apps *apps, molt_err *err)
 {
-	char *spec = root_spec(rs, order);
+	char *spec = molt__rel_root_spec(rs, order);
 	int rc;
 
 	if (!spec)
@@ -159,7 +107,8 @@ static int start_tree(molt_runtime *rt, molt_pid *out, const molt__relspec *rs,
 	cJSON_free(spec);
 	if (rc < 0)
 		return molt_err_prefix(err, "release %s %s", rs->name, rs->vsn);
-	return record_sups(rt, apps, *out, err);
+	apps->root_sup = *out;
+	return molt__rel_record_sups(rt, apps, *out, err);
 }
 
 /* Once per node: the controller must be in place before the release's
@@ -174,6 +123,50 @@ static int install_apps(molt_runtime *rt, molt__apps *apps, molt_err *err)
 		return molt_err_set(err, MOLT_EBUSY,
 				    "this node already runs release %s %s",
 				    none->rel_name, none->rel_vsn);
+	return MOLT_OK;
+}
+
+/*
+ * The node booted the permanent release: a release RELEASES.json still
+ * calls current was installed by a node that stopped before it was made
+ * permanent; as in OTP, a restart makes it unpacked again (it can be
+ * installed again). A root RELEASES.json cannot be written to only gets
+ * a warning: the node runs anyway.
+ */
+static void forget_current(const molt__apps *apps)
+{
+	molt_err err = MOLT_ERR_INIT;
+	cJSON *rels = NULL, *e;
+	int lock = -1, changed = 0;
+
+	if (molt__root_lock(&lock, apps->root, &err) < 0 ||
+	    molt__rels_load(&rels, apps->root, &err) < 0)
+		goto out;
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(rels, "releases"))
+	{
+		if (molt__rels_status(e) != MOLT__REL_CURRENT)
+			continue;
+		molt__rels_set(rels, e, MOLT__REL_UNPACKED);
+		changed = 1;
+	}
+	if (changed)
+		molt__rels_save(rels, apps->root, &err);
+out:
+	if (err.code)
+		molt_log(MOLT_LOG_WARN, "release", "%s", err.msg);
+	cJSON_Delete(rels);
+	molt__root_unlock(lock);
+}
+
+static int set_root(molt__apps *apps, const char *root, molt_err *err)
+{
+	char abs[PATH_MAX];
+
+	if (!realpath(root, abs))
+		return molt_err_set(err, MOLT_EIO,
+				    "root '%s': cannot resolve it", root);
+	if (!(apps->root = molt_strdup(abs)))
+		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
 	return MOLT_OK;
 }
 
@@ -192,10 +185,13 @@ int molt_runtime_boot_release(molt_runtime *rt, molt_pid *out, const char *root,
 		rc = molt_err_set(err, MOLT_ENOMEM, "out of memory");
 		goto out_spec;
 	}
-	if ((rc = deps_known(&rs, err)) < 0 ||
-	    (rc = start_order(order, &rs, err)) < 0 ||
+	if ((rc = molt__relspec_order(order, &rs, err)) < 0 ||
 	    (rc = molt__apps_new(&apps, &rs, order, err)) < 0)
 		goto out_order;
+	if ((rc = set_root(apps, root, err)) < 0) {
+		molt__apps_free(apps);
+		goto out_order;
+	}
 	if ((rc = load_modules(rt, &rs, order, err)) < 0 ||
 	    (rc = install_apps(rt, apps, err)) < 0) {
 		molt__apps_free(apps);
@@ -203,6 +199,8 @@ int molt_runtime_boot_release(molt_runtime *rt, molt_pid *out, const char *root,
 	}
 	/* from here rt owns apps (molt_runtime_free frees it) */
 	rc = start_tree(rt, out, &rs, order, apps, err);
+	if (rc == MOLT_OK)
+		forget_current(apps);
 out_order:
 	molt_free(order);
 out_spec:

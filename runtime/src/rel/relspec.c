@@ -116,14 +116,16 @@ static char *print_dup(const cJSON *j)
 	return mine;
 }
 
-/* --- RELEASES.json: which release is permanent --- */
+/* --- RELEASES.json: which release to read --- */
 
-static int find_permanent(const char **name_out, const char **vsn_out,
-			  const char *root, cJSON **doc, molt_err *err)
+/* The release vsn, or the permanent one when vsn is NULL. */
+static int find_release(const char **name_out, const char **vsn_out,
+			const char *root, const char *vsn, cJSON **doc,
+			molt_err *err)
 {
 	src f = {root, "releases/RELEASES.json"};
 	const cJSON *r;
-	const char *st;
+	const char *st, *v;
 	int rc;
 
 	if ((rc = read_json(doc, &f, err)) < 0)
@@ -131,7 +133,9 @@ static int find_permanent(const char **name_out, const char **vsn_out,
 	cJSON_ArrayForEach(r, cJSON_GetObjectItem(*doc, "releases"))
 	{
 		st = cJSON_GetStringValue(cJSON_GetObjectItem(r, "status"));
-		if (!st || strcmp(st, "permanent") != 0)
+		v = cJSON_GetStringValue(cJSON_GetObjectItem(r, "vsn"));
+		if (vsn ? !v || strcmp(v, vsn) != 0
+			: !st || strcmp(st, "permanent") != 0)
 			continue;
 		if ((rc = get_str(name_out, &f, r, "releases[].", "name", 1,
 				  err)) < 0 ||
@@ -140,6 +144,10 @@ static int find_permanent(const char **name_out, const char **vsn_out,
 			return rc;
 		return MOLT_OK;
 	}
+	if (vsn)
+		return molt_err_set(err, MOLT_ENOTFOUND,
+				    "%s/releases/RELEASES.json: no release %s",
+				    root, vsn);
 	return molt_err_set(err, MOLT_ENOTFOUND,
 			    "%s/releases/RELEASES.json: no release is "
 			    "permanent (molt init makes the first one "
@@ -379,17 +387,18 @@ out:
 	return rc;
 }
 
-int molt__relspec_read(molt__relspec *out, const char *root, molt_err *err)
+int molt__relspec_read_vsn(molt__relspec *out, const char *root,
+			   const char *vsn, molt_err *err)
 {
 	molt__manifest mf;
-	const char *name, *vsn;
+	const char *name, *v;
 	cJSON *doc = NULL;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = find_permanent(&name, &vsn, root, &doc, err)) == MOLT_OK) {
+	if ((rc = find_release(&name, &v, root, vsn, &doc, err)) == MOLT_OK) {
 		out->name = molt_strdup(name);
-		out->vsn = molt_strdup(vsn);
+		out->vsn = molt_strdup(v);
 		if (!out->name || !out->vsn)
 			rc = molt_err_set(err, MOLT_ENOMEM, "out of memory");
 	}
@@ -402,6 +411,76 @@ int molt__relspec_read(molt__relspec *out, const char *root, molt_err *err)
 	if (rc < 0)
 		molt__relspec_release(out);
 	return rc;
+}
+
+int molt__relspec_read(molt__relspec *out, const char *root, molt_err *err)
+{
+	return molt__relspec_read_vsn(out, root, NULL, err);
+}
+
+/* --- start order --- */
+
+static long index_of(const molt__relspec *rs, const char *name)
+{
+	for (size_t i = 0; i < rs->n; i++)
+		if (strcmp(rs->apps[i].name, name) == 0)
+			return (long)i;
+	return -1;
+}
+
+static int deps_known(const molt__relspec *rs, molt_err *err)
+{
+	for (size_t i = 0; i < rs->n; i++)
+		for (size_t d = 0; d < rs->apps[i].n_deps; d++)
+			if (index_of(rs, rs->apps[i].deps[d]) < 0)
+				return molt_err_set(
+					err, MOLT_EINVAL,
+					"application '%s' depends on '%s', "
+					"which release %s %s does not include",
+					rs->apps[i].name, rs->apps[i].deps[d],
+					rs->name, rs->vsn);
+	return MOLT_OK;
+}
+
+static int ready(const molt__relspec *rs, size_t i, const char *placed)
+{
+	for (size_t d = 0; d < rs->apps[i].n_deps; d++)
+		if (!placed[index_of(rs, rs->apps[i].deps[d])])
+			return 0;
+	return 1;
+}
+
+static int start_order(size_t *order, const molt__relspec *rs, molt_err *err)
+{
+	char *placed = molt_calloc(rs->n, 1);
+	size_t n = 0, i = 0;
+	int rc = MOLT_OK;
+
+	if (!placed)
+		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
+	while (n < rs->n) {
+		for (i = 0; i < rs->n; i++)
+			if (!placed[i] && ready(rs, i, placed))
+				break;
+		if (i == rs->n) {
+			rc = molt_err_set(err, MOLT_EINVAL,
+					  "release %s %s: the deps of its "
+					  "applications form a cycle",
+					  rs->name, rs->vsn);
+			break;
+		}
+		placed[i] = 1;
+		order[n++] = i;
+	}
+	molt_free(placed);
+	return rc;
+}
+
+int molt__relspec_order(size_t *order, const molt__relspec *rs, molt_err *err)
+{
+	int rc = deps_known(rs, err);
+
+	return rc < 0 ? rc : start_order(order, rs, err);
 }
 
 static void free_strs(char **v, size_t n)

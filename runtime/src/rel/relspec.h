@@ -41,6 +41,15 @@ typedef struct molt__relspec {
  * out holds nothing.
  */
 int molt__relspec_read(molt__relspec *out, const char *root, molt_err *err);
+/* The same for release vsn of RELEASES.json, whatever its status (NULL:
+ * the permanent one). */
+int molt__relspec_read_vsn(molt__relspec *out, const char *root,
+			   const char *vsn, molt_err *err);
 void molt__relspec_release(molt__relspec *rs);
+
+/* order[i] (rs->n entries) indexes rs->apps so that every application
+ * comes after its deps; among those free to go, release.json's order
+ * (OTP's start order). MOLT_EINVAL naming an unknown dep or a cycle. */
+int molt__relspec_order(size_t *order, const molt__relspec *rs, molt_err *err);
 
 #endif

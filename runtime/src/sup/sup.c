@@ -235,11 +235,15 @@ static void escalate(molt_ctx *ctx, sup *s, const char *why)
 	seq_start(ctx, s, idx, n, THEN_STOP);
 }
 
+static void update_done(molt_ctx *ctx, sup *s);
+
 static void seq_done(molt_ctx *ctx, sup *s)
 {
 	s->seq_active = 0;
 	s->seq_pid = 0;
-	if (s->seq_req) {
+	if (s->seq_req && s->seq_update) {
+		update_done(ctx, s);
+	} else if (s->seq_req) {
 		req_complete(s->seq_req, MOLT_OK, s->seq_count, "");
 		s->seq_req = NULL;
 	}
@@ -483,12 +487,13 @@ static int start_dynamic(molt_ctx *ctx, sup *s, const char *args, size_t len,
  * the process exits before running it).
  */
 
-enum { REQ_STOP, REQ_START, REQ_FORGET };
+enum { REQ_STOP, REQ_START, REQ_FORGET, REQ_UPDATE };
 
 struct supreq {
 	molt__sysfn fn;	    /* run, abandon (first member: the cast) */
-	int op;		    /* REQ_STOP, REQ_START, REQ_FORGET */
+	int op;		    /* REQ_STOP, REQ_START, REQ_FORGET, REQ_UPDATE */
 	char mod[64];	    /* the module */
+	char *spec;	    /* REQ_UPDATE: the new spec (owned) */
 	atomic_int refs;    /* waiter + supervisor side */
 	pthread_mutex_t mu; /* guards done, rc, n, msg */
 	pthread_cond_t cv;  /* done became 1 */
@@ -504,6 +509,7 @@ static void req_unref(supreq *r)
 		return;
 	pthread_mutex_destroy(&r->mu);
 	pthread_cond_destroy(&r->cv);
+	molt_free(r->spec);
 	molt_free(r);
 }
 
@@ -589,6 +595,179 @@ static void forget_stopped(sup *s, supreq *r)
 	req_complete(r, MOLT_OK, 0, "");
 }
 
+/* --- a new spec for a running supervisor ({update, Sup, supervisor}) --- */
+
+static long child_index(const sup *s, const char *id)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->kids[i].id && strcmp(s->kids[i].id, id) == 0)
+			return (long)i;
+	return -1;
+}
+
+/* c takes n's spec (n is emptied); its pid and state stay: a changed
+ * spec takes effect when the child next starts, as in OTP. */
+static void take_spec(child *c, child *n)
+{
+	molt_free(c->module);
+	molt_free(c->args);
+	molt_free(c->name);
+	c->module = n->module;
+	c->args = n->args;
+	c->args_len = n->args_len;
+	c->name = n->name;
+	c->restart = n->restart;
+	c->shutdown = n->shutdown;
+	n->module = n->args = n->name = NULL;
+	molt__sup_child_clear(n);
+}
+
+static void pidx_rebuild(sup *s)
+{
+	molt_free(s->pidx);
+	s->pidx = NULL;
+	s->pidx_cap = s->pidx_n = 0;
+	s->pidx_off = 0;
+	for (size_t i = 0; i < s->n; i++)
+		pidx_set(s, s->kids[i].pid, i);
+}
+
+/* The children in ns's order: kept ones (same id) with their process,
+ * new ones to start; then the ones ns drops, marked gone. */
+static int merge_children(sup *s, sup *ns)
+{
+	child *nk = molt_calloc(ns->n + s->n + 1, sizeof(*nk));
+	size_t k = 0;
+
+	if (!nk)
+		return MOLT_ENOMEM;
+	for (size_t j = 0; j < ns->n; j++, k++) {
+		long i = child_index(s, ns->kids[j].id);
+
+		if (i < 0) {
+			nk[k] = ns->kids[j];
+			memset(&ns->kids[j], 0, sizeof(ns->kids[j]));
+			nk[k].want = 1;
+			continue;
+		}
+		nk[k] = s->kids[i];
+		memset(&s->kids[i], 0, sizeof(s->kids[i]));
+		take_spec(&nk[k], &ns->kids[j]);
+	}
+	for (size_t i = 0; i < s->n; i++)
+		if (s->kids[i].id) {
+			nk[k] = s->kids[i];
+			nk[k].want = 0;
+			nk[k++].gone = 1;
+		}
+	molt_free(s->kids);
+	s->kids = nk;
+	s->n = k;
+	s->cap = ns->n + s->n + 1;
+	pidx_rebuild(s);
+	return MOLT_OK;
+}
+
+static int set_limits(sup *s, const sup *ns)
+{
+	uint64_t *t;
+
+	if (ns->intensity != s->intensity) {
+		t = molt_calloc((size_t)ns->intensity + 1, sizeof(*t));
+		if (!t)
+			return MOLT_ENOMEM;
+		molt_free(s->times);
+		s->times = t;
+		s->ntimes = 0;
+	}
+	s->strategy = ns->strategy;
+	s->intensity = ns->intensity;
+	s->period_ms = ns->period_ms;
+	return MOLT_OK;
+}
+
+/* Terminate the gone children (reverse order); update_done follows. */
+static void update(molt_ctx *ctx, sup *s, supreq *r)
+{
+	molt_err err = MOLT_ERR_INIT;
+	sup *ns = NULL;
+	size_t *idx, n = 0;
+
+	if (s->seq_active) {
+		req_complete(r, MOLT_EBUSY, 0, "busy restarting children");
+		return;
+	}
+	if (molt__sup_spec_parse(&ns, r->spec, strlen(r->spec), &err) < 0) {
+		req_complete(r, err.code, 0, err.msg);
+		return;
+	}
+	if ((s->strategy == SIMPLE_ONE_FOR_ONE) !=
+	    (ns->strategy == SIMPLE_ONE_FOR_ONE)) {
+		molt__sup_free(ns);
+		req_complete(r, MOLT_EINVAL, 0,
+			     "a supervisor cannot change to or from "
+			     "simple_one_for_one");
+		return;
+	}
+	if (set_limits(s, ns) < 0 ||
+	    (s->strategy != SIMPLE_ONE_FOR_ONE && merge_children(s, ns) < 0)) {
+		molt__sup_free(ns);
+		req_complete(r, MOLT_ENOMEM, 0, "out of memory");
+		return;
+	}
+	if (s->strategy == SIMPLE_ONE_FOR_ONE) {
+		/* running children keep their spec; new ones take this */
+		molt__sup_child_clear(&s->tmpl);
+		s->tmpl = ns->tmpl;
+		memset(&ns->tmpl, 0, sizeof(ns->tmpl));
+	}
+	molt__sup_free(ns);
+	idx = molt_malloc((s->n ? s->n : 1) * sizeof(*idx));
+	for (size_t i = s->n; idx && i-- > 0;)
+		if (s->kids[i].gone && s->kids[i].pid)
+			idx[n++] = i;
+	s->seq_req = r;
+	s->seq_update = 1;
+	s->seq_count = 0;
+	seq_start(ctx, s, idx, n, THEN_RECONCILE);
+}
+
+/* The gone children have exited: forget them, start the new ones; the
+ * request's error names the first child that failed to start (it is
+ * not retried: the release that brought it is at fault). */
+static void update_done(molt_ctx *ctx, sup *s)
+{
+	molt_err err = MOLT_ERR_INIT, first = MOLT_ERR_INIT;
+	size_t k = 0, started = 0;
+
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->kids[i].gone)
+			molt__sup_child_clear(&s->kids[i]);
+		else
+			s->kids[k++] = s->kids[i];
+	}
+	s->n = k;
+	pidx_rebuild(s);
+	for (size_t i = 0; i < s->n; i++) {
+		child *c = &s->kids[i];
+
+		if (!c->want || c->pid)
+			continue;
+		if (start_kid(ctx, s, i, &err) == MOLT_OK) {
+			started++;
+			continue;
+		}
+		c->want = 0;
+		molt_logf(ctx, MOLT_LOG_ERROR, "update: %s", err.msg);
+		if (!first.code)
+			first = err;
+	}
+	s->seq_update = 0;
+	req_complete(s->seq_req, first.code ? first.code : MOLT_OK, started,
+		     first.msg);
+	s->seq_req = NULL;
+}
+
 /* In p's turn: only a process running this module acts. */
 static void req_run(molt_runtime *rt, molt_proc *p, molt__sysfn *fn)
 {
@@ -600,7 +779,9 @@ static void req_run(molt_runtime *rt, molt_proc *p, molt__sysfn *fn)
 		req_complete(r, MOLT_EINVAL, 0, "not a supervisor");
 		return;
 	}
-	if (r->op == REQ_STOP)
+	if (r->op == REQ_UPDATE)
+		update(&ctx, p->state, r);
+	else if (r->op == REQ_STOP)
 		stop_module(&ctx, p->state, r);
 	else if (r->op == REQ_START)
 		start_module(&ctx, p->state, r);
@@ -638,10 +819,16 @@ static int sup_request(molt_runtime *rt, molt_pid pid, int op, const char *mod,
 	char pb[32];
 	int rc = 0;
 
-	if (strlen(mod) >= sizeof(r->mod))
+	if (op != REQ_UPDATE && strlen(mod) >= sizeof(r->mod))
 		return molt_err_set(err, MOLT_EINVAL, "module name too long");
-	if (!(r = req_new(op, mod)))
+	if (!(r = req_new(op, op == REQ_UPDATE ? "" : mod)) ||
+	    (op == REQ_UPDATE && !(r->spec = molt_strdup(mod)))) {
+		if (r) {
+			req_unref(r);
+			req_unref(r);
+		}
 		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
+	}
 	molt_pid_format(pid, pb, sizeof(pb));
 	if ((rc = molt__proc_post(rt, pid, &r->fn)) < 0) {
 		req_unref(r);
@@ -684,6 +871,13 @@ int molt__sup_forget_stopped(molt_runtime *rt, molt_pid pid, const char *mod,
 			     uint32_t timeout_ms, molt_err *err)
 {
 	return sup_request(rt, pid, REQ_FORGET, mod, timeout_ms, NULL, err);
+}
+
+int molt__sup_update(molt_runtime *rt, molt_pid pid, const char *spec_json,
+		     uint32_t timeout_ms, size_t *n_out, molt_err *err)
+{
+	return sup_request(rt, pid, REQ_UPDATE, spec_json, timeout_ms, n_out,
+			   err);
 }
 
 static int sup_call(molt_ctx *ctx, const molt_msg *req, molt_from from,

@@ -52,4 +52,18 @@ int molt__sup_start_module(molt_runtime *rt, molt_pid pid, const char *mod,
 int molt__sup_forget_stopped(molt_runtime *rt, molt_pid pid, const char *mod,
 			     uint32_t timeout_ms, molt_err *err);
 
+/*
+ * Give supervisor pid a new spec (JSON text, as its spawn args), as OTP's
+ * supervisor code_change does: children the spec no longer has are
+ * terminated (reverse order) and removed, new ones are started in the
+ * spec's order, kept ones (same id) keep running and take their changed
+ * spec at their next restart; strategy, intensity and period change at
+ * once (a simple_one_for_one supervisor changes its template; it cannot
+ * become another strategy, nor the reverse). *n_out (may be NULL) gets
+ * the children started. A new child that fails to start fails the
+ * request, naming it; the others stay. Blocks: never from a callback.
+ */
+int molt__sup_update(molt_runtime *rt, molt_pid pid, const char *spec_json,
+		     uint32_t timeout_ms, size_t *n_out, molt_err *err);
+
 #endif

@@ -27,6 +27,8 @@ typedef struct child {
 	molt_pid pid;	 /* running process or 0 */
 	int want;	 /* should be running */
 	int stopped;	 /* terminated by a stop request, for start */
+	int gone;	 /* not in the spec any more: removed once it has
+			    exited (an update request) */
 } child;
 
 /* A slot of the children's index by pid (pid 0: empty). */
@@ -62,6 +64,8 @@ typedef struct sup {
 	supreq *seq_req;       /* stop request to complete when the sequence
 				* ends, or NULL (one of its references) */
 	size_t seq_count;      /* children that sequence stops */
+	int seq_update;	       /* seq_req is an update: at the end, drop the
+				* gone children and start the new ones */
 	char stop_reason[128]; /* exit reason after THEN_STOP */
 } sup;
 

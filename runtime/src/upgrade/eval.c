@@ -19,14 +19,34 @@ static pthread_mutex_t eval_mu = PTHREAD_MUTEX_INITIALIZER;
 
 /* --- running the instructions --- */
 
+/* application:F(Args): the release handler's (eval_check.c made sure
+ * there is one). */
+static int run_app_apply(eval *ev, size_t i, const molt_ins *in)
+{
+	const molt_eval_options *o = ev->o;
+	molt_err e = MOLT_ERR_INIT;
+
+	if (o->app_apply(o->payload, in->fn, in->args ? in->args : "[]", &e) ==
+	    MOLT_OK)
+		return MOLT_OK;
+	return molt__eval_err(ev, i, in->module, 0,
+			      e.code ? e.code : MOLT_ERROR,
+			      "apply application:%s failed: %s", in->fn, e.msg);
+}
+
 static int run_apply(eval *ev, size_t i, const molt_ins *in)
 {
 	const char *mod = in->module, *fn = in->fn;
-	molt__version *v = molt__modtab_current(ev->rt->modtab, mod);
-	const molt_export *x = v ? molt__eval_export(v, fn) : NULL;
-	molt_ctx ctx = {ev->rt, NULL, v};
+	molt__version *v;
+	const molt_export *x;
+	molt_ctx ctx = {ev->rt, NULL, NULL};
 	int rc;
 
+	if (strcmp(mod, MOLT__APP_MODULE) == 0 && ev->o->app_apply)
+		return run_app_apply(ev, i, in);
+	v = molt__modtab_current(ev->rt->modtab, mod);
+	x = v ? molt__eval_export(v, fn) : NULL;
+	ctx.ver = v;
 	if (!x) {
 		molt__version_unref(v);
 		return molt__eval_err(ev, i, mod, 0, MOLT_ENOTFOUND,
@@ -68,17 +88,25 @@ static void add_postp(eval *ev, const char *name, int brutal, int purge)
 }
 
 /* load and remove: the code server first purges the module's old code
- * (killing lingerers, as code:load_binary), then swaps the slots. */
+ * (killing lingerers, as code:load_binary), then swaps the slots. Unlike
+ * OTP, a process idle on the old code (between callbacks: no old code on
+ * any stack) is first moved to the current code by the lazy rule, as its
+ * next message would move it; only one in a callback of the old code,
+ * or whose state no code converts, is killed. */
 static int run_load(eval *ev, size_t i, const molt_ins *in)
 {
 	int remove = in->kind == MOLT_INS_REMOVE;
 	const char *name = in->module;
-	molt__version *cur, *nv = NULL;
+	molt__version *cur, *old, *nv = NULL;
 	unsigned killed = 0;
 	int rc;
 
 	if (!remove)
 		nv = molt__eval_staged(ev, name)->v;
+	if ((old = molt__modtab_old(ev->rt->modtab, name))) {
+		molt__upg_reclaim(ev->rt, &old, 1);
+		molt__version_unref(old);
+	}
 	if (molt__modtab_purge(ev->rt, name, MOLT__PURGE_EVAL, &killed, NULL) ==
 	    MOLT_OK)
 		ev->rep->killed += killed;
@@ -324,6 +352,8 @@ static void commit(eval *ev)
 		molt__version_unref(ev->jr[k].po);
 	}
 	ev->n_jr = 0;
+	if (ev->o->at_commit)
+		ev->o->at_commit(ev->o->payload);
 	purges(ev);
 	release_staged(ev);
 }

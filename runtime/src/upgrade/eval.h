@@ -35,6 +35,8 @@
 
 #define DEFAULT_TIMEOUT_MS 5000u
 #define NO_DEADLINE	   UINT64_MAX
+/* Applies of this module go to the release handler (o->app_apply). */
+#define MOLT__APP_MODULE "application"
 
 typedef struct staged {
 	char name[64];	  /* module */

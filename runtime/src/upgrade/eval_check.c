@@ -415,6 +415,15 @@ static int check_apply(eval *ev, size_t i, const molt_ins *in)
 	int found;
 
 	detail_add(&ev->rep->steps[i], mod);
+	if (strcmp(mod, MOLT__APP_MODULE) == 0) {
+		if (ev->o->app_apply)
+			return MOLT_OK; /* the release handler checks it */
+		return molt__eval_err(ev, i, mod, 0, MOLT_EINVAL,
+				      "apply application:%s: applications are "
+				      "started and stopped by the release "
+				      "handler (molt install), not by eval",
+				      in->fn);
+	}
 	v = apply_target(ev, mod, loaded_before(ev, i, mod));
 	if (!v)
 		return molt__eval_err(ev, i, mod, 0, MOLT_ENOTFOUND,
