@@ -39,6 +39,8 @@ static const struct verb verbs[] = {
 	 "unpack BUNDLE: add a release to the root"},
 	{"init", molt__cmd_init, "init BUNDLE: make a fresh root"},
 	{"releases", molt__cmd_releases, "list releases and their status"},
+	{"run", molt__cmd_run,
+	 "run moltd on the root, restart it when it dies (heart)"},
 };
 
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
