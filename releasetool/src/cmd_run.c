@@ -318,6 +318,11 @@ static int on_exit_status(runner *r, int st)
 	return on_crash(r, what);
 }
 
+static const char *signame(int sig)
+{
+	return sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "SIGHUP";
+}
+
 /* SIGTERM, SIGINT, SIGHUP: stop moltd (SIGHUP, which moltd does not
  * handle, as SIGTERM) and wait for it; a second one is forwarded too
  * and makes moltd end its stop at once (exit 3). */
@@ -328,11 +333,11 @@ static int on_stop_signal(runner *r, int sig)
 	r->stopping = 1;
 	if (!r->child) {
 		molt_log(MOLT_LOG_INFO, LOG, "%s: not restarting moltd",
-			 strsignal(sig));
+			 signame(sig));
 		return MOLT_EXIT_OK;
 	}
 	molt_log(MOLT_LOG_INFO, LOG, "%s: sending %s to moltd pid %ld",
-		 strsignal(sig), strsignal(fwd), (long)r->child);
+		 signame(sig), signame(fwd), (long)r->child);
 	kill(r->child, fwd);
 	return -1;
 }
