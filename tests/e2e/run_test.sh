@@ -7,7 +7,8 @@
 # SIGKILL of molt run takes moltd down (PR_SET_PDEATHSIG); a moltd that
 # keeps failing (/bin/false, a tampered release) makes it give up with 1
 # after --max-restarts restarts, naming the last exit status; a moltd that
-# refuses its command line is not restarted (exit 2).
+# refuses its command line is not restarted (exit 2); the commands of
+# docs/releases.md "Without systemd: molt run" work as written.
 # MOLT_RUN_BACKOFF_MS=20 keeps the restarts fast.
 set -euo pipefail
 BUILD=$(cd "$1" && pwd)
@@ -120,4 +121,14 @@ wait_run
 rc=0
 $MOLT run --max-restarts x 2>/dev/null || rc=$?
 [ "$rc" = 2 ] || fail "molt run --max-restarts x exited $rc"
+
+# --- docs/releases.md "Without systemd: molt run" works as written ---
+script=$(awk '/^### Without systemd: molt run/{f=1} f&&/^```sh$/{s=1;next} s&&/^```$/{exit} s' \
+	docs/releases.md | sed "s|/tmp/node|$R|g")
+[ -n "$script" ] || fail "no sh block in docs/releases.md"
+out=$(PATH="$BUILD/releasetool:$PATH" bash -e -c "$script" 2>&1) ||
+	fail "the doc's commands failed: $out"
+grep -q '^release     shop 1.0.0$' <<<"$out" || fail "the doc's node is not on shop 1.0.0: $out"
+grep -q 'killed by signal 9' <<<"$out" && grep -q 'exited with status 0' <<<"$out" ||
+	fail "the doc's log lacks the kill or the clean exit: $out"
 echo "ok"
