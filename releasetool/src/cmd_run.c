@@ -73,6 +73,8 @@ static int parse_count(const char *s, unsigned max, unsigned *out)
 
 static int parse_args(const molt_cli *cli, run_opts *o, int argc, char **argv)
 {
+	int bad;
+
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : "";
 
@@ -81,20 +83,22 @@ static int parse_args(const molt_cli *cli, run_opts *o, int argc, char **argv)
 			o->n_extra = argc - i - 1;
 			return MOLT_EXIT_OK;
 		}
-		if (strcmp(a, "--moltd") == 0 && *val)
-			o->moltd = val;
-		else if (strcmp(a, "--max-restarts") == 0 &&
-			 parse_count(val, 1000, &o->max_restarts) == 0)
-			;
-		else if (strcmp(a, "--within") == 0 &&
-			 parse_count(val, 86400, &o->within_s) == 0 &&
-			 o->within_s > 0)
-			;
+		if (strcmp(a, "--moltd") == 0)
+			bad = !*val;
+		else if (strcmp(a, "--max-restarts") == 0)
+			bad = parse_count(val, 1000, &o->max_restarts) < 0;
+		else if (strcmp(a, "--within") == 0)
+			bad = parse_count(val, 86400, &o->within_s) < 0 ||
+			      o->within_s == 0;
 		else
+			bad = 1;
+		if (bad)
 			return molt__cli_usage(
 				cli,
 				"usage: run [--moltd PATH] [--max-restarts "
 				"N --within SECONDS] [-- MOLTD ARGS...]");
+		if (strcmp(a, "--moltd") == 0)
+			o->moltd = val;
 		i++;
 	}
 	return MOLT_EXIT_OK;
@@ -203,8 +207,8 @@ static int open_signals(runner *r, molt_err *err)
 
 /*
  * A datagram socket in the abstract namespace for moltd's sd_notify
- * (READY=1), named in NOTIFY_SOCKET for the children. Optional: without
- * it we only do not log "ready".
+ * (READY=1), named in NOTIFY_SOCKET for the children; SO_PASSCRED tells
+ * who sent a datagram. Optional: without it we only do not log "ready".
  */
 static void open_notify(runner *r)
 {
@@ -212,6 +216,7 @@ static void open_notify(runner *r)
 	char name[64];
 	struct timespec ts;
 	socklen_t len;
+	int one = 1;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	/* sd_notify spells an abstract name with a leading '@' */
@@ -222,6 +227,8 @@ static void open_notify(runner *r)
 			  strlen(name));
 	r->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (r->notify_fd >= 0 &&
+	    setsockopt(r->notify_fd, SOL_SOCKET, SO_PASSCRED, &one,
+		       sizeof(one)) == 0 &&
 	    bind(r->notify_fd, (struct sockaddr *)&sa, len) == 0) {
 		setenv("NOTIFY_SOCKET", name, 1);
 		return;
@@ -357,13 +364,35 @@ static int on_signal(runner *r)
 	return -1;
 }
 
-/* A datagram from moltd's sd_notify: log READY=1 with its STATUS. */
+/* The pid that sent the datagram in msg (SO_PASSCRED), or 0. */
+static pid_t sender(struct msghdr *msg)
+{
+	struct cmsghdr *c;
+	struct ucred cred;
+
+	for (c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET ||
+		    c->cmsg_type != SCM_CREDENTIALS)
+			continue;
+		memcpy(&cred, CMSG_DATA(c), sizeof(cred));
+		return cred.pid;
+	}
+	return 0;
+}
+
+/* A datagram from our moltd's sd_notify (from anyone else: dropped):
+ * log READY=1 with its STATUS. */
 static void on_notify(runner *r)
 {
-	char buf[1024], *status;
-	ssize_t n = recv(r->notify_fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+	char buf[1024], ctl[CMSG_SPACE(sizeof(struct ucred))], *status;
+	struct iovec iov = {buf, sizeof(buf) - 1};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = ctl,
+			     .msg_controllen = sizeof(ctl)};
+	ssize_t n = recvmsg(r->notify_fd, &msg, MSG_DONTWAIT);
 
-	if (n <= 0)
+	if (n <= 0 || !r->child || sender(&msg) != r->child)
 		return;
 	buf[n] = '\0';
 	if (strncmp(buf, "READY=1", 7) != 0 && !strstr(buf, "\nREADY=1"))
