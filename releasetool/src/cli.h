@@ -75,5 +75,7 @@ int molt__cmd_build(molt_cli *cli, int argc, char **argv);
 int molt__cmd_unpack(molt_cli *cli, int argc, char **argv);
 int molt__cmd_init(molt_cli *cli, int argc, char **argv);
 int molt__cmd_releases(molt_cli *cli, int argc, char **argv);
+/* `molt run`: supervise a moltd on the root, without systemd (cmd_run.c) */
+int molt__cmd_run(molt_cli *cli, int argc, char **argv);
 
 #endif

@@ -114,6 +114,7 @@ static void child(const char *const *argv, const char *cwd,
 int molt__run(const char *const *argv, const char *cwd, const char *const *env,
 	      const char *what, molt_err *err)
 {
+	char buf[64];
 	pid_t pid;
 	int st;
 
@@ -133,12 +134,20 @@ int molt__run(const char *const *argv, const char *cwd, const char *const *env,
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
 		return molt_err_set(err, MOLT_ERROR, "%s: cannot run '%s'",
 				    what, argv[0]);
+	return molt_err_set(err, MOLT_ERROR, "%s: '%s' %s", what, argv[0],
+			    molt__wait_status(buf, sizeof(buf), st));
+}
+
+const char *molt__wait_status(char *buf, size_t size, int st)
+{
 	if (WIFEXITED(st))
-		return molt_err_set(err, MOLT_ERROR,
-				    "%s: '%s' exited with status %d", what,
-				    argv[0], WEXITSTATUS(st));
-	return molt_err_set(err, MOLT_ERROR, "%s: '%s' killed by signal %d",
-			    what, argv[0], WTERMSIG(st));
+		snprintf(buf, size, "exited with status %d", WEXITSTATUS(st));
+	else if (WIFSIGNALED(st))
+		snprintf(buf, size, "killed by signal %d (%s)", WTERMSIG(st),
+			 strsignal(WTERMSIG(st)));
+	else
+		snprintf(buf, size, "wait status 0x%x", (unsigned)st);
+	return buf;
 }
 
 void molt__strv_free(char **v, size_t n)

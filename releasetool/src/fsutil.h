@@ -39,6 +39,10 @@ const char *molt__tmpdir(void);
 int molt__run(const char *const *argv, const char *cwd, const char *const *env,
 	      const char *what, molt_err *err);
 
+/* A waitpid() status in words, "exited with status 3" or "killed by
+ * signal 9 (Killed)", written into buf; returns buf. */
+const char *molt__wait_status(char *buf, size_t size, int st);
+
 /*
  * Every regular file under dir, as sorted paths relative to dir. Returns
  * owned *out (free with molt__strv_free). Anything but a regular file or

@@ -45,6 +45,8 @@ static const struct verb verbs[] = {
 	 "permanent VSN: the node boots VSN from now on"},
 	{"rollback", molt__cmd_rollback,
 	 "rollback [--dry-run]: back to the permanent release"},
+	{"run", molt__cmd_run,
+	 "run moltd on the root, restart it when it dies (heart)"},
 };
 
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
