@@ -39,6 +39,8 @@ static const struct verb verbs[] = {
 	 "unpack BUNDLE: add a release to the root"},
 	{"init", molt__cmd_init, "init BUNDLE: make a fresh root"},
 	{"releases", molt__cmd_releases, "list releases and their status"},
+	{"remove", molt__cmd_remove,
+	 "remove VSN: delete a release and its unused libs"},
 };
 
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
