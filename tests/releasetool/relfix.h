@@ -46,9 +46,21 @@ void relfix_mutate(const char *good, const char *out,
 /* Write data as a gzip'd stream (of anything) to out. */
 void relfix_gzip_bytes(const char *out, const void *data, size_t len);
 
-/* A sorted listing of every path under dir with its type and size, one
- * per line, without releases/.lock; returns owned (free()) text. */
+/* Every entry under dir (dir itself too), one sorted line each: path,
+ * type, permission bits, size, and a file's sha256 or a symlink's
+ * target; no times. Returns owned (free()) text. */
 char *relfix_snapshot(const char *dir);
+
+/*
+ * Assert that root is still as the snapshot before says, for an
+ * operation (named by what) that was refused. The lock rule: taking the
+ * root lock creates releases/.lock, empty, and nothing writes it. So if
+ * before has the lock, it must be there unchanged like every other
+ * entry; if before has none, after may have it only as an empty regular
+ * file, and it is left out of the comparison.
+ */
+void relfix_assert_same_root(const char *before, const char *root,
+			     const char *what);
 
 /* Number of ".staging-*" entries left in root. */
 int relfix_staging_left(const char *root);
