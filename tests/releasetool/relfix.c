@@ -253,6 +253,40 @@ void relfix_gzip_bytes(const char *out, const void *data, size_t len)
 	archive_entry_free(e);
 }
 
+void relfix_retag(const char *repo, const char *tag, const char *change)
+{
+	ck_assert_int_eq(
+		molt_test_system("cd '%s' && git checkout -q v1.1.0 && "
+				 "%s && sed -i 's/\"vsn\": \"1.1.0\"/"
+				 "\"vsn\": \"1.1.0\"/' molt.json && "
+				 "git add -A && GIT_CONFIG_GLOBAL=/dev/null "
+				 "git -c user.name=t -c user.email=t@t "
+				 "commit -qm t --allow-empty && "
+				 "git tag '%s'",
+				 repo, change, tag),
+		0);
+}
+
+void relfix_big_bundle(char *out, size_t size, const char *repo,
+		       const char *outdir)
+{
+	ck_assert_int_eq(
+		molt_test_system(
+			"cd '%s' && git checkout -q v1.1.0 && mkdir -p "
+			"apps/kvs/priv && for i in 1 2 3 4 5 6; do head -c "
+			"2000000 /dev/urandom >apps/kvs/priv/blob$i; done && "
+			"sed -i -e 's/\"vsn\": \"1.1.0\",/\"vsn\": \"1.1.9\", "
+			"\"priv\": \"priv\",/' molt.json && grep -q priv "
+			"molt.json && git add -A && "
+			"GIT_CONFIG_GLOBAL=/dev/null "
+			"git -c user.name=t -c user.email=t@t commit -qm big "
+			"&& "
+			"git tag v1.1.9",
+			repo),
+		0);
+	snprintf(out, size, "%s", relfix_build(repo, "v1.1.9", outdir));
+}
+
 static int cmp_line(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);

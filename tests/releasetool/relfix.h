@@ -13,6 +13,17 @@ void relfix_make_repo(char *out, const char *dir);
  * (static buffer). Aborts the test on failure. */
 const char *relfix_build(const char *repo, const char *tag, const char *outdir);
 
+/* Commit the tree of v1.1.0 again, after running the shell command
+ * change in repo, and tag it tag (a new release version whose application
+ * stays kvs 1.1.0 unless change changes it). Aborts on failure. */
+void relfix_retag(const char *repo, const char *tag, const char *change);
+
+/* Tag v1.1.9 in repo: kvs 1.1.9 with 12 MB of private files, so that
+ * unpacking or deleting it takes a while; build it into outdir and put
+ * the bundle's path in out. Aborts on failure. */
+void relfix_big_bundle(char *out, size_t size, const char *repo,
+		       const char *outdir);
+
 /* One entry of a hand-made archive. */
 struct relfix_entry {
 	const char *path; /* archive name */

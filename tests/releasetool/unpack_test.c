@@ -255,21 +255,6 @@ START_TEST(test_names_exclude_the_roots_own_files)
 }
 END_TEST
 
-/* Tag the tree of v1.1.0 again as a new release version. */
-static void retag(const char *tag, const char *change)
-{
-	ck_assert_int_eq(
-		molt_test_system("cd '%s' && git checkout -q v1.1.0 && "
-				 "%s && sed -i 's/\"vsn\": \"1.1.0\"/"
-				 "\"vsn\": \"1.1.0\"/' molt.json && "
-				 "git add -A && GIT_CONFIG_GLOBAL=/dev/null "
-				 "git -c user.name=t -c user.email=t@t "
-				 "commit -qm t --allow-empty && "
-				 "git tag '%s'",
-				 repo, change, tag),
-		0);
-}
-
 START_TEST(test_shared_lib_dir_is_reused_only_if_identical)
 {
 	molt_unpack_result r;
@@ -278,11 +263,12 @@ START_TEST(test_shared_lib_dir_is_reused_only_if_identical)
 	char same_copy[4400], *before;
 
 	/* 1.1.1 ships exactly kvs-1.1.0 again; 1.1.2 ships a different one */
-	retag("v1.1.1", "true");
+	relfix_retag(repo, "v1.1.1", "true");
 	same = relfix_build(repo, "v1.1.1", dir);
 	snprintf(same_copy, sizeof(same_copy), "%s", same);
-	retag("v1.1.2",
-	      "echo 'int kvs_util_changed = 1;' >>apps/kvs/src/kvs_util.c");
+	relfix_retag(
+		repo, "v1.1.2",
+		"echo 'int kvs_util_changed = 1;' >>apps/kvs/src/kvs_util.c");
 	diff = relfix_build(repo, "v1.1.2", dir);
 	init_root(b110);
 	ck_assert_msg(molt_release_unpack(&r, root, same_copy, NULL, &err) ==
@@ -457,26 +443,6 @@ START_TEST(test_leftovers_of_an_interrupted_unpack_are_cleared)
 }
 END_TEST
 
-/* A bundle with 12 MB of private files, so an unpack takes a while. */
-static void big_bundle(char *out, size_t size)
-{
-	ck_assert_int_eq(
-		molt_test_system(
-			"cd '%s' && git checkout -q v1.1.0 && mkdir -p "
-			"apps/kvs/priv && for i in 1 2 3 4 5 6; do head -c "
-			"2000000 /dev/urandom >apps/kvs/priv/blob$i; done && "
-			"sed -i -e 's/\"vsn\": \"1.1.0\",/\"vsn\": \"1.1.9\", "
-			"\"priv\": \"priv\",/' molt.json && grep -q priv "
-			"molt.json && git add -A && "
-			"GIT_CONFIG_GLOBAL=/dev/null "
-			"git -c user.name=t -c user.email=t@t commit -qm big "
-			"&& "
-			"git tag v1.1.9",
-			repo),
-		0);
-	snprintf(out, size, "%s", relfix_build(repo, "v1.1.9", dir));
-}
-
 START_TEST(test_kill_9_during_unpack_leaves_the_root_consistent)
 {
 	molt_releases rels;
@@ -484,7 +450,7 @@ START_TEST(test_kill_9_during_unpack_leaves_the_root_consistent)
 	char big[4400];
 	int done = 0, kills = 0;
 
-	big_bundle(big, sizeof(big));
+	relfix_big_bundle(big, sizeof(big), repo, dir);
 	init_root(b100);
 	for (int ms = 0; ms <= 400 && !done; ms += 10) {
 		/* kill -9 a real `molt unpack` after ms milliseconds */
