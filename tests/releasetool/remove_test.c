@@ -349,6 +349,62 @@ START_TEST(test_kill_9_during_remove_leaves_listed_releases_whole)
 }
 END_TEST
 
+/* Remove 1.1.0 from a copy of pristine with allocation n failing: a
+ * refusal leaves the root as pristine (want), a success leaves 1.1.0
+ * gone and every listed release whole. Returns the status. */
+static int remove_failing_at(const char *pristine, const char *want,
+			     unsigned long n)
+{
+	molt_remove_result r;
+	molt_err err = MOLT_ERR_INIT;
+	char what[300];
+	int rc;
+
+	molt_test_rmrf(root);
+	ck_assert_int_eq(molt_test_system("cp -a '%s' '%s'", pristine, root),
+			 0);
+	molt_alloc_fail_after(n);
+	rc = molt_release_remove(&r, root, "1.1.0", &err);
+	molt_alloc_fail_after(0);
+	molt_remove_result_release(&r);
+	ck_assert_int_eq(relfix_staging_left(root), 0);
+	if (rc == MOLT_OK) {
+		ck_assert(!listed("1.1.0"));
+		assert_listed_whole();
+		return rc;
+	}
+	ck_assert_msg(err.msg[0] != '\0', "allocation %lu: no message", n);
+	snprintf(what, sizeof(what), "allocation %lu (%s)", n, err.msg);
+	relfix_assert_same_root(want, root, what);
+	return rc;
+}
+
+START_TEST(test_remove_survives_every_allocation_failure)
+{
+	const char *const more[] = {b110, b120};
+	molt_err err = MOLT_ERR_INIT;
+	char pristine[4400], *want;
+	unsigned long total, failed = 0;
+
+	make_root(more, 2);
+	snprintf(pristine, sizeof(pristine), "%s/pristine", dir);
+	ck_assert_int_eq(molt_test_system("cp -a '%s' '%s'", root, pristine),
+			 0);
+	want = relfix_snapshot(pristine);
+	molt_alloc_fail_after((unsigned long)-1);
+	ck_assert_int_eq(molt_release_remove(NULL, root, "1.1.0", &err),
+			 MOLT_OK);
+	total = molt_alloc_fail_after(0);
+	ck_assert_uint_gt(total, 5);
+	for (unsigned long n = 1; n <= total; n++)
+		failed += remove_failing_at(pristine, want, n) < 0;
+	fprintf(stderr, "remove: %lu allocations, %lu refused cleanly\n", total,
+		failed);
+	ck_assert_uint_gt(failed, 0);
+	free(want);
+}
+END_TEST
+
 /* The snapshot sees what Task 2's rule is about: contents of the same
  * size, permission bits, symlink targets. */
 START_TEST(test_snapshot_sees_contents_modes_and_links)
@@ -456,6 +512,7 @@ Suite *remove_suite(void)
 	tcase_add_test(tc, test_remove_sweeps_what_no_listed_release_uses);
 	tcase_add_test(tc,
 		       test_kill_9_during_remove_leaves_listed_releases_whole);
+	tcase_add_test(tc, test_remove_survives_every_allocation_failure);
 	tcase_add_test(tc, test_snapshot_sees_contents_modes_and_links);
 	tcase_add_test(tc, test_cli_remove);
 	suite_add_tcase(s, tc);
