@@ -16,21 +16,26 @@ int molt__cli_fail(const molt_cli *cli, const molt_err *err)
 	if (cli->json) {
 		cJSON *o = cJSON_CreateObject();
 		cJSON *e;
-		char *s;
 
 		cJSON_AddFalseToObject(o, "ok");
 		e = cJSON_AddObjectToObject(o, "error");
 		cJSON_AddStringToObject(e, "code", molt_status_name(code));
 		cJSON_AddStringToObject(e, "message", msg);
-		s = cJSON_PrintUnformatted(o);
-		if (s)
-			printf("%s\n", s);
-		cJSON_free(s);
-		cJSON_Delete(o);
+		molt__cli_json_print(o);
 	} else {
 		fprintf(stderr, "%s %s: %s\n", cli->prog, cli->verb, msg);
 	}
 	return MOLT_EXIT_FAILED;
+}
+
+void molt__cli_json_print(cJSON *o)
+{
+	char *s = cJSON_PrintUnformatted(o);
+
+	if (s)
+		printf("%s\n", s);
+	cJSON_free(s);
+	cJSON_Delete(o);
 }
 
 int molt__cli_usage(const molt_cli *cli, const char *fmt, ...)

@@ -31,6 +31,11 @@ int molt__cli_fail(const molt_cli *cli, const molt_err *err);
 MOLT_PRINTF(2, 3)
 int molt__cli_usage(const molt_cli *cli, const char *fmt, ...);
 
+/* Print o on one line on stdout (the --json output) and free it. Takes
+ * o. */
+struct cJSON;
+void molt__cli_json_print(struct cJSON *o);
+
 /* Progress line on stderr unless --quiet or --json. */
 MOLT_PRINTF(2, 3)
 void molt__cli_progress(const molt_cli *cli, const char *fmt, ...);
@@ -77,5 +82,7 @@ int molt__cmd_init(molt_cli *cli, int argc, char **argv);
 int molt__cmd_releases(molt_cli *cli, int argc, char **argv);
 /* `molt run`: supervise a moltd on the root, without systemd (cmd_run.c) */
 int molt__cmd_run(molt_cli *cli, int argc, char **argv);
+/* a release out of the root (cmd_remove.c) */
+int molt__cmd_remove(molt_cli *cli, int argc, char **argv);
 
 #endif

@@ -79,7 +79,6 @@ static int parse(molt_cli *cli, molt_build_options *o, const char **from,
 static void print_json(const molt_build_result *r, const char *tag)
 {
 	cJSON *o = cJSON_CreateObject();
-	char *s;
 
 	cJSON_AddTrueToObject(o, "ok");
 	cJSON_AddStringToObject(o, "bundle", r->path);
@@ -94,10 +93,7 @@ static void print_json(const molt_build_result *r, const char *tag)
 	cJSON_AddNumberToObject(o, "size", (double)r->size);
 	cJSON_AddNumberToObject(o, "files", (double)r->files);
 	cJSON_AddBoolToObject(o, "relup", r->relup);
-	if ((s = cJSON_PrintUnformatted(o)))
-		printf("%s\n", s);
-	cJSON_free(s);
-	cJSON_Delete(o);
+	molt__cli_json_print(o);
 }
 
 int molt__cmd_build(molt_cli *cli, int argc, char **argv)

@@ -25,7 +25,6 @@ static void print_result(const molt_cli *cli, const molt_unpack_result *r,
 			 const char *root, const char *status)
 {
 	cJSON *o;
-	char *s;
 
 	if (!cli->json) {
 		if (!cli->quiet)
@@ -43,10 +42,7 @@ static void print_result(const molt_cli *cli, const molt_unpack_result *r,
 	cJSON_AddNumberToObject(o, "files", (double)r->files);
 	cJSON_AddNumberToObject(o, "bytes", (double)r->bytes);
 	cJSON_AddNumberToObject(o, "new_libs", (double)r->new_libs);
-	if ((s = cJSON_PrintUnformatted(o)))
-		printf("%s\n", s);
-	cJSON_free(s);
-	cJSON_Delete(o);
+	molt__cli_json_print(o);
 }
 
 typedef int (*unpack_fn)(molt_unpack_result *, const char *, const char *,
@@ -120,7 +116,6 @@ static cJSON *release_json(const molt_release_info *r)
 static void print_releases(const molt_cli *cli, const molt_releases *rels)
 {
 	cJSON *o, *arr;
-	char *s;
 
 	if (!cli->json) {
 		for (size_t i = 0; i < rels->n; i++) {
@@ -141,10 +136,7 @@ static void print_releases(const molt_cli *cli, const molt_releases *rels)
 	for (size_t i = 0; i < rels->n; i++)
 		cJSON_AddItemToArray(arr, release_json(&rels->rels[i]));
 	cJSON_AddItemToObject(o, "releases", arr);
-	if ((s = cJSON_PrintUnformatted(o)))
-		printf("%s\n", s);
-	cJSON_free(s);
-	cJSON_Delete(o);
+	molt__cli_json_print(o);
 }
 
 int molt__cmd_releases(molt_cli *cli, int argc, char **argv)

@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "molt/release.h"
+
 /* clang-format off: banned.h stays last (STYLE.md §10) */
 #include "molt/banned.h"
 /* clang-format on */
@@ -76,11 +78,34 @@ void molt__rmrf(const char *path)
 		nftw(path, rm_one, 32, FTW_DEPTH | FTW_PHYS);
 }
 
+void molt__rmrf_prefixed(const char *dir, const char *prefix)
+{
+	char path[MOLT__PATH_MAX];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d)))
+		if (strncmp(de->d_name, prefix, strlen(prefix)) == 0 &&
+		    molt__pathf(path, "%s/%s", dir, de->d_name) == MOLT_OK)
+			molt__rmrf(path);
+	closedir(d);
+}
+
 const char *molt__tmpdir(void)
 {
 	const char *t = getenv("TMPDIR");
 
 	return t && *t ? t : "/tmp";
+}
+
+int molt__rename(const char *from, const char *to, molt_err *err)
+{
+	if (rename(from, to) < 0)
+		return molt_err_set(err, MOLT_EIO, "rename '%s' to '%s': %s",
+				    from, to, strerror(errno));
+	return MOLT_OK;
 }
 
 int molt__mkdtemp(char *out, size_t size, const char *parent,
@@ -314,5 +339,28 @@ int molt__root_private(const char *path, molt_err *err)
 			"'%s': mode %04o lets group or others write "
 			"it; molt changes no modes: chmod go-w '%s'",
 			path, (unsigned)(st.st_mode & 07777), path);
+	return MOLT_OK;
+}
+
+int molt__root_check(const char *root, molt_err *err)
+{
+	char path[MOLT__PATH_MAX];
+	struct stat st;
+	int rc;
+
+	if ((rc = molt__path(path, sizeof(path), err,
+			     "%s/" MOLT_ROOT_RELEASES_DIR, root)) < 0)
+		return rc;
+	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+		return molt_err_set(err, MOLT_ENOTFOUND,
+				    "'%s' is not a molt root (no releases/ "
+				    "directory; make one with 'molt init')",
+				    root);
+	molt__pathf(path, "%s/" MOLT_ROOT_LIB_DIR, root);
+	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+		return molt_err_set(err, MOLT_ENOTFOUND,
+				    "'%s' is not a molt root (no lib/ "
+				    "directory)",
+				    root);
 	return MOLT_OK;
 }

@@ -24,6 +24,13 @@ int molt__mkdir_p(const char *path, mode_t mode, molt_err *err);
 /* rm -rf path without following symlinks. Ignores errors. */
 void molt__rmrf(const char *path);
 
+/* rm -rf every entry of dir whose name starts with prefix. Ignores
+ * errors. */
+void molt__rmrf_prefixed(const char *dir, const char *prefix);
+
+/* rename(2) from to; MOLT_EIO naming both paths if it fails. */
+int molt__rename(const char *from, const char *to, molt_err *err);
+
 /* Make a fresh directory "parent/prefixXXXXXX" and put its path in out. */
 int molt__mkdtemp(char *out, size_t size, const char *parent,
 		  const char *prefix, molt_err *err);
@@ -72,5 +79,9 @@ int molt__exists(const char *path);
  * what to do; MOLT_EIO if it cannot be read. Changes no mode.
  */
 int molt__root_private(const char *path, molt_err *err);
+
+/* root has releases/ and lib/ directories; MOLT_ENOTFOUND saying what is
+ * missing (and that 'molt init' makes a root) if not. */
+int molt__root_check(const char *root, molt_err *err);
 
 #endif

@@ -47,6 +47,8 @@ static const struct verb verbs[] = {
 	 "rollback [--dry-run]: back to the permanent release"},
 	{"run", molt__cmd_run,
 	 "run moltd on the root, restart it when it dies (heart)"},
+	{"remove", molt__cmd_remove,
+	 "remove VSN: delete a release and its unused libs"},
 };
 
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))

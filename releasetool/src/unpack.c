@@ -16,6 +16,7 @@
 #include "archive_io.h"
 #include "fsutil.h"
 #include "manifest.h"
+#include "remove.h"
 #include "sha256.h"
 
 /* clang-format off: banned.h stays last (STYLE.md §10) */
@@ -350,10 +351,7 @@ static int move(struct unpack *u, const char *rel, const char *to_rel)
 	    (rc = molt__path(to, sizeof(to), u->err, "%s/%s", u->root,
 			     to_rel)) < 0)
 		return rc;
-	if (rename(from, to) < 0)
-		return molt_err_set(u->err, MOLT_EIO, "rename '%s' to '%s': %s",
-				    from, to, strerror(errno));
-	return MOLT_OK;
+	return molt__rename(from, to, u->err);
 }
 
 /* Put back into staging what place_libs moved (moved[i] set). */
@@ -370,16 +368,6 @@ static void unmove(struct unpack *u, const char *moved)
 	}
 }
 
-/* 1 if a release in rels uses lib. */
-static int lib_in_use(const molt_releases *rels, const char *lib)
-{
-	for (size_t i = 0; i < rels->n; i++)
-		for (size_t j = 0; j < rels->rels[i].napps; j++)
-			if (strcmp(rels->rels[i].apps[j].lib, lib) == 0)
-				return 1;
-	return 0;
-}
-
 static int place_libs(struct unpack *u, const molt_releases *rels, char *moved,
 		      size_t *added)
 {
@@ -390,7 +378,7 @@ static int place_libs(struct unpack *u, const molt_releases *rels, char *moved,
 		const char *lib = u->meta.apps[i].lib;
 
 		molt__pathf(path, "%s/%s", u->root, lib);
-		if (molt__exists(path) && !lib_in_use(rels, lib))
+		if (molt__exists(path) && !molt__lib_user(rels, lib, NULL))
 			molt__rmrf(path); /* debris of an uncommitted unpack */
 		if (molt__exists(path)) {
 			if ((rc = same_lib(u, lib)) < 0)
@@ -511,29 +499,6 @@ out:
 
 /* ---- the public entry points ---- */
 
-static int check_root(const char *root, molt_err *err)
-{
-	char path[MOLT__PATH_MAX];
-	struct stat st;
-	int rc;
-
-	if ((rc = molt__path(path, sizeof(path), err,
-			     "%s/" MOLT_ROOT_RELEASES_DIR, root)) < 0)
-		return rc;
-	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
-		return molt_err_set(err, MOLT_ENOTFOUND,
-				    "'%s' is not a molt root (no releases/ "
-				    "directory; make one with 'molt init')",
-				    root);
-	molt__pathf(path, "%s/" MOLT_ROOT_LIB_DIR, root);
-	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
-		return molt_err_set(err, MOLT_ENOTFOUND,
-				    "'%s' is not a molt root (no lib/ "
-				    "directory)",
-				    root);
-	return MOLT_OK;
-}
-
 static int extract(struct unpack *u, molt_unpack_result *res)
 {
 	double t0 = molt__now_ms();
@@ -557,31 +522,15 @@ static int extract(struct unpack *u, molt_unpack_result *res)
 	return MOLT_OK;
 }
 
-/* A crash may leave a staging directory behind; under the root lock no
- * unpack is running, so every one left is debris. */
-static void remove_stale_staging(const char *root)
-{
-	char path[MOLT__PATH_MAX];
-	struct dirent *de;
-	DIR *d = opendir(root);
-
-	if (!d)
-		return;
-	while ((de = readdir(d)))
-		if (strncmp(de->d_name, MOLT_STAGING_PREFIX,
-			    strlen(MOLT_STAGING_PREFIX)) == 0 &&
-		    molt__pathf(path, "%s/%s", root, de->d_name) == MOLT_OK)
-			molt__rmrf(path);
-	closedir(d);
-}
-
 /* Under the root lock: extract, check, place. */
 static int unpack_locked(struct unpack *u, molt_unpack_result *res)
 {
 	double t0;
 	int rc;
 
-	remove_stale_staging(u->root);
+	/* under the root lock no unpack or remove is running: every staging
+	 * or trash directory left is debris of a crash */
+	molt__rmrf_prefixed(u->root, MOLT_STAGING_PREFIX);
 	if ((rc = molt__mkdtemp(u->staging, sizeof(u->staging), u->root,
 				MOLT_STAGING_PREFIX, u->err)) < 0 ||
 	    (rc = extract(u, res)) < 0)
@@ -612,7 +561,7 @@ static int unpack_run(struct unpack *u, molt_unpack_result *res)
 {
 	int lock = -1, rc;
 
-	if ((rc = check_root(u->root, u->err)) < 0 ||
+	if ((rc = molt__root_check(u->root, u->err)) < 0 ||
 	    (rc = molt_root_lock(&lock, u->root, u->err)) < 0)
 		return rc;
 	rc = unpack_locked(u, res);

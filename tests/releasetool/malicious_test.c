@@ -414,7 +414,7 @@ START_TEST(test_hostile_bundle_is_refused_and_changes_nothing)
 	const struct bad_case *c = &cases[_i];
 	molt_unpack_options o = MOLT_UNPACK_OPTIONS_INIT;
 	molt_err err = MOLT_ERR_INIT;
-	char *before, *after, esc[4300];
+	char *before, esc[4300], what[300];
 	int rc;
 
 	if (c->post == GZIP_GARBAGE || c->post == TAR_THEN_DATA)
@@ -435,16 +435,14 @@ START_TEST(test_hostile_bundle_is_refused_and_changes_nothing)
 			      "case '%s': message '%s' lacks '%s'", c->name,
 			      err.msg, c->msg);
 	ck_assert_msg(strchr(err.msg, '\n') == NULL, "one line");
-	after = relfix_snapshot(root);
-	ck_assert_msg(strcmp(before, after) == 0, "case '%s' changed the root",
-		      c->name);
+	snprintf(what, sizeof(what), "case '%s'", c->name);
+	relfix_assert_same_root(before, root, what);
 	ck_assert_int_eq(relfix_staging_left(root), 0);
 	snprintf(esc, sizeof(esc), "%s/escape.txt", dir);
 	ck_assert_int_eq(access(esc, F_OK), -1);
 	ck_assert_int_eq(access("/tmp/molt-abs-escape.txt", F_OK), -1);
 	ck_assert_int_eq(access("/etc/molt-escape", F_OK), -1);
 	free(before);
-	free(after);
 }
 END_TEST
 

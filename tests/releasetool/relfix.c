@@ -253,6 +253,40 @@ void relfix_gzip_bytes(const char *out, const void *data, size_t len)
 	archive_entry_free(e);
 }
 
+void relfix_retag(const char *repo, const char *tag, const char *change)
+{
+	ck_assert_int_eq(
+		molt_test_system("cd '%s' && git checkout -q v1.1.0 && "
+				 "%s && sed -i 's/\"vsn\": \"1.1.0\"/"
+				 "\"vsn\": \"1.1.0\"/' molt.json && "
+				 "git add -A && GIT_CONFIG_GLOBAL=/dev/null "
+				 "git -c user.name=t -c user.email=t@t "
+				 "commit -qm t --allow-empty && "
+				 "git tag '%s'",
+				 repo, change, tag),
+		0);
+}
+
+void relfix_big_bundle(char *out, size_t size, const char *repo,
+		       const char *outdir)
+{
+	ck_assert_int_eq(
+		molt_test_system(
+			"cd '%s' && git checkout -q v1.1.0 && mkdir -p "
+			"apps/kvs/priv && for i in 1 2 3 4 5 6; do head -c "
+			"2000000 /dev/urandom >apps/kvs/priv/blob$i; done && "
+			"sed -i -e 's/\"vsn\": \"1.1.0\",/\"vsn\": \"1.1.9\", "
+			"\"priv\": \"priv\",/' molt.json && grep -q priv "
+			"molt.json && git add -A && "
+			"GIT_CONFIG_GLOBAL=/dev/null "
+			"git -c user.name=t -c user.email=t@t commit -qm big "
+			"&& "
+			"git tag v1.1.9",
+			repo),
+		0);
+	snprintf(out, size, "%s", relfix_build(repo, "v1.1.9", outdir));
+}
+
 static int cmp_line(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -262,23 +296,78 @@ static char *snap_text;
 static size_t snap_len;
 static size_t snap_skip;
 
+/* What an entry holds: a file's sha256, a symlink's target, else "-". */
+static void snap_content(char *out, size_t size, const char *path,
+			 const struct stat *st)
+{
+	unsigned char sum[crypto_hash_sha256_BYTES];
+	size_t len;
+	char *data;
+	ssize_t n;
+
+	snprintf(out, size, "-");
+	if (S_ISLNK(st->st_mode)) {
+		n = readlink(path, out, size - 1);
+		out[n < 0 ? 0 : n] = '\0';
+	} else if (S_ISREG(st->st_mode)) {
+		data = molt_test_read_file(path, &len);
+		ck_assert_msg(data != NULL, "snapshot: cannot read '%s'", path);
+		crypto_hash_sha256(sum, (const unsigned char *)data, len);
+		sodium_bin2hex(out, size, sum, sizeof(sum));
+		free(data);
+	}
+}
+
+static char snap_type(mode_t mode)
+{
+	if (S_ISREG(mode))
+		return 'f';
+	if (S_ISDIR(mode))
+		return 'd';
+	if (S_ISLNK(mode))
+		return 'l';
+	return '?';
+}
+
 static int snap_one(const char *path, const struct stat *st, int flag,
 		    struct FTW *ftw)
 {
-	char line[4400];
+	char line[8800], content[4200];
 	int n;
 
 	(void)flag;
 	(void)ftw;
-	if (strstr(path, "releases/.lock"))
-		return 0;
-	n = snprintf(line, sizeof(line), "%s %o %lld\n", path + snap_skip,
-		     (unsigned)st->st_mode,
-		     S_ISDIR(st->st_mode) ? 0LL : (long long)st->st_size);
+	snap_content(content, sizeof(content), path, st);
+	n = snprintf(
+		line, sizeof(line), "%s %c %04o %lld %s\n", path + snap_skip,
+		snap_type(st->st_mode), (unsigned)(st->st_mode & 07777),
+		S_ISDIR(st->st_mode) ? 0LL : (long long)st->st_size, content);
 	snap_text = realloc(snap_text, snap_len + (size_t)n + 1);
 	memcpy(snap_text + snap_len, line, (size_t)n + 1);
 	snap_len += (size_t)n;
 	return 0;
+}
+
+/* The lines of text (changed in place) sorted, as new owned text. */
+static char *sort_lines(char *text, size_t len)
+{
+	size_t nl = 0, k = 0;
+	char **lines, *p, *save, *sorted;
+
+	for (p = text; *p; p++)
+		nl += *p == '\n';
+	lines = calloc(nl + 1, sizeof(*lines));
+	for (p = strtok_r(text, "\n", &save); p;
+	     p = strtok_r(NULL, "\n", &save))
+		lines[k++] = p;
+	qsort(lines, k, sizeof(*lines), cmp_line);
+	sorted = calloc(1, len + 1);
+	for (size_t i = 0; i < k; i++) {
+		strncat(sorted, lines[i], len);
+		strncat(sorted, "\n", len);
+	}
+	free(lines);
+	return sorted;
 }
 
 char *relfix_snapshot(const char *dir)
@@ -288,30 +377,42 @@ char *relfix_snapshot(const char *dir)
 	snap_text = calloc(1, 1);
 	snap_len = 0;
 	snap_skip = strlen(dir);
-	nftw(dir, snap_one, 16, FTW_PHYS);
-	out = snap_text;
+	ck_assert_int_eq(nftw(dir, snap_one, 16, FTW_PHYS), 0);
+	/* nftw order is readdir order */
+	out = sort_lines(snap_text, snap_len);
+	free(snap_text);
 	snap_text = NULL;
-	/* nftw order is readdir order: sort the lines */
-	{
-		size_t nl = 0, k = 0;
-		char **lines, *p, *sorted;
+	return out;
+}
 
-		for (p = out; *p; p++)
-			nl += *p == '\n';
-		lines = calloc(nl + 1, sizeof(*lines));
-		for (p = strtok_r(out, "\n", &sorted); p;
-		     p = strtok_r(NULL, "\n", &sorted))
-			lines[k++] = p;
-		qsort(lines, k, sizeof(*lines), cmp_line);
-		sorted = calloc(1, snap_len + 1);
-		for (size_t i = 0; i < k; i++) {
-			strncat(sorted, lines[i], snap_len);
-			strncat(sorted, "\n", snap_len);
-		}
-		free(lines);
-		free(out);
-		return sorted;
+/* The lock's line in a snapshot, or NULL. */
+static char *lock_line(const char *snap)
+{
+	static const char key[] = "\n/" MOLT_ROOT_LOCK_FILE " ";
+	char *p = strstr(snap, key);
+
+	return p ? p + 1 : NULL;
+}
+
+void relfix_assert_same_root(const char *before, const char *root,
+			     const char *what)
+{
+	char *after = relfix_snapshot(root), *lock = lock_line(after);
+	char *end;
+
+	if (!lock_line(before) && lock) {
+		/* only the lock was added: an empty regular file */
+		ck_assert_msg(strncmp(strchr(lock, ' '), " f ", 3) == 0 &&
+				      strstr(lock, " 0 ") != NULL,
+			      "%s: the lock file is not an empty file: %.200s",
+			      what, lock);
+		end = strchr(lock, '\n');
+		memmove(lock, end + 1, strlen(end + 1) + 1);
 	}
+	ck_assert_msg(strcmp(before, after) == 0,
+		      "%s changed the root:\n--- before\n%s--- after\n%s", what,
+		      before, after);
+	free(after);
 }
 
 int relfix_staging_left(const char *root)

@@ -139,7 +139,7 @@ END_TEST
 START_TEST(test_second_unpack_of_a_version_is_refused)
 {
 	molt_err err = MOLT_ERR_INIT;
-	char *before, *after;
+	char *before;
 
 	init_root(b100);
 	ck_assert_int_eq(molt_release_unpack(NULL, root, b110, NULL, &err),
@@ -151,26 +151,30 @@ START_TEST(test_second_unpack_of_a_version_is_refused)
 	ck_assert_int_eq(molt_release_unpack(NULL, root, b100, NULL, &err),
 			 MOLT_EEXISTS);
 	ck_assert_ptr_nonnull(strstr(err.msg, "(permanent)"));
-	after = relfix_snapshot(root);
-	ck_assert_str_eq(before, after);
+	relfix_assert_same_root(before, root, "unpack of a version twice");
 	free(before);
-	free(after);
 }
 END_TEST
 
 START_TEST(test_unpack_needs_a_root_and_init_an_empty_dir)
 {
 	molt_err err = MOLT_ERR_INIT;
-	char junk[4400];
+	char junk[4400], *before;
 
+	before = relfix_snapshot(dir);
 	ck_assert_int_eq(molt_release_unpack(NULL, dir, b100, NULL, &err),
 			 MOLT_ENOTFOUND);
 	ck_assert_ptr_nonnull(strstr(err.msg, "is not a molt root"));
+	relfix_assert_same_root(before, dir, "unpack into no root");
+	free(before);
 	snprintf(junk, sizeof(junk), "%s/junk", dir);
 	ck_assert_int_eq(mkdir(junk, 0755), 0);
+	before = relfix_snapshot(dir);
 	ck_assert_int_eq(molt_release_init(NULL, dir, b100, NULL, &err),
 			 MOLT_EEXISTS);
 	ck_assert_ptr_nonnull(strstr(err.msg, "is not empty"));
+	relfix_assert_same_root(before, dir, "init of a full directory");
+	free(before);
 	ck_assert_int_eq(molt_release_init(NULL, root, "/nonexistent.tar.gz",
 					   NULL, &err),
 			 MOLT_ENOTFOUND);
@@ -187,11 +191,15 @@ START_TEST(test_init_and_unpack_refuse_a_root_others_can_write)
 {
 	molt_err err = MOLT_ERR_INIT;
 	struct stat st;
+	char *before;
 
 	ck_assert_int_eq(mkdir(root, 0700), 0);
 	ck_assert_int_eq(chmod(root, 0777), 0);
+	before = relfix_snapshot(root);
 	ck_assert_int_eq(molt_release_init(NULL, root, b100, NULL, &err),
 			 MOLT_EUNSAFE);
+	relfix_assert_same_root(before, root, "init of an unsafe root");
+	free(before);
 	ck_assert_msg(strstr(err.msg, "mode 0777") &&
 			      strstr(err.msg, "chmod go-w"),
 		      "%s", err.msg);
@@ -201,8 +209,11 @@ START_TEST(test_init_and_unpack_refuse_a_root_others_can_write)
 	ck_assert_int_eq(chmod(root, 0755), 0);
 	init_root(b100);
 	ck_assert_int_eq(chmod(root, 0775), 0);
+	before = relfix_snapshot(root);
 	ck_assert_int_eq(molt_release_unpack(NULL, root, b110, NULL, &err),
 			 MOLT_EUNSAFE);
+	relfix_assert_same_root(before, root, "unpack into an unsafe root");
+	free(before);
 	ck_assert_int_eq(is_dir("releases/1.1.0"), 0);
 	if (geteuid() == 0) { /* another owner: only root can arrange it */
 		ck_assert_int_eq(chmod(root, 0755), 0);
@@ -244,42 +255,31 @@ START_TEST(test_names_exclude_the_roots_own_files)
 }
 END_TEST
 
-/* Tag the tree of v1.1.0 again as a new release version. */
-static void retag(const char *tag, const char *change)
-{
-	ck_assert_int_eq(
-		molt_test_system("cd '%s' && git checkout -q v1.1.0 && "
-				 "%s && sed -i 's/\"vsn\": \"1.1.0\"/"
-				 "\"vsn\": \"1.1.0\"/' molt.json && "
-				 "git add -A && GIT_CONFIG_GLOBAL=/dev/null "
-				 "git -c user.name=t -c user.email=t@t "
-				 "commit -qm t --allow-empty && "
-				 "git tag '%s'",
-				 repo, change, tag),
-		0);
-}
-
 START_TEST(test_shared_lib_dir_is_reused_only_if_identical)
 {
 	molt_unpack_result r;
 	molt_err err = MOLT_ERR_INIT;
 	const char *same, *diff;
-	char same_copy[4400];
+	char same_copy[4400], *before;
 
 	/* 1.1.1 ships exactly kvs-1.1.0 again; 1.1.2 ships a different one */
-	retag("v1.1.1", "true");
+	relfix_retag(repo, "v1.1.1", "true");
 	same = relfix_build(repo, "v1.1.1", dir);
 	snprintf(same_copy, sizeof(same_copy), "%s", same);
-	retag("v1.1.2",
-	      "echo 'int kvs_util_changed = 1;' >>apps/kvs/src/kvs_util.c");
+	relfix_retag(
+		repo, "v1.1.2",
+		"echo 'int kvs_util_changed = 1;' >>apps/kvs/src/kvs_util.c");
 	diff = relfix_build(repo, "v1.1.2", dir);
 	init_root(b110);
 	ck_assert_msg(molt_release_unpack(&r, root, same_copy, NULL, &err) ==
 			      MOLT_OK,
 		      "%s", err.msg);
 	ck_assert_uint_eq(r.new_libs, 0);
+	before = relfix_snapshot(root);
 	ck_assert_int_eq(molt_release_unpack(&r, root, diff, NULL, &err),
 			 MOLT_EEXISTS);
+	relfix_assert_same_root(before, root, "a lib dir of other contents");
+	free(before);
 	ck_assert_ptr_nonnull(strstr(err.msg, "'lib/kvs-1.1.0' is already in "
 					      "the root with different "
 					      "contents"));
@@ -332,6 +332,7 @@ START_TEST(test_bad_releases_json_is_refused_with_field)
 {
 	molt_releases rels;
 	molt_err err = MOLT_ERR_INIT;
+	char *before;
 
 	init_root(b100);
 	write_releases("{\"format\": 7, \"releases\": []}");
@@ -348,8 +349,13 @@ START_TEST(test_bad_releases_json_is_refused_with_field)
 	ck_assert_int_eq(molt_releases_read(&rels, root, &err), MOLT_EPARSE);
 	ck_assert_ptr_nonnull(strstr(err.msg, "RELEASES.json:2:"));
 	/* unpack refuses to go on with a RELEASES.json it cannot read */
+	before = relfix_snapshot(root);
 	ck_assert_int_eq(molt_release_unpack(NULL, root, b110, NULL, &err),
 			 MOLT_EPARSE);
+	relfix_assert_same_root(before, root,
+				"unpack beside a bad "
+				"RELEASES.json");
+	free(before);
 	ck_assert(!is_dir("lib/kvs-1.1.0"));
 	ck_assert_int_eq(relfix_staging_left(root), 0);
 }
@@ -437,26 +443,6 @@ START_TEST(test_leftovers_of_an_interrupted_unpack_are_cleared)
 }
 END_TEST
 
-/* A bundle with 12 MB of private files, so an unpack takes a while. */
-static void big_bundle(char *out, size_t size)
-{
-	ck_assert_int_eq(
-		molt_test_system(
-			"cd '%s' && git checkout -q v1.1.0 && mkdir -p "
-			"apps/kvs/priv && for i in 1 2 3 4 5 6; do head -c "
-			"2000000 /dev/urandom >apps/kvs/priv/blob$i; done && "
-			"sed -i -e 's/\"vsn\": \"1.1.0\",/\"vsn\": \"1.1.9\", "
-			"\"priv\": \"priv\",/' molt.json && grep -q priv "
-			"molt.json && git add -A && "
-			"GIT_CONFIG_GLOBAL=/dev/null "
-			"git -c user.name=t -c user.email=t@t commit -qm big "
-			"&& "
-			"git tag v1.1.9",
-			repo),
-		0);
-	snprintf(out, size, "%s", relfix_build(repo, "v1.1.9", dir));
-}
-
 START_TEST(test_kill_9_during_unpack_leaves_the_root_consistent)
 {
 	molt_releases rels;
@@ -464,7 +450,7 @@ START_TEST(test_kill_9_during_unpack_leaves_the_root_consistent)
 	char big[4400];
 	int done = 0, kills = 0;
 
-	big_bundle(big, sizeof(big));
+	relfix_big_bundle(big, sizeof(big), repo, dir);
 	init_root(b100);
 	for (int ms = 0; ms <= 400 && !done; ms += 10) {
 		/* kill -9 a real `molt unpack` after ms milliseconds */
@@ -521,7 +507,7 @@ static int unpack_failing_at(const char *pristine, unsigned long n,
 
 START_TEST(test_unpack_survives_every_allocation_failure)
 {
-	char pristine[4400], *want, *got;
+	char pristine[4400], *want, what[300];
 	molt_err err = MOLT_ERR_INIT;
 	unsigned long total, failed = 0;
 
@@ -548,11 +534,8 @@ START_TEST(test_unpack_survives_every_allocation_failure)
 		failed++;
 		ck_assert_msg(err.msg[0] != '\0', "allocation %lu: no message",
 			      n);
-		got = relfix_snapshot(root);
-		ck_assert_msg(strcmp(want, got) == 0,
-			      "allocation %lu (%s) changed the root", n,
-			      err.msg);
-		free(got);
+		snprintf(what, sizeof(what), "allocation %lu (%s)", n, err.msg);
+		relfix_assert_same_root(want, root, what);
 	}
 	fprintf(stderr,
 		"unpack: %lu allocations, %lu failures refused cleanly\n",

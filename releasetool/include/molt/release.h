@@ -21,7 +21,10 @@
  * directory ROOT/.staging-XXXXXX and renames the directories into place;
  * RELEASES.json is written last, by temporary file, fsync and rename, and
  * is the commit point. Every writer of RELEASES.json holds the root lock
- * (molt_root_lock).
+ * (molt_root_lock). Removing a release commits first (RELEASES.json
+ * without it), then renames its directories into a trash directory
+ * ROOT/.staging-XXXXXX and deletes that. Whoever takes the lock to write
+ * deletes every .staging-* directory it finds: debris of a crash.
  */
 
 #include <stddef.h>
@@ -171,6 +174,33 @@ MOLT_API int molt_release_unpack(molt_unpack_result *out, const char *root,
  */
 MOLT_API int molt_release_verify(const char *root, const char *vsn,
 				 molt_err *err);
+
+/* What molt_release_remove did; free with molt_remove_result_release. */
+typedef struct molt_remove_result {
+	char **deleted;	 /* "releases/1.1.0", "lib/kvs-1.1.0", ... */
+	size_t ndeleted; /* number of directories deleted */
+	char **kept;	 /* the release's lib dirs another release uses */
+	char **kept_by;	 /* for each kept[i], a release version using it */
+	size_t nkept;	 /* number of kept lib dirs */
+} molt_remove_result;
+
+/*
+ * Remove release vsn from root, under the root lock: take it out of
+ * RELEASES.json (the commit point), then delete releases/VSN and every
+ * lib dir no remaining release uses, and any other directory under
+ * releases/ or lib/ that RELEASES.json does not reference (left by a
+ * crash). Refuses with MOLT_EBUSY, changing nothing, the permanent and
+ * the current release; MOLT_ENOTFOUND naming the known versions for an
+ * unknown one; MOLT_EINVAL for a name that is no version. A kill at any
+ * point leaves every release RELEASES.json lists whole. out may be NULL;
+ * else it returns owned lists (free with molt_remove_result_release),
+ * empty on failure.
+ */
+MOLT_API int molt_release_remove(molt_remove_result *out, const char *root,
+				 const char *vsn, molt_err *err);
+
+/* Free the lists of r and empty it. */
+MOLT_API void molt_remove_result_release(molt_remove_result *r);
 
 /*
  * Make a fresh root (the directory must not exist or be empty): releases/,
