@@ -7,8 +7,9 @@
 # stdout carries only `name value unit` lines: for every benchmark the molt
 # line, the BEAM line (beam_ prefix) and the ratio molt/BEAM (ratio_ prefix,
 # unit x). Progress goes to stderr. Every figure is the median of RUNS runs
-# (default 5, QUICK 3; upgrades: UPGRADE_RUNS fresh runtimes, default 3,
-# QUICK 1). SKIP_MOLT=1 or SKIP_BEAM=1 leave one side out. See
+# (default 5, QUICK 3; upgrades and the release install: UPGRADE_RUNS fresh
+# runtimes, default 3, QUICK 1; the install runs over INSTALL_N counters,
+# default 100000, QUICK 10000). SKIP_MOLT=1 or SKIP_BEAM=1 leave one side out. See
 # docs/benchmarks.md for what each line measures.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -17,10 +18,10 @@ root=$(cd "$here/.." && pwd)
 
 build=${1:?usage: bash bench/run.sh BUILD_DIR}
 if [[ -n ${QUICK:-} ]]; then
-	: "${RUNS:=3}" "${UPGRADE_RUNS:=1}" "${UPGRADE_SIZES:=1000 10000}"
+	: "${RUNS:=3}" "${UPGRADE_RUNS:=1}" "${UPGRADE_SIZES:=1000 10000}" "${INSTALL_N:=10000}"
 fi
-: "${RUNS:=5}" "${UPGRADE_RUNS:=3}" "${UPGRADE_SIZES:=1000 10000 100000}"
-export RUNS UPGRADE_RUNS UPGRADE_SIZES
+: "${RUNS:=5}" "${UPGRADE_RUNS:=3}" "${UPGRADE_SIZES:=1000 10000 100000}" "${INSTALL_N:=100000}"
+export RUNS UPGRADE_RUNS UPGRADE_SIZES INSTALL_N
 
 # The benchmark binaries: configure and build them if needed (quietly).
 if [[ ! -f $build/CMakeCache.txt ]]; then
@@ -88,6 +89,10 @@ elif [[ -x $bin ]]; then
 		molt upgrade --n "$n" $down --runs "$UPGRADE_RUNS" ||
 			say "molt: upgrade $n not measured"
 	done
+	# issue 9: `molt install` of a release over INSTALL_N counters under
+	# client load (bench/install/molt.sh; BEAM: release_bench.erl)
+	bash "$here/install/molt.sh" "$build" "$INSTALL_N" "$UPGRADE_RUNS" >>"$molt_out" ||
+		say "molt: install not measured"
 else
 	say "molt: $bin missing; molt lines are not printed"
 fi

@@ -24,6 +24,11 @@
 %% timing run.
 -module(upgrade_bench).
 -export([main/4]).
+%% Shared with release_bench (the install_release benchmark), so that both
+%% measure clients, pauses and checks the same way.
+-export([client_start/1, stop_clients/1, trace_start/1, trace_stop/1,
+         check_state/2, check_counts/2, report/5, now_native/0, seconds/1,
+         progress/2]).
 
 -define(CLIENTS, 8).
 -define(CALL_TIMEOUT, 5000).
