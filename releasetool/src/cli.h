@@ -70,6 +70,8 @@ void molt__eval_print(const struct cJSON *reply);
 int molt__cmd_install(molt_cli *cli, int argc, char **argv);
 int molt__cmd_rollback(molt_cli *cli, int argc, char **argv);
 int molt__cmd_permanent(molt_cli *cli, int argc, char **argv);
+/* unpack + install + watch + permanent or roll back (cmd_upgrade.c) */
+int molt__cmd_upgrade(molt_cli *cli, int argc, char **argv);
 /* appups and relups (cmd_appup.c) */
 int molt__cmd_appup(molt_cli *cli, int argc, char **argv);
 int molt__cmd_relup(molt_cli *cli, int argc, char **argv);

@@ -43,6 +43,9 @@ static const struct verb verbs[] = {
 	 "install VSN [--dry-run]: run the relup into VSN live"},
 	{"permanent", molt__cmd_permanent,
 	 "permanent VSN: the node boots VSN from now on"},
+	{"upgrade", molt__cmd_upgrade,
+	 "upgrade BUNDLE [--health ..] [--permanent]: deploy, watch, "
+	 "keep or roll back"},
 	{"rollback", molt__cmd_rollback,
 	 "rollback [--dry-run]: back to the permanent release"},
 	{"run", molt__cmd_run,

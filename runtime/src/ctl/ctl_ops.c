@@ -51,6 +51,30 @@ static void add_release(cJSON *reply, molt_runtime *rt)
 	}
 }
 
+/* "longest_callback": the callback running for the longest time now, if
+ * one runs (molt upgrade --watch treats one running too long as hung). */
+static void add_longest(cJSON *reply, molt_runtime *rt)
+{
+	molt_callback_info cb[64];
+	size_t n = molt_runtime_callbacks(rt, cb, 64), best = 0;
+	cJSON *o;
+	char pb[32];
+
+	if (n > 64)
+		n = 64;
+	for (size_t i = 1; i < n; i++)
+		if (cb[i].running_ms > cb[best].running_ms)
+			best = i;
+	if (!n || !(o = cJSON_AddObjectToObject(reply, "longest_callback")))
+		return;
+	cJSON_AddStringToObject(o, "pid",
+				molt_pid_format(cb[best].pid, pb, 32));
+	cJSON_AddStringToObject(o, "module", cb[best].module);
+	cJSON_AddStringToObject(o, "vsn", cb[best].vsn);
+	cJSON_AddStringToObject(o, "callback", cb[best].callback);
+	cJSON_AddNumberToObject(o, "running_ms", (double)cb[best].running_ms);
+}
+
 static int op_status(molt__ctl_req *r, molt_err *err)
 {
 	molt_runtime_stats st;
@@ -74,6 +98,7 @@ static int op_status(molt__ctl_req *r, molt_err *err)
 				(double)r->ctl->out_max);
 	cJSON_AddNumberToObject(r->reply, "long_callbacks",
 				(double)st.long_callbacks);
+	add_longest(r->reply, r->ctl->rt);
 	add_release(r->reply, r->ctl->rt);
 	return MOLT_OK;
 }
