@@ -21,6 +21,7 @@
 typedef struct opts {
 	const char *root;	 /* --root */
 	const char *boot;	 /* --boot, or NULL: the permanent release */
+	const char *release;	 /* --release: boot this one instead */
 	unsigned schedulers;	 /* --schedulers */
 	int deterministic;	 /* --deterministic */
 	unsigned long long seed; /* --seed */
@@ -32,7 +33,8 @@ typedef struct opts {
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: moltd --root DIR [--boot SPEC.json] [--schedulers N]\n"
+		"usage: moltd --root DIR [--boot SPEC.json | --release VSN]\n"
+		"             [--schedulers N]\n"
 		"             [--log-level error|warn|info|debug]\n"
 		"             [--deterministic [--seed N]]\n"
 		"             [--shutdown-timeout SECONDS]"
@@ -68,6 +70,8 @@ static int parse_args(opts *o, int argc, char **argv)
 			o->root = val;
 		} else if (strcmp(a, "--boot") == 0) {
 			o->boot = val;
+		} else if (strcmp(a, "--release") == 0) {
+			o->release = val;
 		} else if (strcmp(a, "--schedulers") == 0) {
 			if (parse_uint(val, &v) < 0 || v < 1 || v > 256)
 				return -1;
@@ -95,7 +99,7 @@ static int parse_args(opts *o, int argc, char **argv)
 			return -1;
 		}
 	}
-	return o->root ? 0 : -1;
+	return o->root && !(o->boot && o->release) ? 0 : -1;
 }
 
 static void on_stop(void *payload)
@@ -122,8 +126,12 @@ static void *watch_root(void *arg)
 	return NULL;
 }
 
+/* serve() returns this when an install asked for a restart into a
+ * release (restart_into has its version). */
+#define SERVE_RESTART 100
+
 static int serve(molt_runtime *rt, molt_ctl *ctl, molt_pid root,
-		 unsigned shutdown_s)
+		 unsigned shutdown_s, char *restart_into, size_t size)
 {
 	watch w = {rt, root, {0}};
 	pthread_t th;
@@ -139,6 +147,13 @@ static int serve(molt_runtime *rt, molt_ctl *ctl, molt_pid root,
 	sd_notify(0, "STOPPING=1");
 	/* from here one deadline covers the whole stop */
 	molt__stop_guard_start(rt, shutdown_s);
+	if (sig == SIGTERM && molt_ctl_restart_into(ctl, restart_into, size)) {
+		molt_log(MOLT_LOG_INFO, "moltd",
+			 "restarting into release %s (the relup asks for a "
+			 "restart; process state is not carried over)",
+			 restart_into);
+		rc = SERVE_RESTART;
+	}
 	molt_ctl_close(ctl);
 	if (sig == SIGUSR1) {
 		pthread_join(th, NULL); /* then w.reason is ours to read */
@@ -147,8 +162,9 @@ static int serve(molt_runtime *rt, molt_ctl *ctl, molt_pid root,
 			 w.reason);
 		rc = 1;
 	} else {
-		molt_log(MOLT_LOG_INFO, "moltd", "%s: shutting down",
-			 sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		if (rc != SERVE_RESTART)
+			molt_log(MOLT_LOG_INFO, "moltd", "%s: shutting down",
+				 sig == SIGTERM ? "SIGTERM" : "SIGINT");
 		molt_runtime_exit(rt, root, "shutdown");
 		pthread_join(th, NULL);
 	}
@@ -186,11 +202,14 @@ static void notify_ready(molt_runtime *rt)
 		sd_notify(0, "READY=1\nSTATUS=running a boot spec");
 }
 
-/* Without --boot, the root's permanent release (rel/). */
+/* Without --boot, the root's permanent release (rel/), or --release. */
 static int boot(molt_runtime *rt, molt_pid *out, const opts *o, molt_err *err)
 {
 	if (o->boot)
 		return molt_runtime_boot(rt, out, o->boot, err);
+	if (o->release)
+		return molt_runtime_boot_release_vsn(rt, out, o->root,
+						     o->release, err);
 	return molt_runtime_boot_release(rt, out, o->root, err);
 }
 
@@ -224,6 +243,49 @@ static void log_modules(molt_runtime *rt)
 				 mi[i].current_path);
 }
 
+static void drain_signals(void)
+{
+	struct timespec zero = {0, 0};
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	while (sigtimedwait(&set, NULL, &zero) > 0)
+		;
+}
+
+/* Execute moltd again with the same arguments, --release vsn instead of
+ * any --release given before. Returns only on failure. */
+static void reexec(int argc, char **argv, const char *vsn)
+{
+	static char release_opt[] = "--release";
+	char **nv = molt_calloc((size_t)argc + 3, sizeof(*nv));
+	int n = 0;
+
+	if (!nv)
+		return;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--release") == 0 && i + 1 < argc) {
+			i++;
+			continue;
+		}
+		nv[n++] = argv[i];
+	}
+	nv[n++] = release_opt;
+	nv[n++] = (char *)vsn;
+	nv[n] = NULL;
+	/* pending signals survive execv: the stop's own SIGUSR1 (the root
+	 * supervisor exited) would stop the new node at once */
+	drain_signals();
+	execv("/proc/self/exe", nv);
+	molt_log(MOLT_LOG_ERROR, "moltd", "cannot restart: exec: %s",
+		 strerror(errno));
+	molt_free(nv);
+}
+
 int main(int argc, char **argv)
 {
 	molt_runtime_options ro = MOLT_RUNTIME_OPTIONS_INIT;
@@ -233,7 +295,7 @@ int main(int argc, char **argv)
 	molt_ctl *ctl = NULL;
 	molt_pid root;
 	sigset_t set;
-	char crash_dir[4096];
+	char crash_dir[4096], restart_into[128];
 	int rc;
 
 	if (parse_args(&o, argc, argv) < 0) {
@@ -283,13 +345,18 @@ int main(int argc, char **argv)
 	log_modules(rt);
 	log_booted(rt, &o);
 	notify_ready(rt);
-	rc = serve(rt, ctl, root, o.shutdown_s ? o.shutdown_s : 30);
+	rc = serve(rt, ctl, root, o.shutdown_s ? o.shutdown_s : 30,
+		   restart_into, sizeof(restart_into));
 	if (molt_runtime_shutdown(rt, molt__stop_guard_left_ms()) ==
 	    MOLT_ETIMEOUT)
 		molt_log(MOLT_LOG_WARN, "moltd",
 			 "some processes had to be killed");
 	molt__stop_guard_end(); /* before rt goes: the guard reads it */
 	molt_runtime_free(rt);
+	if (rc == SERVE_RESTART) {
+		reexec(argc, argv, restart_into);
+		return 1;
+	}
 	molt_log(MOLT_LOG_INFO, "moltd", "stopped");
 	return rc;
 }

@@ -315,6 +315,16 @@ MOLT_API int molt_runtime_boot(molt_runtime *rt, molt_pid *out,
 MOLT_API int molt_runtime_boot_release(molt_runtime *rt, molt_pid *out,
 				       const char *root, molt_err *err);
 
+/*
+ * The same for release vsn of RELEASES.json, whatever its status: the
+ * boot after a relup's restart_new_emulator or restart_emulator (moltd
+ * --release VSN). A release RELEASES.json calls current other than vsn
+ * becomes unpacked, as after any boot.
+ */
+MOLT_API int molt_runtime_boot_release_vsn(molt_runtime *rt, molt_pid *out,
+					   const char *root, const char *vsn,
+					   molt_err *err);
+
 /* The release a node runs. */
 typedef struct molt_release_info {
 	char name[128]; /* release name */
@@ -571,5 +581,12 @@ MOLT_API int molt_ctl_open(molt_ctl **out, molt_runtime *rt, const char *root,
 /* Stop the control thread, wait for its requests, remove the socket and
  * free ctl. NULL is a no-op. */
 MOLT_API void molt_ctl_close(molt_ctl *ctl);
+/*
+ * 1 when an install asked the node to restart into a release (a relup's
+ * restart_new_emulator / restart_emulator), with its version in vsn: the
+ * caller stops the node and starts it again on that release (moltd
+ * re-executes itself with --release VSN). 0 otherwise.
+ */
+MOLT_API int molt_ctl_restart_into(molt_ctl *ctl, char *vsn, size_t size);
 
 #endif

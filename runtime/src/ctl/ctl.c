@@ -55,6 +55,7 @@ static void ctl_unref(molt_ctl *ctl)
 		molt_free(d);
 	}
 	pthread_mutex_destroy(&ctl->mu);
+	pthread_mutex_destroy(&ctl->restart_mu);
 	pthread_cond_destroy(&ctl->jobs_cv);
 	molt_free(ctl);
 }
@@ -724,6 +725,7 @@ int molt_ctl_open(molt_ctl **out, molt_runtime *rt, const char *root,
 	ctl->payload = payload;
 	ctl->idle_ms = idle_ms_from_env();
 	pthread_mutex_init(&ctl->mu, NULL);
+	pthread_mutex_init(&ctl->restart_mu, NULL);
 	pthread_cond_init(&ctl->jobs_cv, NULL);
 	for (int i = 0; i < MOLT__CTL_MAX_CLIENTS; i++)
 		ctl->clients[i].fd = -1;
@@ -743,6 +745,18 @@ int molt_ctl_open(molt_ctl **out, molt_runtime *rt, const char *root,
 	*out = ctl;
 	molt_log(MOLT_LOG_DEBUG, "ctl", "listening on %s", ctl->path);
 	return MOLT_OK;
+}
+
+int molt_ctl_restart_into(molt_ctl *ctl, char *vsn, size_t size)
+{
+	int yes;
+
+	pthread_mutex_lock(&ctl->restart_mu);
+	yes = ctl->restart_into[0] != 0;
+	if (yes)
+		snprintf(vsn, size, "%s", ctl->restart_into);
+	pthread_mutex_unlock(&ctl->restart_mu);
+	return yes;
 }
 
 void molt_ctl_close(molt_ctl *ctl)

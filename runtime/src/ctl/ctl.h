@@ -75,8 +75,10 @@ struct molt_ctl {
 	pthread_cond_t jobs_cv;		/* signalled when jobs drops */
 	molt__ctl_client clients[MOLT__CTL_MAX_CLIENTS]; /* connections */
 	uint64_t next_id;				 /* client ids */
-	unsigned idle_ms; /* close clients idle this long */
-	size_t out_max;	  /* most output queued for a client, ever */
+	unsigned idle_ms;	    /* close clients idle this long */
+	size_t out_max;		    /* most output queued for a client, ever */
+	pthread_mutex_t restart_mu; /* guards restart_into */
+	char restart_into[128];	    /* a release to restart into, or "" */
 };
 
 /* A request being answered. */

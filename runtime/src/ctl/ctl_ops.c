@@ -337,9 +337,24 @@ static int op_eval(molt__ctl_req *r, molt_err *err)
 	return molt__ctl_eval(r->ctl->rt, r->json, r->reply, err);
 }
 
+/* An install whose script restarts the node: reply, then stop; main.c
+ * starts moltd again on the release (molt_ctl_restart_into). */
 static int op_install(molt__ctl_req *r, molt_err *err)
 {
-	return molt__ctl_install(r->ctl->rt, r->json, r->reply, err);
+	int rc = molt__ctl_install(r->ctl->rt, r->json, r->reply, err);
+	const char *to = molt__ctl_str_field(r->reply, "to");
+
+	if (rc == MOLT_OK && to &&
+	    cJSON_IsTrue(cJSON_GetObjectItem(r->reply, "restart")) &&
+	    !cJSON_IsTrue(cJSON_GetObjectItem(r->json, "dry_run")) &&
+	    r->ctl->on_stop) {
+		pthread_mutex_lock(&r->ctl->restart_mu);
+		snprintf(r->ctl->restart_into, sizeof(r->ctl->restart_into),
+			 "%s", to);
+		pthread_mutex_unlock(&r->ctl->restart_mu);
+		r->ctl->on_stop(r->ctl->payload);
+	}
+	return rc;
 }
 
 static int op_rollback(molt__ctl_req *r, molt_err *err)

@@ -133,7 +133,7 @@ static int install_apps(molt_runtime *rt, molt__apps *apps, molt_err *err)
  * installed again). A root RELEASES.json cannot be written to only gets
  * a warning: the node runs anyway.
  */
-static void forget_current(const molt__apps *apps)
+static void forget_current(const molt__apps *apps, const char *booted)
 {
 	molt_err err = MOLT_ERR_INIT;
 	cJSON *rels = NULL, *e;
@@ -144,7 +144,10 @@ static void forget_current(const molt__apps *apps)
 		goto out;
 	cJSON_ArrayForEach(e, cJSON_GetObjectItem(rels, "releases"))
 	{
-		if (molt__rels_status(e) != MOLT__REL_CURRENT)
+		if (molt__rels_status(e) != MOLT__REL_CURRENT ||
+		    (booted &&
+		     strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(e, "vsn")),
+			    booted) == 0))
 			continue;
 		molt__rels_set(rels, e, MOLT__REL_UNPACKED);
 		changed = 1;
@@ -170,15 +173,15 @@ static int set_root(molt__apps *apps, const char *root, molt_err *err)
 	return MOLT_OK;
 }
 
-int molt_runtime_boot_release(molt_runtime *rt, molt_pid *out, const char *root,
-			      molt_err *err)
+static int boot_release(molt_runtime *rt, molt_pid *out, const char *root,
+			const char *vsn, molt_err *err)
 {
 	molt__relspec rs;
 	molt__apps *apps = NULL;
 	size_t *order;
 	int rc;
 
-	if ((rc = molt__relspec_read(&rs, root, err)) < 0)
+	if ((rc = molt__relspec_read_vsn(&rs, root, vsn, err)) < 0)
 		return rc;
 	order = molt_calloc(rs.n, sizeof(*order));
 	if (!order) {
@@ -200,10 +203,25 @@ int molt_runtime_boot_release(molt_runtime *rt, molt_pid *out, const char *root,
 	/* from here rt owns apps (molt_runtime_free frees it) */
 	rc = start_tree(rt, out, &rs, order, apps, err);
 	if (rc == MOLT_OK)
-		forget_current(apps);
+		forget_current(apps, vsn);
 out_order:
 	molt_free(order);
 out_spec:
 	molt__relspec_release(&rs);
 	return rc;
+}
+
+int molt_runtime_boot_release(molt_runtime *rt, molt_pid *out, const char *root,
+			      molt_err *err)
+{
+	return boot_release(rt, out, root, NULL, err);
+}
+
+int molt_runtime_boot_release_vsn(molt_runtime *rt, molt_pid *out,
+				  const char *root, const char *vsn,
+				  molt_err *err)
+{
+	if (!vsn)
+		return molt_err_set(err, MOLT_EINVAL, "no release version");
+	return boot_release(rt, out, root, vsn, err);
 }
