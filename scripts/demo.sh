@@ -1,24 +1,23 @@
 #!/usr/bin/env bash
-# make demo: a live upgrade of a running node, from a git tag, under load.
+# make demo: a service upgraded live from a git tag, under load, through
+# the release handler, and rolled back.
 #
-#   1. a git repository with release `shop` tagged v1.0.0 and v1.1.0
-#      (kvs_server changes its state layout in 1.1.0);
-#   2. `molt build` makes reproducible bundles from the tags, with the
-#      relup compiled from the appup;
-#   3. `molt init` / `molt unpack` lay out a node's root;
-#   4. moltd boots release 1.0.0; clients write to the store;
-#   5. the relup's up script runs on the live node while clients keep
-#      writing: every process keeps its data in the new layout, no write
-#      is lost;
-#   6. a failing upgrade (a module missing from the script's application)
-#      is refused and changes nothing;
-#   7. new code whose code_change fails for one process, after the point of
-#      no return: every process goes back to its old code and state;
-#   8. the down script rolls the node back to 1.0.0, data intact.
-#
-# Installing through the release handler (`molt install`, RELEASES.json
-# `current`/`permanent`) comes with a later issue; until then the scripts
-# are run with `molt eval`, which is what install will do.
+#   1. a git repository with release `shop` tagged v1.0.0, v1.1.0 (the
+#      kvs_server process changes its state layout) and v1.2.0 (a module
+#      added to the application's tree, one removed); the demo adds a
+#      broken v1.1.1 whose GET answers wrong;
+#   2. `molt build` makes reproducible bundles from the tags, each with a
+#      relup compiled from the appups;
+#   3. `molt init` makes the node's root with 1.0.0 permanent; `molt run`
+#      boots it from the release (and would restart it if it died);
+#   4. clients write to the store without pause;
+#   5. `molt upgrade --health ... --permanent` installs 1.1.0 live, watches
+#      it, and makes it permanent: every key kept, in the new layout, no
+#      write lost;
+#   6. the broken 1.1.1 fails its health check: molt rolls it back by
+#      itself;
+#   7. 1.2.0 installs live (kvs_stats stops, kvs_expiry starts);
+#   8. `molt rollback` takes the node back to the permanent 1.1.0.
 set -euo pipefail
 BUILD=$(cd "${1:-build}" && pwd)
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -44,53 +43,54 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
 kv() { "$MOLT" call kvs_server "$*"; }
 
-step "a git repository with two tagged versions of release 'shop'"
+step "a git repository with tagged versions of release 'shop'"
 sh "$TOP/fixtures/make-repo.sh" "$WORK/shop" >/dev/null
-run git -C "$WORK/shop" log --oneline --decorate
-run git -C "$WORK/shop" diff --stat v1.0.0 v1.1.0
+run git -C "$WORK/shop" log --oneline --decorate v1.2.0
+# A broken 1.1.1 on top of 1.1.0: GET answers "?" instead of the value.
+git -C "$WORK/shop" checkout -q -b broken v1.1.0
+sed -i 's/return molt_reply(ctx, from, p->val, strlen(p->val));/return molt_reply(ctx, from, "?", 1);/' \
+	"$WORK/shop/apps/kvs/src/kvs_server.c"
+sed -i 's/"vsn": "1.1.0"/"vsn": "1.1.1"/' "$WORK/shop/molt.json"
+cat >"$WORK/shop/apps/kvs/kvs.appup" <<'APPUP'
+{"1.1.1",
+ [{"1.1.0", [{load_module, kvs_server}]}],
+ [{"1.1.0", [{load_module, kvs_server}]}]}.
+APPUP
+git -C "$WORK/shop" -c user.name=demo -c user.email=demo@example.com \
+	commit -qam "kvs 1.1.1: GET is broken"
+git -C "$WORK/shop" tag v1.1.1
+git -C "$WORK/shop" checkout -q main
+run git -C "$WORK/shop" show --stat --format='%h %s' v1.1.1
 
-step "build bundles from the tags (the relup is compiled from kvs.appup)"
+step "build bundles from the tags (each relup compiled from the appups)"
 mkdir -p "$WORK/bundles"
-run "$MOLT" build --repo "$WORK/shop" --tag v1.0.0 -o "$WORK/bundles/"
-run "$MOLT" build --repo "$WORK/shop" --tag v1.1.0 --relup-from v1.0.0 \
-	-o "$WORK/bundles/"
+B="$WORK/bundles"
+run "$MOLT" -q build --repo "$WORK/shop" --tag v1.0.0 -o "$B/"
+run "$MOLT" -q build --repo "$WORK/shop" --tag v1.1.0 --relup-from v1.0.0 -o "$B/"
+run "$MOLT" -q build --repo "$WORK/shop" --tag v1.1.1 --relup-from v1.1.0 -o "$B/"
+run "$MOLT" -q build --repo "$WORK/shop" --tag v1.2.0 --relup-from v1.1.0 -o "$B/"
 echo "same tag, same bytes:"
 "$MOLT" -q build --repo "$WORK/shop" --tag v1.1.0 --relup-from v1.0.0 \
 	-o "$WORK/again.tar.gz" >/dev/null
-run cmp "$WORK/bundles/shop-1.1.0.tar.gz" "$WORK/again.tar.gz"
+run cmp "$B/shop-1.1.0.tar.gz" "$WORK/again.tar.gz"
 echo "identical"
 
-step "lay out a node: 1.0.0 permanent, 1.1.0 unpacked beside it"
-run "$MOLT" init --root "$NODE" "$WORK/bundles/shop-1.0.0.tar.gz"
-run "$MOLT" unpack --root "$NODE" "$WORK/bundles/shop-1.1.0.tar.gz"
+step "make the node's root: release 1.0.0 is permanent"
+mkdir -m 0700 "$NODE"
+run "$MOLT" -q init "$B/shop-1.0.0.tar.gz"
 run "$MOLT" releases
 
-step "boot release 1.0.0"
-LIB="$NODE/lib/kvs-1.0.0/modules"
-FIX="$BUILD/fixtures"
-# Beside the release, three test counters (fixtures/modules) for step 7.
-cat >"$WORK/boot.json" <<JSON
-{"format": 1,
- "modules": ["$LIB/kvs_util.so", "$LIB/kvs_stats.so", "$LIB/kvs_server.so",
-             "$FIX/counter-1.0.0/counter.so"],
- "root": {"strategy": "one_for_one", "intensity": 3, "period": 5,
-          "name": "kvs_sup",
-          "children": [{"id": "kvs_stats", "module": "kvs_stats"},
-                       {"id": "kvs_server", "module": "kvs_server"},
-                       {"id": "c1", "module": "counter", "name": "c1", "args": "41"},
-                       {"id": "c2", "module": "counter", "name": "c2", "args": "665"},
-                       {"id": "c3", "module": "counter", "name": "c3", "args": "7"}]}}
-JSON
-"$MOLTD" --root "$NODE" --boot "$WORK/boot.json" 2>"$WORK/moltd.log" &
+step "boot the node from its release (molt run restarts moltd if it dies)"
+echo "\$ molt run --root $NODE &"
+MOLT_MOLTD="$MOLTD" "$MOLT" run 2>"$WORK/moltd.log" &
 MOLTD_PID=$!
-for _ in $(seq 100); do
-	[ -S "$NODE/run/moltd.sock" ] && break
+for _ in $(seq 200); do
+	"$MOLT" status >/dev/null 2>&1 && break
 	sleep 0.05
 done
-run "$MOLT" modules
+run "$MOLT" status
 for k in alpha beta gamma; do kv SET "$k" "value-of-$k" >/dev/null; done
 run "$MOLT" call kvs_server "GET beta"
-run "$MOLT" call kvs_server "COUNT"
 run "$MOLT" call kvs_server "OPS"
 echo "(OPS is new in 1.1.0; 1.0.0 does not know it)"
 
@@ -113,18 +113,15 @@ LOAD_PIDS+=($!)
 sleep 1
 echo "writes so far: $(cat "$WORK"/load-*.log | wc -l)"
 
-step "upgrade the live node to 1.1.0 with the relup's up script"
-"$MOLT" relup script "$NODE/releases/1.1.0/relup.json" --up-from 1.0.0 \
-	>"$WORK/up.json"
-"$MOLT" relup script "$NODE/releases/1.1.0/relup.json" --down-to 1.0.0 \
-	>"$WORK/down.json"
-run cat "$WORK/up.json"
-run "$MOLT" eval "$WORK/up.json"
-sleep 1
+HEALTH=(--health "kvs_server GET beta" --expect value-of-beta --watch 2)
+
+step "upgrade the live node to 1.1.0: install, watch, make permanent"
+run "$MOLT" upgrade "$B/shop-1.1.0.tar.gz" "${HEALTH[@]}" --permanent
+sleep 0.5
 touch "$WORK/stop-load"
 wait "${LOAD_PIDS[@]}" 2>/dev/null || true
 LOAD_PIDS=()
-run "$MOLT" modules
+run "$MOLT" releases
 
 step "state carried over, nothing lost"
 writes=$(cat "$WORK"/load-*.log | wc -l)
@@ -143,46 +140,28 @@ if [ "$bad" -ne 0 ] || [ "$missing" -ne 0 ]; then
 	exit 1
 fi
 
-step "a broken upgrade is refused before anything changes"
-cat >"$WORK/broken.json" <<'JSON'
-[["load_object_code", ["kvs", "1.1.0", ["kvs_server", "kvs_nothere"]]],
- "point_of_no_return",
- ["suspend", ["kvs_server"]],
- ["load", ["kvs_server", "brutal_purge", "brutal_purge"]],
- ["resume", ["kvs_server"]]]
-JSON
-run "$MOLT" eval "$WORK/broken.json" || echo "(exit status $?: refused)"
-run "$MOLT" call kvs_server "COUNT"
+step "a release that fails its health check is rolled back by itself"
+run "$MOLT" upgrade "$B/shop-1.1.1.tar.gz" "${HEALTH[@]}" --permanent ||
+	echo "(exit status $?: rolled back)"
+run "$MOLT" releases
+run "$MOLT" call kvs_server "GET beta"
 
-step "new code that misbehaves after the point of no return: all rolled back"
-echo "counter 3.0.0's code_change refuses a count of 666 (fixtures/modules);"
-echo "c2 gets there now, and the upgrade of all three counters must undo itself"
-run "$MOLT" call c2 incr
-cat >"$WORK/counter3.json" <<'JSON'
-[["load_object_code", ["counter", "3.0.0", ["counter"]]],
- "point_of_no_return",
- ["suspend", ["counter"]],
- ["load", ["counter", "brutal_purge", "brutal_purge"]],
- ["code_change", "up", [["counter", []]]],
- ["resume", ["counter"]]]
-JSON
-run "$MOLT" eval --path "$FIX" "$WORK/counter3.json" || echo "(exit status $?: rolled back)"
-run "$MOLT" modules
-for c in c1 c2 c3; do run "$MOLT" call "$c" get; done
-echo "(every counter on 1.0.0 with its count; the VM never restarted)"
+step "install 1.2.0 live: the application's tree changes"
+run "$MOLT" upgrade "$B/shop-1.2.0.tar.gz" "${HEALTH[@]}"
+run "$MOLT" ps
+run "$MOLT" releases
 
-step "roll back to 1.0.0 with the down script"
-run "$MOLT" eval "$WORK/down.json"
-run "$MOLT" modules
+step "roll back to the permanent release (1.1.0) by the down script"
+run "$MOLT" rollback
+run "$MOLT" ps
 run "$MOLT" call kvs_server "COUNT"
 run "$MOLT" call kvs_server "GET beta"
-run "$MOLT" call kvs_server "OPS"
-echo "(1.0.0 again: OPS is unknown, the data is all there)"
+run "$MOLT" releases
 
 step "stop the node cleanly"
 run "$MOLT" stop
-wait "$MOLTD_PID" && echo "moltd exited with status 0"
+wait "$MOLTD_PID" && echo "molt run exited with status 0"
 MOLTD_PID=
 
 step "moltd's log"
-cat "$WORK/moltd.log"
+grep -v ' module ' "$WORK/moltd.log"

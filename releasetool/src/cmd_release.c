@@ -46,7 +46,12 @@ static void install_print(const cJSON *reply)
 	}
 	if (cJSON_GetObjectItem(r, "steps"))
 		molt__eval_print(reply);
-	if (ok && !cJSON_IsTrue(cJSON_GetObjectItem(r, "dry_run")))
+	if (!ok || cJSON_IsTrue(cJSON_GetObjectItem(r, "dry_run")))
+		return;
+	if (cJSON_IsTrue(cJSON_GetObjectItem(r, "permanent")))
+		printf("%s is the permanent release: the node runs it again\n",
+		       str(r, "to"));
+	else
 		printf("%s is current; 'molt permanent %s' makes the node boot "
 		       "it\n",
 		       str(r, "to"), str(r, "to"));

@@ -518,6 +518,8 @@ typedef struct molt_install_report {
 				  (restart_new_emulator / restart_emulator):
 				  the caller must re-execute moltd with
 				  --release to; no state is carried */
+	int permanent;	       /* 1: to is the permanent release (a rollback):
+				  it stays permanent */
 	molt_eval_report eval; /* the evaluation (or its plan) */
 	char warning[512];     /* after the commit: the first application or
 				  supervisor that failed to change (the node

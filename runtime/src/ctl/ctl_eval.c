@@ -198,6 +198,7 @@ static int install(molt_runtime *rt, const char *vsn, const cJSON *req,
 		cJSON_AddStringToObject(reply, "direction",
 					r.down ? "down" : "up");
 		cJSON_AddBoolToObject(reply, "restart", r.restart);
+		cJSON_AddBoolToObject(reply, "permanent", r.permanent);
 		if (r.warning[0])
 			cJSON_AddStringToObject(reply, "warning", r.warning);
 	}

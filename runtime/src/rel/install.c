@@ -424,7 +424,8 @@ static int record_installed(inst *in)
 {
 	cJSON *e = molt__rels_find(in->rels, in->rep->to), *c;
 
-	if (molt__rels_status(e) != MOLT__REL_PERMANENT)
+	in->rep->permanent = molt__rels_status(e) == MOLT__REL_PERMANENT;
+	if (!in->rep->permanent)
 		molt__rels_set(in->rels, e, MOLT__REL_CURRENT);
 	else
 		cJSON_ArrayForEach(c, cJSON_GetObjectItem(in->rels, "releases"))
