@@ -487,6 +487,122 @@ START_TEST(test_200k_concurrent_outside_calls_are_answered)
 }
 END_TEST
 
+/* --- a new spec for a running supervisor --- */
+
+static void update(molt_pid sup, const char *spec, int expect)
+{
+	molt_err err = MOLT_ERR_INIT;
+	int rc = molt_runtime_update_supervisor(rt, sup, spec, &err);
+
+	ck_assert_msg(rc == expect, "update: %d (%s), expected %d", rc, err.msg,
+		      expect);
+}
+
+START_TEST(test_update_starts_new_children_and_stops_dropped_ones)
+{
+	molt_pid sup = start("{\"strategy\":\"one_for_one\",\"intensity\":5,"
+			     "\"period\":10,\"children\":["
+			     "{\"id\":\"a\",\"module\":\"counter\","
+			     "\"name\":\"a\",\"args\":\"1\"},"
+			     "{\"id\":\"b\",\"module\":\"counter\","
+			     "\"name\":\"b\",\"args\":\"2\"},"
+			     "{\"id\":\"c\",\"module\":\"counter\","
+			     "\"name\":\"c\",\"args\":\"3\"}]}");
+	molt_pid a = who("a"), b = who("b"), c = who("c");
+	const char *kids;
+
+	ck_assert_str_eq(rt_call(rt, a, "incr"), "2");
+	/* a's args change, c goes, d comes (before b in the new order) */
+	update(sup,
+	       "{\"strategy\":\"one_for_one\",\"intensity\":5,"
+	       "\"period\":10,\"children\":["
+	       "{\"id\":\"a\",\"module\":\"counter\",\"name\":\"a\","
+	       "\"args\":\"100\"},"
+	       "{\"id\":\"d\",\"module\":\"counter\",\"name\":\"d\","
+	       "\"args\":\"4\"},"
+	       "{\"id\":\"b\",\"module\":\"counter\",\"name\":\"b\","
+	       "\"args\":\"2\"}]}",
+	       MOLT_OK);
+	ck_assert_int_eq(molt_runtime_alive(rt, c), 0);
+	ck_assert_int_eq(molt_runtime_whereis(rt, "c"), 0);
+	ck_assert_str_eq(rt_call(rt, who("d"), "get"), "4");
+	/* kept children keep their process and state */
+	ck_assert_int_eq(who("a"), a);
+	ck_assert_int_eq(who("b"), b);
+	ck_assert_str_eq(rt_call(rt, a, "get"), "2");
+	kids = rt_call(rt, sup, "which_children");
+	ck_assert_msg(strstr(kids, "\"id\":\"a\"") <
+				      strstr(kids, "\"id\":\"d\"") &&
+			      strstr(kids, "\"id\":\"d\"") <
+				      strstr(kids, "\"id\":\"b\"") &&
+			      !strstr(kids, "\"id\":\"c\""),
+		      "children: %s", kids);
+	/* a's new args take effect at its next start */
+	ck_assert_int_eq(molt_runtime_exit(rt, a, "kill"), MOLT_OK);
+	ck_assert_str_eq(rt_call(rt, rt_wait_name(rt, "a", a, 3000), "get"),
+			 "100");
+}
+END_TEST
+
+START_TEST(test_update_of_simple_one_for_one_changes_the_template)
+{
+	molt_pid sup = start("{\"strategy\":\"simple_one_for_one\","
+			     "\"intensity\":5,\"period\":10,\"children\":"
+			     "[{\"id\":\"w\",\"module\":\"counter\"}]}");
+	molt_pid c1 = molt_runtime_resolve(rt,
+					   rt_call(rt, sup, "start_child 10")),
+		 c2;
+
+	update(sup,
+	       "{\"strategy\":\"simple_one_for_one\",\"intensity\":5,"
+	       "\"period\":10,\"children\":[{\"id\":\"w\","
+	       "\"module\":\"crasher\"}]}",
+	       MOLT_OK);
+	c2 = molt_runtime_resolve(rt, rt_call(rt, sup, "start_child x"));
+	ck_assert_str_eq(rt_call(rt, c1, "incr"), "11");
+	ck_assert_ptr_nonnull(strstr(rt_call(rt, sup, "which_children"),
+				     "\"module\":\"crasher\""));
+	ck_assert_int_eq(molt_runtime_alive(rt, c2), 1);
+	/* and it cannot stop being simple_one_for_one */
+	update(sup,
+	       "{\"strategy\":\"one_for_one\",\"children\":["
+	       "{\"id\":\"a\",\"module\":\"counter\"}]}",
+	       MOLT_EINVAL);
+	ck_assert_str_eq(rt_call(rt, sup, "count"), "2");
+}
+END_TEST
+
+START_TEST(test_update_names_a_new_child_that_fails_to_start)
+{
+	molt_pid sup = start("{\"strategy\":\"one_for_one\",\"children\":["
+			     "{\"id\":\"a\",\"module\":\"counter\","
+			     "\"name\":\"a\"}]}");
+	molt_err err = MOLT_ERR_INIT;
+
+	ck_assert_int_lt(molt_runtime_update_supervisor(
+				 rt, sup,
+				 "{\"strategy\":\"one_for_one\",\"children\":["
+				 "{\"id\":\"a\",\"module\":\"counter\","
+				 "\"name\":\"a\"},{\"id\":\"n\","
+				 "\"module\":\"no_such_module\"}]}",
+				 &err),
+			 0);
+	ck_assert_msg(strstr(err.msg, "child 'n'") &&
+			      strstr(err.msg, "no_such_module"),
+		      "%s", err.msg);
+	ck_assert_int_eq(molt_runtime_alive(rt, who("a")), 1);
+	/* a bad spec changes nothing */
+	ck_assert_int_lt(molt_runtime_update_supervisor(rt, sup, "{", &err), 0);
+	ck_assert_int_lt(molt_runtime_update_supervisor(rt, who("a"),
+							"{\"strategy\":"
+							"\"one_for_one\","
+							"\"children\":[]}",
+							&err),
+			 0);
+	ck_assert_ptr_nonnull(strstr(err.msg, "not a supervisor"));
+}
+END_TEST
+
 Suite *sup_suite(void)
 {
 	Suite *s = suite_create("sup");
@@ -512,6 +628,11 @@ Suite *sup_suite(void)
 	tcase_add_test(
 		tc, test_child_ignoring_shutdown_is_killed_after_its_timeout);
 	tcase_add_test(tc, test_bad_specs_are_refused_with_the_reason);
+	tcase_add_test(tc,
+		       test_update_starts_new_children_and_stops_dropped_ones);
+	tcase_add_test(tc,
+		       test_update_of_simple_one_for_one_changes_the_template);
+	tcase_add_test(tc, test_update_names_a_new_child_that_fails_to_start);
 	suite_add_tcase(s, tc);
 	return s;
 }

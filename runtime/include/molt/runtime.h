@@ -286,6 +286,23 @@ MOLT_API int molt_runtime_start_supervisor(molt_runtime *rt, molt_pid *out,
 					   molt_err *err);
 
 /*
+ * Give the running supervisor pid a new spec (the same JSON as above), as
+ * OTP's supervisor code_change does at {update, Sup, supervisor}: a child
+ * the new spec drops is terminated and removed, a new one is started (in
+ * the spec's order), a kept one (same id) keeps running and takes its
+ * changed spec at its next restart; strategy, intensity and period change
+ * at once. A simple_one_for_one supervisor changes its template (running
+ * children keep theirs) and cannot become another strategy, nor the
+ * reverse (MOLT_EINVAL). A new child that fails to start fails the call,
+ * naming it; the rest of the change stays. The release handler does this
+ * for every application whose app.json tree changed. Blocks: never call
+ * from a callback.
+ */
+MOLT_API int molt_runtime_update_supervisor(molt_runtime *rt, molt_pid pid,
+					    const char *spec_json,
+					    molt_err *err);
+
+/*
  * Boot from a boot spec file (docs/formats.md): {"format": 1, "modules":
  * ["x.so", ...], "root": {supervisor spec}}. Relative module paths are
  * relative to the spec's directory. Loads every module, then starts the

@@ -880,6 +880,15 @@ int molt__sup_update(molt_runtime *rt, molt_pid pid, const char *spec_json,
 			   err);
 }
 
+int molt_runtime_update_supervisor(molt_runtime *rt, molt_pid pid,
+				   const char *spec_json, molt_err *err)
+{
+	if (!rt || !spec_json)
+		return molt_err_set(err, MOLT_EINVAL,
+				    "update_supervisor: no runtime or spec");
+	return molt__sup_update(rt, pid, spec_json, 60000, NULL, err);
+}
+
 static int sup_call(molt_ctx *ctx, const molt_msg *req, molt_from from,
 		    void **state)
 {
