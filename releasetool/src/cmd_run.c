@@ -75,7 +75,7 @@ static int parse_args(const molt_cli *cli, run_opts *o, int argc, char **argv)
 {
 	int bad;
 
-	for (int i = 1; i < argc; i++) {
+	for (int i = 1; i < argc; i += 2) {
 		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : "";
 
 		if (strcmp(a, "--") == 0) {
@@ -99,7 +99,6 @@ static int parse_args(const molt_cli *cli, run_opts *o, int argc, char **argv)
 				"N --within SECONDS] [-- MOLTD ARGS...]");
 		if (strcmp(a, "--moltd") == 0)
 			o->moltd = val;
-		i++;
 	}
 	return MOLT_EXIT_OK;
 }
