@@ -9,14 +9,23 @@
 # unit x). Progress goes to stderr. Every figure is the median of RUNS runs
 # (default 5, QUICK 3; upgrades and the release install: UPGRADE_RUNS fresh
 # runtimes, default 3, QUICK 1; the install runs over INSTALL_N counters,
-# default 100000, QUICK 10000). SKIP_MOLT=1 or SKIP_BEAM=1 leave one side out. See
-# docs/benchmarks.md for what each line measures.
+# default 100000, QUICK 10000). SKIP_MOLT=1 or SKIP_BEAM=1 leave one side out.
+# ONLY=issue9 runs only issue 9, the release install (molt install against
+# release_handler:install_release), on both sides:
+#
+#   ONLY=issue9 bash bench/run.sh BUILD_DIR
+#
+# See docs/benchmarks.md for what each line measures.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 . "$here/lib.sh"
 
 build=${1:?usage: bash bench/run.sh BUILD_DIR}
+case ${ONLY:-} in
+'' | issue9) ;;
+*) say "bench: ONLY=$ONLY: only ONLY=issue9 is known"; exit 2 ;;
+esac
 if [[ -n ${QUICK:-} ]]; then
 	: "${RUNS:=3}" "${UPGRADE_RUNS:=1}" "${UPGRADE_SIZES:=1000 10000}" "${INSTALL_N:=10000}"
 fi
@@ -68,6 +77,9 @@ bin=$build/bench/molt_bench
 molt() { "$bin" "$@" | median_lines >>"$molt_out"; }
 if [[ -n ${SKIP_MOLT:-} ]]; then
 	say "molt: skipped (SKIP_MOLT)"
+elif [[ ${ONLY:-} == issue9 ]]; then
+	bash "$here/install/molt.sh" "$build" "$INSTALL_N" "$UPGRADE_RUNS" >>"$molt_out" ||
+		say "molt: install not measured"
 elif [[ -x $bin ]]; then
 	say "molt: spawn 1M + process bytes ($RUNS runs)"
 	molt spawn --runs "$RUNS" || say "molt: spawn failed"
@@ -101,7 +113,7 @@ fi
 if [[ -n ${SKIP_BEAM:-} ]]; then
 	say "beam: skipped (SKIP_BEAM)"
 elif command -v erl >/dev/null; then
-	bash "$here/erlang/run.sh" "$work/erlang" all >"$beam_out" ||
+	bash "$here/erlang/run.sh" "$work/erlang" "${ONLY:-all}" >"$beam_out" ||
 		say "beam: the Erlang side failed"
 else
 	say "beam: erl not found (apt-get install erlang-base); beam lines are not printed"
@@ -110,8 +122,9 @@ fi
 # --- release unpacking (molt only, no BEAM counterpart), if present ---
 extra_out=$work/extra.txt
 : >"$extra_out"
+[[ -n ${ONLY:-} ]] && say "bench: ONLY=$ONLY: unpack, queues and callgrind skipped"
 for s in "$here"/unpack/*.sh; do
-	[[ -f $s ]] || continue
+	[[ -f $s && -z ${ONLY:-} ]] || continue
 	say "bench: $s"
 	# QUICK: a smaller bundle and fewer runs (unpack_bench.sh BUILD [MB] [RUNS])
 	if [[ -n ${QUICK:-} ]]; then
@@ -122,7 +135,7 @@ for s in "$here"/unpack/*.sh; do
 done
 
 # --- queues: molt's mailbox against urcu/ck, if built (bench/queues/run.sh) ---
-if [[ -x $build/bench/queues_bench && -z ${SKIP_MOLT:-} ]]; then
+if [[ -x $build/bench/queues_bench && -z ${SKIP_MOLT:-} && -z ${ONLY:-} ]]; then
 	say "bench: bench/queues/run.sh"
 	if [[ -n ${QUICK:-} ]]; then
 		bash "$here/queues/run.sh" "$build" 2000000 3 >>"$extra_out" ||
@@ -134,7 +147,7 @@ if [[ -x $build/bench/queues_bench && -z ${SKIP_MOLT:-} ]]; then
 fi
 
 # --- the dispatch check in instructions (deterministic; skipped by QUICK) ---
-if [[ -z ${QUICK:-} && -z ${SKIP_MOLT:-} ]]; then
+if [[ -z ${QUICK:-} && -z ${SKIP_MOLT:-} && -z ${ONLY:-} ]]; then
 	bash "$here/check_cost_callgrind.sh" "$build" >>"$extra_out" ||
 		say "bench: check_cost_callgrind.sh failed"
 fi

@@ -53,6 +53,8 @@ static cJSON *supervisor_json(const cJSON *sup)
 	cJSON_AddNumberToObject(o, "intensity", v ? v->valuedouble : 1);
 	v = cJSON_GetObjectItemCaseSensitive(sup, "period");
 	cJSON_AddNumberToObject(o, "period", v ? v->valuedouble : 5);
+	if ((v = cJSON_GetObjectItemCaseSensitive(sup, "name")))
+		cJSON_AddStringToObject(o, "name", v->valuestring);
 	cJSON_ArrayForEach(ch,
 			   cJSON_GetObjectItemCaseSensitive(sup, "children"))
 	{

@@ -125,7 +125,8 @@ static int check_path_field(const char *v, const struct molt__jctx *c,
 }
 
 static const char *const strategies[] = {"one_for_one", "one_for_all",
-					 "rest_for_one", NULL};
+					 "rest_for_one", "simple_one_for_one",
+					 NULL};
 static const char *const restarts[] = {"permanent", "transient", "temporary",
 				       NULL};
 
@@ -170,32 +171,54 @@ static int check_child(const struct molt__appsrc *a, const cJSON *ch,
 	return MOLT_OK;
 }
 
-static int check_supervisor(const struct molt__appsrc *a, const cJSON *sup,
-			    const struct molt__jctx *c, const char *where)
+/* strategy, intensity, period and name of supervisor sup (at w); *simple
+ * says whether it is simple_one_for_one. */
+static int check_sup_head(int *simple, const cJSON *sup,
+			  const struct molt__jctx *c, const char *w)
 {
-	const cJSON *ch, *children;
-	char w[256];
-	const char *s;
+	const char *s, *name;
 	long v;
-	size_t i = 0;
 	int rc;
 
-	snprintf(w, sizeof(w), "%s.supervisor", where);
-	if (!cJSON_IsObject(sup))
-		return molt__json_field_err(c, where, "supervisor",
-					    "an object");
 	if ((rc = molt__json_str(&s, sup, "strategy", 0, c, w)) < 0)
 		return rc;
 	if (s && !one_of(s, strategies))
 		return molt__json_field_err(
 			c, w, "strategy",
-			"one_for_one, one_for_all or rest_for_one");
+			"one_for_one, one_for_all, rest_for_one or "
+			"simple_one_for_one");
+	*simple = s && strcmp(s, "simple_one_for_one") == 0;
 	if ((rc = molt__json_int(&v, sup, "intensity", 1, 0, c, w)) < 0 ||
 	    (rc = molt__json_int(&v, sup, "period", 5, 1, c, w)) < 0)
+		return rc;
+	if (cJSON_GetObjectItemCaseSensitive(sup, "name"))
+		return molt__json_name(&name, sup, "name", c, w);
+	return MOLT_OK;
+}
+
+static int check_supervisor(const struct molt__appsrc *a, const cJSON *sup,
+			    const struct molt__jctx *c, const char *where)
+{
+	const cJSON *ch, *children;
+	char w[256];
+	size_t i = 0;
+	int rc, simple = 0;
+
+	snprintf(w, sizeof(w), "%s.supervisor", where);
+	if (!cJSON_IsObject(sup))
+		return molt__json_field_err(c, where, "supervisor",
+					    "an object");
+	if ((rc = check_sup_head(&simple, sup, c, w)) < 0)
 		return rc;
 	children = cJSON_GetObjectItemCaseSensitive(sup, "children");
 	if (!cJSON_IsArray(children))
 		return molt__json_field_err(c, w, "children", "an array");
+	/* as the runtime's spec reader (sup/spec.c): the one child is the
+	 * template start_child spawns from */
+	if (simple && cJSON_GetArraySize(children) != 1)
+		return molt__json_field_err(
+			c, w, "children",
+			"exactly one child (the simple_one_for_one template)");
 	cJSON_ArrayForEach(ch, children)
 	{
 		char cw[300];

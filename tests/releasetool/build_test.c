@@ -342,6 +342,50 @@ START_TEST(test_build_command_from_molt_json)
 }
 END_TEST
 
+/* molt.json of shop 9.4.x: kvs with a simple_one_for_one supervisor whose
+ * children are given (JSON text). */
+static void tag_simple(const char *tag, const char *children)
+{
+	char json[1024];
+
+	snprintf(json, sizeof(json),
+		 "{\"format\": 1, \"release\": \"shop\", "
+		 "\"applications\": [{\"name\": \"kvs\", \"dir\": "
+		 "\"apps/kvs\", \"modules\": [{\"name\": \"kvs_util\", "
+		 "\"sources\": [\"src/kvs_util.c\"]}], \"supervisor\": "
+		 "{\"strategy\": \"simple_one_for_one\", \"name\": "
+		 "\"kvs_sup\", \"children\": [%s]}}]}",
+		 children);
+	tag_with(tag, json);
+}
+
+START_TEST(test_simple_one_for_one_supervisor_has_one_template)
+{
+	static const char kid[] = "{\"id\": \"w\", \"module\": \"kvs_util\"}";
+	char two[128];
+	molt_build_result r;
+	molt_err err = MOLT_ERR_INIT;
+	char *app;
+
+	ck_assert_int_eq(
+		molt_test_system("cd '%s' && git checkout -q v1.0.0", repo), 0);
+	tag_simple("v9.4.0", kid);
+	ck_assert_msg(build("v9.4.0", dir, &r, &err) == MOLT_OK, "%s", err.msg);
+	app = member(r.path, "lib/kvs-9.4.0/app.json");
+	ck_assert_ptr_nonnull(
+		strstr(app, "\"strategy\":\t\"simple_one_for_one\""));
+	ck_assert_ptr_nonnull(strstr(app, "\"name\":\t\"kvs_sup\""));
+	free(app);
+	snprintf(two, sizeof(two), "%s, %s", kid, kid);
+	tag_simple("v9.4.1", two);
+	ck_assert_int_eq(build("v9.4.1", dir, &r, &err), MOLT_EPARSE);
+	ck_assert_str_eq(err.msg,
+			 "molt.json at v9.4.1: field "
+			 "'applications[0].supervisor.children': expected "
+			 "exactly one child (the simple_one_for_one template)");
+}
+END_TEST
+
 static void write_file(const char *rel, const char *text)
 {
 	char path[4200];
@@ -539,6 +583,7 @@ Suite *build_suite(void)
 	tcase_add_test(tc, test_bad_molt_json_names_file_field_and_expectation);
 	tcase_add_test(tc, test_compile_error_names_the_module);
 	tcase_add_test(tc, test_build_command_from_molt_json);
+	tcase_add_test(tc, test_simple_one_for_one_supervisor_has_one_template);
 	tcase_add_test(tc, test_two_applications_in_one_release);
 	tcase_add_test(tc, test_module_must_carry_its_own_name);
 	tcase_add_test(tc, test_relup_from_builds_both_and_compiles_the_relup);
