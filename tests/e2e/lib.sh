@@ -59,7 +59,8 @@ new_root() {
 }
 
 # node_boot ROOT: moltd on ROOT in the background (NODE_PID), and wait,
-# bounded, until molt status answers. Returns 1 if it never does.
+# bounded, until molt status answers (its text in NODE_STATUS). Returns 1
+# if it never does.
 node_boot() {
 	"$MOLTDBIN" --root "$1" 2>>"$T/moltd.log" &
 	NODE_PID=$!
@@ -68,12 +69,20 @@ node_boot() {
 
 node_wait() {
 	local i
-	for i in $(seq 200); do
-		"$MOLTBIN" --root "$1" status >/dev/null 2>&1 && return 0
-		kill -0 "$NODE_PID" 2>/dev/null || return 1
-		sleep 0.02
+	for i in $(seq 500); do
+		NODE_STATUS=$("$MOLTBIN" --root "$1" status 2>/dev/null) && return 0
+		alive "$NODE_PID" || return 1
+		sleep 0.01
 	done
 	return 1
+}
+
+# alive PID: PID runs (kill -0 also succeeds on a zombie not yet reaped)
+alive() {
+	local st
+	st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+	case $st in Z*) return 1 ;; esac
+	return 0
 }
 
 # Stop the node cleanly (molt stop) and wait for it.
