@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <check.h>
 
@@ -124,6 +125,47 @@ START_TEST(test_eval_dry_run_plans_and_changes_nothing)
 	expect_refused("[\"point_of_no_return\",[\"load\",[\"counter\","
 		       "\"brutal_purge\",\"brutal_purge\"]]]",
 		       MOLT_EINVAL, "no load_object_code");
+}
+END_TEST
+
+/* How many lines of the file at path hold pid, and how many others. */
+static void count_pids(const char *path, long pid, int *mine, int *others)
+{
+	FILE *f = fopen(path, "r");
+	long p;
+
+	*mine = *others = 0;
+	while (f && fscanf(f, "%ld", &p) == 1)
+		*(p == pid ? mine : others) += 1;
+	if (f)
+		fclose(f);
+}
+
+START_TEST(test_eval_dry_run_runs_no_code_of_the_new_version)
+{
+	char log[] = "/tmp/molt-ctor-XXXXXX";
+	int fd = mkstemp(log), mine, others;
+	molt_eval_report r;
+	molt_err err = MOLT_ERR_INIT;
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	setenv("MOLT_TEST_CTOR_LOG", log, 1);
+	/* the dry run reads 7.0.0's descriptor in molt-probe: its
+	 * constructor runs there, never in this process */
+	ck_assert_int_eq(upg_eval(rt, UPG_UP("7.0.0"), 1, &r, &err), MOLT_OK);
+	ck_assert_uint_eq(r.n_planned, N);
+	molt_eval_report_release(&r);
+	count_pids(log, (long)getpid(), &mine, &others);
+	ck_assert_int_eq(mine, 0);
+	ck_assert_int_eq(others, 1);
+	/* the real evaluation loads it here */
+	ck_assert_int_eq(upg_eval(rt, UPG_UP("7.0.0"), 0, &r, &err), MOLT_OK);
+	molt_eval_report_release(&r);
+	count_pids(log, (long)getpid(), &mine, &others);
+	ck_assert_int_eq(mine, 1);
+	unsetenv("MOLT_TEST_CTOR_LOG");
+	unlink(log);
 }
 END_TEST
 
@@ -458,6 +500,7 @@ Suite *eval_suite(void)
 	tcase_add_test(tc, test_eval_upgrades_every_counter_keeping_its_count);
 	tcase_add_test(tc, test_eval_up_then_down_keeps_every_count);
 	tcase_add_test(tc, test_eval_dry_run_plans_and_changes_nothing);
+	tcase_add_test(tc, test_eval_dry_run_runs_no_code_of_the_new_version);
 	tcase_add_test(tc, test_eval_checks_before_point_of_no_return);
 	tcase_add_test(tc, test_eval_runs_a_script_built_in_c);
 	tcase_add_test(tc, test_eval_json_errors_name_the_instruction);

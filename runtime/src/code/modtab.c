@@ -143,8 +143,8 @@ static int valid_name(const char *s)
 	return 1;
 }
 
-static int check_desc(const molt_module *d, const char *path,
-		      const char *expect, molt_err *err)
+int molt__desc_check(const molt_module *d, const char *path, const char *expect,
+		     molt_err *err)
 {
 	if (d->abi != MOLT_MODULE_ABI)
 		return molt_err_set(err, MOLT_EVERSION,
@@ -214,7 +214,7 @@ molt__version *molt__version_open(const char *path, const char *expect,
 		file_stem(path, stem, sizeof(stem));
 		expect = stem;
 	}
-	if (check_desc(d, path, expect, err) < 0)
+	if (molt__desc_check(d, path, expect, err) < 0)
 		goto out_close;
 	v = molt_calloc(1, sizeof(*v));
 	if (!v || !(v->path = molt_strdup(path))) {

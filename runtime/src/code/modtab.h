@@ -92,6 +92,18 @@ size_t molt__modtab_list(struct molt_runtime *rt, molt_module_info *out,
  */
 molt__version *molt__version_open(const char *path, const char *expect,
 				  molt_err *err);
+/*
+ * The same, but the descriptor is read by molt-probe in a child process
+ * (code/probe.c): nothing of the module runs here, not even its
+ * constructors. The version has no code: its callbacks are traps that
+ * log and fail. For a dry run, which only reads descriptors.
+ */
+molt__version *molt__version_probe(const char *path, const char *expect,
+				   molt_err *err);
+/* A descriptor's checks (ABI, behaviour, name, vsn, callbacks); path and
+ * expect (the module name it must have, or NULL) for messages. */
+int molt__desc_check(const molt_module *d, const char *path, const char *expect,
+		     molt_err *err);
 
 /*
  * For the upgrade engine (upgrade.c): set name's two slots to cur and old

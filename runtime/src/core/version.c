@@ -23,6 +23,8 @@ void molt__version_unref_n(molt__version *v, unsigned n)
 		molt_log(MOLT_LOG_DEBUG, "version", "unloading %s", v->path);
 		dlclose(v->handle);
 	}
+	if (v->free_desc)
+		v->free_desc(v->desc);
 	molt_free(v->path);
 	molt_free(v);
 }

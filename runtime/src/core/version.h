@@ -38,6 +38,10 @@ typedef struct molt__version {
 	const molt_module *desc;  /* the descriptor in that object */
 	struct molt__module *mod; /* its module in the table (code/) */
 	char *path;		  /* the .so it came from, or NULL */
+	void (*free_desc)(const molt_module *desc); /* frees desc with the
+						       version, or NULL (a
+						       probed descriptor:
+						       code/probe.c) */
 } molt__version;
 
 void molt__version_ref(molt__version *v);

@@ -143,7 +143,10 @@ static int stage_one(eval *ev, size_t i, const char *app, const char *vsn,
 			app, vsn,
 			ev->o->lib_dir ? ev->o->lib_dir : "(no lib dir)",
 			ev->o->search_path ? " or the search path" : "");
-	v = molt__version_open(path, mod, &e);
+	/* a dry run reads the descriptor in a child process: no code of the
+	 * new version (not even its constructors) runs in the node */
+	v = ev->o->dry_run ? molt__version_probe(path, mod, &e)
+			   : molt__version_open(path, mod, &e);
 	if (!v)
 		return molt__eval_err(ev, i, mod, 0, e.code, "%s", e.msg);
 	snprintf(ev->st[ev->n_st].name, 64, "%s", mod);
