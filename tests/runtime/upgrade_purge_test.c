@@ -174,8 +174,8 @@ Suite *upgrade_purge_suite(void)
 		test_purge_kills_lingering_and_supervisor_restarts_on_current);
 	tcase_add_test(
 		tc, test_suspend_finds_supervised_and_unsupervised_processes);
-	tcase_add_test(tc,
-		       test_load_moves_idle_processes_off_the_previous_old_code);
+	tcase_add_test(
+		tc, test_load_moves_idle_processes_off_the_previous_old_code);
 	tcase_add_test(tc, test_a_process_dying_mid_upgrade_counts_as_done);
 	suite_add_tcase(s, tc);
 	return s;
