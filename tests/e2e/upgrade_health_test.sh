@@ -12,7 +12,8 @@
 #     itself into the release (same pid, fresh processes), which is
 #     current, then permanent;
 #   - a node that crashes during the watch: molt run restarts it on the
-#     permanent release and molt upgrade reports it, exit 1.
+#     permanent release and molt upgrade reports it, exit 1;
+#   - a relup.json changed after the unpack: the install is refused.
 set -euo pipefail
 BUILD=$(cd "$1" && pwd)
 T=$(mktemp -d "${TMPDIR:-/tmp}/molt-health-XXXXXX")
@@ -120,6 +121,16 @@ grep -q 'the node restarted' <<<"$out" || fail "the restart is not reported: $ou
 up || fail "molt run did not bring the node back"
 "$MOLT" status | grep -q '^release     shop 1.1.0$' || fail "the node did not come back on 1.1.0"
 [ "$(status 1.1.3)" = unpacked ] || fail "1.1.3 is not unpacked after the crash: $("$MOLT" releases)"
+
+# --- a relup.json changed after the unpack is refused (manifest) ---
+cp "$R/releases/1.1.3/relup.json" "$T/relup.keep"
+printf ' ' >>"$R/releases/1.1.3/relup.json"
+rc=0
+out=$("$MOLT" install 1.1.3 2>&1) || rc=$?
+[ "$rc" = 1 ] && grep -q 'releases/1.1.3/relup.json: sha256' <<<"$out" ||
+	fail "a changed relup.json was not refused (exit $rc): $out"
+cp "$T/relup.keep" "$R/releases/1.1.3/relup.json"
+"$MOLT" status | grep -q '^release     shop 1.1.0$' || fail "the refused install changed the node"
 
 # --- 1.1.4: restart_new_emulator: a restart into the release ---
 pid=$("$MOLT" --json status | grep -o '"pid":[0-9]*' | cut -d: -f2)

@@ -23,13 +23,29 @@
 #include "relspec.h"
 #include "sup/sup.h"
 #include "upgrade/upgrade.h"
+#include "verify.h"
 
 #include "molt/banned.h"
 
 /* --- finding the script (OTP's do_get_rh_script) --- */
 
-/* releases/VSN/relup.json, parsed and checked; NULL in *out (and MOLT_OK)
- * when the file does not exist. */
+/* The relup.json of release vsn is the one its bundle brought: checked
+ * against releases/VSN/MANIFEST.sha256 before it is read. */
+static int relup_verified(const char *root, const char *vsn, const char *rel,
+			  molt_err *err)
+{
+	molt__manifest mf;
+	int rc;
+
+	if ((rc = molt__manifest_init(&mf, root, vsn, err)) < 0)
+		return rc;
+	rc = molt__manifest_check(&mf, rel, NULL, err);
+	molt__manifest_release(&mf);
+	return rc;
+}
+
+/* releases/VSN/relup.json, verified, parsed and checked; NULL in *out
+ * (and MOLT_OK) when the file does not exist. */
 static int read_relup(cJSON **out, const char *root, const char *vsn,
 		      molt_err *err)
 {
@@ -45,7 +61,9 @@ static int read_relup(cJSON **out, const char *root, const char *vsn,
 		rc = MOLT_OK;
 		goto out;
 	}
-	if (rc < 0)
+	if (rc < 0 ||
+	    (rc = relup_verified(root, vsn, path.ptr + strlen(root) + 1, err)) <
+		    0)
 		goto out;
 	*out = cJSON_ParseWithLength(text.ptr, text.len);
 	fmt = cJSON_GetStringValue(cJSON_GetObjectItem(*out, "format"));
