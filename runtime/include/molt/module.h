@@ -56,6 +56,22 @@ enum molt_msg_kind {
 	MOLT_MSG_REPLY = 7, /* handle_info: reply to molt_call_async; ref */
 	MOLT_MSG_TIMEOUT = 8, /* handle_info: molt_call_async got no reply
 				 in time; ref */
+	MOLT_MSG_TCP = 9,     /* handle_info: a socket event: tcp, sock
+				 (and listener, data, reason) */
+};
+
+/* A socket, as the runtime names it (0 is never one). */
+typedef uint64_t molt_sock;
+
+/* What a MOLT_MSG_TCP message says (msg->tcp). */
+enum molt_tcp_event {
+	MOLT_TCP_ACCEPTED = 1, /* sock: a new connection on listener, owned
+				  by this process, passive */
+	MOLT_TCP_DATA = 2,     /* data, len: bytes sock received */
+	MOLT_TCP_CLOSED = 3,   /* the peer closed sock; the socket is gone */
+	MOLT_TCP_ERROR = 4,    /* reason: what failed; the socket is gone */
+	MOLT_TCP_SENT = 5,     /* sock's send queue drained after a send was
+				  refused with MOLT_EBUSY: send again */
 };
 
 /* A message as a callback sees it. Borrowed: valid during the callback. */
@@ -66,6 +82,9 @@ typedef struct molt_msg {
 	const char *reason; /* exit reason for EXIT and DOWN, else NULL */
 	const void *data;   /* payload bytes (may be NULL when len is 0) */
 	size_t len;	    /* payload length */
+	int tcp;	    /* MOLT_MSG_TCP: enum molt_tcp_event, else 0 */
+	molt_sock sock;	    /* MOLT_MSG_TCP: the socket, else 0 */
+	molt_sock listener; /* MOLT_TCP_ACCEPTED: the listening socket */
 } molt_msg;
 
 /* Whom to answer: given to handle_call, may be kept to reply later. */
@@ -229,6 +248,59 @@ MOLT_MODULE_EXPORT void molt_logf(molt_ctx *ctx, int level, const char *fmt,
  * memory. Any callback may call it; the copy never changes afterwards.
  */
 MOLT_MODULE_EXPORT char *molt_app_env(molt_ctx *ctx, const char *key);
+
+/*
+ * --- TCP sockets (docs/modules.md, "Sockets") ---
+ *
+ * A socket belongs to one process, its owner: only the owner may use it,
+ * and the owner's exit closes it. Nothing blocks: the runtime's poller
+ * turns readiness into MOLT_MSG_TCP messages for the owner, which arrive
+ * in its mailbox like any message (so they wait while it is suspended for
+ * an upgrade, and its sockets stay open through the upgrade or its
+ * rollback). A socket is passive until molt_sock_active asks for events:
+ * then the poller delivers up to n of them (accepted connections or data)
+ * and the socket is passive again, so a slow process stops reading and
+ * TCP's flow control pushes back on the peer. Socket memory (its send
+ * queue) counts in the owner's heap bytes.
+ */
+
+/* Listen on addr ("127.0.0.1", "::1", "0.0.0.0", "::", or "localhost")
+ * and port (0: any free port; molt_sock_port says which), with backlog
+ * pending connections (0: 128). */
+MOLT_MODULE_EXPORT int molt_tcp_listen(molt_ctx *ctx, molt_sock *out,
+				       const char *addr, unsigned port,
+				       int backlog);
+/* The socket's local port, or a negative error. */
+MOLT_MODULE_EXPORT int molt_sock_port(molt_ctx *ctx, molt_sock s);
+/* Deliver up to n more events (accepts or data) for s; 0: none. */
+MOLT_MODULE_EXPORT int molt_sock_active(molt_ctx *ctx, molt_sock s, unsigned n);
+/*
+ * Send len bytes: what the kernel does not take now is queued in the
+ * runtime, in order, and sent as the peer reads. MOLT_EBUSY when the
+ * queue would pass its limit (MOLT_SO_SENDQ, 4 MiB by default): nothing
+ * is queued, and MOLT_TCP_SENT follows once the queue has drained.
+ * MOLT_ECLOSED if the connection is broken.
+ */
+MOLT_MODULE_EXPORT int molt_sock_send(molt_ctx *ctx, molt_sock s,
+				      const void *data, size_t len);
+/* Close s (queued bytes not yet sent are dropped). */
+MOLT_MODULE_EXPORT int molt_sock_close(molt_ctx *ctx, molt_sock s);
+/* Give s to process to (it then owns it; events go to it). */
+MOLT_MODULE_EXPORT int molt_sock_give(molt_ctx *ctx, molt_sock s, molt_pid to);
+
+/* Options for molt_sock_setopt. */
+enum molt_sock_opt {
+	MOLT_SO_NODELAY = 1,   /* TCP_NODELAY: 1 or 0 */
+	MOLT_SO_KEEPALIVE = 2, /* SO_KEEPALIVE: 1 or 0 */
+	MOLT_SO_RCVBUF = 3,    /* SO_RCVBUF bytes */
+	MOLT_SO_SNDBUF = 4,    /* SO_SNDBUF bytes */
+	MOLT_SO_SENDQ = 5,     /* the runtime's send queue limit, bytes */
+};
+MOLT_MODULE_EXPORT int molt_sock_setopt(molt_ctx *ctx, molt_sock s, int opt,
+					long value);
+/* "ADDR:PORT" of the peer (local: 0) or the local end (1) into buf. */
+MOLT_MODULE_EXPORT int molt_sock_name(molt_ctx *ctx, molt_sock s, int local,
+				      char *buf, size_t size);
 
 /* Monotonic milliseconds, for modules that keep time in their state. */
 MOLT_MODULE_EXPORT uint64_t molt_now_ms(void);

@@ -9,6 +9,7 @@
 #include "molt/log.h"
 
 #include "sched.h"
+#include "sock.h"
 #include "timer.h"
 #include "watch.h"
 
@@ -562,6 +563,8 @@ static void proc_exit(molt_runtime *rt, molt_proc *p, int run_terminate)
 	if (p->state && p->ver->desc->free_state)
 		p->ver->desc->free_state(&ctx, p->state);
 	molt__watch_pop(&sv);
+	/* before the heap: a socket's bytes are counted in it */
+	molt__socks_owner_exit(rt, p);
 	heap_reclaim(p);
 	molt__spin_lock(&p->lock);
 	links = p->links;
@@ -690,8 +693,18 @@ static void dispatch(molt_runtime *rt, molt_proc *p, molt__msg *m)
 	molt_ctx ctx = {rt, p, p->ver};
 	molt_msg msg = {
 		m->kind, m->from, m->ref, m->reason, m->len ? m->data : NULL,
-		m->len};
+		m->len,	 0,	  0,	  0};
 	int rc = 0;
+
+	if (m->kind == MOLT_MSG_TCP) {
+		/* sock.c's layout: event in flags, socket in ref, an
+		 * ACCEPTED's listener in from */
+		msg.tcp = m->flags;
+		msg.sock = m->ref;
+		msg.listener = m->from;
+		msg.from = 0;
+		msg.ref = 0;
+	}
 
 	/* single writer: a relaxed load and store, no locked add */
 	atomic_store_explicit(

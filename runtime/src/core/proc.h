@@ -107,6 +107,7 @@ typedef struct molt_proc {
 	molt__hblock *heap;	    /* molt_proc_alloc blocks */
 	_Atomic size_t heap_bytes;  /* bytes in them; relaxed: ps reads it */
 	molt__link *links;	    /* (L) links and monitors */
+	struct molt__sock *socks;   /* (L) the sockets it owns (sock.c) */
 	struct molt__lidx *lidx;    /* (L) index of links, NULL while small */
 	char *name;		    /* registered name (registry lock) */
 	char *stop_reason;	    /* set by molt_stop/molt_crash */

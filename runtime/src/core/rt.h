@@ -49,6 +49,7 @@ struct molt_proc;
 struct molt__ext;
 struct molt__modtab;
 struct molt__apps;
+struct molt__socks;
 
 /* What core asks of the layers above it (set by node.c). */
 typedef struct molt__hooks {
@@ -80,9 +81,10 @@ struct molt_runtime {
 	/* the application controller (rel/): NULL until a release boots;
 	 * set once (release store, acquire loads), freed with rt */
 	_Atomic(struct molt__apps *) apps;
-	molt__scheds sched;  /* schedulers and run queues */
-	molt__timers timers; /* the timer thread */
-	molt__watch watch;   /* the callback watchdog */
+	struct molt__socks *socks; /* TCP sockets and their poller (sock.c) */
+	molt__scheds sched;	   /* schedulers and run queues */
+	molt__timers timers;	   /* the timer thread */
+	molt__watch watch;	   /* the callback watchdog */
 
 	/* registry of names: a list, under reg_mu */
 	pthread_mutex_t reg_mu;	  /* guards reg */

@@ -13,6 +13,7 @@
 
 #include "proc.h"
 #include "rt.h"
+#include "sock.h"
 #include "watch.h"
 
 #include "molt/banned.h"
@@ -121,7 +122,7 @@ int molt__rt_new(molt_runtime **out, const molt_runtime_options *opts,
 	pthread_mutex_init(&rt->ext_mu, NULL);
 	pthread_cond_init(&rt->exit_cv, NULL);
 	if (molt__sched_init(rt) < 0 || molt__timer_init(rt) < 0 ||
-	    molt__watch_init(rt) < 0) {
+	    molt__watch_init(rt) < 0 || molt__socks_init(rt) < 0) {
 		molt__rt_free(rt);
 		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
 	}
@@ -144,6 +145,10 @@ int molt_runtime_start(molt_runtime *rt, molt_err *err)
 	if (molt__watch_start(rt) < 0)
 		molt_log(MOLT_LOG_WARN, "runtime",
 			 "cannot start the watchdog: callbacks are not timed");
+	if (molt__socks_start(rt) < 0)
+		molt_log(MOLT_LOG_WARN, "runtime",
+			 "cannot start the socket poller: sockets get no "
+			 "events");
 	atomic_store(&rt->started, 1);
 	if (rt->opts.deterministic)
 		molt_log(MOLT_LOG_INFO, "runtime",
@@ -209,6 +214,8 @@ int molt_runtime_shutdown(molt_runtime *rt, uint32_t timeout_ms)
 			signal_all(rt, "kill", MOLT__MSGF_KILL);
 			wait_none_live(rt, 5000);
 		}
+		/* every owner has exited: no socket is left to poll */
+		molt__socks_stop(rt);
 		molt__sched_stop(rt);
 		molt__timer_stop(rt);
 		/* last: it watches callbacks to the end */
@@ -241,6 +248,7 @@ void molt__rt_free(molt_runtime *rt)
 	molt__timer_release(rt);
 	molt__sched_release(rt);
 	molt__watch_release(rt);
+	molt__socks_free(rt);
 	pthread_mutex_destroy(&rt->tbl_mu);
 	pthread_cond_destroy(&rt->live_cv);
 	pthread_mutex_destroy(&rt->reg_mu);

@@ -1,0 +1,794 @@
+/* TCP sockets owned by processes: the table, the poller, module.h's calls. */
+#include "sock.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "molt/common.h"
+#include "molt/log.h"
+
+#include "mailbox.h"
+#include "proc.h"
+#include "rt.h"
+
+#include "molt/banned.h"
+
+#define READ_CHUNK   (64 * 1024)	/* bytes per data event, at most */
+#define SENDQ_DFLT   (4u * 1024 * 1024) /* default send queue limit */
+#define SOCK_CHARGE  256		/* what a socket costs its owner */
+#define POLL_EVENTS  256
+#define BACKLOG_DFLT 128
+
+/* --- the table --- */
+
+static molt_sock name_of(const molt__sock *s)
+{
+	uint32_t gen = atomic_load_explicit(&s->gen, memory_order_relaxed);
+
+	return (molt_sock)gen << 32 | (molt_sock)(s->idx + 1);
+}
+
+/* The socket named id, locked, or NULL (stale, free, or unknown). */
+static molt__sock *lookup(molt__socks *t, molt_sock id)
+{
+	uint32_t idx = (uint32_t)(id & 0xffffffffu);
+	molt__sock *s;
+
+	if (!idx)
+		return NULL;
+	pthread_mutex_lock(&t->mu);
+	s = idx <= t->cap ? t->slot[idx - 1] : NULL;
+	pthread_mutex_unlock(&t->mu);
+	if (!s)
+		return NULL;
+	pthread_mutex_lock(&s->mu);
+	if (s->fd < 0 || atomic_load_explicit(&s->gen, memory_order_relaxed) !=
+				 (uint32_t)(id >> 32)) {
+		pthread_mutex_unlock(&s->mu);
+		return NULL;
+	}
+	return s;
+}
+
+static int grow(molt__socks *t)
+{
+	uint32_t cap = t->cap ? 2 * t->cap : 64;
+	molt__sock **slot = molt_realloc(t->slot, cap * sizeof(*slot));
+
+	if (!slot)
+		return MOLT_ENOMEM;
+	t->slot = slot;
+	for (uint32_t i = t->cap; i < cap; i++) {
+		molt__sock *s = molt_calloc(1, sizeof(*s));
+
+		if (!s) {
+			t->cap = i;
+			return t->free_head ? MOLT_OK : MOLT_ENOMEM;
+		}
+		pthread_mutex_init(&s->mu, NULL);
+		s->idx = i;
+		s->fd = -1;
+		molt_buf_init(&s->out);
+		s->free_next = t->free_head;
+		t->free_head = i + 1;
+		t->slot[i] = s;
+	}
+	t->cap = cap;
+	return MOLT_OK;
+}
+
+/* A free slot for fd, locked, with a new generation; NULL if out of
+ * memory. */
+static molt__sock *sock_new(molt__socks *t, int fd, int listener,
+			    molt_pid owner)
+{
+	molt__sock *s;
+
+	pthread_mutex_lock(&t->mu);
+	if (!t->free_head && grow(t) < 0) {
+		pthread_mutex_unlock(&t->mu);
+		return NULL;
+	}
+	s = t->slot[t->free_head - 1];
+	t->free_head = s->free_next;
+	t->n++;
+	pthread_mutex_unlock(&t->mu);
+	pthread_mutex_lock(&s->mu);
+	atomic_fetch_add_explicit(&s->gen, 1, memory_order_relaxed);
+	s->fd = fd;
+	s->listener = listener;
+	s->active = 0;
+	s->refused = s->broken = 0;
+	s->owner = owner;
+	s->out_off = 0;
+	molt_buf_clear(&s->out);
+	s->sendq_max = SENDQ_DFLT;
+	s->charged = 0;
+	s->bytes_in = s->bytes_out = 0;
+	s->local[0] = s->peer[0] = 0;
+	return s;
+}
+
+static void slot_release(molt__socks *t, molt__sock *s)
+{
+	pthread_mutex_lock(&t->mu);
+	s->free_next = t->free_head;
+	t->free_head = s->idx + 1;
+	t->n--;
+	pthread_mutex_unlock(&t->mu);
+}
+
+/* --- owners: their lists and their heap bytes --- */
+
+/* Count what s holds in its owner's heap bytes (s->mu held). */
+static void charge(molt_runtime *rt, molt__sock *s)
+{
+	size_t now = s->fd < 0 ? 0 : SOCK_CHARGE + s->out.asize;
+	molt_proc *p = molt__proc_slot(rt, s->owner);
+
+	if (p && now > s->charged)
+		atomic_fetch_add_explicit(&p->heap_bytes, now - s->charged,
+					  memory_order_relaxed);
+	else if (p && now < s->charged)
+		atomic_fetch_sub_explicit(&p->heap_bytes, s->charged - now,
+					  memory_order_relaxed);
+	s->charged = now;
+}
+
+/* Put s on pid's list; 0 if pid is gone or exiting (s->mu held). */
+static int own(molt_runtime *rt, molt__sock *s, molt_pid pid)
+{
+	molt_proc *p = molt__proc_slot(rt, pid);
+	int ok;
+
+	if (!p)
+		return 0;
+	molt__spin_lock(&p->lock);
+	ok = p->pid == pid && p->status != MOLT__P_EXITING;
+	if (ok) {
+		s->oprev = NULL;
+		s->onext = p->socks;
+		if (p->socks)
+			p->socks->oprev = s;
+		p->socks = s;
+		s->owner = pid;
+	}
+	molt__spin_unlock(&p->lock);
+	return ok;
+}
+
+/* Take s off its owner's list (s->mu held). */
+static void disown(molt_runtime *rt, molt__sock *s)
+{
+	molt_proc *p = molt__proc_slot(rt, s->owner);
+
+	if (!p)
+		return;
+	molt__spin_lock(&p->lock);
+	if (p->pid == s->owner) {
+		if (s->oprev)
+			s->oprev->onext = s->onext;
+		else if (p->socks == s)
+			p->socks = s->onext;
+		if (s->onext)
+			s->onext->oprev = s->oprev;
+	}
+	s->onext = s->oprev = NULL;
+	molt__spin_unlock(&p->lock);
+}
+
+size_t molt__socks_count(const molt_proc *p)
+{
+	size_t n = 0;
+
+	for (const molt__sock *s = p->socks; s; s = s->onext)
+		n++;
+	return n;
+}
+
+/* --- closing, arming, delivering --- */
+
+/* Close s (s->mu held; the caller unlocks it, then calls slot_release
+ * if this returned 1). listed: s is still on its owner's list. */
+static int sock_close(molt_runtime *rt, molt__sock *s, int listed)
+{
+	if (s->fd < 0)
+		return 0;
+	if (listed)
+		disown(rt, s);
+	epoll_ctl(rt->socks->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+	close(s->fd);
+	s->fd = -1;
+	charge(rt, s);
+	molt_buf_release(&s->out);
+	s->out_off = 0;
+	/* every name of it is stale from here */
+	atomic_fetch_add_explicit(&s->gen, 1, memory_order_relaxed);
+	return 1;
+}
+
+/* Arm s for what it waits for now (s->mu held). */
+static void arm(molt_runtime *rt, molt__sock *s)
+{
+	struct epoll_event ev = {0};
+
+	ev.events = EPOLLONESHOT;
+	if (s->active)
+		ev.events |= EPOLLIN | EPOLLRDHUP;
+	if (s->out.len > s->out_off)
+		ev.events |= EPOLLOUT;
+	if (!(ev.events & (EPOLLIN | EPOLLOUT)))
+		return; /* one-shot: it stays disarmed */
+	ev.data.u64 = name_of(s);
+	if (epoll_ctl(rt->socks->epfd, EPOLL_CTL_MOD, s->fd, &ev) < 0)
+		molt_log(MOLT_LOG_WARN, "sock", "epoll_ctl: %s",
+			 strerror(errno));
+}
+
+/* A MOLT_MSG_TCP message for s's owner (s->mu held). The event goes in
+ * the message's flags, the socket in its ref, an ACCEPTED's listener in
+ * its from (proc.c's dispatch makes a molt_msg of them). */
+static void deliver(molt_runtime *rt, molt__sock *s, int event, molt_sock id,
+		    molt_sock listener, const void *data, size_t len,
+		    const char *reason)
+{
+	molt__msg *m =
+		molt__msg_new(MOLT_MSG_TCP, listener, id, data, len, reason);
+
+	if (!m) {
+		molt_log(MOLT_LOG_ERROR, "sock",
+			 "out of memory: a socket event for <%u.%u> is lost",
+			 (unsigned)s->owner, (unsigned)(s->owner >> 32));
+		return;
+	}
+	m->flags = (uint8_t)event;
+	molt__proc_deliver(rt, s->owner, m, 0);
+}
+
+static void addr_text(char *out, size_t size, const struct sockaddr *sa)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *a = (const void *)sa;
+
+		inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+		port = ntohs(a->sin_port);
+		snprintf(out, size, "%s:%u", host, port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const void *)sa;
+
+		inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+		port = ntohs(a->sin6_port);
+		snprintf(out, size, "[%s]:%u", host, port);
+	} else {
+		snprintf(out, size, "?");
+	}
+}
+
+static void names(molt__sock *s)
+{
+	struct sockaddr_storage a;
+	socklen_t len = sizeof(a);
+
+	if (getsockname(s->fd, (struct sockaddr *)&a, &len) == 0)
+		addr_text(s->local, sizeof(s->local), (struct sockaddr *)&a);
+	len = sizeof(a);
+	if (!s->listener &&
+	    getpeername(s->fd, (struct sockaddr *)&a, &len) == 0)
+		addr_text(s->peer, sizeof(s->peer), (struct sockaddr *)&a);
+}
+
+/* Register a new socket with the poller, disarmed (s->mu held). */
+static int watch_fd(molt_runtime *rt, molt__sock *s)
+{
+	struct epoll_event ev = {0};
+
+	ev.events = EPOLLONESHOT;
+	ev.data.u64 = name_of(s);
+	return epoll_ctl(rt->socks->epfd, EPOLL_CTL_ADD, s->fd, &ev);
+}
+
+/* --- the poller --- */
+
+/* Accept while the listener's owner wants connections (l->mu held). */
+static void accept_some(molt_runtime *rt, molt__sock *l)
+{
+	while (l->active) {
+		int fd = accept4(l->fd, NULL, NULL,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		molt__sock *c;
+
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR &&
+			    errno != ECONNABORTED)
+				molt_log(MOLT_LOG_WARN, "sock",
+					 "accept on %s: %s", l->local,
+					 strerror(errno));
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			return;
+		}
+		if (!(c = sock_new(rt->socks, fd, 0, l->owner))) {
+			close(fd);
+			molt_log(MOLT_LOG_ERROR, "sock",
+				 "out of memory: connection on %s dropped",
+				 l->local);
+			return;
+		}
+		names(c);
+		if (watch_fd(rt, c) < 0 || !own(rt, c, l->owner)) {
+			sock_close(rt, c, 0);
+			pthread_mutex_unlock(&c->mu);
+			slot_release(rt->socks, c);
+			return; /* the owner is gone: its exit closes l */
+		}
+		charge(rt, c);
+		deliver(rt, c, MOLT_TCP_ACCEPTED, name_of(c), name_of(l), NULL,
+			0, NULL);
+		pthread_mutex_unlock(&c->mu);
+		l->active--;
+	}
+}
+
+/* Send what the queue holds, as far as the kernel takes it. Returns 0,
+ * or an errno when the connection is broken (s->mu held). */
+static int flush(molt__sock *s)
+{
+	while (s->out.len > s->out_off) {
+		ssize_t n = send(s->fd, s->out.ptr + s->out_off,
+				 s->out.len - s->out_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == EAGAIN ? 0 : errno;
+		}
+		s->out_off += (size_t)n;
+		s->bytes_out += (uint64_t)n;
+	}
+	molt_buf_clear(&s->out);
+	s->out_off = 0;
+	return 0;
+}
+
+/* A connection's readiness; 1 if it was closed (s->mu held). */
+static int conn_ready(molt_runtime *rt, molt__sock *s, uint32_t ev, char *buf)
+{
+	int e;
+
+	if ((ev & EPOLLOUT) && (e = flush(s)) != 0) {
+		s->broken = 1;
+		deliver(rt, s, MOLT_TCP_ERROR, name_of(s), 0, NULL, 0,
+			strerror(e));
+		return sock_close(rt, s, 1);
+	}
+	if (s->refused && s->out.len == s->out_off) {
+		s->refused = 0;
+		deliver(rt, s, MOLT_TCP_SENT, name_of(s), 0, NULL, 0, NULL);
+	}
+	if (s->active && (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
+		ssize_t n = recv(s->fd, buf, READ_CHUNK, MSG_DONTWAIT);
+
+		if (n > 0) {
+			s->bytes_in += (uint64_t)n;
+			s->active--;
+			deliver(rt, s, MOLT_TCP_DATA, name_of(s), 0, buf,
+				(size_t)n, NULL);
+		} else if (n == 0) {
+			deliver(rt, s, MOLT_TCP_CLOSED, name_of(s), 0, NULL, 0,
+				NULL);
+			return sock_close(rt, s, 1);
+		} else if (errno != EAGAIN && errno != EINTR) {
+			deliver(rt, s, MOLT_TCP_ERROR, name_of(s), 0, NULL, 0,
+				strerror(errno));
+			return sock_close(rt, s, 1);
+		}
+	}
+	charge(rt, s);
+	return 0;
+}
+
+static void ready(molt_runtime *rt, molt_sock id, uint32_t ev, char *buf)
+{
+	molt__sock *s = lookup(rt->socks, id);
+	int closed = 0;
+
+	if (!s)
+		return; /* closed since: a stale event */
+	if (s->listener)
+		accept_some(rt, s);
+	else
+		closed = conn_ready(rt, s, ev, buf);
+	if (!closed)
+		arm(rt, s);
+	pthread_mutex_unlock(&s->mu);
+	if (closed)
+		slot_release(rt->socks, s);
+}
+
+static void *poll_main(void *arg)
+{
+	molt_runtime *rt = arg;
+	struct epoll_event ev[POLL_EVENTS];
+	char *buf = molt_malloc(READ_CHUNK);
+
+	if (!buf) {
+		molt_log(MOLT_LOG_ERROR, "sock",
+			 "out of memory: the poller cannot start");
+		return NULL;
+	}
+	for (;;) {
+		int n = epoll_wait(rt->socks->epfd, ev, POLL_EVENTS, -1);
+
+		if (n < 0 && errno != EINTR)
+			break;
+		for (int i = 0; i < n; i++) {
+			if (ev[i].data.u64 == 0) {
+				molt_free(buf);
+				return NULL; /* the wake eventfd: stop */
+			}
+			ready(rt, ev[i].data.u64, ev[i].events, buf);
+		}
+	}
+	molt_free(buf);
+	return NULL;
+}
+
+int molt__socks_init(molt_runtime *rt)
+{
+	molt__socks *t = molt_calloc(1, sizeof(*t));
+	struct epoll_event ev = {0};
+
+	if (!t)
+		return MOLT_ENOMEM;
+	pthread_mutex_init(&t->mu, NULL);
+	t->epfd = epoll_create1(EPOLL_CLOEXEC);
+	t->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ev.events = EPOLLIN;
+	ev.data.u64 = 0;
+	if (t->epfd < 0 || t->wake < 0 ||
+	    epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->wake, &ev) < 0) {
+		if (t->epfd >= 0)
+			close(t->epfd);
+		if (t->wake >= 0)
+			close(t->wake);
+		pthread_mutex_destroy(&t->mu);
+		molt_free(t);
+		return MOLT_EIO;
+	}
+	rt->socks = t;
+	return MOLT_OK;
+}
+
+int molt__socks_start(molt_runtime *rt)
+{
+	molt__socks *t = rt->socks;
+
+	if (pthread_create(&t->thread, NULL, poll_main, rt) != 0)
+		return MOLT_EIO;
+	t->running = 1;
+	return MOLT_OK;
+}
+
+void molt__socks_stop(molt_runtime *rt)
+{
+	molt__socks *t = rt->socks;
+	uint64_t one = 1;
+
+	if (!t || !t->running)
+		return;
+	if (write(t->wake, &one, sizeof(one)) < 0)
+		molt_log(MOLT_LOG_WARN, "sock", "cannot wake the poller: %s",
+			 strerror(errno));
+	pthread_join(t->thread, NULL);
+	t->running = 0;
+}
+
+void molt__socks_free(molt_runtime *rt)
+{
+	molt__socks *t = rt->socks;
+
+	if (!t)
+		return;
+	molt__socks_stop(rt);
+	for (uint32_t i = 0; i < t->cap; i++) {
+		molt__sock *s = t->slot[i];
+
+		if (s->fd >= 0)
+			close(s->fd); /* every owner has exited: unlisted */
+		molt_buf_release(&s->out);
+		pthread_mutex_destroy(&s->mu);
+		molt_free(s);
+	}
+	molt_free(t->slot);
+	close(t->epfd);
+	close(t->wake);
+	pthread_mutex_destroy(&t->mu);
+	molt_free(t);
+	rt->socks = NULL;
+}
+
+#define EXIT_BATCH 64
+
+/* Take up to EXIT_BATCH of p's sockets off its list, their links cleared
+ * under p's lock (a disown racing with us then finds nothing to unlink);
+ * returns how many. */
+static size_t take_some(molt_proc *p, molt_sock *ids)
+{
+	size_t n = 0;
+
+	molt__spin_lock(&p->lock);
+	while (p->socks && n < EXIT_BATCH) {
+		molt__sock *s = p->socks;
+
+		p->socks = s->onext;
+		s->onext = s->oprev = NULL;
+		/* the name may be stale by the time it is used: lookup checks
+		 */
+		ids[n++] = name_of(s);
+	}
+	if (p->socks)
+		p->socks->oprev = NULL;
+	molt__spin_unlock(&p->lock);
+	return n;
+}
+
+void molt__socks_owner_exit(molt_runtime *rt, molt_proc *p)
+{
+	molt_sock ids[EXIT_BATCH];
+	molt_pid pid = p->pid;
+	size_t n;
+
+	while ((n = take_some(p, ids)) > 0)
+		for (size_t i = 0; i < n; i++) {
+			molt__sock *s = lookup(rt->socks, ids[i]);
+			int closed;
+
+			if (!s)
+				continue;
+			closed = s->owner == pid && sock_close(rt, s, 0);
+			pthread_mutex_unlock(&s->mu);
+			if (closed)
+				slot_release(rt->socks, s);
+		}
+}
+
+/* --- module.h --- */
+
+/* s named by id, locked, if the calling process owns it; else NULL with
+ * *rc the error. */
+static molt__sock *mine(molt_ctx *ctx, molt_sock id, int *rc)
+{
+	molt__sock *s;
+
+	if (!ctx || !ctx->p) {
+		*rc = MOLT_EINVAL; /* only a process owns sockets */
+		return NULL;
+	}
+	if (!(s = lookup(ctx->rt->socks, id))) {
+		*rc = MOLT_ECLOSED;
+		return NULL;
+	}
+	if (s->owner != ctx->p->pid) {
+		pthread_mutex_unlock(&s->mu);
+		*rc = MOLT_EINVAL;
+		return NULL;
+	}
+	return s;
+}
+
+static int parse_addr(struct sockaddr_storage *sa, socklen_t *len,
+		      const char *addr, unsigned port)
+{
+	struct sockaddr_in *a4 = (void *)sa;
+	struct sockaddr_in6 *a6 = (void *)sa;
+
+	memset(sa, 0, sizeof(*sa));
+	if (!addr || strcmp(addr, "localhost") == 0)
+		addr = "127.0.0.1";
+	if (inet_pton(AF_INET, addr, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons((uint16_t)port);
+		*len = sizeof(*a4);
+		return MOLT_OK;
+	}
+	if (inet_pton(AF_INET6, addr, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*a6);
+		return MOLT_OK;
+	}
+	return MOLT_EINVAL;
+}
+
+int molt_tcp_listen(molt_ctx *ctx, molt_sock *out, const char *addr,
+		    unsigned port, int backlog)
+{
+	struct sockaddr_storage sa;
+	socklen_t len;
+	molt__sock *s;
+	int fd, one = 1;
+
+	if (!ctx || !ctx->p || !out || port > 65535)
+		return MOLT_EINVAL;
+	if (parse_addr(&sa, &len, addr, port) < 0)
+		return MOLT_EINVAL;
+	fd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
+	if (fd < 0)
+		return MOLT_EIO;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sa, len) < 0 ||
+	    listen(fd, backlog > 0 ? backlog : BACKLOG_DFLT) < 0) {
+		int e = errno;
+
+		close(fd);
+		return e == EADDRINUSE ? MOLT_EBUSY : MOLT_EIO;
+	}
+	if (!(s = sock_new(ctx->rt->socks, fd, 1, ctx->p->pid))) {
+		close(fd);
+		return MOLT_ENOMEM;
+	}
+	names(s);
+	if (watch_fd(ctx->rt, s) < 0 || !own(ctx->rt, s, ctx->p->pid)) {
+		sock_close(ctx->rt, s, 0);
+		pthread_mutex_unlock(&s->mu);
+		slot_release(ctx->rt->socks, s);
+		return MOLT_EIO;
+	}
+	charge(ctx->rt, s);
+	*out = name_of(s);
+	pthread_mutex_unlock(&s->mu);
+	return MOLT_OK;
+}
+
+int molt_sock_port(molt_ctx *ctx, molt_sock id)
+{
+	struct sockaddr_storage a;
+	socklen_t len = sizeof(a);
+	int rc = MOLT_OK;
+	molt__sock *s = mine(ctx, id, &rc);
+
+	if (!s)
+		return rc;
+	if (getsockname(s->fd, (struct sockaddr *)&a, &len) < 0)
+		rc = MOLT_EIO;
+	else if (a.ss_family == AF_INET)
+		rc = ntohs(((struct sockaddr_in *)&a)->sin_port);
+	else
+		rc = ntohs(((struct sockaddr_in6 *)&a)->sin6_port);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+int molt_sock_active(molt_ctx *ctx, molt_sock id, unsigned n)
+{
+	int rc = MOLT_OK;
+	molt__sock *s = mine(ctx, id, &rc);
+
+	if (!s)
+		return rc;
+	s->active = n;
+	arm(ctx->rt, s);
+	pthread_mutex_unlock(&s->mu);
+	return MOLT_OK;
+}
+
+int molt_sock_send(molt_ctx *ctx, molt_sock id, const void *data, size_t len)
+{
+	int rc = MOLT_OK, e;
+	molt__sock *s = mine(ctx, id, &rc);
+
+	if (!s)
+		return rc;
+	if (s->listener || s->broken) {
+		pthread_mutex_unlock(&s->mu);
+		return s->listener ? MOLT_EINVAL : MOLT_ECLOSED;
+	}
+	if (s->out.len - s->out_off + len > s->sendq_max) {
+		s->refused = 1;
+		arm(ctx->rt, s);
+		pthread_mutex_unlock(&s->mu);
+		return MOLT_EBUSY;
+	}
+	if (molt_buf_put(&s->out, data, len) < 0) {
+		pthread_mutex_unlock(&s->mu);
+		return MOLT_ENOMEM;
+	}
+	if ((e = flush(s)) != 0) {
+		s->broken = 1;
+		rc = MOLT_ECLOSED;
+	}
+	charge(ctx->rt, s);
+	arm(ctx->rt, s);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+int molt_sock_close(molt_ctx *ctx, molt_sock id)
+{
+	int rc = MOLT_OK, closed;
+	molt__sock *s = mine(ctx, id, &rc);
+
+	if (!s)
+		return rc;
+	closed = sock_close(ctx->rt, s, 1);
+	pthread_mutex_unlock(&s->mu);
+	if (closed)
+		slot_release(ctx->rt->socks, s);
+	return MOLT_OK;
+}
+
+int molt_sock_give(molt_ctx *ctx, molt_sock id, molt_pid to)
+{
+	int rc = MOLT_OK;
+	molt__sock *s = mine(ctx, id, &rc);
+
+	if (!s)
+		return rc;
+	if (to != s->owner) {
+		/* the charge moves with the socket */
+		atomic_fetch_sub_explicit(&ctx->p->heap_bytes, s->charged,
+					  memory_order_relaxed);
+		s->charged = 0;
+		disown(ctx->rt, s);
+		if (!own(ctx->rt, s, to)) {
+			/* the receiver is gone: it stays ours */
+			own(ctx->rt, s, ctx->p->pid);
+			rc = MOLT_ECLOSED;
+		}
+		charge(ctx->rt, s);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+int molt_sock_setopt(molt_ctx *ctx, molt_sock id, int opt, long value)
+{
+	int rc = MOLT_OK, v = (int)value;
+	molt__sock *s = mine(ctx, id, &rc);
+
+	if (!s)
+		return rc;
+	if (value < 0 || value > (1L << 30))
+		rc = MOLT_EINVAL;
+	else if (opt == MOLT_SO_NODELAY)
+		rc = setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &v, sizeof(v));
+	else if (opt == MOLT_SO_KEEPALIVE)
+		rc = setsockopt(s->fd, SOL_SOCKET, SO_KEEPALIVE, &v, sizeof(v));
+	else if (opt == MOLT_SO_RCVBUF)
+		rc = setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
+	else if (opt == MOLT_SO_SNDBUF)
+		rc = setsockopt(s->fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+	else if (opt == MOLT_SO_SENDQ)
+		s->sendq_max = (size_t)value;
+	else
+		rc = MOLT_EINVAL;
+	pthread_mutex_unlock(&s->mu);
+	return rc < 0 && rc != MOLT_EINVAL ? MOLT_EIO : rc;
+}
+
+int molt_sock_name(molt_ctx *ctx, molt_sock id, int local, char *buf,
+		   size_t size)
+{
+	int rc = MOLT_OK;
+	molt__sock *s = mine(ctx, id, &rc);
+
+	if (!s)
+		return rc;
+	snprintf(buf, size, "%s", local ? s->local : s->peer);
+	pthread_mutex_unlock(&s->mu);
+	return MOLT_OK;
+}
