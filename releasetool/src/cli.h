@@ -52,6 +52,7 @@ typedef int (*molt_cmd_fn)(molt_cli *cli, int argc, char **argv);
 /* control socket (cmd_ctl.c) */
 int molt__cmd_status(molt_cli *cli, int argc, char **argv);
 int molt__cmd_ps(molt_cli *cli, int argc, char **argv);
+int molt__cmd_sockets(molt_cli *cli, int argc, char **argv);
 int molt__cmd_call(molt_cli *cli, int argc, char **argv);
 int molt__cmd_cast(molt_cli *cli, int argc, char **argv);
 int molt__cmd_stop(molt_cli *cli, int argc, char **argv);

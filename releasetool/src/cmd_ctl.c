@@ -87,18 +87,47 @@ int molt__cmd_ps(molt_cli *cli, int argc, char **argv)
 	rc = molt__ctlclient_verb(cli, request("ps"), &r, CTL_TIMEOUT);
 	if (!r)
 		return rc;
-	printf("%-12s %-12s %-12s %-8s %6s %8s %10s %s\n", "PID", "NAME",
-	       "MODULE", "VSN", "QUEUE", "HEAP", "MESSAGES", "FLAGS");
+	printf("%-12s %-12s %-12s %-8s %6s %8s %10s %5s %s\n", "PID", "NAME",
+	       "MODULE", "VSN", "QUEUE", "HEAP", "MESSAGES", "SOCKS", "FLAGS");
 	cJSON_ArrayForEach(p, cJSON_GetObjectItem(r, "processes"))
 	{
 		int old = cJSON_IsTrue(cJSON_GetObjectItem(p, "old_code"));
 		int susp = cJSON_IsTrue(cJSON_GetObjectItem(p, "suspended"));
 
-		printf("%-12s %-12s %-12s %-8s %6.0f %8.0f %10.0f %s%s\n",
+		printf("%-12s %-12s %-12s %-8s %6.0f %8.0f %10.0f %5.0f %s%s\n",
 		       str(p, "pid"), *str(p, "name") ? str(p, "name") : "-",
 		       str(p, "module"), str(p, "vsn"), num(p, "queue"),
 		       num(p, "heap_bytes"), num(p, "reductions"),
-		       old ? "old " : "", susp ? "suspended" : "");
+		       num(p, "sockets"), old ? "old " : "",
+		       susp ? "suspended" : "");
+	}
+	cJSON_Delete(r);
+	return rc;
+}
+
+int molt__cmd_sockets(molt_cli *cli, int argc, char **argv)
+{
+	const cJSON *s;
+	cJSON *r;
+	int rc;
+
+	(void)argv;
+	if (argc != 1)
+		return molt__cli_usage(cli, "usage: sockets");
+	rc = molt__ctlclient_verb(cli, request("sockets"), &r, CTL_TIMEOUT);
+	if (!r)
+		return rc;
+	printf("%-14s %-12s %-6s %-24s %-24s %6s %8s %12s %12s\n", "SOCK",
+	       "OWNER", "KIND", "LOCAL", "PEER", "ACTIVE", "QUEUED", "IN",
+	       "OUT");
+	cJSON_ArrayForEach(s, cJSON_GetObjectItem(r, "sockets"))
+	{
+		printf("%-14s %-12s %-6s %-24s %-24s %6.0f %8.0f %12.0f "
+		       "%12.0f\n",
+		       str(s, "sock"), str(s, "owner"), str(s, "kind"),
+		       str(s, "local"), *str(s, "peer") ? str(s, "peer") : "-",
+		       num(s, "active"), num(s, "queued"), num(s, "bytes_in"),
+		       num(s, "bytes_out"));
 	}
 	cJSON_Delete(r);
 	return rc;

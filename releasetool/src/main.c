@@ -20,6 +20,7 @@ struct verb {
 static const struct verb verbs[] = {
 	{"status", molt__cmd_status, "show the node: release, uptime, counts"},
 	{"ps", molt__cmd_ps, "list processes"},
+	{"sockets", molt__cmd_sockets, "list TCP sockets and their owners"},
 	{"call", molt__cmd_call, "call NAME|PID PAYLOAD and print the reply"},
 	{"cast", molt__cmd_cast, "cast NAME|PID PAYLOAD"},
 	{"stop", molt__cmd_stop, "stop the node cleanly"},

@@ -216,9 +216,29 @@ typedef struct molt_proc_info {
 	int suspended;	     /* 1 if suspended */
 	int trap_exit;	     /* 1 if trapping exits */
 	size_t queue_len;    /* ordinary messages waiting */
-	size_t heap_bytes;   /* bytes held through molt_proc_alloc */
+	size_t heap_bytes;   /* bytes held through molt_proc_alloc, and by
+				its sockets */
 	uint64_t reductions; /* messages handled so far */
+	size_t sockets;	     /* sockets it owns */
 } molt_proc_info;
+
+/* One TCP socket (molt_runtime_sockets). */
+typedef struct molt_sock_info {
+	molt_sock sock;	    /* its name */
+	molt_pid owner;	    /* the process that owns it */
+	int listener;	    /* 1: a listening socket */
+	char local[64];	    /* "ADDR:PORT" */
+	char peer[64];	    /* "ADDR:PORT", "" for a listener */
+	unsigned active;    /* events its owner still asked for */
+	size_t queued;	    /* bytes waiting in its send queue */
+	uint64_t bytes_in;  /* received so far */
+	uint64_t bytes_out; /* sent so far */
+} molt_sock_info;
+
+/* Fill out[0..max) with the node's sockets; returns their number (may be
+ * > max). A snapshot: sockets come and go meanwhile. Any thread. */
+MOLT_API size_t molt_runtime_sockets(molt_runtime *rt, molt_sock_info *out,
+				     size_t max);
 
 /* Fill out[0..max) with live processes; returns the total (may be >
  * max). */

@@ -879,6 +879,7 @@ int molt__proc_info(molt_runtime *rt, molt_proc *p, molt_pid pid,
 	out->suspended = molt__pf_has(p, MOLT__PF_SUSPENDED);
 	out->trap_exit = molt__pf_has(p, MOLT__PF_TRAP);
 	out->queue_len = p->mbox.len;
+	out->sockets = molt__socks_count(p);
 	out->heap_bytes =
 		atomic_load_explicit(&p->heap_bytes, memory_order_relaxed);
 	out->reductions =

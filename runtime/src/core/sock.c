@@ -15,6 +15,7 @@
 
 #include "molt/common.h"
 #include "molt/log.h"
+#include "molt/runtime.h"
 
 #include "mailbox.h"
 #include "proc.h"
@@ -358,7 +359,11 @@ static int flush(molt__sock *s)
 		s->out_off += (size_t)n;
 		s->bytes_out += (uint64_t)n;
 	}
-	molt_buf_clear(&s->out);
+	/* a big queue drained: give its memory back */
+	if (s->out.asize > READ_CHUNK)
+		molt_buf_release(&s->out);
+	else
+		molt_buf_clear(&s->out);
 	s->out_off = 0;
 	return 0;
 }
@@ -791,4 +796,41 @@ int molt_sock_name(molt_ctx *ctx, molt_sock id, int local, char *buf,
 	snprintf(buf, size, "%s", local ? s->local : s->peer);
 	pthread_mutex_unlock(&s->mu);
 	return MOLT_OK;
+}
+
+/* --- runtime.h --- */
+
+size_t molt_runtime_sockets(molt_runtime *rt, molt_sock_info *out, size_t max)
+{
+	molt__socks *t = rt->socks;
+	size_t n = 0;
+	uint32_t cap;
+
+	pthread_mutex_lock(&t->mu);
+	cap = t->cap;
+	pthread_mutex_unlock(&t->mu);
+	for (uint32_t i = 0; i < cap; i++) {
+		molt__sock *s;
+
+		pthread_mutex_lock(&t->mu);
+		s = t->slot[i];
+		pthread_mutex_unlock(&t->mu);
+		pthread_mutex_lock(&s->mu);
+		if (s->fd >= 0 && n < max) {
+			molt_sock_info *o = &out[n];
+
+			o->sock = name_of(s);
+			o->owner = s->owner;
+			o->listener = s->listener;
+			snprintf(o->local, sizeof(o->local), "%s", s->local);
+			snprintf(o->peer, sizeof(o->peer), "%s", s->peer);
+			o->active = s->active;
+			o->queued = s->out.len - s->out_off;
+			o->bytes_in = s->bytes_in;
+			o->bytes_out = s->bytes_out;
+		}
+		n += s->fd >= 0;
+		pthread_mutex_unlock(&s->mu);
+	}
+	return n;
 }

@@ -117,6 +117,7 @@ static void add_proc(cJSON *arr, const molt_proc_info *pi)
 	cJSON_AddNumberToObject(o, "queue", (double)pi->queue_len);
 	cJSON_AddNumberToObject(o, "heap_bytes", (double)pi->heap_bytes);
 	cJSON_AddNumberToObject(o, "reductions", (double)pi->reductions);
+	cJSON_AddNumberToObject(o, "sockets", (double)pi->sockets);
 	cJSON_AddItemToArray(arr, o);
 }
 
@@ -367,6 +368,44 @@ static int op_permanent(molt__ctl_req *r, molt_err *err)
 	return molt__ctl_permanent(r->ctl->rt, r->json, r->reply, err);
 }
 
+/* Every socket of the node: {"sockets":[{"sock","owner","kind","local",
+ * "peer","active","queued","bytes_in","bytes_out"}...],"count":N}. */
+static int op_sockets(molt__ctl_req *r, molt_err *err)
+{
+	size_t n = molt_runtime_sockets(r->ctl->rt, NULL, 0), cap = n + 64;
+	molt_sock_info *si = molt_calloc(cap, sizeof(*si));
+	cJSON *arr;
+	char pb[32], id[32];
+
+	if (!si)
+		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
+	n = molt_runtime_sockets(r->ctl->rt, si, cap);
+	arr = cJSON_AddArrayToObject(r->reply, "sockets");
+	for (size_t i = 0; arr && i < n && i < cap; i++) {
+		cJSON *o = cJSON_CreateObject();
+
+		snprintf(id, sizeof(id), "#%u.%u",
+			 (unsigned)(si[i].sock & 0xffffffffu),
+			 (unsigned)(si[i].sock >> 32));
+		cJSON_AddStringToObject(o, "sock", id);
+		cJSON_AddStringToObject(o, "owner",
+					molt_pid_format(si[i].owner, pb, 32));
+		cJSON_AddStringToObject(o, "kind",
+					si[i].listener ? "listen" : "conn");
+		cJSON_AddStringToObject(o, "local", si[i].local);
+		cJSON_AddStringToObject(o, "peer", si[i].peer);
+		cJSON_AddNumberToObject(o, "active", si[i].active);
+		cJSON_AddNumberToObject(o, "queued", (double)si[i].queued);
+		cJSON_AddNumberToObject(o, "bytes_in", (double)si[i].bytes_in);
+		cJSON_AddNumberToObject(o, "bytes_out",
+					(double)si[i].bytes_out);
+		cJSON_AddItemToArray(arr, o);
+	}
+	cJSON_AddNumberToObject(r->reply, "count", (double)n);
+	molt_free(si);
+	return MOLT_OK;
+}
+
 /*
  * The op table. To add an op: write `static int op_x(molt__ctl_req *r, molt_err
  * *err)` that adds fields to r->reply and returns MOLT_OK, a negative
@@ -374,21 +413,14 @@ static int op_permanent(molt__ctl_req *r, molt_err *err)
  * Columns: name, function, threaded, served on the reserved slot.
  */
 static const molt__ctl_op ops[] = {
-	{"status", op_status, 0, 1},
-	{"ps", op_ps, 0, 0},
-	{"call", op_call, 0, 0},
-	{"cast", op_cast, 0, 0},
-	{"stop", op_stop, 0, 1},
-	{"modules", op_modules, 0, 0},
-	{"load", op_load, 1, 0},
-	{"purge", op_purge, 0, 0},
-	{"soft_purge", op_soft_purge, 0, 0},
-	{"delete", op_delete, 0, 0},
-	{"get_state", op_get_state, 1, 0},
-	{"eval", op_eval, 1, 0},
-	{"install", op_install, 1, 0},
-	{"rollback", op_rollback, 1, 0},
-	{"permanent", op_permanent, 1, 0},
+	{"status", op_status, 0, 1},	 {"ps", op_ps, 0, 0},
+	{"sockets", op_sockets, 0, 0},	 {"call", op_call, 0, 0},
+	{"cast", op_cast, 0, 0},	 {"stop", op_stop, 0, 1},
+	{"modules", op_modules, 0, 0},	 {"load", op_load, 1, 0},
+	{"purge", op_purge, 0, 0},	 {"soft_purge", op_soft_purge, 0, 0},
+	{"delete", op_delete, 0, 0},	 {"get_state", op_get_state, 1, 0},
+	{"eval", op_eval, 1, 0},	 {"install", op_install, 1, 0},
+	{"rollback", op_rollback, 1, 0}, {"permanent", op_permanent, 1, 0},
 };
 
 const molt__ctl_op *molt__ctl_find_op(const char *name)
