@@ -52,6 +52,9 @@ enum molt__pstatus {
 #define MOLT__PF_NONAME                                                        \
 	0x40u /* exit began: no name (set, tested under                        \
 	       * the registry lock) */
+#define MOLT__PF_NOSOCK                                                        \
+	0x80u /* exit began: it takes no more sockets (set,                    \
+	       * tested under the lock: sock.c) */
 
 /* The exit reason when copying the real one failed: static, never freed
  * (stop_reason stays NULL and MOLT__PF_NOMEM says why). */

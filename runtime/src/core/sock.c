@@ -154,7 +154,8 @@ static int own(molt_runtime *rt, molt__sock *s, molt_pid pid)
 	if (!p)
 		return 0;
 	molt__spin_lock(&p->lock);
-	ok = p->pid == pid && p->status != MOLT__P_EXITING;
+	ok = p->pid == pid && p->status != MOLT__P_EXITING &&
+	     !molt__pf_has(p, MOLT__PF_NOSOCK);
 	if (ok) {
 		s->oprev = NULL;
 		s->onext = p->socks;
@@ -535,6 +536,8 @@ static size_t take_some(molt_proc *p, molt_sock *ids)
 	size_t n = 0;
 
 	molt__spin_lock(&p->lock);
+	/* from here an accept or a give to p closes the socket instead */
+	molt__pf_set(p, MOLT__PF_NOSOCK);
 	while (p->socks && n < EXIT_BATCH) {
 		molt__sock *s = p->socks;
 
