@@ -1,10 +1,12 @@
 # Thin wrapper: install what is missing, configure, build, then run.
 # The real build is CMake (CMakeLists.txt); see README.md.
 
-# erlang-base: the appup differential tests compare with OTP's own systools.
+# erlang-base: the appup differential tests compare with OTP's own systools;
+# redis-tools: e2e.kvs_redis drives the Redis-protocol store with the stock
+# redis-cli and redis-benchmark.
 PACKAGES := cmake pkg-config build-essential git libarchive-dev libcjson-dev \
 	libgit2-dev check libsodium-dev libsystemd-dev libpcre2-dev zlib1g-dev clang libclang-rt-14-dev clang-format \
-	erlang-base
+	erlang-base redis-tools
 BENCH_PACKAGES := valgrind liburcu-dev libck-dev
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD ?= build

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# e2e.kvs_redis: the Redis-protocol key-value store (fixtures/redis, on
+# fixtures/resp) on a real moltd, driven by the stock redis-cli and
+# redis-benchmark: the commands and their replies, TTLs, a 10,000-command
+# pipeline answered in order, hostile input (a bulk length of 2^31, a
+# multibulk count past the limit, garbage) answered with an error and that
+# connection alone closed, and a short redis-benchmark run with no error.
+# Without redis-tools (make test installs it) the test is skipped (77).
+set -euo pipefail
+BUILD=$(cd "$1" && pwd)
+for t in redis-cli redis-benchmark; do
+	command -v "$t" >/dev/null || { echo "SKIP: $t not found (apt-get install redis-tools)"; exit 77; }
+done
+T=$(mktemp -d "${TMPDIR:-/tmp}/molt-kvsr-XXXXXX")
+chmod 700 "$T"
+MOLT="$BUILD/releasetool/molt --root $T"
+MOLTD_PID=
+cleanup() {
+	[ -n "$MOLTD_PID" ] && kill "$MOLTD_PID" 2>/dev/null || true
+	rm -rf "$T"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; tail -5 "$T/moltd.log" 2>/dev/null; exit 1; }
+
+F=$BUILD/fixtures
+cat >"$T/boot.json" <<JSON
+{"format": 1,
+ "modules": ["$F/kvs_shard-1.0.0/kvs_shard.so", "$F/kvs_conn-1.0.0/kvs_conn.so",
+             "$F/kvs_listener-1.0.0/kvs_listener.so"],
+ "root": {"strategy": "one_for_one", "intensity": 3, "period": 5,
+          "children": [{"id": "s0", "module": "kvs_shard", "args": "0"},
+                       {"id": "s1", "module": "kvs_shard", "args": "1"},
+                       {"id": "s2", "module": "kvs_shard", "args": "2"},
+                       {"id": "s3", "module": "kvs_shard", "args": "3"},
+                       {"id": "listener", "module": "kvs_listener", "args": "0"}]}}
+JSON
+"$BUILD/runtime/moltd" --root "$T" --boot "$T/boot.json" 2>"$T/moltd.log" &
+MOLTD_PID=$!
+for _ in $(seq 100); do $MOLT status >/dev/null 2>&1 && break; sleep 0.05; done
+P=$($MOLT call kvs_listener port) || fail "no port"
+r() { redis-cli -p "$P" "$@"; }
+is() { local want=$1; shift; local got; got=$(r "$@"); [ "$got" = "$want" ] || fail "$* gave '$got', not '$want'"; }
+
+# --- the commands ---
+is PONG PING
+is hi PING hi
+is 'hello world' ECHO 'hello world'
+is OK SET fruit apple
+is apple GET fruit
+is '' GET nothing
+is '' SET fruit pear NX
+is OK SET fruit pear XX
+is pear GET fruit
+is '' SET ghost x XX
+is 1 INCR hits
+is 2 INCR hits
+is 'ERR value is not an integer or out of range' INCR fruit
+is OK MSET a 1 b 2 c 3
+[ "$(r MGET a b nothing c | tr '\n' ' ')" = "1 2  3 " ] || fail "MGET: $(r MGET a b nothing c)"
+is 2 EXISTS a b zz
+is 2 DEL a b zz
+is 0 EXISTS a
+is OK SET t v EX 100
+ttl=$(r TTL t)
+[ "$ttl" -ge 99 ] && [ "$ttl" -le 100 ] || fail "TTL $ttl"
+is -1 TTL fruit
+is -2 TTL nothing
+is 1 EXPIRE fruit 1
+sleep 1.2
+is '' GET fruit
+is 3 DBSIZE # hits, c and t
+r INFO | grep -q '^molt_kvs_version:1.0.0' || fail "INFO has no molt_kvs_version"
+r HELLO 3 | grep -q NOPROTO || fail "HELLO 3 was not refused"
+r NOSUCH | grep -q "ERR unknown command 'NOSUCH'" || fail "unknown command"
+r GET 2>&1 | grep -q "ERR wrong number of arguments for 'GET' command" || fail "arity"
+
+# --- a 10,000-command pipeline in one write, answered in order ---
+exec 3<>/dev/tcp/127.0.0.1/"$P"
+{
+	for i in $(seq 10000); do printf '*3\r\n$3\r\nSET\r\n$4\r\npipe\r\n$%d\r\n%d\r\n' "${#i}" "$i"; done
+	printf '*2\r\n$3\r\nGET\r\n$4\r\npipe\r\n'
+} >&3
+n=0
+while [ "$n" -lt 10000 ] && IFS= read -r -t 20 line <&3; do
+	[ "$line" = $'+OK\r' ] || fail "pipelined reply $n: '$line'"
+	n=$((n + 1))
+done
+[ "$n" = 10000 ] || fail "only $n of 10000 pipelined replies"
+IFS= read -r -t 5 line <&3 && IFS= read -r -t 5 val <&3
+[ "$val" = $'10000\r' ] || fail "the pipeline's last SET did not win: '$line' '$val'"
+exec 3>&-
+
+# --- hostile input: an error reply, that connection closed, the others
+# and the node unharmed ---
+hostile() { # $1: bytes to send; $2: the error expected
+	local reply
+	exec 4<>/dev/tcp/127.0.0.1/"$P"
+	printf '%b' "$1" >&4
+	IFS= read -r -t 5 reply <&4 || reply="(nothing)"
+	[[ "$reply" == *"$2"* ]] || fail "'$1' got '$reply', not '$2'"
+	# then the server closes it: EOF
+	if IFS= read -r -t 5 more <&4; then fail "'$1': the connection stayed open ($more)"; fi
+	exec 4>&-
+}
+hostile '*1\r\n$2147483648\r\n' 'ERR Protocol error: invalid bulk length'
+hostile '*2000000\r\n' 'ERR Protocol error: invalid multibulk length'
+hostile '*1\r\n!garbage\r\n' "ERR Protocol error: expected '\$'"
+is PONG PING
+
+# --- redis-benchmark, 50 clients: every request answered, no error ---
+out=$(redis-benchmark -p "$P" -t set,get -n 20000 -c 50 -q 2>&1 | tr "\r" "\n") || fail "redis-benchmark: $out"
+grep -qi error <<<"$out" && fail "redis-benchmark saw errors: $out"
+grep -q '^SET: .* requests per second' <<<"$out" && grep -q '^GET: .* requests per second' <<<"$out" ||
+	fail "redis-benchmark did not finish: $out"
+out=$(redis-benchmark -p "$P" -t set,get -n 20000 -c 50 -P 16 -q 2>&1 | tr "\r" "\n") || fail "redis-benchmark -P 16: $out"
+grep -q '^GET: .* requests per second' <<<"$out" || fail "pipelined redis-benchmark: $out"
+is PONG PING
+# every connection process is gone with its client
+sleep 0.5
+conns=$($MOLT ps | grep -c ' kvs_conn ' || true)
+[ "$conns" -le 1 ] || fail "$conns connection processes outlived their clients"
+echo "ok"
