@@ -107,6 +107,56 @@ hostile '*2000000\r\n' 'ERR Protocol error: invalid multibulk length'
 hostile '*1\r\n!garbage\r\n' "ERR Protocol error: expected '\$'"
 is PONG PING
 
+# --- an upgrade to 1.1.0 and back under redis-benchmark load: the shards'
+# state converted both ways (code_change), every connection kept, no
+# client error ---
+for i in $(seq 100); do printf 'SET k%d v%d\n' "$i" "$i"; done | redis-cli -p "$P" >/dev/null
+exec 5<>/dev/tcp/127.0.0.1/"$P" # a client that stays connected throughout
+printf 'PING\r\n' >&5
+IFS= read -r -t 5 line <&5 && [ "$line" = $'+PONG\r' ] || fail "held connection: '$line'"
+redis-benchmark -p "$P" -t set,get -n 100000 -c 50 -q >"$T/load.out" 2>&1 &
+LOAD=$!
+cat >"$T/up.json" <<'JSON'
+[["load_object_code", ["kvs", "1.1.0", ["kvs_shard", "kvs_conn"]]],
+ "point_of_no_return",
+ ["suspend", ["kvs_shard"]],
+ ["load", ["kvs_shard", "brutal_purge", "brutal_purge"]],
+ ["code_change", "up", [["kvs_shard", []]]],
+ ["resume", ["kvs_shard"]],
+ ["load", ["kvs_conn", "brutal_purge", "brutal_purge"]]]
+JSON
+cat >"$T/down.json" <<'JSON'
+[["load_object_code", ["kvs", "1.0.0", ["kvs_shard", "kvs_conn"]]],
+ "point_of_no_return",
+ ["suspend", ["kvs_shard"]],
+ ["code_change", "down", [["kvs_shard", []]]],
+ ["load", ["kvs_shard", "brutal_purge", "brutal_purge"]],
+ ["resume", ["kvs_shard"]],
+ ["load", ["kvs_conn", "brutal_purge", "brutal_purge"]]]
+JSON
+sleep 0.5
+$MOLT eval "$T/up.json" --path "$F/kvs_shard-1.1.0" --path "$F/kvs_conn-1.1.0" >"$T/up.out" 2>&1 ||
+	fail "the upgrade failed: $(cat "$T/up.out")"
+grep -q '^committed' "$T/up.out" || fail "the upgrade did not commit: $(cat "$T/up.out")"
+is v50 GET k50
+is v50 GET k50
+is 2 HITS k50
+printf 'HITS k50\r\n' >&5
+IFS= read -r -t 5 line <&5 && [ "$line" = $':2\r' ] || fail "the held connection after the upgrade: '$line'"
+$MOLT eval "$T/down.json" --path "$F/kvs_shard-1.0.0" --path "$F/kvs_conn-1.0.0" >"$T/down.out" 2>&1 ||
+	fail "the downgrade failed: $(cat "$T/down.out")"
+is v50 GET k50
+r HITS k50 | grep -q "ERR unknown command 'HITS'" || fail "1.0.0 knows HITS after the downgrade"
+printf 'GET k7\r\n' >&5
+IFS= read -r -t 5 line <&5 && IFS= read -r -t 5 val <&5 && [ "$val" = $'v7\r' ] ||
+	fail "the held connection after the downgrade: '$line' '$val'"
+exec 5>&-
+wait "$LOAD" || fail "redis-benchmark under the upgrades failed: $(cat "$T/load.out")"
+tr '\r' '\n' <"$T/load.out" | grep -qi error && fail "client errors during the upgrades: $(cat "$T/load.out")"
+tr '\r' '\n' <"$T/load.out" | grep -q '^GET: .* requests per second' ||
+	fail "the load did not finish: $(cat "$T/load.out")"
+grep -E "paused" "$T/up.out" | sed "s/^/kvs upgrade under load: /"
+
 # --- redis-benchmark, 50 clients: every request answered, no error ---
 out=$(redis-benchmark -p "$P" -t set,get -n 20000 -c 50 -q 2>&1 | tr "\r" "\n") || fail "redis-benchmark: $out"
 grep -qi error <<<"$out" && fail "redis-benchmark saw errors: $out"
