@@ -20,7 +20,7 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*"; tail -5 "$T/moltd.log" 2>/dev/null; exit 1; }
+fail() { echo "FAIL: $*"; grep -v " module " "$T/moltd.log" | tail -12; exit 1; }
 
 F=$BUILD/fixtures
 cat >"$T/boot.json" <<JSON
@@ -107,9 +107,10 @@ hostile '*2000000\r\n' 'ERR Protocol error: invalid multibulk length'
 hostile '*1\r\n!garbage\r\n' "ERR Protocol error: expected '\$'"
 is PONG PING
 
-# --- an upgrade to 1.1.0 and back under redis-benchmark load: the shards'
-# state converted both ways (code_change), every connection kept, no
-# client error ---
+# --- an upgrade to 1.1.0 and back under redis-benchmark load: the
+# shards' and the connections' states converted both ways (code_change,
+# a connection's parser bytes and queued replies included), every
+# connection kept, no client error ---
 for i in $(seq 100); do printf 'SET k%d v%d\n' "$i" "$i"; done | redis-cli -p "$P" >/dev/null
 exec 5<>/dev/tcp/127.0.0.1/"$P" # a client that stays connected throughout
 printf 'PING\r\n' >&5
@@ -119,20 +120,20 @@ LOAD=$!
 cat >"$T/up.json" <<'JSON'
 [["load_object_code", ["kvs", "1.1.0", ["kvs_shard", "kvs_conn"]]],
  "point_of_no_return",
- ["suspend", ["kvs_shard"]],
+ ["suspend", ["kvs_shard", "kvs_conn"]],
  ["load", ["kvs_shard", "brutal_purge", "brutal_purge"]],
- ["code_change", "up", [["kvs_shard", []]]],
- ["resume", ["kvs_shard"]],
- ["load", ["kvs_conn", "brutal_purge", "brutal_purge"]]]
+ ["load", ["kvs_conn", "brutal_purge", "brutal_purge"]],
+ ["code_change", "up", [["kvs_shard", []], ["kvs_conn", []]]],
+ ["resume", ["kvs_shard", "kvs_conn"]]]
 JSON
 cat >"$T/down.json" <<'JSON'
 [["load_object_code", ["kvs", "1.0.0", ["kvs_shard", "kvs_conn"]]],
  "point_of_no_return",
- ["suspend", ["kvs_shard"]],
- ["code_change", "down", [["kvs_shard", []]]],
+ ["suspend", ["kvs_shard", "kvs_conn"]],
+ ["code_change", "down", [["kvs_shard", []], ["kvs_conn", []]]],
  ["load", ["kvs_shard", "brutal_purge", "brutal_purge"]],
- ["resume", ["kvs_shard"]],
- ["load", ["kvs_conn", "brutal_purge", "brutal_purge"]]]
+ ["load", ["kvs_conn", "brutal_purge", "brutal_purge"]],
+ ["resume", ["kvs_shard", "kvs_conn"]]]
 JSON
 sleep 0.5
 $MOLT eval "$T/up.json" --path "$F/kvs_shard-1.1.0" --path "$F/kvs_conn-1.1.0" >"$T/up.out" 2>&1 ||
@@ -141,6 +142,7 @@ grep -q '^committed' "$T/up.out" || fail "the upgrade did not commit: $(cat "$T/
 is v50 GET k50
 is v50 GET k50
 is 2 HITS k50
+$MOLT ps | grep " kvs_conn .*1\.1\.0" >/dev/null || fail "no connection runs 1.1.0: $($MOLT ps)"
 printf 'HITS k50\r\n' >&5
 IFS= read -r -t 5 line <&5 && [ "$line" = $':2\r' ] || fail "the held connection after the upgrade: '$line'"
 $MOLT eval "$T/down.json" --path "$F/kvs_shard-1.0.0" --path "$F/kvs_conn-1.0.0" >"$T/down.out" 2>&1 ||
