@@ -171,4 +171,13 @@ is PONG PING
 sleep 0.5
 conns=$($MOLT ps | grep -c ' kvs_conn ' || true)
 [ "$conns" -le 1 ] || fail "$conns connection processes outlived their clients"
+
+# --- docs/kvs.md "Run it" works as written ---
+script=$(awk '/^## Run it/{f=1} f&&/^```sh$/{s=1;next} s&&/^```$/{exit} s' docs/kvs.md |
+	sed "s|/tmp/|$T/doc-|g; s|\$PWD/build/|$BUILD/|g")
+[ -n "$script" ] || fail "no sh block in docs/kvs.md"
+out=$(PATH="$BUILD/releasetool:$BUILD/runtime:$PATH" bash -e -c "$script" 2>&1 | tr '\r' '\n') ||
+	fail "docs/kvs.md's commands failed: $out"
+grep -qx apple <<<"$out" && grep -q '^GET: .* requests per second' <<<"$out" ||
+	fail "docs/kvs.md's commands did not work: $out"
 echo "ok"
