@@ -23,17 +23,7 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*"; grep -v " module " "$T/moltd.log" | tail -12; exit 1; }
 
 F=$BUILD/fixtures
-cat >"$T/boot.json" <<JSON
-{"format": 1,
- "modules": ["$F/kvs_shard-1.0.0/kvs_shard.so", "$F/kvs_conn-1.0.0/kvs_conn.so",
-             "$F/kvs_listener-1.0.0/kvs_listener.so"],
- "root": {"strategy": "one_for_one", "intensity": 3, "period": 5,
-          "children": [{"id": "s0", "module": "kvs_shard", "args": "0"},
-                       {"id": "s1", "module": "kvs_shard", "args": "1"},
-                       {"id": "s2", "module": "kvs_shard", "args": "2"},
-                       {"id": "s3", "module": "kvs_shard", "args": "3"},
-                       {"id": "listener", "module": "kvs_listener", "args": "0"}]}}
-JSON
+sed "s|@F@|$F|g" bench/kvs/boot.json.in >"$T/boot.json"
 "$BUILD/runtime/moltd" --root "$T" --boot "$T/boot.json" 2>"$T/moltd.log" &
 MOLTD_PID=$!
 for _ in $(seq 100); do $MOLT status >/dev/null 2>&1 && break; sleep 0.05; done
@@ -117,24 +107,8 @@ printf 'PING\r\n' >&5
 IFS= read -r -t 5 line <&5 && [ "$line" = $'+PONG\r' ] || fail "held connection: '$line'"
 redis-benchmark -p "$P" -t set,get -n 100000 -c 50 -q >"$T/load.out" 2>&1 &
 LOAD=$!
-cat >"$T/up.json" <<'JSON'
-[["load_object_code", ["kvs", "1.1.0", ["kvs_shard", "kvs_conn"]]],
- "point_of_no_return",
- ["suspend", ["kvs_shard", "kvs_conn"]],
- ["load", ["kvs_shard", "brutal_purge", "brutal_purge"]],
- ["load", ["kvs_conn", "brutal_purge", "brutal_purge"]],
- ["code_change", "up", [["kvs_shard", []], ["kvs_conn", []]]],
- ["resume", ["kvs_shard", "kvs_conn"]]]
-JSON
-cat >"$T/down.json" <<'JSON'
-[["load_object_code", ["kvs", "1.0.0", ["kvs_shard", "kvs_conn"]]],
- "point_of_no_return",
- ["suspend", ["kvs_shard", "kvs_conn"]],
- ["code_change", "down", [["kvs_shard", []], ["kvs_conn", []]]],
- ["load", ["kvs_shard", "brutal_purge", "brutal_purge"]],
- ["load", ["kvs_conn", "brutal_purge", "brutal_purge"]],
- ["resume", ["kvs_shard", "kvs_conn"]]]
-JSON
+# the relup-shaped scripts the soak uses too (bench/kvs/soak.sh)
+cp bench/kvs/up.json bench/kvs/down.json "$T/"
 sleep 0.5
 $MOLT eval "$T/up.json" --path "$F/kvs_shard-1.1.0" --path "$F/kvs_conn-1.1.0" >"$T/up.out" 2>&1 ||
 	fail "the upgrade failed: $(cat "$T/up.out")"
