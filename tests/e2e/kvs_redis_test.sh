@@ -60,6 +60,7 @@ sleep 1.2
 is '' GET fruit
 is 3 DBSIZE # hits, c and t
 r INFO | grep -q '^molt_kvs_version:1.0.0' || fail "INFO has no molt_kvs_version"
+r INFO | grep -q '^molt_release:none' || fail "INFO does not say the node runs no release"
 r HELLO 3 | grep -q NOPROTO || fail "HELLO 3 was not refused"
 r NOSUCH | grep -q "ERR unknown command 'NOSUCH'" || fail "unknown command"
 r GET 2>&1 | grep -q "ERR wrong number of arguments for 'GET' command" || fail "arity"

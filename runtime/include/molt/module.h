@@ -302,6 +302,14 @@ MOLT_MODULE_EXPORT int molt_sock_setopt(molt_ctx *ctx, molt_sock s, int opt,
 MOLT_MODULE_EXPORT int molt_sock_name(molt_ctx *ctx, molt_sock s, int local,
 				      char *buf, size_t size);
 
+/*
+ * The version of the release the node runs into buf ("1.1.0"; NUL-
+ * terminated, cut to size), as `molt status` shows it: it changes when an
+ * install commits. Returns 0, or MOLT_ENOTFOUND (buf "") on a node booted
+ * from a boot spec, with no release.
+ */
+MOLT_MODULE_EXPORT int molt_release_vsn(molt_ctx *ctx, char *buf, size_t size);
+
 /* Monotonic milliseconds, for modules that keep time in their state. */
 MOLT_MODULE_EXPORT uint64_t molt_now_ms(void);
 

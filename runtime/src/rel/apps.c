@@ -194,6 +194,20 @@ char *molt_app_env(molt_ctx *ctx, const char *key)
 	return out;
 }
 
+int molt_release_vsn(molt_ctx *ctx, char *buf, size_t size)
+{
+	molt_release_info ri;
+
+	if (!ctx || !buf || !size)
+		return MOLT_EINVAL;
+	if (molt_runtime_release(ctx->rt, &ri) < 0) {
+		buf[0] = 0;
+		return MOLT_ENOTFOUND;
+	}
+	snprintf(buf, size, "%s", ri.vsn);
+	return MOLT_OK;
+}
+
 /* --- runtime.h --- */
 
 int molt_runtime_release(molt_runtime *rt, molt_release_info *out)
