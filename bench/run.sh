@@ -15,6 +15,13 @@
 #
 #   ONLY=issue9 bash bench/run.sh BUILD_DIR
 #
+# Issue 10, the Redis-protocol store on molt against Debian's redis-server
+# (bench/kvs/run.sh: kvs_, redis_ and ratio_ = kvs/redis lines, medians of
+# KVS_RUNS runs, default 3), runs after the BEAM side; ONLY=issue10 runs
+# only that (SKIP_MOLT leaves it out):
+#
+#   ONLY=issue10 bash bench/run.sh BUILD_DIR
+#
 # See docs/benchmarks.md for what each line measures.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -23,8 +30,8 @@ root=$(cd "$here/.." && pwd)
 
 build=${1:?usage: bash bench/run.sh BUILD_DIR}
 case ${ONLY:-} in
-'' | issue9) ;;
-*) say "bench: ONLY=$ONLY: only ONLY=issue9 is known"; exit 2 ;;
+'' | issue9 | issue10) ;;
+*) say "bench: ONLY=$ONLY: only ONLY=issue9 and ONLY=issue10 are known"; exit 2 ;;
 esac
 if [[ -n ${QUICK:-} ]]; then
 	: "${RUNS:=3}" "${UPGRADE_RUNS:=1}" "${UPGRADE_SIZES:=1000 10000}" "${INSTALL_N:=10000}"
@@ -77,6 +84,8 @@ bin=$build/bench/molt_bench
 molt() { "$bin" "$@" | median_lines >>"$molt_out"; }
 if [[ -n ${SKIP_MOLT:-} ]]; then
 	say "molt: skipped (SKIP_MOLT)"
+elif [[ ${ONLY:-} == issue10 ]]; then
+	: # only bench/kvs/run.sh, below
 elif [[ ${ONLY:-} == issue9 ]]; then
 	bash "$here/install/molt.sh" "$build" "$INSTALL_N" "$UPGRADE_RUNS" >>"$molt_out" ||
 		say "molt: install not measured"
@@ -112,11 +121,24 @@ fi
 # --- BEAM side ---
 if [[ -n ${SKIP_BEAM:-} ]]; then
 	say "beam: skipped (SKIP_BEAM)"
+elif [[ ${ONLY:-} == issue10 ]]; then
+	say "beam: ONLY=issue10: kvs is measured against redis-server, not the BEAM"
 elif command -v erl >/dev/null; then
 	bash "$here/erlang/run.sh" "$work/erlang" "${ONLY:-all}" >"$beam_out" ||
 		say "beam: the Erlang side failed"
 else
 	say "beam: erl not found (apt-get install erlang-base); beam lines are not printed"
+fi
+
+# --- issue 10: kvs on molt against redis-server (bench/kvs/run.sh) ---
+kvs_out=$work/kvs.txt
+: >"$kvs_out"
+if [[ -n ${SKIP_MOLT:-} || ${ONLY:-} == issue9 ]]; then
+	:
+else
+	say "bench: bench/kvs/run.sh (kvs against redis-server)"
+	bash "$here/kvs/run.sh" "$build" "${KVS_RUNS:-3}" >"$kvs_out" ||
+		say "bench: bench/kvs/run.sh failed"
 fi
 
 # --- release unpacking (molt only, no BEAM counterpart), if present ---
@@ -169,4 +191,5 @@ END {
 		}
 	}
 }' "$molt_out" "$beam_out"
+grep -E '^[A-Za-z0-9_.]+ [^ ]+ [^ ]+$' "$kvs_out" || true
 grep -E '^[A-Za-z0-9_.]+ [^ ]+ [^ ]+$' "$extra_out" || true
