@@ -230,6 +230,9 @@ static void arm(molt_runtime *rt, molt__sock *s)
 		ev.events |= EPOLLOUT;
 	if (!(ev.events & (EPOLLIN | EPOLLOUT)))
 		return; /* one-shot: it stays disarmed */
+	if (ev.events == s->armed)
+		return; /* armed for that already: no system call */
+	s->armed = ev.events;
 	ev.data.u64 = name_of(s);
 	if (epoll_ctl(rt->socks->epfd, EPOLL_CTL_MOD, s->fd, &ev) < 0)
 		molt_log(MOLT_LOG_WARN, "sock", "epoll_ctl: %s",
@@ -298,6 +301,7 @@ static int watch_fd(molt_runtime *rt, molt__sock *s)
 
 	ev.events = EPOLLONESHOT;
 	ev.data.u64 = name_of(s);
+	s->armed = 0;
 	return epoll_ctl(rt->socks->epfd, EPOLL_CTL_ADD, s->fd, &ev);
 }
 
@@ -413,6 +417,7 @@ static void ready(molt_runtime *rt, molt_sock id, uint32_t ev, char *buf)
 
 	if (!s)
 		return; /* closed since: a stale event */
+	s->armed = 0;	/* the one-shot event fired: disarmed */
 	if (s->listener)
 		accept_some(rt, s);
 	else
@@ -705,7 +710,10 @@ int molt_sock_send(molt_ctx *ctx, molt_sock id, const void *data, size_t len)
 		pthread_mutex_unlock(&s->mu);
 		return s->listener ? MOLT_EINVAL : MOLT_ECLOSED;
 	}
-	if (s->out.len - s->out_off + len > s->sendq_max) {
+	/* one send may pass the limit when nothing is queued, so a reply
+	 * bigger than the limit still goes */
+	if (s->out.len > s->out_off &&
+	    s->out.len - s->out_off + len > s->sendq_max) {
 		s->refused = 1;
 		arm(ctx->rt, s);
 		pthread_mutex_unlock(&s->mu);

@@ -45,6 +45,8 @@ typedef struct molt__sock {
 	unsigned active;	  /* events still to deliver */
 	int refused;		  /* a send was refused: SENT is owed */
 	int broken;		  /* a send failed: the connection is gone */
+	uint32_t armed;		  /* the events it is armed for, 0: none (a
+				     one-shot event that fired disarms it) */
 	molt_pid owner;		  /* the owning process */
 	molt_buf out;		  /* bytes queued to send */
 	size_t out_off;		  /* of which already sent */
