@@ -139,6 +139,11 @@ else
 	say "bench: bench/kvs/run.sh (kvs against redis-server)"
 	bash "$here/kvs/run.sh" "$build" "${KVS_RUNS:-3}" >"$kvs_out" ||
 		say "bench: bench/kvs/run.sh failed"
+	# 100 upgrade/rollback cycles under load (QUICK: 10)
+	cycles=${SOAK_CYCLES:-$([[ -n ${QUICK:-} ]] && echo 10 || echo 100)}
+	say "bench: bench/kvs/soak.sh ($cycles cycles)"
+	bash "$here/kvs/soak.sh" "$build" "$cycles" >>"$kvs_out" ||
+		say "bench: bench/kvs/soak.sh failed"
 fi
 
 # --- release unpacking (molt only, no BEAM counterpart), if present ---

@@ -212,12 +212,46 @@ for ((r = 1; r <= runs; r++)); do
 	both _p16 "$P16_REQUESTS" -P 16
 done
 
+# the same load during live upgrades and rollbacks: 50 clients of GET
+# while the relup-shaped scripts of bench/kvs (1.0.0 -> 1.1.0 -> 1.0.0,
+# shard and connection states converted each way) run UPGRADE_CYCLES
+# times; every request must be answered without error
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+: "${UPGRADE_CYCLES:=5}"
+say "kvs: redis-benchmark -c 50 -t get during $UPGRADE_CYCLES upgrade/rollback cycles"
+timeout 300 redis-benchmark -p "$kvs_port" -c 50 -t get -n "$REQUESTS" --csv \
+	>"$work/up-rb.txt" 2>"$work/up-rb.err" &
+rb=$!
+sleep 0.3
+pause=0
+for ((c = 1; c <= UPGRADE_CYCLES; c++)); do
+	for d in up down; do
+		v=1.1.0
+		[[ $d == down ]] && v=1.0.0
+		if ! e=$(m eval "$here/$d.json" --path "$fx/kvs_shard-$v" \
+			--path "$fx/kvs_conn-$v" 2>&1); then
+			say "kvs: the $d script failed: $e"
+			break 2
+		fi
+		p=$(grep -o 'paused: max [0-9.]*' <<<"$e" | awk '{print $3}')
+		pause=$(awk -v a="$pause" -v b="${p:-0}" 'BEGIN { print (b > a) ? b : a }')
+	done
+done
+wait "$rb" || say "kvs: redis-benchmark during the upgrades failed"
+errors=$(cat "$work/up-rb.txt" "$work/up-rb.err" | grep -ci error || true)
+echo "kvs_upgrade_errors $errors errors"
+awk -F, '{ gsub(/"/, "") } $1 == "GET" {
+	printf "kvs_upgrade_rps %s req/s\nkvs_upgrade_p99_ms %s ms\nkvs_upgrade_max_ms %s ms\n", $2, $7, $8
+}' "$work/up-rb.txt"
+echo "kvs_upgrade_pause_max_ms $pause ms"
+
 # moltd still up and answering, and what its watchdog saw
 [[ $(redis-cli -p "$kvs_port" ping 2>&1) == PONG ]] ||
 	say "kvs: moltd does not answer PING after the benchmark (log: $work/moltd.log)"
 say "kvs: moltd: $(m --json status | json_field long_callbacks) long callbacks (>100 ms) over the run"
 
-# medians, then per metric: kvs_, redis_, ratio_ (kvs / redis)
+# medians, then per metric: kvs_, redis_, ratio_ (kvs / redis); the
+# upgrade lines above are one run each
 median_lines <"$out" | awk '
 { n[++k] = $1; v[$1] = $2; u[$1] = $3 }
 END {
