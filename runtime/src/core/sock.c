@@ -364,13 +364,44 @@ static int flush(molt__sock *s)
 		s->out_off += (size_t)n;
 		s->bytes_out += (uint64_t)n;
 	}
-	/* a big queue drained: give its memory back */
-	if (s->out.asize > READ_CHUNK)
-		molt_buf_release(&s->out);
-	else
-		molt_buf_clear(&s->out);
+	/* drained: an idle connection keeps no buffer (nor its charge) */
+	molt_buf_release(&s->out);
 	s->out_off = 0;
 	return 0;
+}
+
+/* Append len bytes to the queue (s->mu held). The bytes already sent are
+ * dropped first when they are as many as those waiting, or when the
+ * buffer would grow: it then never holds more than the queue's limit
+ * needs, however long the queue stays non-empty. */
+static int enqueue(molt__sock *s, const void *data, size_t len)
+{
+	size_t waiting = s->out.len - s->out_off;
+
+	if (s->out_off &&
+	    (s->out_off >= waiting || s->out.len + len >= s->out.asize)) {
+		memmove(s->out.ptr, s->out.ptr + s->out_off, waiting);
+		s->out.len = waiting;
+		s->out.ptr[waiting] = '\0';
+		s->out_off = 0;
+	}
+	return molt_buf_put(&s->out, data, len);
+}
+
+/* Send what the kernel takes of data at once, with nothing queued
+ * before it (s->mu held); returns the bytes sent: 0 when it takes none,
+ * or on an error (flush meets it again). */
+static size_t send_now(molt__sock *s, const void *data, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = send(s->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return 0;
+	s->bytes_out += (uint64_t)n;
+	return (size_t)n;
 }
 
 /* A connection's readiness; 1 if it was closed (s->mu held). */
@@ -702,6 +733,7 @@ int molt_sock_active(molt_ctx *ctx, molt_sock id, unsigned n)
 int molt_sock_send(molt_ctx *ctx, molt_sock id, const void *data, size_t len)
 {
 	int rc = MOLT_OK, e;
+	size_t n = 0;
 	molt__sock *s = mine(ctx, id, &rc);
 
 	if (!s)
@@ -719,7 +751,17 @@ int molt_sock_send(molt_ctx *ctx, molt_sock id, const void *data, size_t len)
 		pthread_mutex_unlock(&s->mu);
 		return MOLT_EBUSY;
 	}
-	if (molt_buf_put(&s->out, data, len) < 0) {
+	if (s->out.len == s->out_off) {
+		/* nothing waits: the kernel first, the queue for the rest
+		 * (all of it on an error: flush meets it again, and the
+		 * poller then reports it and closes the socket) */
+		n = send_now(s, data, len);
+		data = (const char *)data + n;
+		len -= n;
+	}
+	if (len && enqueue(s, data, len) < 0) {
+		/* the peer got a part of data and never gets the rest */
+		s->broken = n > 0;
 		pthread_mutex_unlock(&s->mu);
 		return MOLT_ENOMEM;
 	}
