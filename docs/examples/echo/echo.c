@@ -7,17 +7,18 @@
  * gives it the socket. Spawned with args "conn" it serves one connection:
  * it sends back every byte it receives, and exits when the peer closes.
  */
+#include <molt/common.h>
+#include <molt/module.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <molt/common.h>
-#include <molt/module.h>
 
 typedef struct echo_state {
 	int listener;	/* 1: the listener, 0: a connection */
 	molt_sock sock; /* the listening socket, or the connection */
 	long bytes;	/* bytes echoed (a connection) */
+	char *held;	/* bytes the send queue refused, to send again */
+	size_t held_len;
 } echo_state;
 
 static int init(molt_ctx *ctx, const void *args, size_t len, void **state)
@@ -71,19 +72,41 @@ static int accepted(molt_ctx *ctx, echo_state *st, molt_sock conn)
 	return molt_sock_active(ctx, st->sock, 16) < 0 ? -1 : MOLT_CB_OK;
 }
 
-/* A connection: echo the bytes, then ask for the next ones. */
-static int received(molt_ctx *ctx, echo_state *st, const molt_msg *m)
+/* A connection: echo the bytes, then ask for the next ones. When the send
+ * queue is full, keep them, and do not ask for more until they went. */
+static int echo_back(molt_ctx *ctx, echo_state *st, const char *data,
+		     size_t len)
 {
-	int rc = molt_sock_send(ctx, st->sock, m->data, m->len);
+	int rc = molt_sock_send(ctx, st->sock, data, len);
 
-	if (rc == MOLT_EBUSY)
+	if (rc == MOLT_EBUSY) {
+		st->held = molt_proc_alloc(ctx, len);
+		if (!st->held)
+			return -1;
+		memcpy(st->held, data, len);
+		st->held_len = len;
 		return MOLT_CB_OK; /* MOLT_TCP_SENT will say when to go on */
+	}
 	if (rc < 0) {
 		molt_stop(ctx, "normal");
 		return MOLT_CB_OK;
 	}
-	st->bytes += (long)m->len;
+	st->bytes += (long)len;
 	return molt_sock_active(ctx, st->sock, 1);
+}
+
+/* The queue drained: the held bytes go now. */
+static int drained(molt_ctx *ctx, echo_state *st)
+{
+	char *held = st->held;
+	int rc;
+
+	if (!held)
+		return molt_sock_active(ctx, st->sock, 1);
+	st->held = NULL;
+	rc = echo_back(ctx, st, held, st->held_len);
+	molt_proc_free(ctx, held);
+	return rc;
 }
 
 static int handle_info(molt_ctx *ctx, const molt_msg *m, void **state)
@@ -101,9 +124,9 @@ static int handle_info(molt_ctx *ctx, const molt_msg *m, void **state)
 	case MOLT_TCP_ACCEPTED:
 		return accepted(ctx, st, m->sock);
 	case MOLT_TCP_DATA:
-		return received(ctx, st, m);
+		return echo_back(ctx, st, m->data, m->len);
 	case MOLT_TCP_SENT:
-		return molt_sock_active(ctx, st->sock, 1);
+		return drained(ctx, st);
 	default: /* closed by the peer, or an error: the socket is gone */
 		molt_stop(ctx, "normal");
 		return MOLT_CB_OK;
@@ -112,7 +135,10 @@ static int handle_info(molt_ctx *ctx, const molt_msg *m, void **state)
 
 static void free_state(molt_ctx *ctx, void *state)
 {
-	molt_proc_free(ctx, state);
+	echo_state *st = state;
+
+	molt_proc_free(ctx, st->held);
+	molt_proc_free(ctx, st);
 }
 
 static size_t format_state(const void *state, char *buf, size_t size)
