@@ -310,6 +310,31 @@ START_TEST(test_5mb_are_echoed_intact_while_the_client_reads)
 }
 END_TEST
 
+/* A client that writes until everything is full, and only then reads:
+ * the echo's send queue refuses a chunk (MOLT_EBUSY), and the echo must
+ * keep it and send it at MOLT_TCP_SENT (docs/examples/echo/echo.c). */
+START_TEST(test_echo_keeps_what_a_full_send_queue_refused)
+{
+	molt_pid l;
+	unsigned port = echo_listen(&l);
+	int fd = sk_connect("127.0.0.1", port);
+	uint64_t woff = 0, roff = 0;
+	size_t sent;
+
+	ck_assert_msg(fd >= 0, "connect: %s", strerror(errno));
+	sk_nonblock(fd);
+	sent = sk_fill_until_blocked(fd, &woff, 300);
+	ck_assert_msg(sent > 4u * 1024 * 1024,
+		      "only %zu bytes went before the client blocked", sent);
+	sk_expect_pattern(fd, &roff, sent, 5000);
+	fprintf(stderr,
+		"sock: echo held and sent its refused bytes: %zu "
+		"bytes back intact\n",
+		sent);
+	close(fd);
+}
+END_TEST
+
 /* --- 3. flow control --- */
 
 START_TEST(test_a_process_that_stops_asking_pushes_back_on_the_client)
@@ -809,6 +834,7 @@ Suite *sock_suite(void)
 	tcase_add_test(tc, test_echo_round_trips_over_ipv6);
 	tcase_add_test(tc, test_200_concurrent_connections_echo_distinct_data);
 	tcase_add_test(tc, test_5mb_are_echoed_intact_while_the_client_reads);
+	tcase_add_test(tc, test_echo_keeps_what_a_full_send_queue_refused);
 	tcase_add_test(
 		tc, test_a_process_that_stops_asking_pushes_back_on_the_client);
 	tcase_add_test(
