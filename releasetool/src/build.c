@@ -30,6 +30,11 @@
 #ifndef MOLT_MODULE_INCLUDE_DIR
 #define MOLT_MODULE_INCLUDE_DIR "/usr/local/include"
 #endif
+/* <molt/common.h> (the error codes a module's calls return): installed
+ * beside module.h, in the source tree under common/include. */
+#ifndef MOLT_COMMON_INCLUDE_DIR
+#define MOLT_COMMON_INCLUDE_DIR MOLT_MODULE_INCLUDE_DIR
+#endif
 
 static void stage_clear(struct stage *s)
 {
@@ -97,7 +102,7 @@ static int toolchain(struct build *b)
 	static const char *const base[] = {"-std=c11", "-O2", "-shared",
 					   "-fPIC", "-fvisibility=hidden"};
 	const char *env = getenv("MOLT_MODULE_CFLAGS");
-	char pc[1024], inc[MOLT__PATH_MAX + 2];
+	char pc[1024], inc[2 * MOLT__PATH_MAX + 8];
 	int rc = MOLT_OK;
 
 	b->cc = getenv("CC") && *getenv("CC") ? getenv("CC") : "cc";
@@ -108,7 +113,8 @@ static int toolchain(struct build *b)
 		rc = rc ? rc : split_push(&b->cflags, &b->ncflags, env);
 	} else {
 		pkg_config_cflags(pc, sizeof(pc));
-		molt__pathf(inc, "-I%s", MOLT_MODULE_INCLUDE_DIR);
+		snprintf(inc, sizeof(inc), "-I%s -I%s", MOLT_MODULE_INCLUDE_DIR,
+			 MOLT_COMMON_INCLUDE_DIR);
 		rc = rc ? rc
 			: split_push(&b->cflags, &b->ncflags, *pc ? pc : inc);
 	}

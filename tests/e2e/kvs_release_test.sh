@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# e2e.kvs_release: kvs as a release (fixtures/make-kvs-repo.sh): bundles
+# built from its tags, a node booted from 1.0.0, and, while redis-benchmark
+# drives 50 clients and one more client stays connected, `molt upgrade
+# --health` to 1.1.0 (the relup compiled from the hand-written appup:
+# both state layouts converted) and `molt rollback` to 1.0.0: keys and
+# TTLs kept, INFO shows the running release, no client error, the held
+# connection answers throughout. Skipped (77) without redis-tools.
+set -euo pipefail
+BUILD=$(cd "$1" && pwd)
+for t in redis-cli redis-benchmark; do
+	command -v "$t" >/dev/null || { echo "SKIP: $t not found (apt-get install redis-tools)"; exit 77; }
+done
+T=$(mktemp -d "${TMPDIR:-/tmp}/molt-kvsrel-XXXXXX")
+R=$T/node
+export MOLT_ROOT=$R
+MOLT=$BUILD/releasetool/molt
+PIDS=()
+cleanup() {
+	"$MOLT" stop >/dev/null 2>&1 || true
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; grep -v ' module ' "$T/moltd.log" 2>/dev/null | tail -8; exit 1; }
+
+sh fixtures/make-kvs-repo.sh "$T/repo"
+"$MOLT" -q build --repo "$T/repo" --tag v1.0.0 -o "$T/b/" >/dev/null
+"$MOLT" -q build --repo "$T/repo" --tag v1.1.0 --relup-from v1.0.0 -o "$T/b/" >/dev/null
+mkdir -m 0700 "$R"
+"$MOLT" -q init "$T/b/kvs-1.0.0.tar.gz" >/dev/null 2>&1 || fail "molt init"
+MOLT_MOLTD="$BUILD/runtime/moltd" "$MOLT" run 2>"$T/moltd.log" &
+PIDS+=($!)
+for _ in $(seq 200); do "$MOLT" status >/dev/null 2>&1 && break; sleep 0.05; done
+P=$("$MOLT" call kvs_listener port) || fail "no port"
+r() { redis-cli -p "$P" "$@"; }
+
+r INFO | grep -q '^molt_release:1.0.0' || fail "INFO does not show release 1.0.0"
+for i in $(seq 200); do printf 'SET k%d v%d\n' "$i" "$i"; done | r >/dev/null
+r SET session token EX 600 >/dev/null
+exec 5<>/dev/tcp/127.0.0.1/"$P"
+redis-benchmark -p "$P" -t set,get -n 200000 -c 50 -q >"$T/load.out" 2>&1 &
+LOAD=$!
+PIDS+=("$LOAD")
+sleep 0.5
+
+out=$("$MOLT" upgrade "$T/b/kvs-1.1.0.tar.gz" --health 'kvs_listener port' --watch 2 2>&1) ||
+	fail "molt upgrade to 1.1.0: $out"
+r INFO | grep -q '^molt_release:1.1.0' || fail "INFO does not show release 1.1.0"
+[ "$(r GET k100)" = v100 ] || fail "k100 lost in the upgrade"
+r GET k100 >/dev/null
+[ "$(r HITS k100)" = 2 ] || fail "1.1.0's HITS: $(r HITS k100)"
+ttl=$(r TTL session)
+[ "$ttl" -gt 500 ] || fail "the TTL did not survive the upgrade: $ttl"
+printf 'PING\r\n' >&5
+IFS= read -r -t 5 line <&5 && [ "$line" = $'+PONG\r' ] || fail "the held connection after the upgrade: '$line'"
+
+out=$("$MOLT" rollback 2>&1) || fail "molt rollback: $out"
+r INFO | grep -q '^molt_release:1.0.0' || fail "INFO does not show release 1.0.0 after the rollback"
+[ "$(r GET k200)" = v200 ] || fail "k200 lost in the rollback"
+r HITS k1 | grep -q "unknown command" || fail "1.0.0 answers HITS after the rollback"
+printf 'GET k7\r\n' >&5
+IFS= read -r -t 5 line <&5 && IFS= read -r -t 5 val <&5 && [ "$val" = $'v7\r' ] ||
+	fail "the held connection after the rollback: '$line' '$val'"
+exec 5>&-
+
+wait "$LOAD" || fail "redis-benchmark failed: $(tr '\r' '\n' <"$T/load.out" | tail -3)"
+tr '\r' '\n' <"$T/load.out" | grep -qi error && fail "client errors: $(tr '\r' '\n' <"$T/load.out" | grep -i error | head -3)"
+tr '\r' '\n' <"$T/load.out" | grep '^GET: .* requests per second' >/dev/null ||
+	fail "the load did not finish: $(tr '\r' '\n' <"$T/load.out" | tail -3)"
+"$MOLT" releases | grep -q '^kvs  *1.1.0  *old' || fail "1.1.0 is not old after the rollback: $("$MOLT" releases)"
+"$MOLT" stop >/dev/null
+
+# --- docs/kvs.md "As a release" works as written ---
+script=$(awk '/^## As a release/{f=1} f&&/^```sh$/{s=1;next} s&&/^```$/{exit} s' docs/kvs.md |
+	sed "s|/tmp/|$T/doc-|g")
+[ -n "$script" ] || fail "no sh block in docs/kvs.md's 'As a release'"
+out=$(PATH="$BUILD/releasetool:$BUILD/runtime:$PATH" bash -e -c "$script" 2>&1) ||
+	fail "docs/kvs.md's commands failed: $out"
+for want in '^OK$' '^apple$' '^1$' '^molt_release:1.0.0' 'moltd is stopping'; do
+	grep -q "$want" <<<"$out" || fail "docs/kvs.md: no '$want' in: $out"
+done
+echo "ok"
