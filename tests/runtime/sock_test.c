@@ -674,6 +674,42 @@ static const char *ops(molt_pid pid, const char *verb, molt_sock s,
 	return rt_call(rt, pid, req);
 }
 
+/* A process connects out: CONNECTED, then data both ways, queued bytes
+ * sent once it is up; a connect to a closed port ends in an error. */
+START_TEST(test_a_process_connects_out)
+{
+	molt_pid l, o = rt_spawn(rt, "sockprobe", "ops");
+	unsigned port = echo_listen(&l);
+	char req[64];
+	molt_sock s;
+	uint64_t closed;
+
+	snprintf(req, sizeof(req), "connect %u", port);
+	s = rt_call_u(rt, o, req);
+	ck_assert_msg((int64_t)s > 0, "connect: %" PRId64, (int64_t)s);
+	/* sent before it is up: queued, then delivered */
+	ck_assert_str_eq(ops(o, "send", s, "hello"), "0");
+	for (int t = 0; t < 2000 && rt_call_u(rt, o, "connected") != s; t++)
+		rt_sleep_ms(1);
+	ck_assert_uint_eq(rt_call_u(rt, o, "connected"), s);
+	ck_assert_str_eq(ops(o, "active", s, "10"), "0");
+	ck_assert_uint_eq(wait_stat(o, "bytes", 5, 2000), 5); /* the echo */
+	ck_assert_str_eq(ops(o, "close", s, NULL), "0");
+	/* nothing listens on the echo's port once it is closed */
+	closed = rt_call_u(rt, o, "closed");
+	ck_assert_int_eq(molt_runtime_exit(rt, l, "kill"), MOLT_OK);
+	for (int t = 0; t < 2000 && molt_runtime_alive(rt, l); t++)
+		rt_sleep_ms(1);
+	s = rt_call_u(rt, o, req);
+	if ((int64_t)s > 0) /* refused later, as an error event */
+		for (int t = 0;
+		     t < 2000 && rt_call_u(rt, o, "closed") == closed; t++)
+			rt_sleep_ms(1);
+	ck_assert_msg((int64_t)s < 0 || rt_call_u(rt, o, "closed") > closed,
+		      "a connect to a closed port did not fail");
+}
+END_TEST
+
 START_TEST(test_a_closed_socket_name_stays_closed_when_its_slot_is_reused)
 {
 	molt_pid o = rt_spawn(rt, "sockprobe", "ops");
@@ -835,6 +871,7 @@ Suite *sock_suite(void)
 	tcase_add_test(tc, test_200_concurrent_connections_echo_distinct_data);
 	tcase_add_test(tc, test_5mb_are_echoed_intact_while_the_client_reads);
 	tcase_add_test(tc, test_echo_keeps_what_a_full_send_queue_refused);
+	tcase_add_test(tc, test_a_process_connects_out);
 	tcase_add_test(
 		tc, test_a_process_that_stops_asking_pushes_back_on_the_client);
 	tcase_add_test(

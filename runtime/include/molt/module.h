@@ -65,13 +65,15 @@ typedef uint64_t molt_sock;
 
 /* What a MOLT_MSG_TCP message says (msg->tcp). */
 enum molt_tcp_event {
-	MOLT_TCP_ACCEPTED = 1, /* sock: a new connection on listener, owned
-				  by this process, passive */
-	MOLT_TCP_DATA = 2,     /* data, len: bytes sock received */
-	MOLT_TCP_CLOSED = 3,   /* the peer closed sock; the socket is gone */
-	MOLT_TCP_ERROR = 4,    /* reason: what failed; the socket is gone */
-	MOLT_TCP_SENT = 5,     /* sock's send queue drained after a send was
-				  refused with MOLT_EBUSY: send again */
+	MOLT_TCP_ACCEPTED = 1,	/* sock: a new connection on listener, owned
+				   by this process, passive */
+	MOLT_TCP_DATA = 2,	/* data, len: bytes sock received */
+	MOLT_TCP_CLOSED = 3,	/* the peer closed sock; the socket is gone */
+	MOLT_TCP_ERROR = 4,	/* reason: what failed; the socket is gone */
+	MOLT_TCP_SENT = 5,	/* sock's send queue drained after a send was
+				   refused with MOLT_EBUSY: send again */
+	MOLT_TCP_CONNECTED = 6, /* the connection molt_tcp_connect started
+				   is up */
 };
 
 /* A message as a callback sees it. Borrowed: valid during the callback. */
@@ -270,6 +272,15 @@ MOLT_MODULE_EXPORT char *molt_app_env(molt_ctx *ctx, const char *key);
 MOLT_MODULE_EXPORT int molt_tcp_listen(molt_ctx *ctx, molt_sock *out,
 				       const char *addr, unsigned port,
 				       int backlog);
+/*
+ * Connect to addr (as molt_tcp_listen takes it) and port. *out names the
+ * socket at once, owned by the caller and passive; MOLT_TCP_CONNECTED
+ * follows when the connection is up, or MOLT_TCP_ERROR (reason: why, e.g.
+ * "Connection refused") and the socket is gone. Bytes sent before are
+ * queued and go once it is up. MOLT_ECLOSED if the kernel refuses at once.
+ */
+MOLT_MODULE_EXPORT int molt_tcp_connect(molt_ctx *ctx, molt_sock *out,
+					const char *addr, unsigned port);
 /* The socket's local port, or a negative error. */
 MOLT_MODULE_EXPORT int molt_sock_port(molt_ctx *ctx, molt_sock s);
 /* Deliver up to n more events (accepts or data) for s; 0: none. */

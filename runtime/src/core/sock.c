@@ -107,6 +107,7 @@ static molt__sock *sock_new(molt__socks *t, int fd, int listener,
 	atomic_fetch_add_explicit(&s->gen, 1, memory_order_relaxed);
 	s->fd = fd;
 	s->listener = listener;
+	s->connecting = 0;
 	s->active = 0;
 	s->refused = s->broken = 0;
 	s->owner = owner;
@@ -226,7 +227,7 @@ static void arm(molt_runtime *rt, molt__sock *s)
 	ev.events = EPOLLONESHOT;
 	if (s->active)
 		ev.events |= EPOLLIN | EPOLLRDHUP;
-	if (s->out.len > s->out_off)
+	if (s->out.len > s->out_off || s->connecting)
 		ev.events |= EPOLLOUT;
 	if (!(ev.events & (EPOLLIN | EPOLLOUT)))
 		return; /* one-shot: it stays disarmed */
@@ -405,9 +406,38 @@ static size_t send_now(molt__sock *s, const void *data, size_t len)
 }
 
 /* A connection's readiness; 1 if it was closed (s->mu held). */
+/* A connect in progress: done, failed, or not yet (s->mu held); 1 if
+ * the socket was closed. */
+static int connect_ready(molt_runtime *rt, molt__sock *s, uint32_t ev)
+{
+	int e = 0;
+	socklen_t len = sizeof(e);
+
+	if (!(ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+		return 0;
+	if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0)
+		e = errno;
+	if (e) {
+		deliver(rt, s, MOLT_TCP_ERROR, name_of(s), 0, NULL, 0,
+			strerror(e));
+		return sock_close(rt, s, 1);
+	}
+	s->connecting = 0;
+	names(s);
+	deliver(rt, s, MOLT_TCP_CONNECTED, name_of(s), 0, NULL, 0, NULL);
+	return 0;
+}
+
 static int conn_ready(molt_runtime *rt, molt__sock *s, uint32_t ev, char *buf)
 {
 	int e;
+
+	if (s->connecting) {
+		if (connect_ready(rt, s, ev))
+			return 1; /* failed: closed */
+		if (s->connecting)
+			return 0; /* not yet */
+	}
 
 	if ((ev & EPOLLOUT) && (e = flush(s)) != 0) {
 		s->broken = 1;
@@ -698,6 +728,46 @@ int molt_tcp_listen(molt_ctx *ctx, molt_sock *out, const char *addr,
 	return MOLT_OK;
 }
 
+int molt_tcp_connect(molt_ctx *ctx, molt_sock *out, const char *addr,
+		     unsigned port)
+{
+	struct sockaddr_storage sa;
+	socklen_t len;
+	molt__sock *s;
+	int fd, rc;
+
+	if (!ctx || !ctx->p || !out || port == 0 || port > 65535 ||
+	    parse_addr(&sa, &len, addr, port) < 0)
+		return MOLT_EINVAL;
+	fd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
+	if (fd < 0)
+		return MOLT_EIO;
+	rc = connect(fd, (struct sockaddr *)&sa, len);
+	if (rc < 0 && errno != EINPROGRESS) {
+		close(fd);
+		return MOLT_ECLOSED;
+	}
+	if (!(s = sock_new(ctx->rt->socks, fd, 0, ctx->p->pid))) {
+		close(fd);
+		return MOLT_ENOMEM;
+	}
+	if (watch_fd(ctx->rt, s) < 0 || !own(ctx->rt, s, ctx->p->pid)) {
+		sock_close(ctx->rt, s, 0);
+		pthread_mutex_unlock(&s->mu);
+		slot_release(ctx->rt->socks, s);
+		return MOLT_EIO;
+	}
+	/* up at once (loopback may be) or later: either way the poller sees
+	 * it writable and says CONNECTED */
+	s->connecting = 1;
+	charge(ctx->rt, s);
+	arm(ctx->rt, s);
+	*out = name_of(s);
+	pthread_mutex_unlock(&s->mu);
+	return MOLT_OK;
+}
+
 int molt_sock_port(molt_ctx *ctx, molt_sock id)
 {
 	struct sockaddr_storage a;
@@ -751,7 +821,7 @@ int molt_sock_send(molt_ctx *ctx, molt_sock id, const void *data, size_t len)
 		pthread_mutex_unlock(&s->mu);
 		return MOLT_EBUSY;
 	}
-	if (s->out.len == s->out_off) {
+	if (s->out.len == s->out_off && !s->connecting) {
 		/* nothing waits: the kernel first, the queue for the rest
 		 * (all of it on an error: flush meets it again, and the
 		 * poller then reports it and closes the socket) */
@@ -765,7 +835,7 @@ int molt_sock_send(molt_ctx *ctx, molt_sock id, const void *data, size_t len)
 		pthread_mutex_unlock(&s->mu);
 		return MOLT_ENOMEM;
 	}
-	if ((e = flush(s)) != 0) {
+	if (!s->connecting && (e = flush(s)) != 0) {
 		s->broken = 1;
 		rc = MOLT_ECLOSED;
 	}
