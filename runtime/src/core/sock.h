@@ -42,7 +42,7 @@ typedef struct molt__sock {
 				     socket that lookup then checks) */
 	int fd;			  /* -1: the slot is free */
 	int listener;		  /* a listening socket */
-	int connecting;	  /* molt_tcp_connect in progress */
+	int connecting;		  /* molt_tcp_connect in progress */
 	unsigned active;	  /* events still to deliver */
 	int refused;		  /* a send was refused: SENT is owed */
 	int broken;		  /* a send failed: the connection is gone */
