@@ -811,24 +811,15 @@ static supreq *req_new(int op, const char *mod)
 }
 
 /* Post op on mod to supervisor pid and wait for its outcome. */
-static int sup_request(molt_runtime *rt, molt_pid pid, int op, const char *mod,
+/* Post r (its two references: ours and the supervisor side's) to
+ * supervisor pid and wait for its outcome. */
+static int sup_request(molt_runtime *rt, molt_pid pid, supreq *r,
 		       uint32_t timeout_ms, size_t *n_out, molt_err *err)
 {
-	supreq *r;
 	struct timespec ts;
 	char pb[32];
 	int rc = 0;
 
-	if (op != REQ_UPDATE && strlen(mod) >= sizeof(r->mod))
-		return molt_err_set(err, MOLT_EINVAL, "module name too long");
-	if (!(r = req_new(op, op == REQ_UPDATE ? "" : mod)) ||
-	    (op == REQ_UPDATE && !(r->spec = molt_strdup(mod)))) {
-		if (r) {
-			req_unref(r);
-			req_unref(r);
-		}
-		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
-	}
 	molt_pid_format(pid, pb, sizeof(pb));
 	if ((rc = molt__proc_post(rt, pid, &r->fn)) < 0) {
 		req_unref(r);
@@ -855,29 +846,51 @@ static int sup_request(molt_runtime *rt, molt_pid pid, int op, const char *mod,
 	return rc;
 }
 
+/* A stop, start or forget request on module mod. */
+static int module_request(molt_runtime *rt, molt_pid pid, int op,
+			  const char *mod, uint32_t timeout_ms, size_t *n_out,
+			  molt_err *err)
+{
+	supreq *r;
+
+	if (strlen(mod) >= sizeof(r->mod))
+		return molt_err_set(err, MOLT_EINVAL, "module name too long");
+	if (!(r = req_new(op, mod)))
+		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
+	return sup_request(rt, pid, r, timeout_ms, n_out, err);
+}
+
 int molt__sup_stop_module(molt_runtime *rt, molt_pid pid, const char *mod,
 			  uint32_t timeout_ms, size_t *n_out, molt_err *err)
 {
-	return sup_request(rt, pid, REQ_STOP, mod, timeout_ms, n_out, err);
+	return module_request(rt, pid, REQ_STOP, mod, timeout_ms, n_out, err);
 }
 
 int molt__sup_start_module(molt_runtime *rt, molt_pid pid, const char *mod,
 			   uint32_t timeout_ms, size_t *n_out, molt_err *err)
 {
-	return sup_request(rt, pid, REQ_START, mod, timeout_ms, n_out, err);
+	return module_request(rt, pid, REQ_START, mod, timeout_ms, n_out, err);
 }
 
 int molt__sup_forget_stopped(molt_runtime *rt, molt_pid pid, const char *mod,
 			     uint32_t timeout_ms, molt_err *err)
 {
-	return sup_request(rt, pid, REQ_FORGET, mod, timeout_ms, NULL, err);
+	return module_request(rt, pid, REQ_FORGET, mod, timeout_ms, NULL, err);
 }
 
 int molt__sup_update(molt_runtime *rt, molt_pid pid, const char *spec_json,
 		     uint32_t timeout_ms, size_t *n_out, molt_err *err)
 {
-	return sup_request(rt, pid, REQ_UPDATE, spec_json, timeout_ms, n_out,
-			   err);
+	supreq *r = req_new(REQ_UPDATE, "");
+
+	if (!r || !(r->spec = molt_strdup(spec_json))) {
+		if (r) { /* both references: nobody else has it */
+			req_unref(r);
+			req_unref(r);
+		}
+		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
+	}
+	return sup_request(rt, pid, r, timeout_ms, n_out, err);
 }
 
 int molt_runtime_update_supervisor(molt_runtime *rt, molt_pid pid,
