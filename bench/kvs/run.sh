@@ -74,18 +74,8 @@ if [[ $(ulimit -n) != unlimited && $(ulimit -n) -lt $((IDLE_CONNS + 200)) ]]; th
 	IDLE_CONNS=$(($(ulimit -n) - 200))
 fi
 
-# --- kvs on molt: the boot spec of tests/e2e/kvs_redis_test.sh ---
-cat >"$work/boot.json" <<JSON
-{"format": 1,
- "modules": ["$fx/kvs_shard-1.0.0/kvs_shard.so", "$fx/kvs_conn-1.0.0/kvs_conn.so",
-             "$fx/kvs_listener-1.0.0/kvs_listener.so"],
- "root": {"strategy": "one_for_one", "intensity": 3, "period": 5,
-          "children": [{"id": "s0", "module": "kvs_shard", "args": "0"},
-                       {"id": "s1", "module": "kvs_shard", "args": "1"},
-                       {"id": "s2", "module": "kvs_shard", "args": "2"},
-                       {"id": "s3", "module": "kvs_shard", "args": "3"},
-                       {"id": "listener", "module": "kvs_listener", "args": "0"}]}}
-JSON
+# --- kvs on molt: the boot spec tests/e2e/kvs_redis_test.sh uses too ---
+sed "s|@F@|$fx|g" "$here/boot.json.in" >"$work/boot.json"
 m() { "$molt" --root "$work/root" "$@"; }
 mkdir -p "$work/root"
 "$moltd" --root "$work/root" --boot "$work/boot.json" 2>"$work/moltd.log" &

@@ -3,9 +3,12 @@
 # built from its tags, a node booted from 1.0.0, and, while redis-benchmark
 # drives 50 clients and one more client stays connected, `molt upgrade
 # --health` to 1.1.0 (the relup compiled from the hand-written appup:
-# both state layouts converted) and `molt rollback` to 1.0.0: keys and
-# TTLs kept, INFO shows the running release, no client error, the held
-# connection answers throughout. Skipped (77) without redis-tools.
+# both state layouts converted), then to 1.2.0 (its appup generated:
+# kvs_keys added with KEYS, kvs_sweeper removed, the shards sweeping on
+# their own) and `molt rollback` to 1.0.0 (1.2.0's relup down to it):
+# keys and TTLs kept, expired keys swept in every version, INFO shows the
+# running release, no client error, the held connection answers
+# throughout. Skipped (77) without redis-tools.
 set -euo pipefail
 BUILD=$(cd "$1" && pwd)
 for t in redis-cli redis-benchmark; do
@@ -27,6 +30,8 @@ fail() { echo "FAIL: $*"; grep -v ' module ' "$T/moltd.log" 2>/dev/null | tail -
 sh fixtures/make-kvs-repo.sh "$T/repo"
 "$MOLT" -q build --repo "$T/repo" --tag v1.0.0 -o "$T/b/" >/dev/null
 "$MOLT" -q build --repo "$T/repo" --tag v1.1.0 --relup-from v1.0.0 -o "$T/b/" >/dev/null
+"$MOLT" -q build --repo "$T/repo" --tag v1.2.0 --relup-from v1.1.0 --relup-from v1.0.0 \
+	-o "$T/b/" >/dev/null
 mkdir -m 0700 "$R"
 "$MOLT" -q init "$T/b/kvs-1.0.0.tar.gz" >/dev/null 2>&1 || fail "molt init"
 MOLT_MOLTD="$BUILD/runtime/moltd" "$MOLT" run 2>"$T/moltd.log" &
@@ -34,6 +39,15 @@ PIDS+=($!)
 for _ in $(seq 200); do "$MOLT" status >/dev/null 2>&1 && break; sleep 0.05; done
 P=$("$MOLT" call kvs_listener port) || fail "no port"
 r() { redis-cli -p "$P" "$@"; }
+# A key set to expire in 300 ms and never read is gone within 2.5 s:
+# some process sweeps (kvs_sweeper up to 1.1.0, each shard from 1.2.0).
+swept() {
+	local before
+	r SET "never-read-$1" x PX 300 >/dev/null
+	before=$(r DBSIZE)
+	sleep 2.5
+	[ "$(r DBSIZE)" -lt "$before" ] || fail "$1: an expired key nobody read was not swept"
+}
 
 r INFO | grep -q '^molt_release:1.0.0' || fail "INFO does not show release 1.0.0"
 for i in $(seq 200); do printf 'SET k%d v%d\n' "$i" "$i"; done | r >/dev/null
@@ -55,10 +69,26 @@ ttl=$(r TTL session)
 printf 'PING\r\n' >&5
 IFS= read -r -t 5 line <&5 && [ "$line" = $'+PONG\r' ] || fail "the held connection after the upgrade: '$line'"
 
+
+out=$("$MOLT" upgrade "$T/b/kvs-1.2.0.tar.gz" --health 'kvs_listener port' --watch 1 2>&1) ||
+	fail "molt upgrade to 1.2.0: $out"
+r INFO | grep -q '^molt_release:1.2.0' || fail "INFO does not show release 1.2.0"
+"$MOLT" ps | grep kvs_sweeper >/dev/null && fail "kvs_sweeper still runs in 1.2.0: $("$MOLT" ps)"
+[ "$(r KEYS 'k19?' | sort | tr '\n' ' ')" = "k190 k191 k192 k193 k194 k195 k196 k197 k198 k199 " ] ||
+	fail "1.2.0's KEYS k19?: $(r KEYS 'k19?' | tr '\n' ' ')"
+[ "$(r HITS k100)" = 2 ] || fail "the hit count did not survive 1.2.0: $(r HITS k100)"
+[ "$(r TTL session)" -gt 500 ] || fail "the TTL did not survive 1.2.0"
+swept 1.2.0
+printf 'PING\r\n' >&5
+IFS= read -r -t 5 line <&5 && [ "$line" = $'+PONG\r' ] || fail "the held connection after 1.2.0: '$line'"
+
 out=$("$MOLT" rollback 2>&1) || fail "molt rollback: $out"
 r INFO | grep -q '^molt_release:1.0.0' || fail "INFO does not show release 1.0.0 after the rollback"
 [ "$(r GET k200)" = v200 ] || fail "k200 lost in the rollback"
 r HITS k1 | grep -q "unknown command" || fail "1.0.0 answers HITS after the rollback"
+r KEYS '*' | grep -q "unknown command" || fail "1.0.0 answers KEYS after the rollback"
+"$MOLT" ps | grep kvs_sweeper >/dev/null || fail "kvs_sweeper is not back after the rollback"
+swept 1.0.0
 printf 'GET k7\r\n' >&5
 IFS= read -r -t 5 line <&5 && IFS= read -r -t 5 val <&5 && [ "$val" = $'v7\r' ] ||
 	fail "the held connection after the rollback: '$line' '$val'"
@@ -68,7 +98,7 @@ wait "$LOAD" || fail "redis-benchmark failed: $(tr '\r' '\n' <"$T/load.out" | ta
 tr '\r' '\n' <"$T/load.out" | grep -qi error && fail "client errors: $(tr '\r' '\n' <"$T/load.out" | grep -i error | head -3)"
 tr '\r' '\n' <"$T/load.out" | grep '^GET: .* requests per second' >/dev/null ||
 	fail "the load did not finish: $(tr '\r' '\n' <"$T/load.out" | tail -3)"
-"$MOLT" releases | grep -q '^kvs  *1.1.0  *old' || fail "1.1.0 is not old after the rollback: $("$MOLT" releases)"
+"$MOLT" releases | grep -q '^kvs  *1.2.0  *old' || fail "1.2.0 is not old after the rollback: $("$MOLT" releases)"
 "$MOLT" stop >/dev/null
 
 # --- docs/kvs.md "As a release" works as written ---
