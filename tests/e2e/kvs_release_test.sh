@@ -107,7 +107,7 @@ script=$(awk '/^## As a release/{f=1} f&&/^```sh$/{s=1;next} s&&/^```$/{exit} s'
 [ -n "$script" ] || fail "no sh block in docs/kvs.md's 'As a release'"
 out=$(PATH="$BUILD/releasetool:$BUILD/runtime:$PATH" bash -e -c "$script" 2>&1) ||
 	fail "docs/kvs.md's commands failed: $out"
-for want in '^OK$' '^apple$' '^1$' '^molt_release:1.0.0' 'moltd is stopping'; do
+for want in '^OK$' '^apple$' '^1$' '^fruit$' '^molt_release:1.0.0' 'moltd is stopping'; do
 	grep -q "$want" <<<"$out" || fail "docs/kvs.md: no '$want' in: $out"
 done
 echo "ok"
