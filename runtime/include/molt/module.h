@@ -294,18 +294,25 @@ MOLT_MODULE_EXPORT int molt_sock_active(molt_ctx *ctx, molt_sock s, unsigned n);
  */
 MOLT_MODULE_EXPORT int molt_sock_send(molt_ctx *ctx, molt_sock s,
 				      const void *data, size_t len);
-/* Close s (queued bytes not yet sent are dropped). */
+/* Close s. Bytes still queued go to the kernel's send buffer first (grown
+ * for them, within the kernel's limit net.core.wmem_max), and the kernel
+ * delivers them after the close; what does not fit is dropped. */
 MOLT_MODULE_EXPORT int molt_sock_close(molt_ctx *ctx, molt_sock s);
 /* Give s to process to (it then owns it; events go to it). */
 MOLT_MODULE_EXPORT int molt_sock_give(molt_ctx *ctx, molt_sock s, molt_pid to);
 
 /* Options for molt_sock_setopt. */
 enum molt_sock_opt {
-	MOLT_SO_NODELAY = 1,   /* TCP_NODELAY: 1 or 0 */
-	MOLT_SO_KEEPALIVE = 2, /* SO_KEEPALIVE: 1 or 0 */
-	MOLT_SO_RCVBUF = 3,    /* SO_RCVBUF bytes */
-	MOLT_SO_SNDBUF = 4,    /* SO_SNDBUF bytes */
-	MOLT_SO_SENDQ = 5,     /* the runtime's send queue limit, bytes */
+	MOLT_SO_NODELAY = 1,	   /* TCP_NODELAY: 1 or 0 */
+	MOLT_SO_KEEPALIVE = 2,	   /* SO_KEEPALIVE: 1 or 0 */
+	MOLT_SO_RCVBUF = 3,	   /* SO_RCVBUF bytes */
+	MOLT_SO_SNDBUF = 4,	   /* SO_SNDBUF bytes */
+	MOLT_SO_SENDQ = 5,	   /* the runtime's send queue limit, bytes */
+	MOLT_SO_EXIT_ON_CLOSE = 6, /* 1 (default): the peer's close closes
+				      the socket; 0: MOLT_TCP_CLOSED only says
+				      the peer sends no more (a half-close),
+				      and the socket stays for sending until
+				      molt_sock_close */
 };
 MOLT_MODULE_EXPORT int molt_sock_setopt(molt_ctx *ctx, molt_sock s, int opt,
 					long value);

@@ -28,6 +28,7 @@
 #define SOCK_CHARGE  256		/* what a socket costs its owner */
 #define POLL_EVENTS  256
 #define BACKLOG_DFLT 128
+#define LINGER_MAX   (4 * 1024 * 1024) /* send buffer a close may ask for */
 
 /* --- the table --- */
 
@@ -110,6 +111,7 @@ static molt__sock *sock_new(molt__socks *t, int fd, int listener,
 	s->connecting = 0;
 	s->active = 0;
 	s->refused = s->broken = 0;
+	s->keep_open = s->peer_done = 0;
 	s->owner = owner;
 	s->out_off = 0;
 	molt_buf_clear(&s->out);
@@ -225,7 +227,7 @@ static void arm(molt_runtime *rt, molt__sock *s)
 	struct epoll_event ev = {0};
 
 	ev.events = EPOLLONESHOT;
-	if (s->active)
+	if (s->active && !s->peer_done)
 		ev.events |= EPOLLIN | EPOLLRDHUP;
 	if (s->out.len > s->out_off || s->connecting)
 		ev.events |= EPOLLOUT;
@@ -449,7 +451,8 @@ static int conn_ready(molt_runtime *rt, molt__sock *s, uint32_t ev, char *buf)
 		s->refused = 0;
 		deliver(rt, s, MOLT_TCP_SENT, name_of(s), 0, NULL, 0, NULL);
 	}
-	if (s->active && (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
+	if (s->active && !s->peer_done &&
+	    (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
 		ssize_t n = recv(s->fd, buf, READ_CHUNK, MSG_DONTWAIT);
 
 		if (n > 0) {
@@ -460,7 +463,14 @@ static int conn_ready(molt_runtime *rt, molt__sock *s, uint32_t ev, char *buf)
 		} else if (n == 0) {
 			deliver(rt, s, MOLT_TCP_CLOSED, name_of(s), 0, NULL, 0,
 				NULL);
-			return sock_close(rt, s, 1);
+			if (s->keep_open) {
+				/* a half-close: the owner may still send,
+				 * and closes it */
+				s->peer_done = 1;
+				s->active = 0;
+			} else {
+				return sock_close(rt, s, 1);
+			}
 		} else if (errno != EAGAIN && errno != EINTR) {
 			deliver(rt, s, MOLT_TCP_ERROR, name_of(s), 0, NULL, 0,
 				strerror(errno));
@@ -845,6 +855,28 @@ int molt_sock_send(molt_ctx *ctx, molt_sock id, const void *data, size_t len)
 	return rc;
 }
 
+/* Hand what s still has queued to the kernel before s is closed: its send
+ * buffer grows to hold it (up to LINGER_MAX), and the kernel delivers it
+ * after close() as it does any unsent data. What does not fit is dropped.
+ * (s->mu held.) */
+static void linger_queue(molt__sock *s)
+{
+	size_t left = s->out.len - s->out_off;
+	int size;
+	socklen_t len = sizeof(size);
+
+	if (s->broken || s->listener || !left)
+		return;
+	if (getsockopt(s->fd, SOL_SOCKET, SO_SNDBUF, &size, &len) == 0 &&
+	    size >= 0 && (size_t)size < left + (size_t)size / 2) {
+		size = (int)(left + (size_t)size < LINGER_MAX
+				     ? left + (size_t)size
+				     : LINGER_MAX);
+		setsockopt(s->fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	}
+	(void)flush(s);
+}
+
 int molt_sock_close(molt_ctx *ctx, molt_sock id)
 {
 	int rc = MOLT_OK, closed;
@@ -852,6 +884,7 @@ int molt_sock_close(molt_ctx *ctx, molt_sock id)
 
 	if (!s)
 		return rc;
+	linger_queue(s);
 	closed = sock_close(ctx->rt, s, 1);
 	pthread_mutex_unlock(&s->mu);
 	if (closed)
@@ -902,6 +935,8 @@ int molt_sock_setopt(molt_ctx *ctx, molt_sock id, int opt, long value)
 		rc = setsockopt(s->fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
 	else if (opt == MOLT_SO_SENDQ)
 		s->sendq_max = (size_t)value;
+	else if (opt == MOLT_SO_EXIT_ON_CLOSE && value <= 1 && !s->listener)
+		s->keep_open = !value;
 	else
 		rc = MOLT_EINVAL;
 	pthread_mutex_unlock(&s->mu);

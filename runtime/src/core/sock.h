@@ -46,6 +46,9 @@ typedef struct molt__sock {
 	unsigned active;	  /* events still to deliver */
 	int refused;		  /* a send was refused: SENT is owed */
 	int broken;		  /* a send failed: the connection is gone */
+	int keep_open;		  /* MOLT_SO_EXIT_ON_CLOSE is 0 */
+	int peer_done;		  /* keep_open, and the peer closed its side:
+				     nothing more to read */
 	uint32_t armed;		  /* the events it is armed for, 0: none (a
 				     one-shot event that fired disarms it) */
 	molt_pid owner;		  /* the owning process */
