@@ -10,7 +10,8 @@
  *	sends "PING" and "GET nosuchkey", shuts its writing side down, and
  *	prints every reply line until the server closes.
  *   kvs_abuse noread PORT SECONDS
- *	sends GETs without ever reading a reply until the server has taken
+ *	sends "GET big" (the caller makes the key big, so that replies pile
+ *	up fast) without ever reading a reply, until the server has taken
  *	nothing for SECONDS; prints "sent N" (N: bytes the server took).
  *
  * Plain blocking sockets with SO_SNDTIMEO/SO_RCVTIMEO, so a server that
@@ -134,9 +135,9 @@ static int noread(int port, int seconds)
 
 	if (fd < 0)
 		return 1;
-	while (len + 32 < sizeof(cmds))
+	while (len + 16 < sizeof(cmds))
 		len += (size_t)snprintf(cmds + len, sizeof(cmds) - len,
-					"GET key:%zu\r\n", len);
+					"GET big\r\n");
 	for (;;) {
 		ssize_t n = send(fd, cmds, len, MSG_NOSIGNAL);
 

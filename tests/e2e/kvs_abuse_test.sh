@@ -29,6 +29,15 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*"; grep -v ' module ' "$T/moltd.log" | tail -5; exit 1; }
 rss_kb() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$MOLTD/status"; }
 conns() { $MOLT ps | grep -c ' kvs_conn ' || true; }
+# Memory bounds hold for a plain build: under ASan, freed memory sits in a
+# quarantine (256 MB) and every block has red zones, so they are printed
+# there but not checked.
+SANITIZED=
+grep '^MOLT_SANITIZE:BOOL=ON' "$BUILD/CMakeCache.txt" >/dev/null 2>&1 && SANITIZED=1
+bounded() { # $1: what, $2: kB grown, $3: at most
+	[ -n "$SANITIZED" ] && return 0
+	[ "$2" -lt "$3" ] || fail "$1: moltd grew by $2 kB (at most $3)"
+}
 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 sed "s|@F@|$F|g" bench/kvs/boot.json.in >"$T/boot.json"
@@ -45,7 +54,7 @@ sent=$(awk '{print $2}' <<<"$out")
 [[ $out == *"reply -ERR Protocol error: too big inline request"* ]] || fail "bigline: $out"
 [ "$sent" -lt $((16 << 20)) ] || fail "bigline: the server took $sent bytes of one line"
 rss1=$(rss_kb)
-[ $((rss1 - rss0)) -lt 16384 ] || fail "bigline: moltd grew from $rss0 to $rss1 kB"
+bounded bigline $((rss1 - rss0)) 16384
 alive bigline
 echo "bigline: closed after $sent bytes with an error reply; VmRSS $rss0 -> $rss1 kB"
 
@@ -56,15 +65,17 @@ alive halfclose
 echo "halfclose: both replies, then closed"
 
 # --- a client that never reads its replies ---
+redis-cli -p "$P" SET big "$(head -c 4096 /dev/zero | tr '\0' v)" >/dev/null
 rss0=$(rss_kb)
 out=$("$ABUSE" noread "$P" 2) || fail "noread: $out"
 rss1=$(rss_kb)
-[ $((rss1 - rss0)) -lt 65536 ] || fail "noread: moltd grew from $rss0 to $rss1 kB ($out)"
+bounded noread $((rss1 - rss0)) 65536
 alive noread
 echo "noread: the server stopped reading after $(awk '{print $2}' <<<"$out") bytes; VmRSS $rss0 -> $rss1 kB"
 
 # --- 10,000 idle connections ---
 N=10000
+[ -n "$SANITIZED" ] && N=2000 # the same path, fewer: ASan makes each slower
 if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((N + 200)) ]; then
 	echo "SKIP part: RLIMIT_NOFILE $(ulimit -n) < $((N + 200)): no idle-connection check"
 else
@@ -89,7 +100,8 @@ else
 	[ "$ans" = "answered $N" ] || fail "idle: one PING on each: '$ans'"
 	exec {w}>&- {r}<&-
 	wait "$ic" || fail "idle_conns failed"
-	[ "$per" -le 2048 ] || fail "idle: $per bytes of moltd per idle connection (at most 2048)"
+	[ -n "$SANITIZED" ] || [ "$per" -le 2048 ] ||
+		fail "idle: $per bytes of moltd per idle connection (at most 2048)"
 	for _ in $(seq 200); do
 		[ "$(conns)" -le "$base" ] && break
 		sleep 0.1

@@ -129,7 +129,7 @@ IFS= read -r -t 5 line <&5 && IFS= read -r -t 5 val <&5 && [ "$val" = $'v7\r' ] 
 	fail "the held connection after the downgrade: '$line' '$val'"
 exec 5>&-
 wait "$LOAD" || fail "redis-benchmark under the upgrades failed: $(cat "$T/load.out")"
-tr '\r' '\n' <"$T/load.out" | grep -qi error && fail "client errors during the upgrades: $(cat "$T/load.out")"
+tr '\r' '\n' <"$T/load.out" | grep -i error >/dev/null && fail "client errors during the upgrades: $(cat "$T/load.out")"
 tr '\r' '\n' <"$T/load.out" | grep -q '^GET: .* requests per second' ||
 	fail "the load did not finish: $(cat "$T/load.out")"
 grep -E "paused" "$T/up.out" | sed "s/^/kvs upgrade under load: /"
