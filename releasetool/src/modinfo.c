@@ -1,11 +1,12 @@
-/* What a built module declares: its descriptor, read by dlopen. */
+/* What a built module declares: its descriptor, read by molt-probe in a
+ * child process, so that no code of the module runs in molt. */
 #include "modinfo.h"
 
-#include <dlfcn.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "molt/module.h"
+#include "molt/probe.h"
 
 #include "sha256.h"
 
@@ -25,27 +26,26 @@ static int copy_str(char *out, size_t size, const char *s, const char *name,
 	return MOLT_OK;
 }
 
-static int read_exports(struct molt__modinfo *out, const molt_module *d,
+static int read_exports(struct molt__modinfo *out, const molt_probe_desc *d,
 			const char *name, molt_err *err)
 {
 	int rc;
 
 	out->nexports = 0;
-	for (size_t i = 0; d->exports && d->exports[i].name; i++) {
+	for (size_t i = 0; i < d->nexports; i++) {
 		if (i >= MOLT__MAX_EXPORTS)
 			return molt_err_set(err, MOLT_EPARSE,
 					    "module '%s': more than %d exports",
 					    name, MOLT__MAX_EXPORTS);
 		if ((rc = copy_str(out->exports[i], sizeof(out->exports[i]),
-				   d->exports[i].name, name, "exports", err)) <
-		    0)
+				   d->exports[i], name, "exports", err)) < 0)
 			return rc;
 		out->nexports++;
 	}
 	return MOLT_OK;
 }
 
-static int read_descriptor(struct molt__modinfo *out, const molt_module *d,
+static int read_descriptor(struct molt__modinfo *out, const molt_probe_desc *d,
 			   const char *name, molt_err *err)
 {
 	int rc;
@@ -67,38 +67,31 @@ static int read_descriptor(struct molt__modinfo *out, const molt_module *d,
 		return molt_err_set(err, MOLT_EPARSE,
 				    "module '%s': its descriptor is named '%s'",
 				    name, out->name);
-	if (d->code_change && !d->free_state)
+	if ((d->callbacks & MOLT_PROBE_CODE_CHANGE) &&
+	    !(d->callbacks & MOLT_PROBE_FREE_STATE))
 		return molt_err_set(err, MOLT_EPARSE,
 				    "module '%s': code_change without "
 				    "free_state",
 				    name);
 	out->behaviour = d->behaviour;
 	out->state_vsn = d->state_vsn;
-	out->code_change = d->code_change != NULL;
+	out->code_change = (d->callbacks & MOLT_PROBE_CODE_CHANGE) != 0;
 	return read_exports(out, d, name, err);
 }
 
 int molt__modinfo_read(struct molt__modinfo *out, const char *path,
 		       const char *name, molt_err *err)
 {
-	const molt_module *d;
-	void *h;
+	molt_probe_desc d;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if ((rc = molt__sha256_file(out->sha256, path, err)) < 0)
 		return rc;
-	if (!(h = dlopen(path, RTLD_LAZY | RTLD_LOCAL)))
-		return molt_err_set(err, MOLT_ERROR, "module '%s': %s", name,
-				    dlerror());
-	d = dlsym(h, MOLT_MODULE_SYMBOL);
-	if (!d)
-		rc = molt_err_set(err, MOLT_ENOTFOUND,
-				  "module '%s': no symbol " MOLT_MODULE_SYMBOL
-				  " in %s",
-				  name, path);
+	if ((rc = molt_probe_read(&d, path, err)) < 0)
+		molt_err_prefix(err, "module '%s'", name);
 	else
-		rc = read_descriptor(out, d, name, err);
-	dlclose(h);
+		rc = read_descriptor(out, &d, name, err);
+	molt_probe_desc_release(&d);
 	return rc;
 }

@@ -1,4 +1,4 @@
-/* What a built module declares: its descriptor, read by dlopen. */
+/* What a built module declares: its descriptor, read in a child process. */
 #ifndef MOLT_RELEASETOOL_MODINFO_H
 #define MOLT_RELEASETOOL_MODINFO_H
 
@@ -7,10 +7,11 @@
 #include "manifest.h"
 
 /*
- * dlopen path (RTLD_LAZY | RTLD_LOCAL), read its molt_module_descriptor
- * and check the ABI version, the behaviour and that its name is name.
- * Fills out, with the SHA-256 of the file. The module's callbacks are
- * never called; its references to the runtime stay unresolved.
+ * Read the molt_module_descriptor of the shared object at path with
+ * molt-probe, in a child process (molt_probe_read: the module's
+ * constructors run there, never in molt), and check the ABI version, the
+ * behaviour and that its name is name. Fills out, with the SHA-256 of the
+ * file.
  */
 int molt__modinfo_read(struct molt__modinfo *out, const char *path,
 		       const char *name, molt_err *err);

@@ -2,9 +2,10 @@
  * molt-probe PATH.so: read a module's descriptor in a process of its own
  * and print it, one field per line, on file descriptor 3 (so that what
  * the module itself prints to stdout cannot be taken for it). moltd runs
- * it for a dry run (code/probe.c), so that the module's constructors,
- * which dlopen runs, never run inside a live node before an install
- * commits. Exit 0 with the descriptor, or 1 with one "error MESSAGE"
+ * it for a dry run and molt build to read what a built module declares
+ * (molt_probe_read, common/src/probe.c), so that the module's
+ * constructors, which dlopen runs, never run inside a live node before an
+ * install commits, nor inside molt. Exit 0 with the descriptor, or 1 with one "error MESSAGE"
  * line.
  *
  *   molt-probe 1
