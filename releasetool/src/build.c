@@ -27,15 +27,6 @@
 #include "molt/banned.h"
 /* clang-format on */
 
-#ifndef MOLT_MODULE_INCLUDE_DIR
-#define MOLT_MODULE_INCLUDE_DIR "/usr/local/include"
-#endif
-/* <molt/common.h> (the error codes a module's calls return): installed
- * beside module.h, in the source tree under common/include. */
-#ifndef MOLT_COMMON_INCLUDE_DIR
-#define MOLT_COMMON_INCLUDE_DIR MOLT_MODULE_INCLUDE_DIR
-#endif
-
 static void stage_clear(struct stage *s)
 {
 	molt__project_release(&s->proj);
@@ -57,99 +48,40 @@ void molt__build_progress(const struct build *b, double t0, const char *fmt,
 	b->opts->progress(step, molt__now_ms() - t0, b->opts->payload);
 }
 
-/* ---- the module toolchain ---- */
-
-static int split_push(char ***v, size_t *n, const char *s)
-{
-	char word[1024];
-
-	while (*s) {
-		size_t k = strcspn(s, " \t\n");
-
-		if (k >= sizeof(word))
-			return MOLT_EINVAL;
-		if (k) {
-			memcpy(word, s, k);
-			word[k] = '\0';
-			if (molt__strv_push(v, n, word) < 0)
-				return MOLT_ENOMEM;
-		}
-		s += k;
-		s += strspn(s, " \t\n");
-	}
-	return MOLT_OK;
-}
-
-/* `pkg-config --cflags molt-module`, or "" if it is not installed. */
-static void pkg_config_cflags(char *out, size_t size)
-{
-	FILE *p = popen("pkg-config --cflags molt-module 2>/dev/null", "r");
-	size_t n = 0;
-	int st;
-
-	out[0] = '\0';
-	if (!p)
-		return;
-	n = fread(out, 1, size - 1, p);
-	out[n] = '\0';
-	st = pclose(p);
-	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		out[0] = '\0';
-}
-
-static int toolchain(struct build *b)
-{
-	static const char *const base[] = {"-std=c11", "-O2", "-shared",
-					   "-fPIC", "-fvisibility=hidden"};
-	const char *env = getenv("MOLT_MODULE_CFLAGS");
-	char pc[1024], inc[2 * MOLT__PATH_MAX + 8];
-	int rc = MOLT_OK;
-
-	b->cc = getenv("CC") && *getenv("CC") ? getenv("CC") : "cc";
-	for (size_t i = 0; rc == MOLT_OK && i < sizeof(base) / sizeof(*base);
-	     i++)
-		rc = molt__strv_push(&b->cflags, &b->ncflags, base[i]);
-	if (env && *env) {
-		rc = rc ? rc : split_push(&b->cflags, &b->ncflags, env);
-	} else {
-		pkg_config_cflags(pc, sizeof(pc));
-		snprintf(inc, sizeof(inc), "-I%s -I%s", MOLT_MODULE_INCLUDE_DIR,
-			 MOLT_COMMON_INCLUDE_DIR);
-		rc = rc ? rc
-			: split_push(&b->cflags, &b->ncflags, *pc ? pc : inc);
-	}
-	return rc < 0 ? molt_err_set(b->err, MOLT_ENOMEM,
-				     "cannot set up the module compiler flags")
-		      : MOLT_OK;
-}
-
 /* ---- compiling one application ---- */
 
 static int compile_module(struct build *b, const struct stage *s,
 			  const struct molt__appsrc *app,
 			  const struct molt__modsrc *m, const char *out)
 {
-	char appdir[MOLT__PATH_MAX], prefix[MOLT__PATH_MAX + 32], what[160];
-	size_t n = 0, cap = b->ncflags + app->ncflags + m->nsources + 6;
+	char appdir[MOLT__PATH_MAX], maps[2][MOLT__PATH_MAX + 32], what[160];
+	size_t n = 0, cap = b->ncflags + app->ncflags + m->nsources + 7;
 	const char **argv = molt_calloc(cap, sizeof(*argv));
+	char **envp = NULL;
 	int rc;
 
 	if (!argv)
 		return molt_err_set(b->err, MOLT_ENOMEM, "out of memory");
 	molt__pathf(appdir, "%s/%s", s->src_dir, app->dir);
-	molt__pathf(prefix, "-ffile-prefix-map=%s=.", appdir);
 	molt__pathf(what, "module '%s' of '%s'", m->name, app->name);
+	if ((rc = molt__build_prefix_maps(maps, appdir)) < 0 ||
+	    (rc = molt__build_envp(&envp, b, s, appdir, NULL)) < 0)
+		goto out;
 	argv[n++] = b->cc;
 	for (size_t i = 0; i < b->ncflags; i++)
 		argv[n++] = b->cflags[i];
 	for (size_t i = 0; i < app->ncflags; i++)
 		argv[n++] = app->cflags[i];
-	argv[n++] = prefix;
+	argv[n++] = maps[0];
+	argv[n++] = maps[1];
 	argv[n++] = "-o";
 	argv[n++] = out;
 	for (size_t i = 0; i < m->nsources; i++)
 		argv[n++] = m->sources[i];
-	rc = molt__run(argv, appdir, NULL, what, b->err);
+	rc = molt__run_clean(argv, appdir, (const char *const *)envp, NULL,
+			     what, b->err);
+out:
+	molt__build_envp_free(envp);
 	molt_free(argv);
 	return rc;
 }
@@ -157,7 +89,7 @@ static int compile_module(struct build *b, const struct stage *s,
 static int run_build_command(struct build *b, const struct stage *s,
 			     const struct molt__appsrc *app, const char *mods)
 {
-	char appdir[MOLT__PATH_MAX], what[160];
+	char appdir[MOLT__PATH_MAX], what[160], **envp = NULL;
 	molt_buf cflags = MOLT_BUF_INIT, e_cc = MOLT_BUF_INIT,
 		 e_out = MOLT_BUF_INIT, e_app = MOLT_BUF_INIT,
 		 e_vsn = MOLT_BUF_INIT;
@@ -169,7 +101,8 @@ static int run_build_command(struct build *b, const struct stage *s,
 	molt_buf_puts(&cflags, "MOLT_CFLAGS=");
 	for (size_t i = 0; i < b->ncflags; i++)
 		molt_buf_printf(&cflags, "%s%s", i ? " " : "", b->cflags[i]);
-	molt_buf_printf(&e_cc, "MOLT_CC=%s", b->cc);
+	/* the wrapper: the prefix maps come with every compile */
+	molt_buf_printf(&e_cc, "MOLT_CC=%s/cc", b->toolbin);
 	molt_buf_printf(&e_out, "MOLT_OUT_DIR=%s", mods);
 	molt_buf_printf(&e_app, "MOLT_APP=%s", app->name);
 	molt_buf_printf(&e_vsn, "MOLT_APP_VSN=%s", app->vsn);
@@ -177,8 +110,13 @@ static int run_build_command(struct build *b, const struct stage *s,
 		const char *env[] = {cflags.ptr, e_cc.ptr,  e_out.ptr,
 				     e_app.ptr,	 e_vsn.ptr, NULL};
 
-		rc = molt__run(argv, appdir, env, what, b->err);
+		rc = molt__build_envp(&envp, b, s, appdir, env);
+		if (rc == MOLT_OK)
+			rc = molt__run_clean(argv, appdir,
+					     (const char *const *)envp, NULL,
+					     what, b->err);
 	}
+	molt__build_envp_free(envp);
 	molt_buf_release(&cflags);
 	molt_buf_release(&e_cc);
 	molt_buf_release(&e_out);
@@ -376,16 +314,40 @@ static int read_project(struct build *b, struct stage *s)
 
 static int write_release(struct build *b, struct stage *s)
 {
-	char dir[MOLT__PATH_MAX], path[MOLT__PATH_MAX];
+	char dir[MOLT__PATH_MAX], path[MOLT__PATH_MAX], **envp = NULL;
+	struct molt__buildinfo bi;
 	int rc;
 
 	molt__pathf(dir, "%s/releases/%s", s->root, s->vsn);
 	if ((rc = molt__mkdir_p(dir, 0755, b->err)) < 0 ||
 	    (rc = molt__path(path, sizeof(path), b->err,
-			     "%s/" MOLT_RELEASE_FILE, dir)) < 0)
+			     "%s/" MOLT_RELEASE_FILE, dir)) < 0 ||
+	    (rc = molt__build_envp(&envp, b, s, NULL, NULL)) < 0)
 		return rc;
-	return molt__release_json_write(path, &s->proj, s->vsn, &s->src,
-					s->relup, b->err);
+	molt__build_info(&bi, b);
+	bi.env = envp;
+	while (envp[bi.nenv])
+		bi.nenv++;
+	rc = molt__release_json_write(path, &s->proj, s->vsn, &s->src, s->relup,
+				      &bi, b->err);
+	molt__build_envp_free(envp);
+	return rc;
+}
+
+/* --require-signed-tag: git verify-tag accepts the tag; its signer goes
+ * into release.json. */
+static int verify_tag(struct build *b, struct stage *s)
+{
+	double t0 = molt__now_ms();
+	int rc;
+
+	if ((rc = molt__vcs_verify_tag(s->signer, sizeof(s->signer),
+				       b->opts->repo, s->tag, s->src.annotated,
+				       b->err)) < 0)
+		return rc;
+	s->src.signer = s->signer;
+	molt__build_progress(b, t0, "%s: signed by %s", s->tag, s->signer);
+	return MOLT_OK;
 }
 
 /* Resolve, export and build the release at tag under tmp/label. */
@@ -404,8 +366,13 @@ static int stage_release(struct build *b, struct stage *s, const char *tag,
 	molt__build_progress(b, t0, "%s: %s tag -> commit %.12s", tag,
 			     s->src.annotated ? "annotated" : "lightweight",
 			     s->src.commit);
+	if (b->opts->require_signed_tag && (rc = verify_tag(b, s)) < 0)
+		return rc;
 	t0 = molt__now_ms();
 	if ((rc = read_project(b, s)) < 0)
+		return rc;
+	/* the toolchain is the built tag's (its molt.json), for every stage */
+	if (!b->cc && (rc = molt__build_toolchain(b, &s->proj)) < 0)
 		return rc;
 	if (!(s->has_appup = molt_calloc(s->proj.napps + 1, 1)))
 		return molt_err_set(b->err, MOLT_ENOMEM, "out of memory");
@@ -413,8 +380,8 @@ static int stage_release(struct build *b, struct stage *s, const char *tag,
 	molt__pathf(s->root, "%s/%s", b->tmp, label);
 	if ((rc = molt__mkdir_p(s->src_dir, 0755, b->err)) < 0 ||
 	    (rc = molt__mkdir_p(s->root, 0755, b->err)) < 0 ||
-	    (rc = molt__vcs_export(b->vcs, s->src.commit, s->src_dir, b->err)) <
-		    0)
+	    (rc = molt__vcs_export(b->vcs, s->src.commit, s->tag, s->src_dir,
+				   b->err)) < 0)
 		return rc;
 	molt__build_progress(b, t0, "%s: exported the tree", tag);
 	for (size_t i = 0; i < s->proj.napps; i++)
@@ -570,8 +537,7 @@ static int build_open(struct build *b)
 {
 	int rc;
 
-	if ((rc = toolchain(b)) < 0 ||
-	    (rc = molt__vcs_open(&b->vcs, b->opts->repo, b->err)) < 0)
+	if ((rc = molt__vcs_open(&b->vcs, b->opts->repo, b->err)) < 0)
 		return rc;
 	return molt__mkdtemp(b->tmp, sizeof(b->tmp), molt__tmpdir(),
 			     "molt-build-", b->err);
@@ -583,6 +549,7 @@ static void build_close(struct build *b)
 		molt__rmrf(b->tmp);
 	molt__vcs_free(b->vcs);
 	molt__strv_free(b->cflags, b->ncflags);
+	molt__strv_free(b->env, b->nenv);
 }
 
 static int build_run(struct build *b, molt_build_result *res)
@@ -608,6 +575,7 @@ int molt_release_build(molt_build_result *out, const molt_build_options *opts,
 {
 	struct build b = {.opts = opts, .err = err};
 	molt_build_result local;
+	mode_t old_mask;
 	int rc;
 
 	if (!opts || !opts->repo || !opts->tag)
@@ -616,8 +584,10 @@ int molt_release_build(molt_build_result *out, const molt_build_options *opts,
 	if (!out)
 		out = &local;
 	memset(out, 0, sizeof(*out));
+	old_mask = umask(022); /* what molt writes, as every step's children */
 	rc = build_run(&b, out);
 	build_close(&b);
+	umask(old_mask);
 	return rc;
 }
 

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "molt/buf.h"
 #include "molt/release.h"
 
 /* clang-format off: banned.h stays last (STYLE.md §10) */
@@ -121,11 +122,22 @@ int molt__mkdtemp(char *out, size_t size, const char *parent,
 	return MOLT_OK;
 }
 
+extern char **environ;
+
+/* In the child: env added to ours, or (clean) replacing it; stdout and
+ * stderr into out_fd when it is not -1. Never returns. */
 static void child(const char *const *argv, const char *cwd,
-		  const char *const *env)
+		  const char *const *env, int clean, int out_fd)
 {
-	for (size_t i = 0; env && env[i]; i++)
-		putenv((char *)env[i]);
+	if (clean) {
+		environ = (char **)env;
+		umask(022);
+	} else {
+		for (size_t i = 0; env && env[i]; i++)
+			putenv((char *)env[i]);
+	}
+	if (out_fd >= 0 && (dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0))
+		_exit(126);
 	if (cwd && chdir(cwd) < 0) {
 		fprintf(stderr, "molt: chdir '%s': %s\n", cwd, strerror(errno));
 		_exit(126);
@@ -136,20 +148,47 @@ static void child(const char *const *argv, const char *cwd,
 	_exit(127);
 }
 
-int molt__run(const char *const *argv, const char *cwd, const char *const *env,
-	      const char *what, molt_err *err)
+/* Append what fd gives until its end to out (NULL: drop it). */
+static void read_to_end(int fd, molt_buf *out)
 {
+	char chunk[4096];
+	ssize_t n;
+
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		if (out)
+			molt_buf_put(out, chunk, (size_t)n);
+	}
+}
+
+static int run(const char *const *argv, const char *cwd, const char *const *env,
+	       int clean, molt_buf *out, const char *what, molt_err *err)
+{
+	int fds[2] = {-1, -1}, st;
 	char buf[64];
 	pid_t pid;
-	int st;
 
 	fflush(NULL);
+	if (out && pipe2(fds, O_CLOEXEC) < 0)
+		return molt_err_set(err, MOLT_EIO, "%s: pipe: %s", what,
+				    strerror(errno));
 	pid = fork();
 	if (pid < 0)
 		return molt_err_set(err, MOLT_EIO, "%s: fork: %s", what,
 				    strerror(errno));
 	if (pid == 0)
-		child(argv, cwd, env);
+		child(argv, cwd, env, clean, fds[1]);
+	if (out) {
+		close(fds[1]);
+		read_to_end(fds[0], out);
+		close(fds[0]);
+		if (molt_buf_putc(out, 0) < 0)
+			return molt_err_set(err, MOLT_ENOMEM, "out of memory");
+		out->len--;
+	}
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
 			return molt_err_set(err, MOLT_EIO, "%s: waitpid: %s",
@@ -161,6 +200,25 @@ int molt__run(const char *const *argv, const char *cwd, const char *const *env,
 				    what, argv[0]);
 	return molt_err_set(err, MOLT_ERROR, "%s: '%s' %s", what, argv[0],
 			    molt__wait_status(buf, sizeof(buf), st));
+}
+
+int molt__run(const char *const *argv, const char *cwd, const char *const *env,
+	      const char *what, molt_err *err)
+{
+	return run(argv, cwd, env, 0, NULL, what, err);
+}
+
+int molt__run_clean(const char *const *argv, const char *cwd,
+		    const char *const *envp, molt_buf *out, const char *what,
+		    molt_err *err)
+{
+	return run(argv, cwd, envp, 1, out, what, err);
+}
+
+int molt__run_capture(const char *const *argv, const char *cwd, molt_buf *out,
+		      const char *what, molt_err *err)
+{
+	return run(argv, cwd, NULL, 0, out, what, err);
 }
 
 const char *molt__wait_status(char *buf, size_t size, int st)

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "molt/buf.h"
 #include "molt/common.h"
 
 #define MOLT__PATH_MAX 4096
@@ -45,6 +46,22 @@ const char *molt__tmpdir(void);
  */
 int molt__run(const char *const *argv, const char *cwd, const char *const *env,
 	      const char *what, molt_err *err);
+
+/*
+ * Run argv as molt__run does, but with exactly envp (a NULL-terminated
+ * "NAME=value" list; argv[0] is searched in its PATH) as the environment
+ * and umask 022: a build step that sees nothing of the caller's
+ * environment. When out is not NULL, the child's stdout and stderr are
+ * appended to it (NUL-terminated, not counted in out->len).
+ */
+int molt__run_clean(const char *const *argv, const char *cwd,
+		    const char *const *envp, molt_buf *out, const char *what,
+		    molt_err *err);
+
+/* Run argv in cwd with our environment; its stdout and stderr appended
+ * to out (NUL-terminated). Fails as molt__run does. */
+int molt__run_capture(const char *const *argv, const char *cwd, molt_buf *out,
+		      const char *what, molt_err *err);
 
 /* A waitpid() status in words, "exited with status 3" or "killed by
  * signal 9 (Killed)", written into buf; returns buf. */

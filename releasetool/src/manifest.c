@@ -157,12 +157,65 @@ static cJSON *source_json(const struct molt__source *src)
 	if (gmtime_r(&t, &tm) &&
 	    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm))
 		cJSON_AddStringToObject(o, "commit_date", when);
+	if (src->signer)
+		cJSON_AddStringToObject(o, "signer", src->signer);
+	return o;
+}
+
+static cJSON *strings_json(char *const *v, size_t n)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	for (size_t i = 0; i < n; i++)
+		molt__json_push(a, cJSON_CreateString(v[i]));
+	return a;
+}
+
+/* "NAME=value" strings as an object */
+static cJSON *env_json(char *const *env, size_t n)
+{
+	cJSON *o = cJSON_CreateObject();
+	char name[256];
+
+	for (size_t i = 0; i < n; i++) {
+		const char *eq = strchr(env[i], '=');
+
+		if (!eq || (size_t)(eq - env[i]) >= sizeof(name))
+			continue;
+		memcpy(name, env[i], (size_t)(eq - env[i]));
+		name[eq - env[i]] = '\0';
+		cJSON_AddStringToObject(o, name, eq + 1);
+	}
+	return o;
+}
+
+static cJSON *build_json(const struct molt__buildinfo *bi)
+{
+	cJSON *o = cJSON_CreateObject(), *tc = cJSON_CreateObject();
+	cJSON *opt = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(tc, "cc", bi->cc);
+	cJSON_AddStringToObject(tc, "cc_version", bi->cc_version);
+	cJSON_AddStringToObject(tc, "libc", bi->libc);
+	molt__json_add(o, "toolchain", tc);
+	molt__json_add(o, "cflags", strings_json(bi->cflags, bi->ncflags));
+	molt__json_add(o, "env", env_json(bi->env, bi->nenv));
+	cJSON_AddStringToObject(o, "umask", bi->umask);
+	molt__json_add(
+		opt, "relup_from",
+		strings_json((char *const *)bi->relup_from, bi->nrelup_from));
+	if (bi->cc_option)
+		cJSON_AddStringToObject(opt, "cc", bi->cc_option);
+	cJSON_AddBoolToObject(opt, "require_signed_tag",
+			      bi->require_signed_tag);
+	molt__json_add(o, "options", opt);
 	return o;
 }
 
 static int release_json_write(const char *path, const struct molt__project *p,
 			      const char *vsn, const struct molt__source *src,
-			      int relup, molt_err *err)
+			      int relup, const struct molt__buildinfo *bi,
+			      molt_err *err)
 {
 	cJSON *o = cJSON_CreateObject(), *apps = cJSON_CreateArray();
 	char lib[300];
@@ -184,15 +237,128 @@ static int release_json_write(const char *path, const struct molt__project *p,
 	molt__json_add(o, "applications", apps);
 	if (relup)
 		cJSON_AddStringToObject(o, "relup", MOLT_RELUP_FILE);
+	if (bi)
+		molt__json_add(o, "build", build_json(bi));
 	return molt__json_write(path, o, err);
 }
 
 int molt__release_json_write(const char *path, const struct molt__project *p,
 			     const char *vsn, const struct molt__source *src,
-			     int relup, molt_err *err)
+			     int relup, const struct molt__buildinfo *bi,
+			     molt_err *err)
 {
 	molt__json_begin();
-	return release_json_write(path, p, vsn, src, relup, err);
+	return release_json_write(path, p, vsn, src, relup, bi, err);
+}
+
+/* ---- release.json's build record, for molt build --check ---- */
+
+/* String field key of obj (at where) into out; "" if absent. */
+static int copy_str(char *out, size_t size, const cJSON *obj, const char *key,
+		    const struct molt__jctx *c, const char *where)
+{
+	const char *s = NULL;
+	int rc = molt__json_str(&s, obj, key, 0, c, where);
+
+	snprintf(out, size, "%s", rc == MOLT_OK && s ? s : "");
+	return rc;
+}
+
+static int read_relup_from(struct molt__relbuild *b, const cJSON *opt,
+			   const struct molt__jctx *c)
+{
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(opt, "relup_from");
+	const cJSON *e;
+
+	if (a && !cJSON_IsArray(a))
+		return molt__json_field_err(c, "build.options", "relup_from",
+					    "an array of tags");
+	cJSON_ArrayForEach(e, a)
+	{
+		char **nv;
+
+		if (!cJSON_IsString(e))
+			return molt__json_field_err(c, "build.options",
+						    "relup_from",
+						    "an array of tags");
+		nv = molt_realloc(b->relup_from,
+				  (b->nrelup_from + 1) * sizeof(*nv));
+		if (!nv)
+			return molt_err_set(c->err, MOLT_ENOMEM,
+					    "out of memory");
+		b->relup_from = nv;
+		if (!(nv[b->nrelup_from] = molt_strdup(e->valuestring)))
+			return molt_err_set(c->err, MOLT_ENOMEM,
+					    "out of memory");
+		b->nrelup_from++;
+	}
+	return MOLT_OK;
+}
+
+static int read_relbuild(struct molt__relbuild *b, const cJSON *j,
+			 const struct molt__jctx *c)
+{
+	const cJSON *src = cJSON_GetObjectItemCaseSensitive(j, "source");
+	const cJSON *bj = cJSON_GetObjectItemCaseSensitive(j, "build");
+	const cJSON *tc = cJSON_GetObjectItemCaseSensitive(bj, "toolchain");
+	const cJSON *opt = cJSON_GetObjectItemCaseSensitive(bj, "options");
+	int rc;
+
+	if (!cJSON_IsObject(src))
+		return molt__json_field_err(c, "", "source", "an object");
+	if (!cJSON_IsObject(bj))
+		return molt_err_set(c->err, MOLT_ENOTFOUND,
+				    "%s: no 'build' record (built by a molt "
+				    "that did not record its toolchain)",
+				    c->file);
+	if ((rc = copy_str(b->tag, sizeof(b->tag), src, "tag", c, "source")) <
+		    0 ||
+	    (rc = copy_str(b->commit, sizeof(b->commit), src, "commit", c,
+			   "source")) < 0 ||
+	    (rc = copy_str(b->signer, sizeof(b->signer), src, "signer", c,
+			   "source")) < 0 ||
+	    (rc = copy_str(b->cc, sizeof(b->cc), tc, "cc", c,
+			   "build.toolchain")) < 0 ||
+	    (rc = copy_str(b->cc_version, sizeof(b->cc_version), tc,
+			   "cc_version", c, "build.toolchain")) < 0 ||
+	    (rc = copy_str(b->libc, sizeof(b->libc), tc, "libc", c,
+			   "build.toolchain")) < 0 ||
+	    (rc = copy_str(b->cc_option, sizeof(b->cc_option), opt, "cc", c,
+			   "build.options")) < 0)
+		return rc;
+	if (!*b->tag)
+		return molt__json_field_err(c, "source", "tag", "a string");
+	b->require_signed_tag = cJSON_IsTrue(
+		cJSON_GetObjectItemCaseSensitive(opt, "require_signed_tag"));
+	return read_relup_from(b, opt, c);
+}
+
+int molt__relbuild_parse(struct molt__relbuild *out, const char *text,
+			 size_t len, const char *file, molt_err *err)
+{
+	struct molt__jctx c = {file, err};
+	cJSON *j;
+	int rc;
+
+	molt__json_begin();
+	memset(out, 0, sizeof(*out));
+	if (!(j = molt__json_parse(text, len, &c)))
+		return err ? err->code : MOLT_EPARSE;
+	if ((rc = molt__json_format(j, MOLT_RELEASE_FORMAT, &c)) == MOLT_OK)
+		rc = read_relbuild(out, j, &c);
+	cJSON_Delete(j);
+	if (rc < 0)
+		molt__relbuild_release(out);
+	return rc;
+}
+
+void molt__relbuild_release(struct molt__relbuild *b)
+{
+	for (size_t i = 0; i < b->nrelup_from; i++)
+		molt_free(b->relup_from[i]);
+	molt_free(b->relup_from);
+	b->relup_from = NULL;
+	b->nrelup_from = 0;
 }
 
 /* ---- release.json and app.json, read back ---- */

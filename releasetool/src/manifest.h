@@ -12,6 +12,8 @@
 
 #include "json.h"
 
+#define MOLT_RELBUILD_STR 1024 /* a path or a version line */
+
 /* One module of an application in molt.json. Strings are borrowed from
  * the project: valid until molt__project_release. */
 struct molt__modsrc {
@@ -42,6 +44,9 @@ struct molt__project {
 	const char *repo;    /* source URL recorded in release.json, or NULL */
 	struct molt__appsrc *apps; /* applications, owned array */
 	size_t napps;		   /* number of applications */
+	const char *cc;		   /* toolchain.cc, or NULL */
+	const char **env;	   /* toolchain.env: names passed on, owned */
+	size_t nenv;		   /* number of them */
 };
 
 /* Parse molt.json text; file names it in errors; vsn is the release
@@ -67,11 +72,28 @@ struct molt__modinfo {
 
 /* Where a release comes from. */
 struct molt__source {
-	const char *repo; /* URL or NULL */
-	const char *tag;  /* "v1.1.0" */
-	char commit[41];  /* commit id, hex */
-	int64_t time;	  /* committer time, seconds since the epoch */
-	int annotated;	  /* 1 for an annotated tag */
+	const char *repo;   /* URL or NULL */
+	const char *tag;    /* "v1.1.0" */
+	char commit[41];    /* commit id, hex */
+	int64_t time;	    /* committer time, seconds since the epoch */
+	int annotated;	    /* 1 for an annotated tag */
+	const char *signer; /* the tag's verified signer, or NULL */
+};
+
+/* How a release was built, for release.json's "build" (borrowed). */
+struct molt__buildinfo {
+	const char *cc;		       /* the compiler, a path */
+	const char *cc_version;	       /* the first line of its --version */
+	const char *libc;	       /* "glibc 2.36" */
+	char *const *cflags;	       /* the module toolchain flags */
+	size_t ncflags;		       /* number of them */
+	char *const *env;	       /* "NAME=value", the fixed environment */
+	size_t nenv;		       /* number of them */
+	const char *umask;	       /* "0022" */
+	const char *cc_option;	       /* molt build --cc, or NULL */
+	int require_signed_tag;	       /* --require-signed-tag */
+	const char *const *relup_from; /* --relup-from tags */
+	size_t nrelup_from;	       /* number of them */
 };
 
 /* Write lib/APP-VSN/app.json for app with its built modules (mods[i] for
@@ -86,10 +108,32 @@ int molt__app_json_write(const char *path, const struct molt__appsrc *app,
 int molt__app_json_set_appup(const char *path, const char *appup, int generated,
 			     molt_err *err);
 
-/* Write releases/VSN/release.json. */
+/* Write releases/VSN/release.json; bi (may be NULL) becomes "build". */
 int molt__release_json_write(const char *path, const struct molt__project *p,
 			     const char *vsn, const struct molt__source *src,
-			     int relup, molt_err *err);
+			     int relup, const struct molt__buildinfo *bi,
+			     molt_err *err);
+
+/* What molt build --check needs from a bundle's release.json. */
+struct molt__relbuild {
+	char tag[256];			    /* source.tag */
+	char commit[41];		    /* source.commit */
+	char signer[256];		    /* source.signer, or "" */
+	char cc[MOLT_RELBUILD_STR];	    /* build.toolchain.cc */
+	char cc_version[MOLT_RELBUILD_STR]; /* build.toolchain.cc_version */
+	char libc[64];			    /* build.toolchain.libc */
+	char cc_option[MOLT_RELBUILD_STR];  /* build.options.cc, or "" */
+	int require_signed_tag;		    /* build.options */
+	char **relup_from;  /* build.options.relup_from, owned */
+	size_t nrelup_from; /* number of them */
+};
+
+/* Read text (release.json named file) into out; a release.json without
+ * "build" (made before molt recorded it) is MOLT_ENOTFOUND. Free with
+ * molt__relbuild_release. */
+int molt__relbuild_parse(struct molt__relbuild *out, const char *text,
+			 size_t len, const char *file, molt_err *err);
+void molt__relbuild_release(struct molt__relbuild *b);
 
 /* What unpack needs from release.json. */
 struct molt__relmeta {

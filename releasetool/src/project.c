@@ -274,6 +274,51 @@ static int parse_app(struct molt__appsrc *a, const cJSON *o, const char *vsn,
 	return sup ? check_supervisor(a, sup, c, where) : MOLT_OK;
 }
 
+/* A name "toolchain.env" may pass on: a variable name, none of those the
+ * build sets itself. */
+static int env_name_ok(const char *s)
+{
+	static const char *const fixed[] = {"PATH", "LC_ALL", "TZ",
+					    "SOURCE_DATE_EPOCH", NULL};
+
+	if (!*s || one_of(s, fixed) || strncmp(s, "MOLT_", 5) == 0 ||
+	    (s[0] >= '0' && s[0] <= '9'))
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_'))
+			return 0;
+	return 1;
+}
+
+/* "toolchain": {"cc": COMPILER, "env": [NAME, ...]}, both optional. */
+static int parse_toolchain(struct molt__project *p, const cJSON *root,
+			   const struct molt__jctx *c)
+{
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "toolchain");
+	int rc;
+
+	if (!t)
+		return MOLT_OK;
+	if (!cJSON_IsObject(t))
+		return molt__json_field_err(c, "", "toolchain", "an object");
+	if ((rc = molt__json_str(&p->cc, t, "cc", 0, c, "toolchain")) < 0 ||
+	    (rc = str_array(&p->env, &p->nenv, t, "env", 0, c, "toolchain")) <
+		    0)
+		return rc;
+	if (p->cc && (!*p->cc || strchr(p->cc, '\'') || strchr(p->cc, ' ')))
+		return molt__json_field_err(c, "toolchain", "cc",
+					    "a compiler name or path without "
+					    "spaces or quotes");
+	for (size_t i = 0; i < p->nenv; i++)
+		if (!env_name_ok(p->env[i]))
+			return molt__json_field_err(
+				c, "toolchain", "env",
+				"variable names, not PATH, LC_ALL, TZ, "
+				"SOURCE_DATE_EPOCH or MOLT_*");
+	return MOLT_OK;
+}
+
 static int parse_project(struct molt__project *p, const char *vsn,
 			 const struct molt__jctx *c)
 {
@@ -283,7 +328,8 @@ static int parse_project(struct molt__project *p, const char *vsn,
 
 	if ((rc = molt__json_format(root, MOLT_PROJECT_FORMAT, c)) < 0 ||
 	    (rc = molt__json_name(&p->release, root, "release", c, "")) < 0 ||
-	    (rc = molt__json_str(&p->repo, root, "repo", 0, c, "")) < 0)
+	    (rc = molt__json_str(&p->repo, root, "repo", 0, c, "")) < 0 ||
+	    (rc = parse_toolchain(p, root, c)) < 0)
 		return rc;
 	apps = cJSON_GetObjectItemCaseSensitive(root, "applications");
 	if (!cJSON_IsArray(apps) || cJSON_GetArraySize(apps) == 0)
@@ -337,6 +383,7 @@ void molt__project_release(struct molt__project *p)
 		molt_free(p->apps[i].cflags);
 	}
 	molt_free(p->apps);
+	molt_free(p->env);
 	cJSON_Delete(p->json);
 	memset(p, 0, sizeof(*p));
 }

@@ -233,9 +233,41 @@ struct export
 {
 	molt__vcs *v;	  /* the repository */
 	const char *dest; /* directory written into */
+	const char *tag;  /* what is exported, for messages */
 	molt_err *err;	  /* first failure */
 	int rc;		  /* its code */
 };
+
+#define LFS_POINTER "version https://git-lfs.github.com/spec/"
+
+/* A Git LFS pointer (a small blob naming the real file, which is not in
+ * the repository) is refused: building it would build the pointer. */
+static int refuse_lfs(struct export *x, const char *root,
+		      const git_tree_entry *e)
+{
+	git_blob *blob;
+	int lfs;
+
+	if (git_tree_entry_type(e) != GIT_OBJECT_BLOB ||
+	    git_tree_entry_filemode(e) == GIT_FILEMODE_LINK)
+		return MOLT_OK;
+	if (git_blob_lookup(&blob, x->v->repo, git_tree_entry_id(e)) < 0)
+		return git_fail(x->err, MOLT_ERROR, git_tree_entry_name(e));
+	lfs = git_blob_rawsize(blob) < 1024 &&
+	      git_blob_rawsize(blob) >=
+		      (git_object_size_t)strlen(LFS_POINTER) &&
+	      memcmp(git_blob_rawcontent(blob), LFS_POINTER,
+		     strlen(LFS_POINTER)) == 0;
+	git_blob_free(blob);
+	if (lfs)
+		return molt_err_set(x->err, MOLT_EUNSAFE,
+				    "'%s%s' in the tree at %s is a Git LFS "
+				    "pointer, not the file: molt build does "
+				    "not fetch LFS objects (commit the file "
+				    "itself)",
+				    root, git_tree_entry_name(e), x->tag);
+	return MOLT_OK;
+}
 
 static int write_blob(struct export *x, const char *path,
 		      const git_tree_entry *e)
@@ -296,6 +328,8 @@ static int export_entry(const char *root, const git_tree_entry *e,
 	if ((x->rc = molt__path(path, sizeof(path), x->err, "%s/%s%s", x->dest,
 				root, name)) < 0)
 		return -1;
+	if ((x->rc = refuse_lfs(x, root, e)) < 0)
+		return -1;
 	switch (git_tree_entry_type(e)) {
 	case GIT_OBJECT_TREE:
 		if (mkdir(path, 0755) < 0) {
@@ -307,15 +341,25 @@ static int export_entry(const char *root, const git_tree_entry *e,
 	case GIT_OBJECT_BLOB:
 		x->rc = write_blob(x, path, e);
 		return x->rc < 0 ? -1 : 0;
+	case GIT_OBJECT_COMMIT:
+		x->rc = molt_err_set(x->err, MOLT_EUNSAFE,
+				     "'%s%s' in the tree at %s is a submodule: "
+				     "molt build does not fetch submodules "
+				     "(vendor the code into the repository)",
+				     root, name, x->tag);
+		return -1;
 	default:
-		return 1; /* a submodule: skip it */
+		x->rc = molt_err_set(x->err, MOLT_EUNSAFE,
+				     "tree entry '%s%s' at %s: unknown type",
+				     root, name, x->tag);
+		return -1;
 	}
 }
 
-int molt__vcs_export(molt__vcs *v, const char *commit, const char *dest,
-		     molt_err *err)
+int molt__vcs_export(molt__vcs *v, const char *commit, const char *tag,
+		     const char *dest, molt_err *err)
 {
-	struct export x = {v, dest, err, MOLT_OK};
+	struct export x = {v, dest, tag, err, MOLT_OK};
 	git_tree *tree;
 	int rc;
 
@@ -326,4 +370,78 @@ int molt__vcs_export(molt__vcs *v, const char *commit, const char *dest,
 	if (x.rc < 0)
 		return x.rc;
 	return rc < 0 ? git_fail(err, MOLT_ERROR, "tree walk") : MOLT_OK;
+}
+
+/* ---- signed tags: git verify-tag ---- */
+
+/* The signer in git verify-tag --raw's output: SSH's "Good "git"
+ * signature for WHO with KEY", or GnuPG's GOODSIG and VALIDSIG lines. */
+static void find_signer(char *out, size_t size, const char *text)
+{
+	static const char ssh[] = "Good \"git\" signature for ";
+	const char *p, *good, *valid;
+
+	out[0] = '\0';
+	if ((p = strstr(text, ssh))) {
+		p += strlen(ssh);
+		snprintf(out, size, "ssh: %.*s", (int)strcspn(p, "\n"), p);
+		return;
+	}
+	good = strstr(text, "[GNUPG:] GOODSIG ");
+	valid = strstr(text, "[GNUPG:] VALIDSIG ");
+	if (good && valid) {
+		good += strlen("[GNUPG:] GOODSIG ");
+		good += strcspn(good, " \n");
+		good += *good == ' ';
+		valid += strlen("[GNUPG:] VALIDSIG ");
+		snprintf(out, size, "gpg: %.*s, key %.*s",
+			 (int)strcspn(good, "\n"), good,
+			 (int)strcspn(valid, " \n"), valid);
+	}
+}
+
+/* The last non-empty line of text, for messages. */
+static void last_line(char *out, size_t size, const char *text)
+{
+	size_t n = strlen(text), start;
+
+	while (n && (text[n - 1] == '\n' || text[n - 1] == ' '))
+		n--;
+	start = n;
+	while (start && text[start - 1] != '\n')
+		start--;
+	snprintf(out, size, "%.*s", (int)(n - start), text + start);
+}
+
+int molt__vcs_verify_tag(char *signer, size_t size, const char *repo,
+			 const char *tag, int annotated, molt_err *err)
+{
+	char ref[600], why[200];
+	const char *argv[] = {"git",   "-C", repo, "verify-tag",
+			      "--raw", ref,  NULL};
+	molt_buf out = MOLT_BUF_INIT;
+	molt_err e2 = MOLT_ERR_INIT;
+	int rc;
+
+	if (!annotated)
+		return molt_err_set(err, MOLT_EUNSAFE,
+				    "tag '%s' is not signed: a lightweight tag "
+				    "cannot carry a signature "
+				    "(--require-signed-tag)",
+				    tag);
+	snprintf(ref, sizeof(ref), "refs/tags/%s", tag);
+	rc = molt__run_capture(argv, NULL, &out, "git verify-tag", &e2);
+	last_line(why, sizeof(why), out.ptr ? out.ptr : "");
+	if (rc < 0)
+		rc = molt_err_set(err, MOLT_EUNSAFE,
+				  "tag '%s' is not signed by a trusted key "
+				  "(--require-signed-tag): git verify-tag: %s",
+				  tag, *why ? why : e2.msg);
+	else if (find_signer(signer, size, out.ptr), !*signer)
+		rc = molt_err_set(err, MOLT_EUNSAFE,
+				  "tag '%s': git verify-tag accepted it but "
+				  "named no signer: %s",
+				  tag, why);
+	molt_buf_release(&out);
+	return rc;
 }

@@ -32,8 +32,20 @@ int molt__vcs_nearest_tags(molt_buf *out, molt__vcs *v, const char *tag);
 int molt__vcs_read_file(molt_buf *out, molt__vcs *v, const char *commit,
 			const char *path, molt_err *err);
 
-/* Write commit's whole tree into the existing directory dest. */
-int molt__vcs_export(molt__vcs *v, const char *commit, const char *dest,
-		     molt_err *err);
+/* Write commit's whole tree (at tag, for messages) into the existing
+ * directory dest. A submodule or a Git LFS pointer is refused
+ * (MOLT_EUNSAFE naming its path): the tree would not be what is built. */
+int molt__vcs_export(molt__vcs *v, const char *commit, const char *tag,
+		     const char *dest, molt_err *err);
+
+/*
+ * Check tag's signature with `git -C repo verify-tag` (so git's own
+ * configuration decides: gpg.format, gpg.ssh.allowedSignersFile, GnuPG's
+ * keyring and gpg.minTrustLevel). On success, the signer ("ssh: WHO with
+ * KEY" or "gpg: UID, key FINGERPRINT") into signer. MOLT_EUNSAFE for a
+ * lightweight tag, or with git's last line when it refuses.
+ */
+int molt__vcs_verify_tag(char *signer, size_t size, const char *repo,
+			 const char *tag, int annotated, molt_err *err);
 
 #endif

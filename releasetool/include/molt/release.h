@@ -219,11 +219,13 @@ typedef struct molt_build_options {
 	size_t nrelup_from;	       /* number of them */
 	molt_progress_fn progress;     /* optional */
 	void *payload;		       /* given to progress */
+	const char *cc;		       /* compiler; NULL: molt.json's, or cc */
+	int require_signed_tag;	       /* refuse a tag git verify-tag refuses */
 } molt_build_options;
 
 #define MOLT_BUILD_OPTIONS_INIT                                                \
 	{                                                                      \
-		NULL, NULL, NULL, NULL, 0, NULL, NULL                          \
+		NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, 0                 \
 	}
 
 typedef struct molt_build_result {
@@ -248,5 +250,31 @@ typedef struct molt_build_result {
  */
 MOLT_API int molt_release_build(molt_build_result *out,
 				const molt_build_options *opts, molt_err *err);
+
+/* What molt_release_check found; free with molt_check_result_release. */
+typedef struct molt_check_result {
+	int same;	 /* 1: the rebuild gave the bundle's bytes */
+	char **diffs;	 /* one line per difference, owned */
+	size_t ndiffs;	 /* number of them */
+	char tag[256];	 /* the tag rebuilt */
+	char sha256[65]; /* sum of the rebuilt bundle */
+} molt_check_result;
+
+/*
+ * Rebuild bundle from the tag, compiler option, relup tags and signed-tag
+ * requirement its release.json records, from the repository repo (the
+ * recorded source.repo is a URL, or absent: the local copy is the
+ * caller's to give), in a temporary directory, and compare. out->same
+ * says whether the bytes are identical; otherwise out->diffs names each
+ * file that differs, is missing or is new, a moved tag, and every
+ * toolchain fact (compiler, its version, libc) that changed. Fails
+ * (MOLT_ENOTFOUND) for a bundle whose release.json has no build record,
+ * and with the build's error if the rebuild fails. progress and payload
+ * as for molt_release_build.
+ */
+MOLT_API int molt_release_check(molt_check_result *out, const char *bundle,
+				const char *repo, molt_progress_fn progress,
+				void *payload, molt_err *err);
+MOLT_API void molt_check_result_release(molt_check_result *r);
 
 #endif
