@@ -41,13 +41,21 @@ static int is_opt(const char *arg, const char *name)
 }
 
 static int parse(molt_cli *cli, molt_build_options *o, const char **from,
-		 int argc, char **argv)
+		 const char **check, int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = NULL;
 
-		if (is_opt(a, "--repo") &&
-		    (v = opt_value(argc, argv, &i, "--repo")))
+		if (strcmp(a, "--require-signed-tag") == 0)
+			o->require_signed_tag = 1;
+		else if (is_opt(a, "--cc") &&
+			 (v = opt_value(argc, argv, &i, "--cc")))
+			o->cc = v;
+		else if (is_opt(a, "--check") &&
+			 (v = opt_value(argc, argv, &i, "--check")))
+			*check = v;
+		else if (is_opt(a, "--repo") &&
+			 (v = opt_value(argc, argv, &i, "--repo")))
 			o->repo = v;
 		else if (is_opt(a, "--tag") &&
 			 (v = opt_value(argc, argv, &i, "--tag")))
@@ -69,10 +77,17 @@ static int parse(molt_cli *cli, molt_build_options *o, const char **from,
 			return molt__cli_usage(cli, "unexpected argument '%s'",
 					       a);
 	}
-	if (!o->repo || !o->tag)
-		return molt__cli_usage(cli,
-				       "usage: molt build --repo DIR --tag "
-				       "TAG [-o OUT] [--relup-from TAG]...");
+	if (*check && (o->tag || o->out || o->nrelup_from || o->cc ||
+		       o->require_signed_tag))
+		return molt__cli_usage(cli, "--check takes the tag and the "
+					    "options from the bundle (only "
+					    "--repo DIR may be given)");
+	if (!*check && (!o->repo || !o->tag))
+		return molt__cli_usage(
+			cli, "usage: molt build --repo DIR --tag TAG [-o OUT] "
+			     "[--relup-from TAG]... [--cc CC] "
+			     "[--require-signed-tag] | molt build --check "
+			     "BUNDLE [--repo DIR]");
 	return MOLT_EXIT_OK;
 }
 
@@ -96,16 +111,59 @@ static void print_json(const molt_build_result *r, const char *tag)
 	molt__cli_json_print(o);
 }
 
+static void print_check_json(const molt_check_result *r, const char *bundle)
+{
+	cJSON *o = cJSON_CreateObject(), *d = cJSON_CreateArray();
+
+	cJSON_AddTrueToObject(o, "ok");
+	cJSON_AddStringToObject(o, "bundle", bundle);
+	cJSON_AddStringToObject(o, "tag", r->tag);
+	cJSON_AddBoolToObject(o, "reproduces", r->same);
+	cJSON_AddStringToObject(o, "rebuilt_sha256", r->sha256);
+	for (size_t i = 0; i < r->ndiffs; i++)
+		cJSON_AddItemToArray(d, cJSON_CreateString(r->diffs[i]));
+	cJSON_AddItemToObject(o, "differences", d);
+	molt__cli_json_print(o);
+}
+
+/* molt build --check BUNDLE: exit 0 if it reproduces, 1 (with what
+ * differs on stdout) if not. */
+static int check(molt_cli *cli, const char *bundle, const char *repo)
+{
+	molt_check_result r;
+	molt_err err = MOLT_ERR_INIT;
+
+	if (molt_release_check(&r, bundle, repo, on_progress, cli, &err) < 0)
+		return molt__cli_fail(cli, &err);
+	if (cli->json) {
+		print_check_json(&r, bundle);
+	} else if (r.same) {
+		printf("%s: reproduces: rebuilt from %s, the same bytes "
+		       "(%s)\n",
+		       bundle, r.tag, r.sha256);
+	} else {
+		printf("%s: does not reproduce: rebuilt from %s, %zu "
+		       "difference(s):\n",
+		       bundle, r.tag, r.ndiffs);
+		for (size_t i = 0; i < r.ndiffs; i++)
+			printf("  %s\n", r.diffs[i]);
+	}
+	molt_check_result_release(&r);
+	return r.same ? MOLT_EXIT_OK : MOLT_EXIT_FAILED;
+}
+
 int molt__cmd_build(molt_cli *cli, int argc, char **argv)
 {
 	molt_build_options o = MOLT_BUILD_OPTIONS_INIT;
-	const char *from[MAX_RELUP_FROM];
+	const char *from[MAX_RELUP_FROM], *bundle = NULL;
 	molt_build_result r;
 	molt_err err = MOLT_ERR_INIT;
 	int rc;
 
-	if ((rc = parse(cli, &o, from, argc, argv)) != MOLT_EXIT_OK)
+	if ((rc = parse(cli, &o, from, &bundle, argc, argv)) != MOLT_EXIT_OK)
 		return rc;
+	if (bundle)
+		return check(cli, bundle, o.repo);
 	o.relup_from = from;
 	o.progress = on_progress;
 	o.payload = cli;

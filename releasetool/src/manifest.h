@@ -116,9 +116,10 @@ int molt__release_json_write(const char *path, const struct molt__project *p,
 
 /* What molt build --check needs from a bundle's release.json. */
 struct molt__relbuild {
+	char repo[MOLT_RELBUILD_STR];	    /* source.repo, or "" */
 	char tag[256];			    /* source.tag */
 	char commit[41];		    /* source.commit */
-	char signer[256];		    /* source.signer, or "" */
+	char signer[512];		    /* source.signer, or "" */
 	char cc[MOLT_RELBUILD_STR];	    /* build.toolchain.cc */
 	char cc_version[MOLT_RELBUILD_STR]; /* build.toolchain.cc_version */
 	char libc[64];			    /* build.toolchain.libc */
