@@ -2,7 +2,6 @@
  * records and say what differs. */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,19 +31,13 @@ struct check {
 	molt_err *err;		    /* where errors go */
 };
 
-MOLT_PRINTF(2, 3)
-static int diff(struct check *c, const char *fmt, ...)
+/* Add line (owned; NULL: out of memory) to the differences. */
+static int diff(struct check *c, char *line)
 {
-	molt_buf line = MOLT_BUF_INIT;
-	va_list ap;
-	int rc;
+	int rc = line ? molt__strv_push(&c->res->diffs, &c->res->ndiffs, line)
+		      : MOLT_ENOMEM;
 
-	va_start(ap, fmt);
-	rc = molt_buf_vprintf(&line, fmt, ap);
-	va_end(ap);
-	if (rc == MOLT_OK)
-		rc = molt__strv_push(&c->res->diffs, &c->res->ndiffs, line.ptr);
-	molt_buf_release(&line);
+	molt_free(line);
 	return rc < 0 ? molt_err_set(c->err, MOLT_ENOMEM, "out of memory")
 		      : MOLT_OK;
 }
@@ -148,14 +141,16 @@ static int compare_files(struct check *c)
 	for (size_t i = 0; rc == MOLT_OK && i < c->old.n; i++) {
 		s = sum_of(&c->new, c->old.paths[i]);
 		if (!s)
-			rc = diff(c, "%s: only in the bundle", c->old.paths[i]);
+			rc = diff(c, molt__strf("%s: only in the bundle",
+						c->old.paths[i]));
 		else if (strcmp(s, c->old.sums[i]) != 0)
-			rc = diff(c, "%s: differs", c->old.paths[i]);
+			rc = diff(c,
+				  molt__strf("%s: differs", c->old.paths[i]));
 	}
 	for (size_t i = 0; rc == MOLT_OK && i < c->new.n; i++)
 		if (!sum_of(&c->old, c->new.paths[i]))
-			rc = diff(c, "%s: only in the rebuild",
-				  c->new.paths[i]);
+			rc = diff(c, molt__strf("%s: only in the rebuild",
+						c->new.paths[i]));
 	return rc;
 }
 
@@ -165,7 +160,7 @@ static int compare_fact(struct check *c, const char *what, const char *was,
 {
 	if (strcmp(was, now) == 0)
 		return MOLT_OK;
-	return diff(c, "%s: '%s' -> '%s'", what, was, now);
+	return diff(c, molt__strf("%s: '%s' -> '%s'", what, was, now));
 }
 
 static int compare_records(struct check *c)
@@ -209,8 +204,9 @@ static int check_run(struct check *c, const char *bundle, const char *repo,
 	    (rc = compare_files(c)) < 0 || (rc = compare_records(c)) < 0)
 		return rc;
 	if (c->res->ndiffs == 0)
-		rc = diff(c, "every file is the same: the archives differ in "
-			     "their order, modes, owners or times");
+		rc = diff(c, molt_strdup("every file is the same: the archives "
+					 "differ in their order, modes, owners "
+					 "or times"));
 	return rc;
 }
 

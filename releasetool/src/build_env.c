@@ -2,7 +2,6 @@
  * environment every compile and build command runs with. */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,14 +169,10 @@ static void libc_version(char *out, size_t size)
 
 static int env_push(struct build *b, const char *name, const char *value)
 {
-	molt_buf e = MOLT_BUF_INIT;
-	int rc;
+	char *e = molt__strf("%s=%s", name, value);
+	int rc = e ? molt__strv_push(&b->env, &b->nenv, e) : MOLT_ENOMEM;
 
-	if (molt_buf_printf(&e, "%s=%s", name, value) < 0)
-		rc = MOLT_ENOMEM;
-	else
-		rc = molt__strv_push(&b->env, &b->nenv, e.ptr);
-	molt_buf_release(&e);
+	molt_free(e);
 	return rc < 0 ? molt_err_set(b->err, MOLT_ENOMEM, "out of memory")
 		      : MOLT_OK;
 }
@@ -302,23 +297,11 @@ void molt__build_envp_free(char **envp)
 	molt_free(envp);
 }
 
-/* A copy of "fmt..." into v[(*n)++]. */
-MOLT_PRINTF(3, 4)
-static int envp_add(char **v, size_t *n, const char *fmt, ...)
+/* Take s (NULL: out of memory) as v[(*n)++]. */
+static int envp_add(char **v, size_t *n, char *s)
 {
-	molt_buf e = MOLT_BUF_INIT;
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	rc = molt_buf_vprintf(&e, fmt, ap);
-	va_end(ap);
-	if (rc < 0) {
-		molt_buf_release(&e);
-		return MOLT_ENOMEM;
-	}
-	v[(*n)++] = molt_buf_detach(&e);
-	return v[*n - 1] ? MOLT_OK : MOLT_ENOMEM;
+	v[(*n)++] = s;
+	return s ? MOLT_OK : MOLT_ENOMEM;
 }
 
 int molt__build_envp(char ***out, const struct build *b, const struct stage *s,
@@ -335,15 +318,17 @@ int molt__build_envp(char ***out, const struct build *b, const struct stage *s,
 		return molt_err_set(b->err, MOLT_ENOMEM, "out of memory");
 	for (size_t i = 0; rc == MOLT_OK && i < b->nenv; i++)
 		if (appdir && strncmp(b->env[i], "PATH=", 5) == 0)
-			rc = envp_add(v, &n, "PATH=%s:%s", b->toolbin,
-				      b->env[i] + 5);
+			rc = envp_add(v, &n,
+				      molt__strf("PATH=%s:%s", b->toolbin,
+						 b->env[i] + 5));
 		else
-			rc = envp_add(v, &n, "%s", b->env[i]);
+			rc = envp_add(v, &n, molt_strdup(b->env[i]));
 	if (rc == MOLT_OK)
-		rc = envp_add(v, &n, "SOURCE_DATE_EPOCH=%lld",
-			      (long long)s->src.time);
+		rc = envp_add(v, &n,
+			      molt__strf("SOURCE_DATE_EPOCH=%lld",
+					 (long long)s->src.time));
 	for (size_t i = 0; rc == MOLT_OK && i < nextra; i++)
-		rc = envp_add(v, &n, "%s", extra[i]);
+		rc = envp_add(v, &n, molt_strdup(extra[i]));
 	if (rc == MOLT_OK && appdir)
 		rc = write_wrappers(b, appdir);
 	if (rc < 0) {

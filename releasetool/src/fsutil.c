@@ -233,6 +233,22 @@ const char *molt__wait_status(char *buf, size_t size, int st)
 	return buf;
 }
 
+char *molt__strf(const char *fmt, ...)
+{
+	molt_buf b = MOLT_BUF_INIT;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = molt_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	if (rc < 0) {
+		molt_buf_release(&b);
+		return NULL;
+	}
+	return molt_buf_detach(&b);
+}
+
 void molt__strv_free(char **v, size_t n)
 {
 	for (size_t i = 0; v && i < n; i++)

@@ -74,6 +74,11 @@ const char *molt__wait_status(char *buf, size_t size, int st);
  */
 int molt__list_files(char ***out, size_t *n, const char *dir, molt_err *err);
 
+/* printf into a new string: returns owned (molt_free), or NULL when out
+ * of memory. */
+MOLT_PRINTF(1, 2)
+char *molt__strf(const char *fmt, ...);
+
 /* Free n strings of v and v itself. */
 void molt__strv_free(char **v, size_t n);
 
