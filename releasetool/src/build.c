@@ -173,16 +173,17 @@ static int copy_tree(const char *from, const char *to, molt_err *err)
 }
 
 /* The appup named in molt.json, or NAME.appup / appup.json in the app's
- * directory. Copies it into lib and sets *name to its file name. */
+ * directory. Copies it into lib and its file name into name (size 160),
+ * "" if there is none. */
 static int take_appup(struct build *b, const struct stage *s,
 		      const struct molt__appsrc *app, const char *lib,
-		      const char **name)
+		      char *name)
 {
 	char from[MOLT__PATH_MAX], to[MOLT__PATH_MAX], dflt[160];
 	const char *cand[2] = {dflt, "appup.json"};
 	const char *pick = NULL;
 
-	*name = NULL;
+	name[0] = '\0';
 	molt__pathf(dflt, "%s.appup", app->name);
 	if (app->appup) {
 		molt__pathf(from, "%s/%s/%s", s->src_dir, app->dir, app->appup);
@@ -202,8 +203,10 @@ static int take_appup(struct build *b, const struct stage *s,
 	}
 	if (!pick)
 		return MOLT_OK;
-	*name = strrchr(pick, '/') ? strrchr(pick, '/') + 1 : pick;
-	molt__pathf(to, "%s/%s", lib, *name);
+	/* a copy: pick may be dflt, which dies with this call */
+	snprintf(name, 160, "%s",
+		 strrchr(pick, '/') ? strrchr(pick, '/') + 1 : pick);
+	molt__pathf(to, "%s/%s", lib, name);
 	return copy_file(from, to, b->err);
 }
 
@@ -242,6 +245,7 @@ static int build_app(struct build *b, struct stage *s,
 {
 	char lib[MOLT__PATH_MAX], mods[MOLT__PATH_MAX], path[MOLT__PATH_MAX];
 	struct molt__modinfo *info = molt_calloc(app->nmods, sizeof(*info));
+	char appup_name[160] = "";
 	const char *appup = NULL;
 	double t0 = molt__now_ms();
 	int rc;
@@ -252,8 +256,9 @@ static int build_app(struct build *b, struct stage *s,
 	molt__pathf(mods, "%s/" MOLT_MODULES_DIR, lib);
 	if ((rc = molt__mkdir_p(mods, 0755, b->err)) < 0 ||
 	    (rc = build_modules(b, s, app, mods, info)) < 0 ||
-	    (rc = take_appup(b, s, app, lib, &appup)) < 0)
+	    (rc = take_appup(b, s, app, lib, appup_name)) < 0)
 		goto out;
+	appup = *appup_name ? appup_name : NULL;
 	if (app->priv) {
 		molt__pathf(path, "%s/%s/%s", s->src_dir, app->dir, app->priv);
 		molt__pathf(mods, "%s/priv", lib);

@@ -35,7 +35,9 @@ static const struct verb verbs[] = {
 	{"appup", molt__cmd_appup,
 	 "appup check|compile|gen: upgrade instructions"},
 	{"relup", molt__cmd_relup, "relup --from DIR --to DIR -o relup.json"},
-	{"build", molt__cmd_build, "build --repo DIR --tag TAG: make a bundle"},
+	{"build", molt__cmd_build,
+	 "build --repo DIR --tag TAG: make a bundle; --check BUNDLE: rebuild "
+	 "and compare"},
 	{"unpack", molt__cmd_unpack,
 	 "unpack BUNDLE: add a release to the root"},
 	{"init", molt__cmd_init, "init BUNDLE: make a fresh root"},
