@@ -182,8 +182,8 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The fixed part: LC_ALL, TZ and what molt.json passes on, sorted;
- * PATH and SOURCE_DATE_EPOCH are added per step (molt__build_envp). */
+/* The fixed part, sorted: LC_ALL, TZ, PATH and what molt.json passes on.
+ * molt__build_envp adds SOURCE_DATE_EPOCH and the wrappers before PATH. */
 static int fixed_env(struct build *b, const struct molt__project *p)
 {
 	int rc = MOLT_OK;
