@@ -5,8 +5,8 @@
  * it for a dry run and molt build to read what a built module declares
  * (molt_probe_read, common/src/probe.c), so that the module's
  * constructors, which dlopen runs, never run inside a live node before an
- * install commits, nor inside molt. Exit 0 with the descriptor, or 1 with one "error MESSAGE"
- * line.
+ * install commits, nor inside molt. Exit 0 with the descriptor, or 1
+ * with one "error MESSAGE" line.
  *
  *   molt-probe 1
  *   abi 1
