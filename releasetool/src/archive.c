@@ -127,6 +127,108 @@ int molt__archive_pack(const char *out_path, const char *base,
 	return rc;
 }
 
+/* ---- adding one member to a bundle ---- */
+
+/* Copy e's data from r to w, summing it into h. */
+static int copy_member(struct archive *w, struct archive *r, molt__sha256 *h,
+		       const char *path, molt_err *err)
+{
+	const void *buf;
+	size_t len;
+	la_int64_t off;
+	int st;
+
+	while ((st = archive_read_data_block(r, &buf, &len, &off)) ==
+	       ARCHIVE_OK) {
+		molt__sha256_update(h, buf, len);
+		if (archive_write_data(w, buf, len) != (la_ssize_t)len)
+			return la_fail(err, w, path);
+	}
+	return st == ARCHIVE_EOF ? MOLT_OK : la_fail(err, r, path);
+}
+
+/* The new member: a regular file like its neighbour e (owner, mtime). */
+static int put_new(struct archive *w, struct archive_entry *e,
+		   const struct molt__put *p, molt_err *err)
+{
+	struct archive_entry *n = archive_entry_clone(e);
+	int rc = MOLT_OK;
+
+	if (!n)
+		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
+	archive_entry_set_pathname(n, p->name);
+	archive_entry_set_perm(n, 0644);
+	archive_entry_set_size(n, (la_int64_t)p->len);
+	if (archive_write_header(w, n) != ARCHIVE_OK ||
+	    archive_write_data(w, p->data, p->len) != (la_ssize_t)p->len)
+		rc = la_fail(err, w, p->name);
+	archive_entry_free(n);
+	return rc;
+}
+
+static int put_all(struct archive *w, struct archive *r,
+		   const struct molt__put *p, molt_err *err)
+{
+	struct archive_entry *e;
+	char sum[MOLT__SHA256_HEX];
+	int st, rc, found = 0;
+
+	while ((st = archive_read_next_header(r, &e)) == ARCHIVE_OK) {
+		const char *path = archive_entry_pathname(e);
+		molt__sha256 h;
+
+		if (path && strcmp(path, p->name) == 0)
+			continue; /* replaced */
+		molt__sha256_init(&h);
+		if (archive_write_header(w, e) != ARCHIVE_OK)
+			return la_fail(err, w, path ? path : "?");
+		if ((rc = copy_member(w, r, &h, path, err)) < 0)
+			return rc;
+		molt__sha256_final(&h, sum);
+		if (!path || strcmp(path, p->after) != 0)
+			continue;
+		if (strcmp(sum, p->after_sum) != 0)
+			return molt_err_set(err, MOLT_EUNSAFE,
+					    "'%s' changed while it was read",
+					    path);
+		if ((rc = put_new(w, e, p, err)) < 0)
+			return rc;
+		found = 1;
+	}
+	if (st != ARCHIVE_EOF)
+		return la_fail(err, r, "bundle");
+	return found ? MOLT_OK
+		     : molt_err_set(err, MOLT_EPARSE, "no member '%s'",
+				    p->after);
+}
+
+int molt__archive_put(const char *in_path, const char *out_path,
+		      const struct molt__put *p, molt_err *err)
+{
+	struct archive *r = archive_read_new(), *w;
+	int rc;
+
+	if (!r)
+		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
+	archive_read_support_format_tar(r);
+	archive_read_support_filter_gzip(r);
+	if (archive_read_open_filename(r, in_path, IO_CHUNK) != ARCHIVE_OK) {
+		rc = la_fail(err, r, in_path);
+		archive_read_free(r);
+		return rc;
+	}
+	if (!(w = pack_open(out_path, err))) {
+		archive_read_free(r);
+		return err ? err->code : MOLT_ERROR;
+	}
+	rc = put_all(w, r, p, err);
+	if (rc == MOLT_OK && archive_write_close(w) != ARCHIVE_OK)
+		rc = la_fail(err, w, out_path);
+	archive_write_free(w);
+	archive_read_free(r);
+	return rc;
+}
+
 /* ---- the gzip layer of extraction ---- */
 
 #define NSLOTS 4 /* decompressed buffers in flight */
@@ -781,6 +883,15 @@ out_gz:
 	if (rc < 0)
 		molt__extracted_release(out);
 	return rc;
+}
+
+const char *molt__extracted_sum(const struct molt__extracted *x,
+				const char *path)
+{
+	for (size_t i = 0; i < x->n; i++)
+		if (strcmp(x->paths[i], path) == 0)
+			return x->sums[i];
+	return NULL;
 }
 
 void molt__extracted_release(struct molt__extracted *x)

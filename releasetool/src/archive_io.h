@@ -22,6 +22,26 @@ int molt__archive_pack(const char *out_path, const char *base,
 		       char *const *paths, size_t n, int64_t mtime,
 		       molt_err *err);
 
+/* A member to add to an archive, after another one. */
+struct molt__put {
+	const char *after;     /* the member it follows */
+	const char *after_sum; /* that member's expected sha256 */
+	const char *name;      /* its name; a member of that name is dropped */
+	const void *data;      /* its contents */
+	size_t len;	       /* their length */
+};
+
+/*
+ * Copy the gzip'd tar at in_path to out_path (packed as
+ * molt__archive_pack packs), every entry as it is, leaving out a member
+ * named p->name and adding one after member p->after, with its owner and
+ * mtime, mode 0644. MOLT_EUNSAFE if p->after's data does not have
+ * p->after_sum; MOLT_EPARSE if there is no p->after. On failure out_path
+ * may hold a partial file: the caller removes it.
+ */
+int molt__archive_put(const char *in_path, const char *out_path,
+		      const struct molt__put *p, molt_err *err);
+
 /* The regular files an extraction wrote, in archive order. */
 struct molt__extracted {
 	char **paths;			/* relative paths, owned */
@@ -48,6 +68,20 @@ int molt__archive_extract(struct molt__extracted *out, int fd, const char *dest,
 			  molt_err *err);
 
 void molt__extracted_release(struct molt__extracted *x);
+
+/* The sum of the extracted file path (borrowed from x), or NULL. */
+const char *molt__extracted_sum(const struct molt__extracted *x,
+				const char *path);
+
+/*
+ * Check the MANIFEST.sha256 that x extracted into dir against x: every
+ * file listed once with its sum, and no file but the manifest and
+ * MANIFEST.sig left out. MOLT_EUNSAFE or MOLT_EPARSE naming the line or
+ * the file. *idx_out (may be NULL) gets x's indices sorted by path (owned,
+ * molt_free; also on failure, or NULL without memory).
+ */
+int molt__manifest_match(size_t **idx_out, const struct molt__extracted *x,
+			 const char *dir, molt_err *err);
 
 /* Defaults of molt_unpack_limits. */
 #define MOLT__MAX_TOTAL	  (UINT64_C(1) << 30)

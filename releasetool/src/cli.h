@@ -85,6 +85,16 @@ int molt__cmd_init(molt_cli *cli, int argc, char **argv);
 int molt__cmd_releases(molt_cli *cli, int argc, char **argv);
 /* `molt run`: supervise a moltd on the root, without systemd (cmd_run.c) */
 int molt__cmd_run(molt_cli *cli, int argc, char **argv);
+/* keys, signatures, trust and verify (cmd_trust.c) */
+int molt__cmd_keygen(molt_cli *cli, int argc, char **argv);
+int molt__cmd_sign(molt_cli *cli, int argc, char **argv);
+int molt__cmd_trust(molt_cli *cli, int argc, char **argv);
+int molt__cmd_verify(molt_cli *cli, int argc, char **argv);
+/* The warning of an unpack into a root that trusts no keys (cmd_unpack.c) */
+struct molt_unpack_result;
+void molt__cli_unpack_note(const molt_cli *cli, const char *root,
+			   const char *bundle,
+			   const struct molt_unpack_result *r);
 /* a release out of the root (cmd_remove.c) */
 int molt__cmd_remove(molt_cli *cli, int argc, char **argv);
 

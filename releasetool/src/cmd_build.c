@@ -1,12 +1,15 @@
 /* molt build: a release bundle from a git tag. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "molt/release.h"
 
 #include "cli.h"
+#include "sha256.h"
 
 /* clang-format off: banned.h stays last (STYLE.md §10) */
 #include "molt/banned.h"
@@ -41,7 +44,7 @@ static int is_opt(const char *arg, const char *name)
 }
 
 static int parse(molt_cli *cli, molt_build_options *o, const char **from,
-		 const char **check, int argc, char **argv)
+		 const char **check, const char **key, int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = NULL;
@@ -54,6 +57,9 @@ static int parse(molt_cli *cli, molt_build_options *o, const char **from,
 		else if (is_opt(a, "--check") &&
 			 (v = opt_value(argc, argv, &i, "--check")))
 			*check = v;
+		else if (is_opt(a, "--sign") &&
+			 (v = opt_value(argc, argv, &i, "--sign")))
+			*key = v;
 		else if (is_opt(a, "--repo") &&
 			 (v = opt_value(argc, argv, &i, "--repo")))
 			o->repo = v;
@@ -78,7 +84,7 @@ static int parse(molt_cli *cli, molt_build_options *o, const char **from,
 					       a);
 	}
 	if (*check && (o->tag || o->out || o->nrelup_from || o->cc ||
-		       o->require_signed_tag))
+		       o->require_signed_tag || *key))
 		return molt__cli_usage(cli, "--check takes the tag and the "
 					    "options from the bundle (only "
 					    "--repo DIR may be given)");
@@ -86,7 +92,8 @@ static int parse(molt_cli *cli, molt_build_options *o, const char **from,
 		return molt__cli_usage(
 			cli, "usage: molt build --repo DIR --tag TAG [-o OUT] "
 			     "[--relup-from TAG]... [--cc CC] "
-			     "[--require-signed-tag] | molt build --check "
+			     "[--require-signed-tag] [--sign KEY] | molt build "
+			     "--check "
 			     "BUNDLE [--repo DIR]");
 	return MOLT_EXIT_OK;
 }
@@ -152,22 +159,42 @@ static int check(molt_cli *cli, const char *bundle, const char *repo)
 	return r.same ? MOLT_EXIT_OK : MOLT_EXIT_FAILED;
 }
 
+/* --sign KEY: the built bundle signed, its sum and size again; an
+ * unsigned bundle is not left behind. */
+static int sign(const molt_cli *cli, molt_build_result *r, const char *key,
+		molt_err *err)
+{
+	char id[MOLT_KEY_ID_SIZE];
+	struct stat st;
+
+	if (molt_bundle_sign(id, r->path, key, err) < 0) {
+		unlink(r->path);
+		return err->code;
+	}
+	molt__cli_progress(cli, "build: signed by key %s", id);
+	if (stat(r->path, &st) == 0)
+		r->size = (uint64_t)st.st_size;
+	return molt__sha256_file(r->sha256, r->path, err);
+}
+
 int molt__cmd_build(molt_cli *cli, int argc, char **argv)
 {
 	molt_build_options o = MOLT_BUILD_OPTIONS_INIT;
-	const char *from[MAX_RELUP_FROM], *bundle = NULL;
+	const char *from[MAX_RELUP_FROM], *bundle = NULL, *key = NULL;
 	molt_build_result r;
 	molt_err err = MOLT_ERR_INIT;
 	int rc;
 
-	if ((rc = parse(cli, &o, from, &bundle, argc, argv)) != MOLT_EXIT_OK)
+	if ((rc = parse(cli, &o, from, &bundle, &key, argc, argv)) !=
+	    MOLT_EXIT_OK)
 		return rc;
 	if (bundle)
 		return check(cli, bundle, o.repo);
 	o.relup_from = from;
 	o.progress = on_progress;
 	o.payload = cli;
-	if (molt_release_build(&r, &o, &err) < 0)
+	if (molt_release_build(&r, &o, &err) < 0 ||
+	    (key && sign(cli, &r, key, &err) < 0))
 		return molt__cli_fail(cli, &err);
 	if (cli->json)
 		print_json(&r, o.tag);

@@ -45,6 +45,20 @@ static void print_result(const molt_cli *cli, const molt_unpack_result *r,
 	molt__cli_json_print(o);
 }
 
+void molt__cli_unpack_note(const molt_cli *cli, const char *root,
+			   const char *bundle, const molt_unpack_result *r)
+{
+	(void)cli;
+	if (r->trusted_keys)
+		return;
+	fprintf(stderr,
+		"%s %s: warning: '%s' trusts no keys (none in "
+		"%s/" MOLT_ROOT_KEYS_DIR
+		"/): the signatures of '%s' were not checked%s\n",
+		cli->prog, cli->verb, root, root, bundle,
+		r->signatures ? "" : " (it has none)");
+}
+
 typedef int (*unpack_fn)(molt_unpack_result *, const char *, const char *,
 			 const molt_unpack_options *, molt_err *);
 
@@ -79,6 +93,7 @@ static int run(molt_cli *cli, int argc, char **argv, unpack_fn fn,
 	o.payload = cli;
 	if (fn(&r, root, bundle, &o, &err) < 0)
 		return molt__cli_fail(cli, &err);
+	molt__cli_unpack_note(cli, root, bundle, &r);
 	print_result(cli, &r, root, status);
 	return MOLT_EXIT_OK;
 }

@@ -342,6 +342,7 @@ static int unpack(molt_cli *cli, const char *root, const char *bundle,
 	uo.payload = cli;
 	rc = molt_release_unpack(&ur, root, bundle, &uo, err);
 	if (rc == MOLT_OK) {
+		molt__cli_unpack_note(cli, root, bundle, &ur);
 		snprintf(o->to, sizeof(o->to), "%s", ur.vsn);
 		return MOLT_OK;
 	}

@@ -391,16 +391,19 @@ int molt__exists(const char *path)
 	return lstat(path, &st) == 0;
 }
 
-int molt__root_private(const char *path, molt_err *err)
+/* path is ours alone: owned by the effective user, not writable by group
+ * or others, and a directory if want_dir, else a regular file. */
+static int private_check(const char *path, int want_dir, molt_err *err)
 {
 	struct stat st;
 
-	if (stat(path, &st) < 0)
+	/* a root may be a symlink to its directory; a file is not followed */
+	if ((want_dir ? stat(path, &st) : lstat(path, &st)) < 0)
 		return molt_err_set(err, MOLT_EIO, "'%s': %s", path,
 				    strerror(errno));
-	if (!S_ISDIR(st.st_mode))
-		return molt_err_set(err, MOLT_EUNSAFE,
-				    "'%s' is not a directory", path);
+	if (want_dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))
+		return molt_err_set(err, MOLT_EUNSAFE, "'%s' is not a %s", path,
+				    want_dir ? "directory" : "regular file");
 	if (st.st_uid != geteuid())
 		return molt_err_set(err, MOLT_EUNSAFE,
 				    "'%s' is owned by uid %u, not by you (uid "
@@ -414,6 +417,16 @@ int molt__root_private(const char *path, molt_err *err)
 			"it; molt changes no modes: chmod go-w '%s'",
 			path, (unsigned)(st.st_mode & 07777), path);
 	return MOLT_OK;
+}
+
+int molt__root_private(const char *path, molt_err *err)
+{
+	return private_check(path, 1, err);
+}
+
+int molt__private_file(const char *path, molt_err *err)
+{
+	return private_check(path, 0, err);
 }
 
 int molt__root_check(const char *root, molt_err *err)

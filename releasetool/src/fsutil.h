@@ -101,6 +101,8 @@ int molt__exists(const char *path);
  * what to do; MOLT_EIO if it cannot be read. Changes no mode.
  */
 int molt__root_private(const char *path, molt_err *err);
+/* The same for a regular file (not followed if a symlink: refused). */
+int molt__private_file(const char *path, molt_err *err);
 
 /* root has releases/ and lib/ directories; MOLT_ENOTFOUND saying what is
  * missing (and that 'molt init' makes a root) if not. */

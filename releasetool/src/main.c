@@ -55,6 +55,12 @@ static const struct verb verbs[] = {
 	 "run moltd on the root, restart it when it dies (heart)"},
 	{"remove", molt__cmd_remove,
 	 "remove VSN: delete a release and its unused libs"},
+	{"verify", molt__cmd_verify,
+	 "verify [VSN]: check a release's files against its manifest"},
+	{"keygen", molt__cmd_keygen, "keygen -o KEY: make a signing key pair"},
+	{"sign", molt__cmd_sign, "sign BUNDLE --key KEY: add a signature"},
+	{"trust", molt__cmd_trust,
+	 "trust add PUBKEY | list | remove ID: keys the root trusts"},
 };
 
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))

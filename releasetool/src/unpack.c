@@ -15,6 +15,7 @@
 
 #include "archive_io.h"
 #include "fsutil.h"
+#include "keys.h"
 #include "manifest.h"
 #include "remove.h"
 #include "sha256.h"
@@ -80,40 +81,45 @@ static long find_file(const struct molt__extracted *x, const size_t *idx,
 	return -1;
 }
 
-static int check_line(struct unpack *u, const size_t *idx, char *seen,
-		      const char *line, size_t len, int lineno)
+static int check_line(const struct molt__extracted *x, const size_t *idx,
+		      char *seen, const char *line, size_t len, int lineno,
+		      molt_err *err)
 {
 	char path[MOLT__PATH_MAX];
 	long i;
 
 	if (len < 67 || line[64] != ' ' || line[65] != ' ' ||
 	    strspn(line, "0123456789abcdef") != 64 || len - 66 >= sizeof(path))
-		return molt_err_set(u->err, MOLT_EPARSE,
+		return molt_err_set(err, MOLT_EPARSE,
 				    MOLT_MANIFEST_FILE
 				    ":%d: expected '<sha256>  <path>'",
 				    lineno);
 	memcpy(path, line + 66, len - 66);
 	path[len - 66] = '\0';
-	if ((i = find_file(&u->files, idx, path)) < 0)
-		return molt_err_set(u->err, MOLT_EUNSAFE,
+	if ((i = find_file(x, idx, path)) < 0)
+		return molt_err_set(err, MOLT_EUNSAFE,
 				    MOLT_MANIFEST_FILE
 				    ":%d: '%s' is listed but not in the bundle",
 				    lineno, path);
 	if (seen[i]++)
-		return molt_err_set(u->err, MOLT_EUNSAFE,
+		return molt_err_set(err, MOLT_EUNSAFE,
 				    MOLT_MANIFEST_FILE ":%d: '%s' is listed "
 						       "twice",
 				    lineno, path);
-	if (memcmp(u->files.sums[i], line, 64) != 0)
-		return molt_err_set(u->err, MOLT_EUNSAFE,
+	if (!strcmp(path, MOLT_MANIFEST_FILE) || !strcmp(path, MOLT_SIG_FILE))
+		return molt_err_set(err, MOLT_EUNSAFE,
+				    MOLT_MANIFEST_FILE ":%d: lists '%s'",
+				    lineno, path);
+	if (memcmp(x->sums[i], line, 64) != 0)
+		return molt_err_set(err, MOLT_EUNSAFE,
 				    MOLT_MANIFEST_FILE
 				    ":%d: '%s': sha256 does not match",
 				    lineno, path);
 	return MOLT_OK;
 }
 
-static int check_lines(struct unpack *u, const size_t *idx, char *seen,
-		       const molt_buf *m)
+static int check_lines(const struct molt__extracted *x, const size_t *idx,
+		       char *seen, const molt_buf *m, molt_err *err)
 {
 	const char *p = m->ptr, *end = m->ptr + m->len;
 	int lineno = 0, rc;
@@ -123,59 +129,73 @@ static int check_lines(struct unpack *u, const size_t *idx, char *seen,
 
 		lineno++;
 		if (!nl)
-			return molt_err_set(u->err, MOLT_EPARSE,
+			return molt_err_set(err, MOLT_EPARSE,
 					    MOLT_MANIFEST_FILE
 					    ":%d: line does not end",
 					    lineno);
-		if ((rc = check_line(u, idx, seen, p, (size_t)(nl - p),
-				     lineno)) < 0)
+		if ((rc = check_line(x, idx, seen, p, (size_t)(nl - p), lineno,
+				     err)) < 0)
 			return rc;
 		p = nl + 1;
 	}
 	return MOLT_OK;
 }
 
-static int check_unlisted(struct unpack *u, const char *seen)
+/* Only the manifest and its signatures may be left out of the manifest:
+ * anything else, a second manifest in a subdirectory too, is refused. */
+static int check_unlisted(const struct molt__extracted *x, const char *seen,
+			  molt_err *err)
 {
-	for (size_t i = 0; i < u->files.n; i++)
-		if (!seen[i] && strcmp(u->files.paths[i], MOLT_MANIFEST_FILE))
-			return molt_err_set(u->err, MOLT_EUNSAFE,
+	for (size_t i = 0; i < x->n; i++)
+		if (!seen[i] && strcmp(x->paths[i], MOLT_MANIFEST_FILE) &&
+		    strcmp(x->paths[i], MOLT_SIG_FILE))
+			return molt_err_set(err, MOLT_EUNSAFE,
 					    "'%s' is in the bundle but not "
 					    "in " MOLT_MANIFEST_FILE,
-					    u->files.paths[i]);
+					    x->paths[i]);
 	return MOLT_OK;
+}
+
+int molt__manifest_match(size_t **idx_out, const struct molt__extracted *x,
+			 const char *dir, molt_err *err)
+{
+	molt_buf m = MOLT_BUF_INIT;
+	char path[MOLT__PATH_MAX];
+	size_t *idx = molt_calloc(x->n + 1, sizeof(*idx));
+	char *seen = molt_calloc(x->n + 1, 1);
+	int rc;
+
+	if (!idx || !seen) {
+		rc = molt_err_set(err, MOLT_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < x->n; i++)
+		idx[i] = i;
+	qsort_r(idx, x->n, sizeof(*idx), cmp_index, x->paths);
+	if (find_file(x, idx, MOLT_MANIFEST_FILE) < 0) {
+		rc = molt_err_set(err, MOLT_EUNSAFE,
+				  "the bundle has no " MOLT_MANIFEST_FILE);
+		goto out;
+	}
+	molt__pathf(path, "%s/" MOLT_MANIFEST_FILE, dir);
+	if ((rc = molt_buf_read_file(&m, path, err)) == MOLT_OK &&
+	    (rc = check_lines(x, idx, seen, &m, err)) == MOLT_OK)
+		rc = check_unlisted(x, seen, err);
+out:
+	molt_buf_release(&m);
+	if (idx_out)
+		*idx_out = idx;
+	else
+		molt_free(idx);
+	molt_free(seen);
+	return rc;
 }
 
 /* Every file listed with the right sum, and nothing else. */
 static int verify_manifest(struct unpack *u)
 {
-	molt_buf m = MOLT_BUF_INIT;
-	char path[MOLT__PATH_MAX];
-	size_t *idx = molt_calloc(u->files.n + 1, sizeof(*idx));
-	char *seen = molt_calloc(u->files.n + 1, 1);
-	int rc;
-
-	if (!idx || !seen) {
-		rc = molt_err_set(u->err, MOLT_ENOMEM, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < u->files.n; i++)
-		idx[i] = i;
-	qsort_r(idx, u->files.n, sizeof(*idx), cmp_index, u->files.paths);
-	if (find_file(&u->files, idx, MOLT_MANIFEST_FILE) < 0) {
-		rc = molt_err_set(u->err, MOLT_EUNSAFE,
-				  "the bundle has no " MOLT_MANIFEST_FILE);
-		goto out;
-	}
-	molt__pathf(path, "%s/" MOLT_MANIFEST_FILE, u->staging);
-	if ((rc = molt_buf_read_file(&m, path, u->err)) == MOLT_OK &&
-	    (rc = check_lines(u, idx, seen, &m)) == MOLT_OK)
-		rc = check_unlisted(u, seen);
-out:
-	molt_buf_release(&m);
-	u->idx = idx; /* kept for check_module; freed by unpack_with */
-	molt_free(seen);
-	return rc;
+	/* u->idx is kept for check_module; freed by unpack_with */
+	return molt__manifest_match(&u->idx, &u->files, u->staging, u->err);
 }
 
 /* The one directory under staging/releases: the release's version. */
@@ -212,7 +232,8 @@ static int in_layout(const struct unpack *u, const char *path)
 {
 	char pre[300];
 
-	if (strcmp(path, MOLT_MANIFEST_FILE) == 0)
+	if (strcmp(path, MOLT_MANIFEST_FILE) == 0 ||
+	    strcmp(path, MOLT_SIG_FILE) == 0)
 		return 1;
 	molt__pathf(pre, MOLT_ROOT_RELEASES_DIR "/%s/", u->meta.vsn);
 	if (strncmp(path, pre, strlen(pre)) == 0)
@@ -441,23 +462,32 @@ static int refuse_existing(struct unpack *u, const molt_releases *rels)
 	return MOLT_OK;
 }
 
-/* Keep the manifest with the release: releases/VSN/MANIFEST.sha256. */
-static int keep_manifest(struct unpack *u)
+static int keep_file(struct unpack *u, const char *name)
 {
 	char from[MOLT__PATH_MAX], to[MOLT__PATH_MAX];
 	int rc;
 
-	if ((rc = molt__path(from, sizeof(from), u->err,
-			     "%s/" MOLT_MANIFEST_FILE, u->staging)) < 0 ||
+	if ((rc = molt__path(from, sizeof(from), u->err, "%s/%s", u->staging,
+			     name)) < 0 ||
 	    (rc = molt__path(to, sizeof(to), u->err,
-			     "%s/" MOLT_ROOT_RELEASES_DIR
-			     "/%s/" MOLT_MANIFEST_FILE,
-			     u->staging, u->meta.vsn)) < 0)
+			     "%s/" MOLT_ROOT_RELEASES_DIR "/%s/%s", u->staging,
+			     u->meta.vsn, name)) < 0)
 		return rc;
+	if (strcmp(name, MOLT_SIG_FILE) == 0 && !molt__exists(from))
+		return MOLT_OK;
 	if (rename(from, to) < 0)
 		return molt_err_set(u->err, MOLT_EIO, "rename '%s': %s", from,
 				    strerror(errno));
 	return MOLT_OK;
+}
+
+/* Keep the manifest and its signatures with the release:
+ * releases/VSN/MANIFEST.sha256 and releases/VSN/MANIFEST.sig. */
+static int keep_manifest(struct unpack *u)
+{
+	int rc = keep_file(u, MOLT_MANIFEST_FILE);
+
+	return rc < 0 ? rc : keep_file(u, MOLT_SIG_FILE);
 }
 
 /* Under the root lock: rename into place, then write RELEASES.json (the
@@ -509,9 +539,11 @@ static int extract(struct unpack *u, molt_unpack_result *res)
 		return molt_err_set(
 			u->err, errno == ENOENT ? MOLT_ENOTFOUND : MOLT_EIO,
 			"bundle '%s': %s", u->bundle, strerror(errno));
+	/* writeback starts as each file is written, so that the sync before
+	 * the commit finds little left to write */
 	rc = molt__archive_extract(&u->files, fd, u->staging,
-				   u->opts ? &u->opts->limits : NULL,
-				   u->opts && u->opts->sync, u->err);
+				   u->opts ? &u->opts->limits : NULL, 1,
+				   u->err);
 	close(fd);
 	if (rc < 0)
 		return rc;
@@ -520,6 +552,35 @@ static int extract(struct unpack *u, molt_unpack_result *res)
 	progress(u, t0, "extracted %zu files, %llu bytes", u->files.n,
 		 (unsigned long long)u->files.bytes);
 	return MOLT_OK;
+}
+
+/* ---- signatures ---- */
+
+/* With trusted keys in the root, a valid signature by one of them over
+ * the extracted manifest, before anything else of the bundle is read. */
+static int check_trust(struct unpack *u, molt_unpack_result *res)
+{
+	struct molt__trust t;
+	const char *sum = molt__extracted_sum(&u->files, MOLT_MANIFEST_FILE);
+	char sig[MOLT__PATH_MAX], what[MOLT__PATH_MAX + 16];
+	int rc;
+
+	if ((rc = molt__trust_load(&t, u->root, u->err)) < 0)
+		return rc;
+	res->trusted_keys = t.n;
+	res->signatures = molt__extracted_sum(&u->files, MOLT_SIG_FILE) ? 1 : 0;
+	if (t.n == 0)
+		return MOLT_OK;
+	snprintf(what, sizeof(what), "bundle '%s'", u->bundle);
+	molt__pathf(sig, "%s/" MOLT_SIG_FILE, u->staging);
+	if (!sum)
+		rc = molt_err_set(u->err, MOLT_EUNSAFE,
+				  "%s has no " MOLT_MANIFEST_FILE, what);
+	else
+		rc = molt__trust_check(res->signer, &res->signatures, &t, sig,
+				       sum, what, u->err);
+	molt__trust_release(&t);
+	return rc;
 }
 
 /* Under the root lock: extract, check, place. */
@@ -536,6 +597,12 @@ static int unpack_locked(struct unpack *u, molt_unpack_result *res)
 	    (rc = extract(u, res)) < 0)
 		return rc;
 	t0 = molt__now_ms();
+	if ((rc = check_trust(u, res)) < 0)
+		return rc;
+	if (res->signer[0])
+		progress(u, t0, "signature by trusted key %s is valid",
+			 res->signer);
+	t0 = molt__now_ms();
 	if ((rc = verify_manifest(u)) < 0 || (rc = check_layout(u)) < 0)
 		return rc;
 	progress(u, t0, "verified manifest and layout of %s-%s", u->meta.name,
@@ -543,14 +610,12 @@ static int unpack_locked(struct unpack *u, molt_unpack_result *res)
 	snprintf(res->name, sizeof(res->name), "%s", u->meta.name);
 	snprintf(res->vsn, sizeof(res->vsn), "%s", u->meta.vsn);
 	t0 = molt__now_ms();
-	/* with sync, the files are on disk before RELEASES.json says they
-	 * are there; without, molt_release_verify finds a torn release */
-	if (u->opts && u->opts->sync) {
-		if ((rc = molt__sync_tree(u->staging, u->err)) < 0)
-			return rc;
-		progress(u, t0, "synced %zu files to disk", u->files.n);
-		t0 = molt__now_ms();
-	}
+	/* the files are on disk before RELEASES.json says they are there:
+	 * a power loss never leaves a torn .so in a recorded release */
+	if ((rc = molt__sync_tree(u->staging, u->err)) < 0)
+		return rc;
+	progress(u, t0, "synced %zu files to disk", u->files.n);
+	t0 = molt__now_ms();
 	if ((rc = place(u, res)) == MOLT_OK)
 		progress(u, t0, "release %s recorded as %s", u->meta.vsn,
 			 molt_release_status_name(u->status));
@@ -629,13 +694,17 @@ static int empty_or_missing(const char *root, int *created, molt_err *err)
 		closedir(d);
 		return rc;
 	}
+	/* keys/ may be there: trusted before the first bundle comes */
 	while ((de = readdir(d)))
-		entries += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+		entries += strcmp(de->d_name, ".") &&
+			   strcmp(de->d_name, "..") &&
+			   strcmp(de->d_name, MOLT_ROOT_KEYS_DIR);
 	closedir(d);
 	if (entries)
-		return molt_err_set(
-			err, MOLT_EEXISTS,
-			"'%s' is not empty: init makes a fresh root", root);
+		return molt_err_set(err, MOLT_EEXISTS,
+				    "'%s' is not empty: init makes a fresh "
+				    "root (only keys/ may be there)",
+				    root);
 	return MOLT_OK;
 }
 

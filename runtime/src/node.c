@@ -72,7 +72,7 @@ int molt_runtime_load(molt_runtime *rt, const char *path,
 		      const char *expect_name, unsigned flags, char *name_out,
 		      size_t name_size, molt_err *err)
 {
-	return molt__modtab_load(rt, path, expect_name, flags, name_out,
+	return molt__modtab_load(rt, path, expect_name, NULL, flags, name_out,
 				 name_size, err);
 }
 

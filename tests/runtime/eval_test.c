@@ -490,6 +490,76 @@ START_TEST(test_eval_rollback_survives_every_allocation_failure)
 }
 END_TEST
 
+/* The release handler's hook: the sha256 app.json would give. */
+static int sum_hook(void *payload, const char *app, const char *vsn,
+		    const char *mod, const char **sum, molt_err *err)
+{
+	(void)app;
+	(void)vsn;
+	if (strcmp(mod, "counter") != 0)
+		return molt_err_set(err, MOLT_ENOTFOUND, "no module '%s'", mod);
+	*sum = payload;
+	return MOLT_OK;
+}
+
+/* load_object_code with the hook, dry run or not: rc and message. */
+static int eval_summed(const char *sum, int dry_run, molt_err *err)
+{
+	char dir[4096];
+	const char *path[] = {dir, NULL};
+	const char *b = getenv("MOLT_BUILD_DIR");
+	molt_eval_options o = MOLT_EVAL_OPTIONS_INIT;
+	molt_eval_report r;
+	int rc;
+
+	snprintf(dir, sizeof(dir), "%s/fixtures", b && *b ? b : MOLT_BUILD_DIR);
+	o.search_path = path;
+	o.dry_run = dry_run;
+	o.module_sum = sum_hook;
+	o.payload = (void *)sum;
+	rc = molt_runtime_eval(rt, UPG_UP("2.0.0"), &o, &r, err);
+	molt_eval_report_release(&r);
+	return rc;
+}
+
+/* A file whose sum is not the one app.json gives is never opened: the
+ * refusal names the file, the expected and the found sum. */
+START_TEST(test_eval_loads_only_files_with_the_expected_sum)
+{
+	static const char *zero = "00000000000000000000000000000000"
+				  "00000000000000000000000000000000";
+	molt_err err = MOLT_ERR_INIT;
+	char found[65], cmd[4200];
+	FILE *f;
+
+	for (int dry = 1; dry >= 0; dry--) {
+		ck_assert_int_eq(eval_summed(zero, dry, &err), MOLT_EUNSAFE);
+		ck_assert_msg(strstr(err.msg, "counter-2.0.0/counter.so: "
+					      "sha256 ") &&
+				      strstr(err.msg, "does not match its "
+						      "app.json (00000000"),
+			      "%s", err.msg);
+		ck_assert_str_eq(upg_current(rt, "counter"), "1.0.0");
+	}
+	upg_check_counters(rt, pids, counts, N, "1.0.0");
+	/* the found sum in the message is the file's: with it, it loads */
+	snprintf(cmd, sizeof(cmd),
+		 "sha256sum %s/fixtures/counter-2.0.0/"
+		 "counter.so",
+		 getenv("MOLT_BUILD_DIR") && *getenv("MOLT_BUILD_DIR")
+			 ? getenv("MOLT_BUILD_DIR")
+			 : MOLT_BUILD_DIR);
+	ck_assert_ptr_nonnull(f = popen(cmd, "r"));
+	ck_assert_int_eq(fscanf(f, "%64s", found), 1);
+	pclose(f);
+	ck_assert_ptr_nonnull(strstr(err.msg, found));
+	ck_assert_int_eq(eval_summed(found, 1, &err), MOLT_OK);
+	ck_assert_int_eq(eval_summed(found, 0, &err), MOLT_OK);
+	ck_assert_str_eq(upg_current(rt, "counter"), "2.0.0");
+	upg_check_counters(rt, pids, counts, N, "2.0.0");
+}
+END_TEST
+
 Suite *eval_suite(void)
 {
 	Suite *s = suite_create("eval");
@@ -502,6 +572,7 @@ Suite *eval_suite(void)
 	tcase_add_test(tc, test_eval_dry_run_plans_and_changes_nothing);
 	tcase_add_test(tc, test_eval_dry_run_runs_no_code_of_the_new_version);
 	tcase_add_test(tc, test_eval_checks_before_point_of_no_return);
+	tcase_add_test(tc, test_eval_loads_only_files_with_the_expected_sum);
 	tcase_add_test(tc, test_eval_runs_a_script_built_in_c);
 	tcase_add_test(tc, test_eval_json_errors_name_the_instruction);
 	tcase_add_test(tc, test_eval_refuses_soft_prepurge_while_old_code_runs);

@@ -10,6 +10,8 @@
  *   ROOT/releases/VSN/release.json       the release (name, vsn, source, apps)
  *   ROOT/releases/VSN/relup.json         upgrade/downgrade scripts, if built
  *   ROOT/releases/VSN/MANIFEST.sha256    the bundle's manifest, kept
+ *   ROOT/releases/VSN/MANIFEST.sig       its signatures, kept, if any
+ *   ROOT/keys/ID.pub                     public keys the root trusts
  *   ROOT/lib/APP-AVSN/app.json           one application version
  *   ROOT/lib/APP-AVSN/modules/MOD.so     its modules
  *   ROOT/lib/APP-AVSN/APP.appup          its appup (or appup.json), if any
@@ -40,6 +42,9 @@
 #define MOLT_ROOT_LOCK_FILE    "releases/.lock"
 #define MOLT_STAGING_PREFIX    ".staging-"
 #define MOLT_MANIFEST_FILE     "MANIFEST.sha256"
+#define MOLT_SIG_FILE	       "MANIFEST.sig"
+#define MOLT_ROOT_KEYS_DIR     "keys"
+#define MOLT_KEY_ID_SIZE       17 /* a key id: 16 hex digits and a NUL */
 #define MOLT_RELEASE_FILE      "release.json"
 #define MOLT_RELUP_FILE	       "relup.json"
 #define MOLT_APP_FILE	       "app.json"
@@ -151,6 +156,10 @@ typedef struct molt_unpack_result {
 	size_t files;	 /* regular files extracted */
 	uint64_t bytes;	 /* their total size */
 	size_t new_libs; /* lib directories added (others were already there) */
+	size_t trusted_keys;	       /* keys in ROOT/keys (0: no check) */
+	size_t signatures;	       /* signatures the bundle carries */
+	char signer[MOLT_KEY_ID_SIZE]; /* trusted key whose signature
+					  was checked, or "" */
 } molt_unpack_result;
 
 /*
@@ -158,8 +167,13 @@ typedef struct molt_unpack_result {
  * record the release as unpacked in RELEASES.json. Refuses, with
  * MOLT_EUNSAFE and nothing left behind, any archive that would write
  * outside the root or break a limit, and any bundle whose manifest does
- * not match; MOLT_EEXISTS when the version is already in the root. out
- * may be NULL.
+ * not match; MOLT_EEXISTS when the version is already in the root. When
+ * ROOT/keys/ holds trusted keys, a bundle without a valid signature of
+ * its manifest by one of them is refused too (MOLT_EUNSAFE naming the
+ * bundle and why: unsigned, unknown key, bad signature, manifest changed
+ * after signing), before anything in it is read; with no keys, out says
+ * so (trusted_keys 0) for the caller to warn. Every file and directory
+ * is fsync'd before RELEASES.json records the release. out may be NULL.
  */
 MOLT_API int molt_release_unpack(molt_unpack_result *out, const char *root,
 				 const char *bundle,
@@ -174,6 +188,65 @@ MOLT_API int molt_release_unpack(molt_unpack_result *out, const char *root,
  */
 MOLT_API int molt_release_verify(const char *root, const char *vsn,
 				 molt_err *err);
+
+/* Called by molt_release_verify_each for each file that differs:
+ * path relative to the root, problem in words ("missing", "sha256 ABC...
+ * does not match the manifest (DEF...)", "not in the manifest"). */
+typedef void (*molt_verify_fn)(const char *path, const char *problem,
+			       void *payload);
+
+/*
+ * Check every file of release vsn against its kept manifest, and every
+ * file under releases/VSN/ and its lib directories for one the manifest
+ * does not list; with trusted keys in ROOT/keys/, the kept MANIFEST.sig
+ * too (as unpack does). Calls fn for each difference and puts their
+ * number in *bad. Fails (MOLT_ENOTFOUND, MOLT_EPARSE...) only when the
+ * release or its manifest cannot be read.
+ */
+MOLT_API int molt_release_verify_each(size_t *bad, const char *root,
+				      const char *vsn, molt_verify_fn fn,
+				      void *payload, molt_err *err);
+
+/* ---- signatures and trust (docs/releases.md, "Signing and trust") ---- */
+
+/*
+ * Make an ed25519 key pair: the secret key at path (mode 0600) and the
+ * public key at path.pub, text files with the key id. Refuses
+ * (MOLT_EEXISTS) to overwrite either. id_out (MOLT_KEY_ID_SIZE) gets the
+ * key id.
+ */
+MOLT_API int molt_keygen(char *id_out, const char *path, molt_err *err);
+
+/*
+ * Add a signature by the secret key at key_path to bundle: the bundle's
+ * files and manifest are checked first, then MANIFEST.sig (after
+ * MANIFEST.sha256) gets the signature, replacing one by the same key;
+ * every other entry is copied byte for byte. The bundle is replaced
+ * atomically; on failure it is untouched. id_out gets the key id.
+ */
+MOLT_API int molt_bundle_sign(char *id_out, const char *bundle,
+			      const char *key_path, molt_err *err);
+
+/* Trust the public key file pubkey in root: copy it to ROOT/keys/ID.pub
+ * (making ROOT/keys/, and ROOT when missing). id_out gets its id. */
+MOLT_API int molt_trust_add(char *id_out, const char *root, const char *pubkey,
+			    molt_err *err);
+/* Stop trusting key id: delete ROOT/keys/ID.pub. MOLT_ENOTFOUND naming
+ * the trusted ids when it is not there. */
+MOLT_API int molt_trust_remove(const char *root, const char *id, molt_err *err);
+
+/* The keys a root trusts. */
+typedef struct molt_trusted_keys {
+	char (*ids)[MOLT_KEY_ID_SIZE]; /* key ids, sorted (owned) */
+	size_t n;		       /* their number */
+} molt_trusted_keys;
+
+/* Read ROOT/keys/: refuses (MOLT_EUNSAFE) a keys directory or key file
+ * writable by group or others or owned by someone else, and any file
+ * there that is not a valid ID.pub. Free with molt_trusted_keys_release. */
+MOLT_API int molt_trusted_keys_read(molt_trusted_keys *out, const char *root,
+				    molt_err *err);
+MOLT_API void molt_trusted_keys_release(molt_trusted_keys *k);
 
 /* What molt_release_remove did; free with molt_remove_result_release. */
 typedef struct molt_remove_result {

@@ -452,12 +452,22 @@ typedef struct molt_eval_options {
 	int (*app_apply)(void *payload, const char *fn, const char *args,
 			 molt_err *err);
 	void (*at_commit)(void *payload);
-	void *payload; /* given to both */
+	/*
+	 * The release handler's check of the files load_object_code opens
+	 * (NULL: none, for a bare eval): put in *sum the sha256 (hex) that
+	 * app.json gives module mod of application app-vsn, or fail when the
+	 * release has no such module. The file is loaded (or, in a dry run,
+	 * probed) only if it has that sum; otherwise the instruction fails
+	 * naming the file, the expected and the found sum.
+	 */
+	int (*module_sum)(void *payload, const char *app, const char *vsn,
+			  const char *mod, const char **sum, molt_err *err);
+	void *payload; /* given to the three hooks */
 } molt_eval_options;
 
 #define MOLT_EVAL_OPTIONS_INIT                                                 \
 	{                                                                      \
-		NULL, NULL, 0, 0, 0, 0, NULL, NULL, NULL                       \
+		NULL, NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL                 \
 	}
 
 /* One instruction as evaluated (or, in a dry run, planned). */

@@ -4,9 +4,13 @@
 #include <ctype.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
 
 #include "molt/common.h"
 #include "molt/log.h"
@@ -184,25 +188,100 @@ static void file_stem(const char *path, char *out, size_t size)
 	snprintf(out, size, "%.*s", (int)strcspn(b, "."), b);
 }
 
+int molt__sha256_fd(char out[MOLT__SHA256_HEX], int fd, const char *path,
+		    molt_err *err)
+{
+	unsigned char buf[65536], sum[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256_state st;
+	ssize_t n;
+
+	crypto_hash_sha256_init(&st);
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return molt_err_set(err, MOLT_EIO, "%s: %s", path,
+					    strerror(errno));
+		crypto_hash_sha256_update(&st, buf, (size_t)n);
+	}
+	crypto_hash_sha256_final(&st, sum);
+	sodium_bin2hex(out, MOLT__SHA256_HEX, sum, sizeof(sum));
+	return MOLT_OK;
+}
+
+int molt__file_verified(int *fd_out, const char *path, const char *want_sum,
+			molt_err *err)
+{
+	char sum[MOLT__SHA256_HEX];
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+
+	*fd_out = -1;
+	if (fd < 0)
+		return molt_err_set(err,
+				    errno == ENOENT ? MOLT_ENOTFOUND : MOLT_EIO,
+				    "%s: %s", path, strerror(errno));
+	if ((rc = molt__sha256_fd(sum, fd, path, err)) < 0) {
+		close(fd);
+		return rc;
+	}
+	if (strcmp(sum, want_sum) != 0) {
+		close(fd);
+		return molt_err_set(err, MOLT_EUNSAFE,
+				    "%s: sha256 %s does not match its app.json "
+				    "(%.64s): not loaded",
+				    path, sum, want_sum);
+	}
+	*fd_out = fd;
+	return MOLT_OK;
+}
+
+/* dlopen() path, or with want_sum the verified file itself, whose fd is
+ * then left in *fd_out (else -1). */
+static void *open_so(int *fd_out, const char *path, const char *want_sum,
+		     molt_err *err)
+{
+	char proc[64];
+	void *h;
+	int fd;
+
+	*fd_out = -1;
+	if (!want_sum) {
+		if (!(h = dlopen(path, RTLD_NOW | RTLD_LOCAL)))
+			molt_err_set(err, MOLT_EINVAL, "%s", dlerror());
+		return h;
+	}
+	if (molt__file_verified(&fd, path, want_sum, err) < 0)
+		return NULL;
+	/* the inode just summed, even if path is replaced meanwhile; the fd
+	 * stays open while the object is loaded: glibc knows an object by
+	 * this name, which must not come back for another file */
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (!(h = dlopen(proc, RTLD_NOW | RTLD_LOCAL))) {
+		molt_err_set(err, MOLT_EINVAL, "%s: %s", path, dlerror());
+		close(fd);
+		return NULL;
+	}
+	*fd_out = fd;
+	return h;
+}
+
 molt__version *molt__version_open(const char *path, const char *expect,
-				  molt_err *err)
+				  const char *want_sum, molt_err *err)
 {
 	struct stat st;
 	molt__version *v;
 	const molt_module *d;
 	char stem[256];
 	void *h;
+	int fd;
 
 	if (stat(path, &st) != 0) {
 		molt_err_set(err, MOLT_ENOTFOUND, "%s: %s", path,
 			     strerror(errno));
 		return NULL;
 	}
-	h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	if (!h) {
-		molt_err_set(err, MOLT_EINVAL, "%s", dlerror());
+	if (!(h = open_so(&fd, path, want_sum, err)))
 		return NULL;
-	}
 	d = dlsym(h, MOLT_MODULE_SYMBOL);
 	if (!d) {
 		molt_err_set(err, MOLT_EINVAL,
@@ -224,10 +303,13 @@ molt__version *molt__version_open(const char *path, const char *expect,
 	}
 	atomic_init(&v->refs, 1);
 	v->handle = h;
+	v->so_fd = fd;
 	v->desc = d;
 	return v;
 out_close:
 	dlclose(h);
+	if (fd >= 0)
+		close(fd);
 	return NULL;
 }
 
@@ -434,10 +516,10 @@ size_t molt_runtime_module_pids(molt_runtime *rt, const char *module, int which,
 }
 
 int molt__modtab_load(molt_runtime *rt, const char *path, const char *expect,
-		      unsigned flags, char *name_out, size_t name_size,
-		      molt_err *err)
+		      const char *want_sum, unsigned flags, char *name_out,
+		      size_t name_size, molt_err *err)
 {
-	molt__version *v = molt__version_open(path, expect, err);
+	molt__version *v = molt__version_open(path, expect, want_sum, err);
 	int rc;
 
 	if (!v)

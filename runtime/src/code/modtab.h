@@ -65,9 +65,12 @@ int molt__modtab_holds(molt__modtab *tab, const molt__version *v);
 int molt__modtab_add_builtin(molt__modtab *tab, const molt_module *desc,
 			     molt_err *err);
 
+/* Load path as molt_runtime_load does; with want_sum (the sha256 its
+ * app.json gives, lower-case hex), only a file with that sum is loaded
+ * (molt__version_open). */
 int molt__modtab_load(struct molt_runtime *rt, const char *path,
-		      const char *expect, unsigned flags, char *name_out,
-		      size_t name_size, molt_err *err);
+		      const char *expect, const char *want_sum, unsigned flags,
+		      char *name_out, size_t name_size, molt_err *err);
 /* Purge flags: soft purge (refuse if processes run old code); called by
  * the evaluator itself (allowed while it runs). */
 #define MOLT__PURGE_SOFT 0x1u
@@ -88,18 +91,36 @@ size_t molt__modtab_list(struct molt_runtime *rt, molt_module_info *out,
 /*
  * Open path and check its descriptor (ABI, behaviour, name, callbacks)
  * without installing it. Returns a version with one reference, or NULL
- * and err naming the file.
+ * and err naming the file. With want_sum (NULL: no check), the file is
+ * opened once, its SHA-256 compared with want_sum, and what was summed
+ * is what dlopen() maps (through /proc/self/fd): a file replaced after
+ * the check is not loaded. A mismatch is MOLT_EUNSAFE naming the file,
+ * the expected and the found sum, and nothing of the file runs.
  */
 molt__version *molt__version_open(const char *path, const char *expect,
-				  molt_err *err);
+				  const char *want_sum, molt_err *err);
+
+#define MOLT__SHA256_HEX 65 /* 64 hex digits and a NUL */
+
+/* The SHA-256 of what fd reads from its offset to the end, as lower-case
+ * hex; MOLT_EIO naming path if a read fails. */
+int molt__sha256_fd(char out[MOLT__SHA256_HEX], int fd, const char *path,
+		    molt_err *err);
+/* Open path and check that its sum is want_sum: the open fd in *fd_out
+ * (the caller closes it). MOLT_ENOTFOUND, MOLT_EIO, or MOLT_EUNSAFE
+ * ("PATH: sha256 FOUND does not match its app.json (EXPECTED): not
+ * loaded"). */
+int molt__file_verified(int *fd_out, const char *path, const char *want_sum,
+			molt_err *err);
 /*
  * The same, but the descriptor is read by molt-probe in a child process
  * (code/probe.c): nothing of the module runs here, not even its
  * constructors. The version has no code: its callbacks are traps that
- * log and fail. For a dry run, which only reads descriptors.
+ * log and fail. For a dry run, which only reads descriptors. want_sum
+ * as for molt__version_open (checked here, before the child starts).
  */
 molt__version *molt__version_probe(const char *path, const char *expect,
-				   molt_err *err);
+				   const char *want_sum, molt_err *err);
 /* A descriptor's checks (ABI, behaviour, name, vsn, callbacks); path and
  * expect (the module name it must have, or NULL) for messages. */
 int molt__desc_check(const molt_module *d, const char *path, const char *expect,

@@ -3,6 +3,7 @@
 #include "molt/probe.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "molt/common.h"
 #include "molt/log.h"
@@ -126,8 +127,18 @@ static int fill_module(probed *p)
 	return MOLT_OK;
 }
 
+/* A dry run reports a file that would not load, as a load would. */
+static int check_sum(const char *path, const char *want_sum, molt_err *err)
+{
+	int fd, rc = molt__file_verified(&fd, path, want_sum, err);
+
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
 molt__version *molt__version_probe(const char *path, const char *expect,
-				   molt_err *err)
+				   const char *want_sum, molt_err *err)
 {
 	probed *p = molt_calloc(1, sizeof(*p));
 	molt__version *v = NULL;
@@ -136,6 +147,8 @@ molt__version *molt__version_probe(const char *path, const char *expect,
 		molt_err_set(err, MOLT_ENOMEM, "out of memory");
 		return NULL;
 	}
+	if (want_sum && check_sum(path, want_sum, err) < 0)
+		goto fail;
 	if (molt_probe_read(&p->d, path, err) < 0)
 		goto fail;
 	if (fill_module(p) < 0 ||

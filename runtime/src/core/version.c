@@ -3,6 +3,7 @@
 
 #include <dlfcn.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "molt/common.h"
 #include "molt/log.h"
@@ -22,6 +23,8 @@ void molt__version_unref_n(molt__version *v, unsigned n)
 	if (v->handle) {
 		molt_log(MOLT_LOG_DEBUG, "version", "unloading %s", v->path);
 		dlclose(v->handle);
+		if (v->so_fd >= 0)
+			close(v->so_fd);
 	}
 	if (v->free_desc)
 		v->free_desc(v->desc);

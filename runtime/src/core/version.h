@@ -38,6 +38,9 @@ typedef struct molt__version {
 	const molt_module *desc;  /* the descriptor in that object */
 	struct molt__module *mod; /* its module in the table (code/) */
 	char *path;		  /* the .so it came from, or NULL */
+	int so_fd; /* with a handle: the checked file, dlopen()ed as
+		      /proc/self/fd/N and kept open while loaded, so that
+		      no other file gets that name; -1 if none */
 	void (*free_desc)(const molt_module *desc); /* frees desc with the
 						       version, or NULL (a
 						       probed descriptor:

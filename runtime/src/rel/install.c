@@ -473,6 +473,30 @@ static void keep_unpurged(inst *in)
 	apps->n_unpurged = r->n_unpurged;
 }
 
+/* load_object_code loads only the release's modules, with app.json's
+ * sums (the eval's module_sum hook). */
+static int module_sum(void *payload, const char *app, const char *vsn,
+		      const char *mod, const char **sum, molt_err *err)
+{
+	const inst *in = payload;
+
+	for (size_t i = 0; i < in->rs.n; i++) {
+		const molt__appspec *a = &in->rs.apps[i];
+
+		if (strcmp(a->name, app) != 0 || strcmp(a->vsn, vsn) != 0)
+			continue;
+		for (size_t m = 0; m < a->n_mods; m++)
+			if (strcmp(a->mods[m], mod) == 0) {
+				*sum = a->sums[m];
+				return MOLT_OK;
+			}
+	}
+	return molt_err_set(err, MOLT_ENOTFOUND,
+			    "module '%s' of %s-%s is not in release %s's "
+			    "app.json files: not loaded unverified",
+			    mod, app, vsn, in->rs.vsn);
+}
+
 static int evaluate(inst *in)
 {
 	molt_eval_options eo = MOLT_EVAL_OPTIONS_INIT;
@@ -487,6 +511,7 @@ static int evaluate(inst *in)
 	eo.code_change_timeout = in->o->code_change_timeout;
 	eo.app_apply = app_apply;
 	eo.at_commit = at_commit;
+	eo.module_sum = module_sum;
 	eo.payload = in;
 	rc = molt_runtime_eval_script(in->rt, in->script, &eo, &in->rep->eval,
 				      in->err);

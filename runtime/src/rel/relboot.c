@@ -14,6 +14,7 @@
 #include "molt/runtime.h"
 
 #include "apps.h"
+#include "code/modtab.h"
 #include "core/rt.h"
 #include "releases.h"
 #include "relspec.h"
@@ -27,8 +28,8 @@ static int load_modules(molt_runtime *rt, const molt__relspec *rs,
 		const molt__appspec *a = &rs->apps[order[i]];
 
 		for (size_t m = 0; m < a->n_mods; m++)
-			if (molt_runtime_load(rt, a->paths[m], a->mods[m], 0,
-					      NULL, 0, err) < 0)
+			if (molt__modtab_load(rt, a->paths[m], a->mods[m],
+					      a->sums[m], 0, NULL, 0, err) < 0)
 				return molt_err_prefix(err, "application '%s'",
 						       a->name);
 	}

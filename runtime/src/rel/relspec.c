@@ -210,8 +210,10 @@ static int read_module(molt__appspec *a, const molt__manifest *mf, const src *f,
 		goto out;
 	a->mods[a->n_mods] = molt_strdup(name);
 	a->paths[a->n_mods] = molt_buf_detach(&abs);
+	a->sums[a->n_mods] = molt_strdup(sum);
 	a->n_mods++;
-	if (!a->mods[a->n_mods - 1] || !a->paths[a->n_mods - 1])
+	if (!a->mods[a->n_mods - 1] || !a->paths[a->n_mods - 1] ||
+	    !a->sums[a->n_mods - 1])
 		rc = molt_err_set(err, MOLT_ENOMEM, "out of memory");
 out:
 	molt_buf_release(&abs);
@@ -234,7 +236,8 @@ static int read_modules(molt__appspec *a, const molt__manifest *mf,
 				    f->root, f->rel);
 	a->mods = molt_calloc(n, sizeof(char *));
 	a->paths = molt_calloc(n, sizeof(char *));
-	if (!a->mods || !a->paths)
+	a->sums = molt_calloc(n, sizeof(char *));
+	if (!a->mods || !a->paths || !a->sums)
 		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
 	cJSON_ArrayForEach(m, mods)
 	{
@@ -405,7 +408,8 @@ int molt__relspec_read_vsn(molt__relspec *out, const char *root,
 	cJSON_Delete(doc);
 	if (rc == MOLT_OK &&
 	    (rc = molt__manifest_init(&mf, root, out->vsn, err)) == MOLT_OK) {
-		rc = read_release(out, &mf, root, err);
+		if ((rc = molt__manifest_check_all(&mf, err)) == MOLT_OK)
+			rc = read_release(out, &mf, root, err);
 		molt__manifest_release(&mf);
 	}
 	if (rc < 0)
@@ -499,6 +503,7 @@ void molt__relspec_release(molt__relspec *rs)
 		molt_free(a->vsn);
 		free_strs(a->mods, a->n_mods);
 		free_strs(a->paths, a->n_mods);
+		free_strs(a->sums, a->n_mods);
 		free_strs(a->deps, a->n_deps);
 		molt_free(a->env);
 		molt_free(a->sup);

@@ -16,6 +16,7 @@ typedef struct molt__appspec {
 	char *vsn;    /* its version */
 	char **mods;  /* module names, app.json order */
 	char **paths; /* the .so of each, absolute (root + lib + file) */
+	char **sums;  /* the sha256 app.json gives each .so (hex) */
 	size_t n_mods;
 	char **deps; /* names of the applications it depends on */
 	size_t n_deps;
@@ -31,10 +32,12 @@ typedef struct molt__relspec {
 } molt__relspec;
 
 /*
- * Read root's permanent release: RELEASES.json, then releases/VSN/
- * release.json and each lib/APP-VSN/app.json, each checked against
- * releases/VSN/MANIFEST.sha256 before it is read, and each module's .so
- * against the manifest and its app.json sum. Fills out (caller storage).
+ * Read root's permanent release: RELEASES.json, then every file
+ * releases/VSN/MANIFEST.sha256 lists is checked against it (a release
+ * that does not verify is refused), then release.json and each
+ * lib/APP-VSN/app.json are read, and each module's .so is checked
+ * against the manifest and its app.json sum (the loads check that sum
+ * again: molt__version_open). Fills out (caller storage).
  * MOLT_ENOTFOUND when RELEASES.json has no permanent release,
  * MOLT_EUNSAFE naming the file when a sum differs, MOLT_EVERSION or
  * MOLT_EINVAL naming the file and field of a malformed file. On error

@@ -11,6 +11,8 @@
 
 #include "molt/buf.h"
 
+#include "code/modtab.h"
+
 #include "molt/banned.h"
 
 #define MANIFEST "MANIFEST.sha256"
@@ -104,29 +106,14 @@ void molt__manifest_release(molt__manifest *mf)
 
 static int sum_file(char out[MOLT__SUM_HEX], const char *path, molt_err *err)
 {
-	unsigned char buf[65536], sum[crypto_hash_sha256_BYTES];
-	crypto_hash_sha256_state st;
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
 
 	if (fd < 0)
 		return molt_err_set(err, MOLT_EIO, "%s: %s", path,
 				    strerror(errno));
-	crypto_hash_sha256_init(&st);
-	while ((n = read(fd, buf, sizeof(buf))) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			close(fd);
-			return molt_err_set(err, MOLT_EIO, "%s: %s", path,
-					    strerror(errno));
-		}
-		crypto_hash_sha256_update(&st, buf, (size_t)n);
-	}
+	rc = molt__sha256_fd(out, fd, path, err);
 	close(fd);
-	crypto_hash_sha256_final(&st, sum);
-	sodium_bin2hex(out, MOLT__SUM_HEX, sum, sizeof(sum));
-	return MOLT_OK;
+	return rc;
 }
 
 static const molt__mfentry *find(const molt__manifest *mf, const char *path)
@@ -153,14 +140,23 @@ int molt__manifest_check(const molt__manifest *mf, const char *path,
 		return rc;
 	if (strcmp(sum, e->sum) != 0)
 		return molt_err_set(err, MOLT_EUNSAFE,
-				    "%s: sha256 %.12s... does not match "
-				    "%s (%.12s...): the file changed since "
-				    "it was unpacked",
+				    "%s: sha256 %s does not match %s (%s)",
 				    full, sum, mf->name, e->sum);
 	if (want_sum && strcmp(sum, want_sum) != 0)
 		return molt_err_set(err, MOLT_EUNSAFE,
-				    "%s: sha256 %.12s... does not match its "
-				    "app.json (%.12s...)",
+				    "%s: sha256 %s does not match its app.json "
+				    "(%.64s)",
 				    full, sum, want_sum);
+	return MOLT_OK;
+}
+
+int molt__manifest_check_all(const molt__manifest *mf, molt_err *err)
+{
+	int rc;
+
+	for (size_t i = 0; i < mf->n; i++)
+		if ((rc = molt__manifest_check(mf, mf->e[i].path, NULL, err)) <
+		    0)
+			return rc;
 	return MOLT_OK;
 }

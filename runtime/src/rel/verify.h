@@ -36,4 +36,9 @@ void molt__manifest_release(molt__manifest *mf);
 int molt__manifest_check(const molt__manifest *mf, const char *path,
 			 const char *want_sum, molt_err *err);
 
+/* Every file the manifest lists, checked (a release that does not verify
+ * is not booted or installed). The first failure, as molt__manifest_check
+ * names it. */
+int molt__manifest_check_all(const molt__manifest *mf, molt_err *err);
+
 #endif

@@ -131,6 +131,7 @@ static int stage_one(eval *ev, size_t i, const char *app, const char *vsn,
 {
 	char path[4096];
 	molt_err e = MOLT_ERR_INIT;
+	const char *sum = NULL;
 	molt__version *v;
 
 	if (molt__eval_staged(ev, mod))
@@ -143,10 +144,13 @@ static int stage_one(eval *ev, size_t i, const char *app, const char *vsn,
 			app, vsn,
 			ev->o->lib_dir ? ev->o->lib_dir : "(no lib dir)",
 			ev->o->search_path ? " or the search path" : "");
+	if (ev->o->module_sum &&
+	    ev->o->module_sum(ev->o->payload, app, vsn, mod, &sum, &e) < 0)
+		return molt__eval_err(ev, i, mod, 0, e.code, "%s", e.msg);
 	/* a dry run reads the descriptor in a child process: no code of the
 	 * new version (not even its constructors) runs in the node */
-	v = ev->o->dry_run ? molt__version_probe(path, mod, &e)
-			   : molt__version_open(path, mod, &e);
+	v = ev->o->dry_run ? molt__version_probe(path, mod, sum, &e)
+			   : molt__version_open(path, mod, sum, &e);
 	if (!v)
 		return molt__eval_err(ev, i, mod, 0, e.code, "%s", e.msg);
 	snprintf(ev->st[ev->n_st].name, 64, "%s", mod);
