@@ -179,6 +179,22 @@ int molt__pubkey_parse(struct molt__pubkey *out, const char *text, size_t len,
 	return MOLT_OK;
 }
 
+/* sk is a seed and the public key that seed makes. */
+static int seed_matches(const unsigned char *sk, const unsigned char *pk)
+{
+	unsigned char seed[crypto_sign_SEEDBYTES],
+		pk2[crypto_sign_PUBLICKEYBYTES],
+		sk2[crypto_sign_SECRETKEYBYTES];
+	int ok;
+
+	crypto_sign_ed25519_sk_to_seed(seed, sk);
+	crypto_sign_seed_keypair(pk2, sk2, seed);
+	ok = sodium_memcmp(pk, pk2, sizeof(pk2)) == 0;
+	sodium_memzero(seed, sizeof(seed));
+	sodium_memzero(sk2, sizeof(sk2));
+	return ok;
+}
+
 int molt__seckey_parse(struct molt__seckey *out, const char *text, size_t len,
 		       const char *file, molt_err *err)
 {
@@ -192,6 +208,11 @@ int molt__seckey_parse(struct molt__seckey *out, const char *text, size_t len,
 	    (rc = key_body(&r, out->id, out->sk, sizeof(out->sk))) < 0)
 		return rc;
 	crypto_sign_ed25519_sk_to_pk(pk, out->sk);
+	if (!seed_matches(out->sk, pk))
+		return molt_err_set(err, MOLT_EPARSE,
+				    "%s: the secret key does not match its "
+				    "public half",
+				    file);
 	key_id(id, pk);
 	if (strcmp(id, out->id) != 0)
 		return molt_err_set(err, MOLT_EPARSE,
