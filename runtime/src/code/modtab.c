@@ -253,8 +253,7 @@ static void *open_so(int *fd_out, const char *path, const char *want_sum,
 	if (molt__file_verified(&fd, path, want_sum, err) < 0)
 		return NULL;
 	/* the inode just summed, even if path is replaced meanwhile; the fd
-	 * stays open while the object is loaded: glibc knows an object by
-	 * this name, which must not come back for another file */
+	 * stays open while the object is loaded (molt__version_hold_so) */
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	if (!(h = dlopen(proc, RTLD_NOW | RTLD_LOCAL))) {
 		molt_err_set(err, MOLT_EINVAL, "%s: %s", path, dlerror());
@@ -303,8 +302,8 @@ molt__version *molt__version_open(const char *path, const char *expect,
 	}
 	atomic_init(&v->refs, 1);
 	v->handle = h;
-	v->so_fd = fd;
 	v->desc = d;
+	molt__version_hold_so(h, fd);
 	return v;
 out_close:
 	dlclose(h);

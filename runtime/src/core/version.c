@@ -2,6 +2,7 @@
 #include "version.h"
 
 #include <dlfcn.h>
+#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -9,6 +10,64 @@
 #include "molt/log.h"
 
 #include "molt/banned.h"
+
+/* One dlopen() of a loaded object: its handle and the fd it came
+ * through. glibc adds each name a file was opened by to the object, so
+ * every such fd stays open until the object is unloaded. mu guards sos
+ * and nsos. */
+struct held_so {
+	void *h;  /* dlopen handle */
+	int fd;	  /* /proc/self/fd/N it came through, or -1 */
+	int live; /* 0 once its version dlclose()d it */
+};
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static struct held_so *sos;
+static size_t nsos, capsos;
+
+void molt__version_hold_so(void *h, int fd)
+{
+	struct held_so *grown;
+
+	pthread_mutex_lock(&mu);
+	if (nsos == capsos &&
+	    (grown = molt_realloc(sos, (capsos * 2 + 8) * sizeof(*sos)))) {
+		sos = grown;
+		capsos = capsos * 2 + 8;
+	}
+	/* without memory the fd stays open for good: a leak, never a name
+	 * glibc could match to another file */
+	if (nsos < capsos)
+		sos[nsos++] = (struct held_so){h, fd, 1};
+	pthread_mutex_unlock(&mu);
+}
+
+/* After a dlclose of h: once no version holds h, its fds close. */
+static void release_so(void *h)
+{
+	size_t live = 0, j = 0;
+	int marked = 0;
+
+	pthread_mutex_lock(&mu);
+	for (size_t i = 0; i < nsos; i++) {
+		if (sos[i].h != h || !sos[i].live)
+			continue;
+		if (!marked)
+			sos[i].live = 0, marked = 1;
+		else
+			live++;
+	}
+	for (size_t i = 0; i < nsos; i++) {
+		if (!live && sos[i].h == h) {
+			if (sos[i].fd >= 0)
+				close(sos[i].fd);
+			continue;
+		}
+		sos[j++] = sos[i];
+	}
+	nsos = j;
+	pthread_mutex_unlock(&mu);
+}
 
 void molt__version_ref(molt__version *v)
 {
@@ -23,8 +82,7 @@ void molt__version_unref_n(molt__version *v, unsigned n)
 	if (v->handle) {
 		molt_log(MOLT_LOG_DEBUG, "version", "unloading %s", v->path);
 		dlclose(v->handle);
-		if (v->so_fd >= 0)
-			close(v->so_fd);
+		release_so(v->handle);
 	}
 	if (v->free_desc)
 		v->free_desc(v->desc);

@@ -38,9 +38,6 @@ typedef struct molt__version {
 	const molt_module *desc;  /* the descriptor in that object */
 	struct molt__module *mod; /* its module in the table (code/) */
 	char *path;		  /* the .so it came from, or NULL */
-	int so_fd; /* with a handle: the checked file, dlopen()ed as
-		      /proc/self/fd/N and kept open while loaded, so that
-		      no other file gets that name; -1 if none */
 	void (*free_desc)(const molt_module *desc); /* frees desc with the
 						       version, or NULL (a
 						       probed descriptor:
@@ -48,6 +45,16 @@ typedef struct molt__version {
 } molt__version;
 
 void molt__version_ref(molt__version *v);
+/*
+ * Count one more user of the dlopen() handle h, opened through fd (a
+ * verified file loaded as /proc/self/fd/N; -1 when loaded by path). glibc
+ * knows a loaded object by that name, and a second dlopen of the same
+ * file returns the same object with that name added, so every such fd
+ * stays open, its number unused by any other file, until the object's
+ * last user dlclose()s it. Takes fd.
+ */
+void molt__version_hold_so(void *h, int fd);
+
 /* Drop a reference (v may be NULL); at zero, dlclose and free. */
 void molt__version_unref(molt__version *v);
 /* Drop n references at once. */
