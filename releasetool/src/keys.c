@@ -276,7 +276,13 @@ int molt__trust_check(char *signer, size_t *nsigs, const struct molt__trust *t,
 		return molt_err_prefix(err, "%s", what);
 	if (nsigs)
 		*nsigs = sigs.n;
-	rc = check_sigs(signer, t, &sigs, manifest_sum, what, err);
+	if (sigs.n == 0)
+		rc = molt_err_set(err, MOLT_EUNSAFE,
+				  "%s is not signed (its " MOLT_SIG_FILE
+				  " holds no signature)",
+				  what);
+	else
+		rc = check_sigs(signer, t, &sigs, manifest_sum, what, err);
 	molt__sigs_release(&sigs);
 	return rc;
 }

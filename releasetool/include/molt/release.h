@@ -140,7 +140,8 @@ typedef struct molt_unpack_limits {
 
 typedef struct molt_unpack_options {
 	molt_unpack_limits limits; /* zeros: the defaults */
-	int sync;		   /* fsync every file before the commit */
+	int sync;		   /* ignored: unpack always fsyncs every
+				      file before the commit */
 	molt_progress_fn progress; /* optional */
 	void *payload;		   /* given to progress */
 } molt_unpack_options;
