@@ -191,11 +191,25 @@ out:
 	return rc;
 }
 
+/* A refusal of the bundle's contents names the bundle (its file name:
+ * the message must keep room for the entry at fault). */
+static int named(struct unpack *u, int rc)
+{
+	const char *base = strrchr(u->bundle, '/');
+
+	if (u->err)
+		molt_err_prefix(u->err, "bundle '%s'",
+				base ? base + 1 : u->bundle);
+	return rc;
+}
+
 /* Every file listed with the right sum, and nothing else. */
 static int verify_manifest(struct unpack *u)
 {
 	/* u->idx is kept for check_module; freed by unpack_with */
-	return molt__manifest_match(&u->idx, &u->files, u->staging, u->err);
+	int rc = molt__manifest_match(&u->idx, &u->files, u->staging, u->err);
+
+	return rc < 0 ? named(u, rc) : rc;
 }
 
 /* The one directory under staging/releases: the release's version. */
@@ -546,7 +560,7 @@ static int extract(struct unpack *u, molt_unpack_result *res)
 				   u->err);
 	close(fd);
 	if (rc < 0)
-		return rc;
+		return named(u, rc);
 	res->files = u->files.n;
 	res->bytes = u->files.bytes;
 	progress(u, t0, "extracted %zu files, %llu bytes", u->files.n,
