@@ -191,7 +191,7 @@ static int put_all(struct archive *w, struct archive *r,
 			return molt_err_set(err, MOLT_EUNSAFE,
 					    "'%s' changed while it was read",
 					    path);
-		if ((rc = put_new(w, e, p, err)) < 0)
+		if (p->data && (rc = put_new(w, e, p, err)) < 0)
 			return rc;
 		found = 1;
 	}

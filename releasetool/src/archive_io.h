@@ -27,7 +27,7 @@ struct molt__put {
 	const char *after;     /* the member it follows */
 	const char *after_sum; /* that member's expected sha256 */
 	const char *name;      /* its name; a member of that name is dropped */
-	const void *data;      /* its contents */
+	const void *data;      /* its contents; NULL: only drop name */
 	size_t len;	       /* their length */
 };
 
@@ -35,7 +35,8 @@ struct molt__put {
  * Copy the gzip'd tar at in_path to out_path (packed as
  * molt__archive_pack packs), every entry as it is, leaving out a member
  * named p->name and adding one after member p->after, with its owner and
- * mtime, mode 0644. MOLT_EUNSAFE if p->after's data does not have
+ * mtime, mode 0644 (none with p->data NULL: the member is only left
+ * out). MOLT_EUNSAFE if p->after's data does not have
  * p->after_sum; MOLT_EPARSE if there is no p->after. On failure out_path
  * may hold a partial file: the caller removes it.
  */

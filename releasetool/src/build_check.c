@@ -139,6 +139,8 @@ static int compare_files(struct check *c)
 	int rc = MOLT_OK;
 
 	for (size_t i = 0; rc == MOLT_OK && i < c->old.n; i++) {
+		if (strcmp(c->old.paths[i], MOLT_SIG_FILE) == 0)
+			continue; /* signatures are added after the build */
 		s = sum_of(&c->new, c->old.paths[i]);
 		if (!s)
 			rc = diff(c, molt__strf("%s: only in the bundle",
@@ -179,6 +181,23 @@ static int compare_records(struct check *c)
 	return compare_fact(c, "source: signer", c->was.signer, c->now.signer);
 }
 
+/* The sum of the bundle as molt build wrote it: a signed bundle's
+ * without its MANIFEST.sig (molt sign changes nothing else). */
+static int unsigned_sum(struct check *c, char *out, const char *bundle)
+{
+	const char *msum = sum_of(&c->old, MOLT_MANIFEST_FILE);
+	struct molt__put p = {MOLT_MANIFEST_FILE, msum, MOLT_SIG_FILE, NULL, 0};
+	char path[MOLT__PATH_MAX];
+	int rc;
+
+	if (!msum || !sum_of(&c->old, MOLT_SIG_FILE))
+		return molt__sha256_file(out, bundle, c->err);
+	molt__pathf(path, "%s/unsigned.tar.gz", c->tmp);
+	if ((rc = molt__archive_put(bundle, path, &p, c->err)) < 0)
+		return rc;
+	return molt__sha256_file(out, path, c->err);
+}
+
 static int check_run(struct check *c, const char *bundle, const char *repo,
 		     molt_progress_fn progress, void *payload)
 {
@@ -193,7 +212,7 @@ static int check_run(struct check *c, const char *bundle, const char *repo,
 	snprintf(c->res->tag, sizeof(c->res->tag), "%s", c->was.tag);
 	molt__pathf(out, "%s/rebuilt.tar.gz", c->tmp);
 	if ((rc = rebuild(c, bundle, repo, out, progress, payload)) < 0 ||
-	    (rc = molt__sha256_file(sum, bundle, c->err)) < 0)
+	    (rc = unsigned_sum(c, sum, bundle)) < 0)
 		return rc;
 	if (strcmp(sum, c->res->sha256) == 0) {
 		c->res->same = 1;

@@ -28,6 +28,9 @@ $MOLTBIN build --repo "$T/shop" --tag v1.0.0 -o "$T/signed/" \
 read -r sum path <"$T/build.out"
 [ "$sum" = "$(sha256sum "$path" | cut -c1-64)" ] ||
 	fail "build --sign printed the sum of the unsigned bundle"
+# a signed bundle reproduces: without its MANIFEST.sig, the same bytes
+$MOLTBIN -q build --check "$path" --repo "$T/shop" ||
+	fail "molt build --check of the signed bundle"
 cp "$B/shop-1.1.0.tar.gz" "$T/signed/"
 $MOLTBIN -q sign "$T/signed/shop-1.1.0.tar.gz" --key "$T/keys/rel" || fail "sign"
 mkdir -m 700 "$R"
