@@ -34,6 +34,23 @@ uint64_t molt_now_ms(void)
 
 /* --- the process heap --- */
 
+/* The system monitor's look at p's heap after a change: only past half
+ * the threshold (growing) or inside an episode (shrinking). */
+static void heap_watch(molt_ctx *ctx)
+{
+	molt_proc *p = ctx ? ctx->p : NULL;
+	long long lh = p ? ctx->rt->opts.large_heap : 0;
+	size_t bytes;
+
+	if (lh <= 0)
+		return;
+	bytes = atomic_load_explicit(&p->heap_bytes, memory_order_relaxed);
+	if (bytes >= (unsigned long long)lh ||
+	    (atomic_load_explicit(&p->mon, memory_order_relaxed) &
+	     MOLT__MON_HEAP))
+		molt__proc_heap_check(ctx->rt, p, bytes);
+}
+
 static void heap_link(molt_proc *p, molt__hblock *b)
 {
 	b->prev = NULL;
@@ -79,6 +96,7 @@ void *molt_proc_alloc(molt_ctx *ctx, size_t size)
 		return NULL;
 	b->size = size;
 	heap_link(ctx ? ctx->p : NULL, b);
+	heap_watch(ctx);
 	return b + 1;
 }
 
@@ -91,6 +109,7 @@ void molt_proc_free(molt_ctx *ctx, void *ptr)
 	b = (molt__hblock *)ptr - 1;
 	heap_unlink(ctx ? ctx->p : NULL, b);
 	molt_free(b);
+	heap_watch(ctx);
 }
 
 void *molt_proc_realloc(molt_ctx *ctx, void *ptr, size_t size)
@@ -111,6 +130,7 @@ void *molt_proc_realloc(molt_ctx *ctx, void *ptr, size_t size)
 	}
 	nb->size = size;
 	heap_link(p, nb);
+	heap_watch(ctx);
 	return nb + 1;
 }
 

@@ -80,6 +80,11 @@ static molt_proc *slot_alloc(molt_runtime *rt, molt__version *ver)
 	p->state = NULL;
 	p->status = MOLT__P_RUNNING;
 	atomic_store_explicit(&p->flags, 0, memory_order_relaxed);
+	atomic_store_explicit(&p->mon, 0, memory_order_relaxed);
+	p->mbox_hw = 0;
+	p->mbox_next = 1;
+	atomic_store_explicit(&p->cb_ns, 0, memory_order_relaxed);
+	atomic_store_explicit(&p->cb_max_ns, 0, memory_order_relaxed);
 	molt__spin_unlock(&p->lock);
 	atomic_fetch_add(&rt->live, 1);
 	atomic_fetch_add_explicit(&rt->spawned, 1, memory_order_relaxed);
@@ -147,6 +152,73 @@ static const char *exit_reason(const molt_proc *p)
 
 /* --- delivery --- */
 
+/* p's mailbox reached p->mbox_next (L held): a new high-water mark, or
+ * the system monitor's threshold. Returns 1 if a long_queue episode
+ * starts (the caller posts the event once the lock is dropped). */
+static int mbox_grew(molt_runtime *rt, molt_proc *p)
+{
+	size_t len = p->mbox.len;
+	long long lq = rt->opts.long_queue;
+	uint32_t next;
+	int start = 0;
+
+	if (len > p->mbox_hw)
+		p->mbox_hw = len >= UINT32_MAX ? UINT32_MAX - 1 : (uint32_t)len;
+	next = p->mbox_hw + 1;
+	if (lq > 0 && len >= (unsigned long long)lq &&
+	    !(atomic_fetch_or_explicit(&p->mon, MOLT__MON_QUEUE,
+				       memory_order_relaxed) &
+	      MOLT__MON_QUEUE))
+		start = 1;
+	if (lq > 0 && (unsigned long long)lq < next &&
+	    !(atomic_load_explicit(&p->mon, memory_order_relaxed) &
+	      MOLT__MON_QUEUE))
+		next = (uint32_t)lq;
+	p->mbox_next = next;
+	return start;
+}
+
+static void post_long_queue(molt_runtime *rt, molt_proc *p, molt_pid pid)
+{
+	molt_proc_info pi;
+	char text[512], pb[32];
+
+	if (molt__proc_info(rt, p, pid, &pi) < 0)
+		return;
+	snprintf(text, sizeof(text),
+		 "%s (%s %s) has %zu messages queued (threshold %lld)",
+		 molt_pid_format(pid, pb, sizeof(pb)), pi.module, pi.vsn,
+		 pi.queue_len, rt->opts.long_queue);
+	molt_runtime_event_post(rt, MOLT_EVENT_LONG_QUEUE, pid, pi.queue_len,
+				(uint64_t)rt->opts.long_queue, text);
+}
+
+/* With p locked and m queued: mark p QUEUED if it must run now (then the
+ * caller pushes it once the lock is dropped). */
+static int wake_locked(molt_proc *p, int sig)
+{
+	if (p->status != MOLT__P_IDLE ||
+	    (!sig && molt__pf_has(p, MOLT__PF_SUSPENDED)))
+		return 0;
+	p->status = MOLT__P_QUEUED;
+	return 1;
+}
+
+/* The rest of a delivery whose message made p's mailbox reach
+ * p->mbox_next (p locked): kept out of the common path. */
+static __attribute__((noinline)) int deliver_grew(molt_runtime *rt,
+						  molt_proc *p, molt_pid pid)
+{
+	int longq = mbox_grew(rt, p), wake = wake_locked(p, 0);
+
+	molt__spin_unlock(&p->lock);
+	if (wake)
+		molt__sched_push(rt, p);
+	if (longq)
+		post_long_queue(rt, p, pid);
+	return MOLT_OK;
+}
+
 int molt__proc_deliver(molt_runtime *rt, molt_pid pid, molt__msg *m, int sig)
 {
 	molt_proc *p = molt__proc_slot(rt, pid);
@@ -163,10 +235,11 @@ int molt__proc_deliver(molt_runtime *rt, molt_pid pid, molt__msg *m, int sig)
 		return MOLT_ECLOSED;
 	}
 	molt__mqueue_push(sig ? &p->sig : &p->mbox, m);
-	wake = p->status == MOLT__P_IDLE &&
-	       (sig || !molt__pf_has(p, MOLT__PF_SUSPENDED));
-	if (wake)
-		p->status = MOLT__P_QUEUED;
+	/* a new high-water mark, or the monitor's threshold (a signal
+	 * leaves mbox.len below mbox_next) */
+	if (__builtin_expect(p->mbox.len >= p->mbox_next, 0))
+		return deliver_grew(rt, p, pid);
+	wake = wake_locked(p, sig);
 	molt__spin_unlock(&p->lock);
 	if (wake)
 		molt__sched_push(rt, p);
@@ -841,6 +914,79 @@ unsigned molt__proc_run(molt_runtime *rt, molt_proc *p)
 	return n;
 }
 
+/* --- counters --- */
+
+/* Raise *c to v if lower (writers hold p's lock). */
+static void raise_to(_Atomic uint64_t *c, uint64_t v)
+{
+	if (v > atomic_load_explicit(c, memory_order_relaxed))
+		atomic_store_explicit(c, v, memory_order_relaxed);
+}
+
+void molt__proc_account(molt_runtime *rt, molt_proc *p, molt_pid pid,
+			uint64_t ns, unsigned n)
+{
+	long long lq = rt->opts.long_queue;
+
+	molt__spin_lock(&p->lock);
+	if (p->pid == pid) {
+		atomic_store_explicit(
+			&p->cb_ns,
+			atomic_load_explicit(&p->cb_ns, memory_order_relaxed) +
+				ns * MOLT__OBS_SAMPLE_MEAN,
+			memory_order_relaxed);
+		raise_to(&p->cb_max_ns, ns / n);
+		/* a long_queue episode ends when the queue is half drained */
+		if ((atomic_load_explicit(&p->mon, memory_order_relaxed) &
+		     MOLT__MON_QUEUE) &&
+		    p->mbox.len < (unsigned long long)lq / 2) {
+			atomic_fetch_and_explicit(&p->mon,
+						  (uint8_t)~MOLT__MON_QUEUE,
+						  memory_order_relaxed);
+			if (p->mbox_next > (unsigned long long)lq)
+				p->mbox_next = (uint32_t)lq;
+		}
+	}
+	molt__spin_unlock(&p->lock);
+}
+
+void molt__proc_note_running(molt_runtime *rt, molt_pid pid, uint64_t ns)
+{
+	molt_proc *p = molt__proc_slot(rt, pid);
+
+	if (!p)
+		return;
+	molt__spin_lock(&p->lock);
+	if (p->pid == pid)
+		raise_to(&p->cb_max_ns, ns);
+	molt__spin_unlock(&p->lock);
+}
+
+void molt__proc_heap_check(molt_runtime *rt, molt_proc *p, size_t bytes)
+{
+	long long lh = rt->opts.large_heap;
+	char text[512], pb[32];
+
+	if (lh <= 0)
+		return;
+	if (bytes < (unsigned long long)lh / 2) {
+		atomic_fetch_and_explicit(&p->mon, (uint8_t)~MOLT__MON_HEAP,
+					  memory_order_relaxed);
+		return;
+	}
+	if (bytes < (unsigned long long)lh ||
+	    (atomic_fetch_or_explicit(&p->mon, MOLT__MON_HEAP,
+				      memory_order_relaxed) &
+	     MOLT__MON_HEAP))
+		return;
+	snprintf(text, sizeof(text),
+		 "%s (%s %s) holds %zu heap bytes (threshold %lld)",
+		 molt_pid_format(p->pid, pb, sizeof(pb)), p->ver->desc->name,
+		 p->ver->desc->vsn, bytes, lh);
+	molt_runtime_event_post(rt, MOLT_EVENT_LARGE_HEAP, p->pid, bytes,
+				(uint64_t)lh, text);
+}
+
 /* --- inspection --- */
 
 int molt__proc_exit_done(molt_runtime *rt, molt_pid pid)
@@ -884,6 +1030,11 @@ int molt__proc_info(molt_runtime *rt, molt_proc *p, molt_pid pid,
 		atomic_load_explicit(&p->heap_bytes, memory_order_relaxed);
 	out->reductions =
 		atomic_load_explicit(&p->reductions, memory_order_relaxed);
+	out->queue_max = p->mbox_hw;
+	out->callback_ns =
+		atomic_load_explicit(&p->cb_ns, memory_order_relaxed);
+	out->callback_max_ns =
+		atomic_load_explicit(&p->cb_max_ns, memory_order_relaxed);
 	molt__spin_unlock(&p->lock);
 	return MOLT_OK;
 }

@@ -26,6 +26,7 @@
 
 #include "molt/runtime.h"
 
+#include "obs.h"
 #include "sched.h"
 #include "timer.h"
 #include "version.h"
@@ -85,6 +86,7 @@ struct molt_runtime {
 	molt__scheds sched;	   /* schedulers and run queues */
 	molt__timers timers;	   /* the timer thread */
 	molt__watch watch;	   /* the callback watchdog */
+	molt__obs obs;		   /* histograms, upgrade counters, events */
 
 	/* registry of names: a list, under reg_mu */
 	pthread_mutex_t reg_mu;	  /* guards reg */
