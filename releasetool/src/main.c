@@ -24,6 +24,13 @@ static const struct verb verbs[] = {
 	{"call", molt__cmd_call, "call NAME|PID PAYLOAD and print the reply"},
 	{"cast", molt__cmd_cast, "cast NAME|PID PAYLOAD"},
 	{"stop", molt__cmd_stop, "stop the node cleanly"},
+	{"top", molt__cmd_top,
+	 "top [--once] [--sort callback|messages|memory|queue]: busiest "
+	 "processes"},
+	{"metrics", molt__cmd_metrics, "print the node's Prometheus metrics"},
+	{"events", molt__cmd_events,
+	 "events [--follow]: the system monitor's events"},
+	{"history", molt__cmd_history, "list past installs, rollbacks, evals"},
 	{"load", molt__cmd_load, "load PATH.so [--force] as a new version"},
 	{"purge", molt__cmd_purge,
 	 "purge MOD: kill old-code processes, unload"},

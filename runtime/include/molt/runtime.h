@@ -214,23 +214,25 @@ MOLT_API int molt_runtime_wait(molt_runtime *rt, molt_pid pid,
 
 /* A snapshot of one process for `ps` and `status`. */
 typedef struct molt_proc_info {
-	molt_pid pid;		  /* the process */
-	char name[64];		  /* registered name or "" */
-	char module[64];	  /* callback module */
-	char vsn[64];		  /* the version it runs */
-	int old_code;		  /* 1 if that version is the old one */
-	int suspended;		  /* 1 if suspended */
-	int trap_exit;		  /* 1 if trapping exits */
-	size_t queue_len;	  /* ordinary messages waiting */
-	size_t heap_bytes;	  /* bytes held through molt_proc_alloc, and by
-				     its sockets */
-	uint64_t reductions;	  /* messages handled so far */
-	size_t sockets;		  /* sockets it owns */
-	size_t queue_max;	  /* most ordinary messages ever waiting */
-	uint64_t callback_ns;	  /* time in callbacks, estimated from sampled
-				     turns (docs/observability.md) */
-	uint64_t callback_max_ns; /* longest callback seen (sampled turns,
-				     and the watchdog for long ones) */
+	molt_pid pid;		   /* the process */
+	char name[64];		   /* registered name or "" */
+	char module[64];	   /* callback module */
+	char vsn[64];		   /* the version it runs */
+	int old_code;		   /* 1 if that version is the old one */
+	int suspended;		   /* 1 if suspended */
+	int trap_exit;		   /* 1 if trapping exits */
+	size_t queue_len;	   /* ordinary messages waiting */
+	size_t heap_bytes;	   /* bytes held through molt_proc_alloc, and by
+				      its sockets */
+	uint64_t reductions;	   /* messages handled so far */
+	size_t sockets;		   /* sockets it owns */
+	size_t queue_max;	   /* most ordinary messages ever waiting */
+	uint64_t callback_ns;	   /* time in callbacks, estimated from sampled
+				      turns (docs/observability.md) */
+	uint64_t callback_max_ns;  /* longest callback seen (sampled turns,
+				      and the watchdog for long ones) */
+	uint64_t callback_samples; /* timed turns behind callback_ns: with
+				      few, the estimate is rough */
 } molt_proc_info;
 
 /* One TCP socket (molt_runtime_sockets). */
@@ -763,5 +765,27 @@ MOLT_API void molt_ctl_close(molt_ctl *ctl);
  * re-executes itself with --release VSN). 0 otherwise.
  */
 MOLT_API int molt_ctl_restart_into(molt_ctl *ctl, char *vsn, size_t size);
+/* An upgrade that pauses a process this long (ms; 0 = never) posts a
+ * slow_upgrade event. Default 100. Call before clients connect. */
+MOLT_API void molt_ctl_set_slow_upgrade_ms(molt_ctl *ctl, unsigned ms);
+
+/* --- the metrics endpoint (docs/observability.md) --- */
+
+typedef struct molt_metrics molt_metrics;
+
+/*
+ * Serve GET /metrics (the Prometheus text format) for rt on addr: "PORT"
+ * (loopback), "ADDR:PORT" or "[ADDR6]:PORT", numeric addresses only; port
+ * 0 picks a free one. The address bound is written to
+ * root/run/metrics.addr (root may be NULL). One thread; each client is
+ * bounded (request size, time, connections), so no client can hurt the
+ * node. Returns MOLT_OK and *out (owned: molt_metrics_close), MOLT_EINVAL
+ * for a bad addr, MOLT_EIO naming the address if it cannot be bound.
+ */
+MOLT_API int molt_metrics_open(molt_metrics **out, molt_runtime *rt,
+			       const char *addr, const char *root,
+			       molt_err *err);
+/* Stop serving and free m. NULL is a no-op. */
+MOLT_API void molt_metrics_close(molt_metrics *m);
 
 #endif

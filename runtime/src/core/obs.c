@@ -145,6 +145,40 @@ size_t molt_runtime_events(molt_runtime *rt, uint64_t since, molt_event *out,
 	return n;
 }
 
+void molt__obs_queue_open(molt_runtime *rt, molt_pid pid)
+{
+	molt__obs *o = &rt->obs;
+
+	pthread_mutex_lock(&o->mu);
+	if (o->n_open_q < MOLT__OBS_EPISODES)
+		o->open_q[o->n_open_q++] = pid;
+	pthread_mutex_unlock(&o->mu);
+}
+
+void molt__obs_tick(molt_runtime *rt)
+{
+	molt__obs *o = &rt->obs;
+	molt_pid pids[MOLT__OBS_EPISODES], keep[MOLT__OBS_EPISODES];
+	unsigned n, k = 0;
+
+	pthread_mutex_lock(&o->mu);
+	n = o->n_open_q;
+	memcpy(pids, o->open_q, n * sizeof(pids[0]));
+	pthread_mutex_unlock(&o->mu);
+	if (!n)
+		return;
+	for (unsigned i = 0; i < n; i++)
+		if (!molt__proc_queue_calm(rt, pids[i]))
+			keep[k++] = pids[i];
+	/* put back the open ones, and any opened meanwhile */
+	pthread_mutex_lock(&o->mu);
+	for (unsigned i = n; i < o->n_open_q && k < MOLT__OBS_EPISODES; i++)
+		keep[k++] = o->open_q[i];
+	memcpy(o->open_q, keep, k * sizeof(keep[0]));
+	o->n_open_q = k;
+	pthread_mutex_unlock(&o->mu);
+}
+
 void molt_runtime_note_upgrade(molt_runtime *rt, int kind, int ok,
 			       int rolled_back, uint64_t pause_max_ns)
 {

@@ -85,6 +85,7 @@ static molt_proc *slot_alloc(molt_runtime *rt, molt__version *ver)
 	p->mbox_next = 1;
 	atomic_store_explicit(&p->cb_ns, 0, memory_order_relaxed);
 	atomic_store_explicit(&p->cb_max_ns, 0, memory_order_relaxed);
+	atomic_store_explicit(&p->cb_samples, 0, memory_order_relaxed);
 	molt__spin_unlock(&p->lock);
 	atomic_fetch_add(&rt->live, 1);
 	atomic_fetch_add_explicit(&rt->spawned, 1, memory_order_relaxed);
@@ -191,6 +192,7 @@ static void post_long_queue(molt_runtime *rt, molt_proc *p, molt_pid pid)
 		 pi.queue_len, rt->opts.long_queue);
 	molt_runtime_event_post(rt, MOLT_EVENT_LONG_QUEUE, pid, pi.queue_len,
 				(uint64_t)rt->opts.long_queue, text);
+	molt__obs_queue_open(rt, pid);
 }
 
 /* With p locked and m queued: mark p QUEUED if it must run now (then the
@@ -923,11 +925,40 @@ static void raise_to(_Atomic uint64_t *c, uint64_t v)
 		atomic_store_explicit(c, v, memory_order_relaxed);
 }
 
-void molt__proc_account(molt_runtime *rt, molt_proc *p, molt_pid pid,
-			uint64_t ns, unsigned n)
+/* End p's long_queue episode if its queue is half drained (L held). */
+static int queue_calm_locked(molt_runtime *rt, molt_proc *p)
 {
 	long long lq = rt->opts.long_queue;
 
+	if (!(atomic_load_explicit(&p->mon, memory_order_relaxed) &
+	      MOLT__MON_QUEUE))
+		return 1;
+	if (p->mbox.len >= (unsigned long long)lq / 2)
+		return 0;
+	atomic_fetch_and_explicit(&p->mon, (uint8_t)~MOLT__MON_QUEUE,
+				  memory_order_relaxed);
+	if (p->mbox_next > (unsigned long long)lq)
+		p->mbox_next = (uint32_t)lq; /* the next episode */
+	return 1;
+}
+
+int molt__proc_queue_calm(molt_runtime *rt, molt_pid pid)
+{
+	molt_proc *p = molt__proc_slot(rt, pid);
+	int calm = 1;
+
+	if (!p)
+		return 1;
+	molt__spin_lock(&p->lock);
+	if (p->pid == pid)
+		calm = queue_calm_locked(rt, p);
+	molt__spin_unlock(&p->lock);
+	return calm;
+}
+
+void molt__proc_account(molt_runtime *rt, molt_proc *p, molt_pid pid,
+			uint64_t ns, unsigned n)
+{
 	molt__spin_lock(&p->lock);
 	if (p->pid == pid) {
 		atomic_store_explicit(
@@ -936,16 +967,13 @@ void molt__proc_account(molt_runtime *rt, molt_proc *p, molt_pid pid,
 				ns * MOLT__OBS_SAMPLE_MEAN,
 			memory_order_relaxed);
 		raise_to(&p->cb_max_ns, ns / n);
-		/* a long_queue episode ends when the queue is half drained */
-		if ((atomic_load_explicit(&p->mon, memory_order_relaxed) &
-		     MOLT__MON_QUEUE) &&
-		    p->mbox.len < (unsigned long long)lq / 2) {
-			atomic_fetch_and_explicit(&p->mon,
-						  (uint8_t)~MOLT__MON_QUEUE,
-						  memory_order_relaxed);
-			if (p->mbox_next > (unsigned long long)lq)
-				p->mbox_next = (uint32_t)lq;
-		}
+		atomic_store_explicit(
+			&p->cb_samples,
+			atomic_load_explicit(&p->cb_samples,
+					     memory_order_relaxed) +
+				1,
+			memory_order_relaxed);
+		queue_calm_locked(rt, p);
 	}
 	molt__spin_unlock(&p->lock);
 }
@@ -1035,6 +1063,8 @@ int molt__proc_info(molt_runtime *rt, molt_proc *p, molt_pid pid,
 		atomic_load_explicit(&p->cb_ns, memory_order_relaxed);
 	out->callback_max_ns =
 		atomic_load_explicit(&p->cb_max_ns, memory_order_relaxed);
+	out->callback_samples =
+		atomic_load_explicit(&p->cb_samples, memory_order_relaxed);
 	molt__spin_unlock(&p->lock);
 	return MOLT_OK;
 }

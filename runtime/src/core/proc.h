@@ -123,6 +123,7 @@ typedef struct molt_proc {
 	_Atomic uint64_t cb_ns;	    /* callback time, estimated from sampled
 				     * turns (sched.c); relaxed */
 	_Atomic uint64_t cb_max_ns; /* longest callback seen; relaxed */
+	_Atomic uint64_t cb_samples; /* timed turns behind cb_ns; relaxed */
 } molt_proc;
 
 /* System monitor episodes (molt_proc.mon): set when the event is posted,
@@ -229,6 +230,9 @@ const char *molt__proc_unstop(molt_proc *p, char *why, size_t size);
  * to p's callback time and max, if p is still pid (sched.c). */
 void molt__proc_account(molt_runtime *rt, molt_proc *p, molt_pid pid,
 			uint64_t ns, unsigned n);
+/* If pid's long_queue episode is over (its queue is under half the
+ * threshold) end it; 1 if it ended or pid is gone, 0 if it goes on. */
+int molt__proc_queue_calm(molt_runtime *rt, molt_pid pid);
 /* pid's current callback has run ns so far (the watchdog): its max. */
 void molt__proc_note_running(molt_runtime *rt, molt_pid pid, uint64_t ns);
 /* p's heap grew to bytes (the owner, after an allocation): post a

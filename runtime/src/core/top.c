@@ -169,7 +169,8 @@ size_t molt_runtime_top(molt_runtime *rt, int key, molt_proc_info *out,
 	for (size_t i = 0; i < n; i++)
 		if (molt_runtime_process_info(rt, h[i].pid, &out[w]) == MOLT_OK)
 			w++;
-	qsort(out, w, sizeof(*out), cmps[key]);
+	if (w > 1)
+		qsort(out, w, sizeof(*out), cmps[key]);
 	molt_free(h);
 	t.scan_ns = molt__now_ns() - t0;
 	if (totals)

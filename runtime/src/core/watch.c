@@ -541,6 +541,7 @@ static void *watch_main(void *arg)
 
 		for (unsigned i = 0; i < w->n; i++)
 			watch_slot(rt, &w->slots[i], now);
+		molt__obs_tick(rt); /* system monitor episodes that ended */
 		molt__deadline(&ts, CLOCK_MONOTONIC, WATCH_TICK_MS);
 		pthread_mutex_lock(&w->mu);
 		if (!w->stop)

@@ -432,6 +432,7 @@ static void pause_stats(eval *ev)
 		if (!p)
 			continue;
 		sum += p;
+		molt__hist_add(&ev->rt->obs.pause, p, 1);
 		if (p > r->pause_max_ns)
 			r->pause_max_ns = p;
 		if (v)
