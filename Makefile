@@ -7,7 +7,7 @@
 # against Debian's real one (bench/kvs/run.sh).
 PACKAGES := cmake pkg-config build-essential git libarchive-dev libcjson-dev \
 	libgit2-dev check libsodium-dev libsystemd-dev libpcre2-dev zlib1g-dev clang libclang-rt-14-dev clang-format \
-	erlang-base redis-tools
+	erlang-base redis-tools prometheus systemtap-sdt-dev
 BENCH_PACKAGES := valgrind liburcu-dev libck-dev redis-server
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD ?= build

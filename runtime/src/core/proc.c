@@ -8,6 +8,7 @@
 #include "molt/common.h"
 #include "molt/log.h"
 
+#include "probes.h"
 #include "sched.h"
 #include "sock.h"
 #include "timer.h"
@@ -252,8 +253,11 @@ int molt__proc_send(molt_runtime *rt, molt_pid to, int kind, molt_pid from,
 		    molt_ref ref, const void *data, size_t len,
 		    const char *reason)
 {
-	molt__msg *m = molt__msg_new(kind, from, ref, data, len, reason);
+	molt__msg *m;
 
+	/* first: its arguments are still in their registers */
+	MOLT_PROBE4(send, from, to, kind, len);
+	m = molt__msg_new(kind, from, ref, data, len, reason);
 	if (!m)
 		return MOLT_ENOMEM;
 	return molt__proc_deliver(rt, to, m, 0);
@@ -658,6 +662,7 @@ static void proc_exit(molt_runtime *rt, molt_proc *p, int run_terminate)
 		molt_log(MOLT_LOG_DEBUG, "proc",
 			 "process <%u.%u> (%s) exited: %s", (unsigned)pid,
 			 (unsigned)(pid >> 32), ver->desc->name, reason);
+	MOLT_PROBE3(exit, pid, ver->desc->name, reason);
 	molt_free(lidx);
 	if (timers) /* nobody could receive them */
 		molt__timer_cancel_owner(rt, pid);
@@ -745,6 +750,7 @@ int molt__proc_spawn(molt_runtime *rt, molt_pid *out, molt__version *ver,
 		return MOLT_ERROR;
 	}
 	*out = p->pid;
+	MOLT_PROBE3(spawn, p->pid, parent, ver->desc->name);
 	molt__proc_let_go(rt, p, 0);
 	return MOLT_OK;
 }
@@ -780,12 +786,14 @@ static void dispatch(molt_runtime *rt, molt_proc *p, molt__msg *m)
 		msg.from = 0;
 		msg.ref = 0;
 	}
+	MOLT_PROBE4(receive, p->pid, m->kind, m->from, m->len);
 
 	/* single writer: a relaxed load and store, no locked add */
 	atomic_store_explicit(
 		&p->reductions,
 		atomic_load_explicit(&p->reductions, memory_order_relaxed) + 1,
 		memory_order_relaxed);
+	MOLT_PROBE3(callback_entry, p->pid, d->name, m->kind);
 	switch (m->kind) {
 	case MOLT_MSG_CALL:
 		if (!d->handle_call) {
@@ -806,6 +814,7 @@ static void dispatch(molt_runtime *rt, molt_proc *p, molt__msg *m)
 			rc = d->handle_info(&ctx, &msg, &p->state);
 		break;
 	}
+	MOLT_PROBE2(callback_return, p->pid, rc);
 	if (rc < 0 && !molt__pf_has(p, MOLT__PF_EXITING)) {
 		char why[64];
 

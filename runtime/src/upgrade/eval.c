@@ -9,6 +9,7 @@
 #include "molt/log.h"
 
 #include "code/modtab.h"
+#include "core/probes.h"
 #include "core/proc.h"
 #include "core/rt.h"
 #include "upgrade.h"
@@ -454,6 +455,7 @@ static int run_all(eval *ev)
 	molt_eval_step *s = ev->rep->steps;
 	int rc = MOLT_OK;
 
+	MOLT_PROBE1(upgrade_begin, ev->n);
 	for (size_t i = 0; i < ev->n; i++) {
 		uint64_t t0 = molt__upg_now_ns();
 
@@ -470,6 +472,12 @@ static int run_all(eval *ev)
 	else
 		release_staged(ev);
 	pause_stats(ev);
+	if (rc == MOLT_OK)
+		MOLT_PROBE2(upgrade_commit, ev->rep->paused,
+			    ev->rep->pause_max_ns);
+	else
+		MOLT_PROBE2(upgrade_rollback, ev->rep->failed_index,
+			    ev->rep->rolled_back);
 	return rc;
 }
 

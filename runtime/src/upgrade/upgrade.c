@@ -11,6 +11,7 @@
 #include "molt/common.h"
 #include "molt/log.h"
 
+#include "core/probes.h"
 #include "core/rt.h"
 #include "core/sched.h"
 #include "core/watch.h"
@@ -266,6 +267,7 @@ static void note_pause(molt__uent *e)
 {
 	if (e->t_susp)
 		e->pause = molt__upg_now_ns() - e->t_susp;
+	MOLT_PROBE2(resume, e->pid, e->pause);
 }
 
 /* --- suspend --- */
@@ -291,6 +293,7 @@ static void suspend_one(job *j, molt__uent *e)
 	if (busy == 0 && !(e->st & MOLT__UE_DEAD)) {
 		e->st |= MOLT__UE_HELD;
 		e->t_susp = molt__upg_now_ns();
+		MOLT_PROBE1(suspend, e->pid);
 	} else if (busy == 1) {
 		e->st |= MOLT__UE_PENDING;
 	}
@@ -398,6 +401,7 @@ static int change_claimed(job *j, molt__uent *e)
 	ws = molt__watch_enter(p, MOLT__CB_CHANGE, 0);
 	rc = nv->desc->code_change(&ctx, &chg, p->state, j->extra, &ns);
 	molt__watch_leave(ws);
+	MOLT_PROBE4(code_change, e->pid, nv->desc->name, nv->desc->vsn, rc);
 	if (rc < 0 || molt__pf_has(p, MOLT__PF_EXITING)) {
 		molt__vtally_drop(&tally, nv, 1);
 		fail(j->u, MOLT_ERROR, e->pid,
