@@ -66,6 +66,7 @@ int molt__cmd_top(molt_cli *cli, int argc, char **argv);
 int molt__cmd_metrics(molt_cli *cli, int argc, char **argv);
 int molt__cmd_events(molt_cli *cli, int argc, char **argv);
 int molt__cmd_history(molt_cli *cli, int argc, char **argv);
+int molt__cmd_trace(molt_cli *cli, int argc, char **argv);
 /* code server and script evaluator (cmd_code.c) */
 int molt__cmd_load(molt_cli *cli, int argc, char **argv);
 int molt__cmd_purge(molt_cli *cli, int argc, char **argv);

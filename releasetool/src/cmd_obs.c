@@ -1,5 +1,6 @@
 /* molt top | metrics | events | history: watch a running moltd. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -356,5 +357,93 @@ int molt__cmd_history(molt_cli *cli, int argc, char **argv)
 	}
 	if (fp)
 		fclose(fp);
+	return MOLT_EXIT_OK;
+}
+
+/* --- trace --- */
+
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+static int trace_args(molt_cli *cli, int argc, char **argv, cJSON *req)
+{
+	int target = 0;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (strcmp(a, "--module") == 0 && v) {
+			cJSON_AddStringToObject(req, "module", argv[++i]);
+			target++;
+		} else if ((strcmp(a, "--limit") == 0 ||
+			    strcmp(a, "--rate") == 0 ||
+			    strcmp(a, "--time") == 0) &&
+			   v) {
+			long n = strtol(argv[++i], NULL, 10);
+
+			if (n < 1)
+				return molt__cli_usage(cli, "%s needs >= 1", a);
+			cJSON_AddNumberToObject(req,
+						a[2] == 't' ? "seconds" : a + 2,
+						(double)n);
+		} else if (a[0] != '-' && !target) {
+			cJSON_AddStringToObject(req, "to", a);
+			target++;
+		} else {
+			target = 2;
+		}
+	}
+	if (target != 1)
+		return molt__cli_usage(
+			cli, "usage: trace NAME|PID | --module MOD [--limit "
+			     "N] [--rate N] [--time S]");
+	return MOLT_EXIT_OK;
+}
+
+int molt__cmd_trace(molt_cli *cli, int argc, char **argv)
+{
+	molt_err err = MOLT_ERR_INIT;
+	cJSON *req = cJSON_CreateObject(), *r;
+	const cJSON *l;
+	double since = 0;
+	int rc, on = 1;
+
+	cJSON_AddStringToObject(req, "op", "trace");
+	if ((rc = trace_args(cli, argc, argv, req)) != MOLT_EXIT_OK) {
+		cJSON_Delete(req);
+		return rc;
+	}
+	if (!(r = ask(cli, req, &err)))
+		return molt__cli_fail(cli, &err);
+	since = molt__cli_num(r, "since");
+	cJSON_Delete(r);
+	signal(SIGINT, on_sigint);
+	while (on) {
+		req = cJSON_CreateObject();
+		cJSON_AddStringToObject(
+			req, "op", interrupted ? "trace_stop" : "trace_read");
+		cJSON_AddNumberToObject(req, "since", since);
+		interrupted = 0;
+		if (!(r = ask(cli, req, &err)))
+			return molt__cli_fail(cli, &err);
+		cJSON_ArrayForEach(l, cJSON_GetObjectItem(r, "lines"))
+		{
+			if (cJSON_IsString(l))
+				printf("%s\n", l->valuestring);
+		}
+		fflush(stdout);
+		if (cJSON_GetObjectItem(r, "next")) {
+			since = molt__cli_num(r, "next");
+			on = cJSON_IsTrue(cJSON_GetObjectItem(r, "on"));
+		}
+		cJSON_Delete(r);
+		if (on)
+			sleep_ms(200);
+	}
 	return MOLT_EXIT_OK;
 }

@@ -31,6 +31,8 @@ static const struct verb verbs[] = {
 	{"events", molt__cmd_events,
 	 "events [--follow]: the system monitor's events"},
 	{"history", molt__cmd_history, "list past installs, rollbacks, evals"},
+	{"trace", molt__cmd_trace,
+	 "trace NAME|PID | --module MOD [--limit N]: messages and callbacks"},
 	{"load", molt__cmd_load, "load PATH.so [--force] as a new version"},
 	{"purge", molt__cmd_purge,
 	 "purge MOD: kill old-code processes, unload"},

@@ -371,6 +371,45 @@ START_TEST(test_top_events_and_history_through_the_cli)
 }
 END_TEST
 
+START_TEST(test_trace_prints_escaped_lines_and_stops_at_its_limit)
+{
+	static const char *const args[] = {NULL};
+	rt_node n;
+	char out[16384];
+	FILE *f;
+	char cmd[1024];
+
+	rt_node_boot_ex(&n, TREE, NULL, args);
+	snprintf(cmd, sizeof(cmd), "%s --root %s trace c --limit 7",
+		 rt_molt_path(), n.root);
+	f = popen(cmd, "r");
+	ck_assert_ptr_nonnull(f);
+	rt_sleep_ms(300); /* the trace starts */
+	for (int i = 0; i < 3; i++) {
+		ctl(&n, "{\"op\":\"call\",\"to\":\"c\",\"payload\":\"incr\"}");
+		ctl(&n, "{\"op\":\"cast\",\"to\":\"c\",\"payload\":"
+			"\"a\\u0001\\\"b\"}");
+	}
+	out[fread(out, 1, sizeof(out) - 1, f)] = '\0';
+	ck_assert_int_eq(pclose(f), 0);
+	ck_assert_msg(
+		strstr(out, "trace started: 1 process") &&
+			strstr(out, "counter receive call from - \"incr\"") &&
+			strstr(out, "counter enter handle_call") &&
+			strstr(out, "counter leave after") &&
+			strstr(out, "\"a\\x01\\\"b\"") &&
+			strstr(out, "trace stopped: 7 events (the limit)"),
+		"%s", out);
+	/* tracing stopped: the counter still counts, untraced */
+	ctl(&n, "{\"op\":\"call\",\"to\":\"c\",\"payload\":\"incr\"}");
+	ck_assert_int_eq(rt_ctl(n.root, "{\"op\":\"trace\",\"to\":\"nobody\"}",
+				out, sizeof(out)),
+			 0);
+	ck_assert_ptr_nonnull(strstr(out, "enotfound"));
+	rt_node_finish(&n);
+}
+END_TEST
+
 START_TEST(test_bad_observability_requests_get_errors)
 {
 	rt_node n;
@@ -416,6 +455,8 @@ Suite *obs_suite(void)
 		tc,
 		test_metrics_endpoint_serves_prometheus_text_and_shrugs_off_bad_clients);
 	tcase_add_test(tc, test_top_events_and_history_through_the_cli);
+	tcase_add_test(tc,
+		       test_trace_prints_escaped_lines_and_stops_at_its_limit);
 	tcase_add_test(tc, test_bad_observability_requests_get_errors);
 	suite_add_tcase(s, tc);
 	return s;

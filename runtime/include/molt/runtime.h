@@ -422,6 +422,39 @@ MOLT_API void molt_runtime_event_post(molt_runtime *rt, int kind, molt_pid pid,
 				      uint64_t value, uint64_t threshold,
 				      const char *text);
 
+/* --- tracing (molt trace; docs/observability.md) --- */
+
+typedef struct molt_trace_options {
+	molt_pid pid;	    /* trace this process, or 0 */
+	const char *module; /* else every process of this module */
+	uint64_t limit;	    /* stop after this many events; 0 = 1000 */
+	uint64_t rate;	    /* stop above this many a second; 0 = 1000 */
+	uint64_t seconds;   /* stop after this long; 0 = 60 */
+} molt_trace_options;
+
+/*
+ * Trace messages received and sent and callbacks entered and left by the
+ * target (a running trace is replaced). Tracing stops by itself at the
+ * first limit reached; its lines (one per event, with a UTC time stamp;
+ * payloads shortened and escaped) are read with molt_runtime_trace_read.
+ * *procs_out (may be NULL) gets the processes traced now. MOLT_ENOTFOUND
+ * if there are none (processes spawned later on a traced version are
+ * traced too). Any thread but a scheduler's.
+ */
+MOLT_API int molt_runtime_trace_start(molt_runtime *rt,
+				      const molt_trace_options *o,
+				      size_t *procs_out, molt_err *err);
+/* Stop the running trace, if any, saying why (may be NULL). */
+MOLT_API void molt_runtime_trace_stop(molt_runtime *rt, const char *why);
+/*
+ * Lines after since, oldest first, into out[0..max); *next_out gets the
+ * seq to ask for next; *on_out (may be NULL) is 0 once the trace has
+ * stopped and every line was read. The last 4096 lines are kept.
+ */
+MOLT_API size_t molt_runtime_trace_read(molt_runtime *rt, uint64_t since,
+					char (*out)[256], size_t max,
+					uint64_t *next_out, int *on_out);
+
 /* --- supervision trees --- */
 
 /*

@@ -10,6 +10,7 @@
 
 #include "proc.h"
 #include "timer.h"
+#include "trace.h"
 
 #include "molt/banned.h"
 
@@ -136,18 +137,25 @@ void *molt_proc_realloc(molt_ctx *ctx, void *ptr, size_t size)
 
 /* --- messages --- */
 
+/* A message from the calling process; a traced callback's is traced. */
+static int ctx_send(molt_ctx *ctx, molt_pid to, int kind, molt_pid self,
+		    molt_ref ref, const void *data, size_t len)
+{
+	if (__builtin_expect(ctx->traced, 0))
+		molt__trace_send(ctx->rt, ctx->p, to, kind, data, len);
+	return molt__proc_send(ctx->rt, to, kind, self, ref, data, len, NULL);
+}
+
 int molt_send(molt_ctx *ctx, molt_pid to, const void *data, size_t len)
 {
-	int rc = molt__proc_send(ctx->rt, to, MOLT_MSG_INFO, molt_self(ctx), 0,
-				 data, len, NULL);
+	int rc = ctx_send(ctx, to, MOLT_MSG_INFO, molt_self(ctx), 0, data, len);
 
 	return rc == MOLT_ECLOSED ? MOLT_OK : rc;
 }
 
 int molt_cast(molt_ctx *ctx, molt_pid to, const void *data, size_t len)
 {
-	int rc = molt__proc_send(ctx->rt, to, MOLT_MSG_CAST, molt_self(ctx), 0,
-				 data, len, NULL);
+	int rc = ctx_send(ctx, to, MOLT_MSG_CAST, molt_self(ctx), 0, data, len);
 
 	return rc == MOLT_ECLOSED ? MOLT_OK : rc;
 }
@@ -171,8 +179,7 @@ int molt_call_async(molt_ctx *ctx, molt_ref *out, molt_pid to, const void *req,
 					      tmo)) < 0)
 			return rc;
 	}
-	rc = molt__proc_send(ctx->rt, to, MOLT_MSG_CALL, self, ref, req, len,
-			     NULL);
+	rc = ctx_send(ctx, to, MOLT_MSG_CALL, self, ref, req, len);
 	if (rc == MOLT_ENOMEM) {
 		if (timeout_ms)
 			molt__timer_cancel(ctx->rt, ref);
@@ -191,8 +198,8 @@ int molt_reply(molt_ctx *ctx, molt_from from, const void *data, size_t len)
 		molt__ext_reply(ctx->rt, from.ref, data, len);
 		return MOLT_OK;
 	}
-	rc = molt__proc_send(ctx->rt, from.pid, MOLT_MSG_REPLY, molt_self(ctx),
-			     from.ref, data, len, NULL);
+	rc = ctx_send(ctx, from.pid, MOLT_MSG_REPLY, molt_self(ctx), from.ref,
+		      data, len);
 	return rc == MOLT_ECLOSED ? MOLT_OK : rc;
 }
 

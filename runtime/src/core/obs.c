@@ -137,6 +137,8 @@ size_t molt_runtime_events(molt_runtime *rt, uint64_t since, molt_event *out,
 	pthread_mutex_lock(&o->mu);
 	first = o->seq > MOLT__OBS_EVENTS ? o->seq - MOLT__OBS_EVENTS : 0;
 	s = since > first ? since : first;
+	if (s > o->seq)
+		s = o->seq;
 	for (; s < o->seq && n < max; s++)
 		out[n++] = o->ev[s % MOLT__OBS_EVENTS];
 	if (next_out)

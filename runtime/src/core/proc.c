@@ -550,7 +550,7 @@ static void set_ver(molt_proc *p, molt__version *v, void *state,
 static void state_drop(molt_runtime *rt, molt_proc *p, molt__version *v,
 		       void *st)
 {
-	molt_ctx ctx = {rt, p, v};
+	molt_ctx ctx = {rt, p, v, 0};
 
 	if (st && st != p->state && v->desc->free_state)
 		v->desc->free_state(&ctx, st);
@@ -632,7 +632,7 @@ static void proc_exit(molt_runtime *rt, molt_proc *p, int run_terminate)
 	/* first: from here on whereis does not find the dying process */
 	molt__reg_remove(rt, p);
 	molt__proc_move_revert(rt, p, NULL);
-	ctx = (molt_ctx){rt, p, p->ver};
+	ctx = (molt_ctx){rt, p, p->ver, 0};
 	molt__watch_push(&sv, p, MOLT__CB_TERMINATE);
 	if (run_terminate && strcmp(reason, "killed") != 0 &&
 	    p->ver->desc->terminate)
@@ -732,7 +732,7 @@ int molt__proc_spawn(molt_runtime *rt, molt_pid *out, molt__version *ver,
 	p->parent = parent;
 	if (link_to && spawn_link(rt, p, link_to) < 0)
 		rc = -1;
-	ctx = (molt_ctx){rt, p, ver};
+	ctx = (molt_ctx){rt, p, ver, 0};
 	molt__watch_push(&sv, p, MOLT__CB_INIT); /* maybe in a callback */
 	if (rc == 0 && ver->desc->init)
 		rc = ver->desc->init(&ctx, args, len, &p->state);
@@ -768,10 +768,11 @@ static int wants(molt_proc *p, const molt__msg *m, molt_runtime *rt)
 	return 1;
 }
 
-static void dispatch(molt_runtime *rt, molt_proc *p, molt__msg *m)
+/* traced: 1 when trace.c wraps it (sends are traced too). */
+static void dispatch(molt_runtime *rt, molt_proc *p, molt__msg *m, int traced)
 {
 	const molt_module *d = p->ver->desc;
-	molt_ctx ctx = {rt, p, p->ver};
+	molt_ctx ctx = {rt, p, p->ver, traced};
 	molt_msg msg = {
 		m->kind, m->from, m->ref, m->reason, m->len ? m->data : NULL,
 		m->len,	 0,	  0,	  0};
@@ -848,6 +849,22 @@ static void handle_exit_signal(molt_proc *p, molt__msg *m)
 	set_exiting(p, m->reason ? m->reason : "error");
 }
 
+/* p's version is flagged (version.h): move p off old code; if p is
+ * traced, write the lines before its callback and return 1 (the caller
+ * then calls molt__trace_end after it). */
+#ifndef MOLT_NO_UPGRADE_CHECK
+static __attribute__((noinline)) int flagged(molt_runtime *rt, molt_proc *p,
+					     molt__msg *m)
+{
+	if (atomic_load_explicit(&p->ver->is_old, memory_order_relaxed) &
+	    MOLT__V_OLD)
+		rt->hooks.on_old(rt, p);
+	return (atomic_load_explicit(&p->ver->is_old, memory_order_relaxed) &
+		MOLT__V_TRACED) &&
+	       molt__trace_begin(rt, p, m);
+}
+#endif
+
 /* The next message (p->lock held): signals first, then ordinary ones
  * unless suspended. */
 static molt__msg *take_locked(molt_proc *p, int *sig)
@@ -873,15 +890,19 @@ static void handle(molt_runtime *rt, molt_proc *p, molt__msg *m, int sig)
 			molt__watch_leave(ws);
 		}
 	} else {
+		int traced = 0;
+
 		ws = molt__watch_enter(p, MOLT__CB_MSG, m->kind);
 #ifndef MOLT_NO_UPGRADE_CHECK /* only to measure what the check costs */
-		/* the one upgrade check on the hot path */
+		/* the one upgrade check on the hot path (and the trace's) */
 		if (__builtin_expect(atomic_load_explicit(&p->ver->is_old,
 							  memory_order_relaxed),
 				     0))
-			rt->hooks.on_old(rt, p);
+			traced = flagged(rt, p, m);
 #endif
-		dispatch(rt, p, m);
+		dispatch(rt, p, m, traced);
+		if (__builtin_expect(traced, 0))
+			molt__trace_end(rt, p);
 		molt__watch_leave(ws);
 	}
 	molt_free(m);
@@ -1058,7 +1079,7 @@ int molt__proc_info(molt_runtime *rt, molt_proc *p, molt_pid pid,
 	out->pid = p->pid;
 	copy_str(out->module, sizeof(out->module), p->ver->desc->name);
 	copy_str(out->vsn, sizeof(out->vsn), p->ver->desc->vsn);
-	out->old_code = atomic_load(&p->ver->is_old);
+	out->old_code = (atomic_load(&p->ver->is_old) & MOLT__V_OLD) != 0;
 	out->suspended = molt__pf_has(p, MOLT__PF_SUSPENDED);
 	out->trap_exit = molt__pf_has(p, MOLT__PF_TRAP);
 	out->queue_len = p->mbox.len;

@@ -151,6 +151,7 @@ struct molt_ctx {
 	molt_runtime *rt;   /* the runtime */
 	molt_proc *p;	    /* the running process, or NULL (exports) */
 	molt__version *ver; /* the version whose code runs */
+	int traced;	    /* 1 in a traced callback (trace.c) */
 };
 
 /* Slot of pid, or NULL (never freed; compare p->pid under lock). */

@@ -29,6 +29,7 @@
 #include "obs.h"
 #include "sched.h"
 #include "timer.h"
+#include "trace.h"
 #include "version.h"
 #include "watch.h"
 
@@ -87,6 +88,7 @@ struct molt_runtime {
 	molt__timers timers;	   /* the timer thread */
 	molt__watch watch;	   /* the callback watchdog */
 	molt__obs obs;		   /* histograms, upgrade counters, events */
+	molt__trace trace;	   /* molt trace */
 
 	/* registry of names: a list, under reg_mu */
 	pthread_mutex_t reg_mu;	  /* guards reg */

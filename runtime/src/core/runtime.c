@@ -129,7 +129,7 @@ int molt__rt_new(molt_runtime **out, const molt_runtime_options *opts,
 	pthread_cond_init(&rt->exit_cv, NULL);
 	if (molt__sched_init(rt) < 0 || molt__timer_init(rt) < 0 ||
 	    molt__watch_init(rt) < 0 || molt__socks_init(rt) < 0 ||
-	    molt__obs_init(rt) < 0) {
+	    molt__obs_init(rt) < 0 || molt__trace_init(rt) < 0) {
 		molt__rt_free(rt);
 		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
 	}
@@ -256,6 +256,7 @@ void molt__rt_free(molt_runtime *rt)
 	molt__sched_release(rt);
 	molt__watch_release(rt);
 	molt__obs_release(rt);
+	molt__trace_release(rt);
 	molt__socks_free(rt);
 	pthread_mutex_destroy(&rt->tbl_mu);
 	pthread_cond_destroy(&rt->live_cv);

@@ -108,8 +108,9 @@ static void scan_one(molt_proc *p, int key, cand *h, size_t *n, size_t k,
 	kv = key_of(p, key);
 	t->queued += p->mbox.len;
 	t->suspended += molt__pf_has(p, MOLT__PF_SUSPENDED);
-	t->old_code += atomic_load_explicit(&p->ver->is_old,
-					    memory_order_relaxed) != 0;
+	t->old_code +=
+		(atomic_load_explicit(&p->ver->is_old, memory_order_relaxed) &
+		 MOLT__V_OLD) != 0;
 	t->messages +=
 		atomic_load_explicit(&p->reductions, memory_order_relaxed);
 	t->callback_ns += atomic_load_explicit(&p->cb_ns, memory_order_relaxed);

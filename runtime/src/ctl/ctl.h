@@ -157,6 +157,11 @@ int molt__ctl_permanent(molt_runtime *rt, const cJSON *req, cJSON *reply,
 int molt__ctl_op_top(molt__ctl_req *r, molt_err *err);
 int molt__ctl_op_metrics(molt__ctl_req *r, molt_err *err);
 int molt__ctl_op_events(molt__ctl_req *r, molt_err *err);
+/* trace {"to"|"module","limit","rate","seconds"} (a worker op: it scans
+ * the table once), trace_read {"since"}, trace_stop. */
+int molt__ctl_op_trace(molt__ctl_req *r, molt_err *err);
+int molt__ctl_op_trace_read(molt__ctl_req *r, molt_err *err);
+int molt__ctl_op_trace_stop(molt__ctl_req *r, molt_err *err);
 /* The node's metrics in the Prometheus text format, appended to b.
  * MOLT_ENOMEM. Any thread but a scheduler's (it scans the table). */
 int molt__ctl_metrics_text(molt_runtime *rt, molt_buf *b);

@@ -509,3 +509,76 @@ void molt__ctl_upgrade_done(molt_ctl *ctl, const char *op, const cJSON *req,
 	cJSON_free(s);
 	cJSON_Delete(e);
 }
+
+/* --- trace --- */
+
+static uint64_t u64_field(const cJSON *o, const char *k, uint64_t max)
+{
+	const cJSON *v = cJSON_GetObjectItem(o, k);
+
+	if (!cJSON_IsNumber(v) || v->valuedouble < 1)
+		return 0;
+	return v->valuedouble > (double)max ? max : (uint64_t)v->valuedouble;
+}
+
+/* {"op":"trace","to":NAME|PID | "module":M, "limit","rate","seconds"} */
+int molt__ctl_op_trace(molt__ctl_req *r, molt_err *err)
+{
+	const char *to = molt__ctl_str_field(r->json, "to");
+	molt_trace_options o = {0, NULL, 0, 0, 0};
+	uint64_t since = 0;
+	size_t n = 0;
+	int rc;
+
+	o.module = molt__ctl_str_field(r->json, "module");
+	if (to) {
+		o.pid = molt_runtime_resolve(r->ctl->rt, to);
+		if (!o.pid)
+			return molt_err_set(err, MOLT_ENOTFOUND,
+					    "no process '%s'", to);
+	} else if (!o.module) {
+		return molt_err_set(err, MOLT_EINVAL,
+				    "trace needs \"to\" (a name or pid) or "
+				    "\"module\"");
+	}
+	o.limit = u64_field(r->json, "limit", 1000000);
+	o.rate = u64_field(r->json, "rate", 1000000);
+	o.seconds = u64_field(r->json, "seconds", 86400);
+	/* where this trace's lines start (the ring keeps older ones) */
+	molt_runtime_trace_read(r->ctl->rt, UINT64_MAX, NULL, 0, &since, NULL);
+	rc = molt_runtime_trace_start(r->ctl->rt, &o, &n, err);
+	cJSON_AddNumberToObject(r->reply, "processes", (double)n);
+	cJSON_AddNumberToObject(r->reply, "since", (double)since);
+	return rc;
+}
+
+/* {"op":"trace_read","since":SEQ}: {"lines":[...],"next":SEQ,"on":bool} */
+int molt__ctl_op_trace_read(molt__ctl_req *r, molt_err *err)
+{
+	const cJSON *since = cJSON_GetObjectItem(r->json, "since");
+	char(*lines)[256] = molt_calloc(512, sizeof(*lines));
+	uint64_t from = 0, next = 0;
+	int on = 0;
+	size_t n;
+	cJSON *arr;
+
+	if (!lines)
+		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
+	if (cJSON_IsNumber(since) && since->valuedouble > 0)
+		from = (uint64_t)since->valuedouble;
+	n = molt_runtime_trace_read(r->ctl->rt, from, lines, 512, &next, &on);
+	arr = cJSON_AddArrayToObject(r->reply, "lines");
+	for (size_t i = 0; arr && i < n; i++)
+		cJSON_AddItemToArray(arr, cJSON_CreateString(lines[i]));
+	cJSON_AddNumberToObject(r->reply, "next", (double)next);
+	cJSON_AddBoolToObject(r->reply, "on", on);
+	molt_free(lines);
+	return MOLT_OK;
+}
+
+int molt__ctl_op_trace_stop(molt__ctl_req *r, molt_err *err)
+{
+	(void)err;
+	molt_runtime_trace_stop(r->ctl->rt, "stopped by molt trace");
+	return MOLT_OK;
+}

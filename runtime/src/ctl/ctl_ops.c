@@ -451,6 +451,9 @@ static const molt__ctl_op ops[] = {
 	{"top", molt__ctl_op_top, 1, 0},
 	{"metrics", molt__ctl_op_metrics, 1, 0},
 	{"events", molt__ctl_op_events, 0, 0},
+	{"trace", molt__ctl_op_trace, 1, 0},
+	{"trace_read", molt__ctl_op_trace_read, 0, 0},
+	{"trace_stop", molt__ctl_op_trace_stop, 0, 0},
 };
 
 const molt__ctl_op *molt__ctl_find_op(const char *name)

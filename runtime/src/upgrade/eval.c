@@ -40,7 +40,7 @@ static int run_apply(eval *ev, size_t i, const molt_ins *in)
 	const char *mod = in->module, *fn = in->fn;
 	molt__version *v;
 	const molt_export *x;
-	molt_ctx ctx = {ev->rt, NULL, NULL};
+	molt_ctx ctx = {ev->rt, NULL, NULL, 0};
 	int rc;
 
 	if (strcmp(mod, MOLT__APP_MODULE) == 0 && ev->o->app_apply)
@@ -381,12 +381,12 @@ static void restore_slots(eval *ev, jent *j, molt__version **gone,
 		return;
 	}
 	if (a && a != j->pc && a != j->po) {
-		atomic_store(&a->is_old, 1);
+		atomic_fetch_or(&a->is_old, MOLT__V_OLD);
 		gone[(*n_gone)++] = a; /* keeps the slot's reference */
 		a = NULL;
 	}
 	if (b && b != j->pc && b != j->po) {
-		atomic_store(&b->is_old, 1);
+		atomic_fetch_or(&b->is_old, MOLT__V_OLD);
 		gone[(*n_gone)++] = b;
 		b = NULL;
 	}

@@ -365,7 +365,7 @@ static int change_claimed(job *j, molt__uent *e)
 	molt__version *nv = j->nv;
 	molt_vsn_change chg = {j->down,
 			       j->down ? j->down_vsn : p->ver->desc->vsn};
-	molt_ctx ctx = {j->u->rt, p, nv};
+	molt_ctx ctx = {j->u->rt, p, nv, 0};
 	char pb[32], why[128];
 	molt__cbslot *ws;
 	void *ns = NULL;
@@ -507,7 +507,7 @@ int molt__upg_move_current(molt_runtime *rt, molt_proc *p)
 	molt__version *v = p->ver, *conv;
 	molt__version *cur = molt__modtab_upgrade_target(rt->modtab, v);
 	molt_vsn_change chg;
-	molt_ctx ctx = {rt, p, NULL};
+	molt_ctx ctx = {rt, p, NULL, 0};
 	char why[128];
 	void *ns = p->state;
 
@@ -563,7 +563,7 @@ static void reclaim_claimed(molt_runtime *rt, molt_proc *p)
 {
 	char pb[32];
 
-	if (!atomic_load(&p->ver->is_old) ||
+	if (!(atomic_load(&p->ver->is_old) & MOLT__V_OLD) ||
 	    molt__upg_move_current(rt, p) == 0 ||
 	    molt__modtab_holds(rt->modtab, p->ver))
 		return;
@@ -672,7 +672,8 @@ static void commit_claimed(molt_runtime *rt, molt_proc *p)
 	molt__version *cur;
 
 	molt__proc_move_commit(rt, p, &tally);
-	if (!atomic_load(&p->ver->is_old) || !(cur = move_target(rt, p->ver)))
+	if (!(atomic_load(&p->ver->is_old) & MOLT__V_OLD) ||
+	    !(cur = move_target(rt, p->ver)))
 		return;
 	molt__vtally_take(&tally, cur);
 	molt__proc_move(rt, p, cur, p->state, MOLT__MOVE_NOW, &tally);
