@@ -255,7 +255,8 @@ START_TEST(
 		idle[i] = http_connect(&sa); /* more than the 16 slots */
 	rt_sleep_ms(100);
 	r = http(&sa, "GET /metrics HTTP/1.1\r\n\r\n", 25);
-	ck_assert_msg(strstr(r, "503"), "full: %s", r);
+	/* a 503, or a reset if the request was still unread at the close */
+	ck_assert_msg(strstr(r, "503") || !*r, "full: %s", r);
 	for (int i = 0; i < 20; i++)
 		close(idle[i]);
 	rt_sleep_ms(100);

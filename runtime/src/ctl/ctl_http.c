@@ -174,7 +174,11 @@ static void client_write(hclient *c)
 
 static void accept_one(molt_metrics *m)
 {
+	static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
+				   "Content-Length: 0\r\n"
+				   "Connection: close\r\n\r\n";
 	int fd = accept4(m->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	char drain[512];
 
 	if (fd < 0)
 		return;
@@ -189,11 +193,11 @@ static void accept_one(molt_metrics *m)
 			return;
 		}
 	}
-	/* full: say so if the socket takes it now, and go */
-	if (send(fd,
-		 "HTTP/1.1 503 Service Unavailable\r\nContent-Length: "
-		 "0\r\nConnection: close\r\n\r\n",
-		 76, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+	/* full: say so if the socket takes it now, and go (what the
+	 * client sent already is read first, so the close is not a reset) */
+	while (recv(fd, drain, sizeof(drain), MSG_DONTWAIT) > 0)
+		;
+	if (send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
 		(void)0;
 	close(fd);
 }
