@@ -411,6 +411,48 @@ START_TEST(test_trace_prints_escaped_lines_and_stops_at_its_limit)
 }
 END_TEST
 
+START_TEST(test_a_slow_upgrade_is_an_event_and_counted)
+{
+	static const char *const args[] = {"--slow-upgrade-ms", "100", NULL};
+	char fixdir[512], req[2048], out[16384], *slash;
+	rt_node n;
+
+	/* fixtures/counter-1.0.0/counter.so -> fixtures */
+	snprintf(fixdir, sizeof(fixdir), "%s", rt_fixture("counter"));
+	for (int i = 0; i < 2 && (slash = strrchr(fixdir, '/')); i++)
+		*slash = '\0';
+	rt_node_boot_ex(&n,
+			"{\"strategy\":\"one_for_one\",\"children\":["
+			"{\"id\":\"c\",\"module\":\"counter\",\"args\":"
+			"\"777\",\"name\":\"c\"}]}",
+			NULL, args);
+	snprintf(
+		req, sizeof(req),
+		"{\"op\":\"eval\",\"path\":[\"%s\"],\"script\":%s}", fixdir,
+		"[[\"load_object_code\",[\"counter\",\"4.0.0\",[\"counter\"]]],"
+		"\"point_of_no_return\",[\"suspend\",[\"counter\"]],"
+		"[\"load\",[\"counter\",\"brutal_purge\",\"brutal_purge\"]],"
+		"[\"code_change\",\"up\",[[\"counter\",[]]]],"
+		"[\"resume\",[\"counter\"]],[\"purge\",[\"counter\"]]]");
+	ctl(&n, req);
+	ck_assert_int_eq(rt_run(out, sizeof(out), "%s --root %s events",
+				rt_molt_path(), n.root),
+			 0);
+	ck_assert_msg(strstr(out, "slow_upgrade") &&
+			      strstr(out, "paused 1 processes"),
+		      "%s", out);
+	ck_assert_int_eq(rt_run(out, sizeof(out), "%s --root %s metrics",
+				rt_molt_path(), n.root),
+			 0);
+	ck_assert_msg(strstr(out, "molt_monitor_events_total{kind=\"slow_"
+				  "upgrade\"} 1") &&
+			      strstr(out, "molt_eval_commits_total 1") &&
+			      strstr(out, "molt_upgrade_pause_seconds_count 1"),
+		      "%s", out);
+	rt_node_finish(&n);
+}
+END_TEST
+
 START_TEST(test_bad_observability_requests_get_errors)
 {
 	rt_node n;
@@ -458,6 +500,7 @@ Suite *obs_suite(void)
 	tcase_add_test(tc, test_top_events_and_history_through_the_cli);
 	tcase_add_test(tc,
 		       test_trace_prints_escaped_lines_and_stops_at_its_limit);
+	tcase_add_test(tc, test_a_slow_upgrade_is_an_event_and_counted);
 	tcase_add_test(tc, test_bad_observability_requests_get_errors);
 	suite_add_tcase(s, tc);
 	return s;
