@@ -1,9 +1,11 @@
 /* molt top | metrics | events | history: watch a running moltd. */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,6 +19,14 @@
 #define CTL_TIMEOUT  30000u
 #define TOP_LIMIT    20
 #define HISTORY_FILE "log/upgrades.jsonl"
+
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static void sleep_ms(unsigned ms)
 {
@@ -184,6 +194,64 @@ static int top_args(molt_cli *cli, int argc, char **argv, top_opts *o)
 	return MOLT_EXIT_OK;
 }
 
+/* Live mode on a terminal: keys change the sort without Enter. */
+static struct termios saved_tio;
+static int tio_saved;
+
+static void tio_restore(void)
+{
+	if (tio_saved)
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved_tio);
+}
+
+static void tio_on_signal(int sig)
+{
+	tio_restore();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void tio_keys(void)
+{
+	struct termios t;
+
+	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &saved_tio) != 0)
+		return;
+	t = saved_tio;
+	t.c_lflag &= (tcflag_t) ~(ICANON | ECHO);
+	t.c_cc[VMIN] = 0;
+	t.c_cc[VTIME] = 0;
+	if (tcsetattr(STDIN_FILENO, TCSANOW, &t) != 0)
+		return;
+	tio_saved = 1;
+	atexit(tio_restore);
+	signal(SIGINT, tio_on_signal);
+	signal(SIGTERM, tio_on_signal);
+}
+
+/* Wait ms for a key: c, m, h, l sort by callback, messages, heap, queue
+ * length; q quits (returns 1). */
+static int top_wait(top_opts *o, unsigned ms)
+{
+	struct pollfd pfd = {STDIN_FILENO, POLLIN, 0};
+	char c;
+
+	if (!tio_saved) {
+		sleep_ms(ms);
+		return 0;
+	}
+	if (poll(&pfd, 1, (int)ms) <= 0 || read(STDIN_FILENO, &c, 1) != 1)
+		return 0;
+	if (c == 'q')
+		return 1;
+	o->sort = c == 'm'   ? "messages"
+		  : c == 'h' ? "memory"
+		  : c == 'l' ? "queue"
+		  : c == 'c' ? "callback"
+			     : o->sort;
+	return 0;
+}
+
 static cJSON *top_request(const top_opts *o)
 {
 	cJSON *req = cJSON_CreateObject();
@@ -201,14 +269,17 @@ int molt__cmd_top(molt_cli *cli, int argc, char **argv)
 	cJSON *prev = NULL, *r;
 	int rc = top_args(cli, argc, argv, &o);
 	int tty = isatty(STDOUT_FILENO);
+	double then = mono_s(), now;
 
 	if (rc != MOLT_EXIT_OK)
 		return rc;
 	if (o.once)
 		o.count = 1;
+	if (tty && !o.once && !cli->json)
+		tio_keys();
 	for (long k = 0; !o.count || k < o.count; k++) {
-		if (k)
-			sleep_ms((unsigned)o.interval_ms);
+		if (k && top_wait(&o, (unsigned)o.interval_ms))
+			break;
 		if (!(r = ask(cli, top_request(&o), &err))) {
 			cJSON_Delete(prev);
 			return molt__cli_fail(cli, &err);
@@ -220,8 +291,13 @@ int molt__cmd_top(molt_cli *cli, int argc, char **argv)
 		}
 		if (tty && !o.once)
 			printf("\033[H\033[2J"); /* home, clear */
-		top_header(r, prev, o.interval_ms / 1000.0);
-		top_rows(r, prev, o.interval_ms / 1000.0);
+		now = mono_s();
+		top_header(r, prev, now - then);
+		top_rows(r, prev, now - then);
+		then = now;
+		if (tio_saved)
+			printf("keys: c callback, m messages, h heap, l queue "
+			       "length, q quit\n");
 		fflush(stdout);
 		cJSON_Delete(prev);
 		prev = r;
