@@ -4,10 +4,12 @@
 # erlang-base: the appup differential tests compare with OTP's own systools;
 # redis-tools: e2e.kvs_redis drives the Redis-protocol store with the stock
 # redis-cli and redis-benchmark; redis-server: make bench runs the store
-# against Debian's real one (bench/kvs/run.sh).
+# against Debian's real one (bench/kvs/run.sh); prometheus: runtime.obs checks
+# the metrics text with promtool; systemtap-sdt-dev: <sys/sdt.h> for the USDT
+# probes (e2e.probes skips, saying so, where bpftrace cannot attach).
 PACKAGES := cmake pkg-config build-essential git libarchive-dev libcjson-dev \
 	libgit2-dev check libsodium-dev libsystemd-dev libpcre2-dev zlib1g-dev clang libclang-rt-14-dev clang-format \
-	erlang-base redis-tools
+	erlang-base redis-tools prometheus systemtap-sdt-dev
 BENCH_PACKAGES := valgrind liburcu-dev libck-dev redis-server
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD ?= build

@@ -72,3 +72,17 @@ int molt__cli_need_root(const molt_cli *cli, const char **out)
 	*out = cli->root;
 	return MOLT_EXIT_OK;
 }
+
+double molt__cli_num(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItem(o, k);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+const char *molt__cli_str(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItem(o, k);
+
+	return cJSON_IsString(v) ? v->valuestring : "";
+}

@@ -40,6 +40,11 @@ void molt__cli_json_print(struct cJSON *o);
 MOLT_PRINTF(2, 3)
 void molt__cli_progress(const molt_cli *cli, const char *fmt, ...);
 
+/* o[k] as a number (0 if absent) or a string ("" if absent): reading
+ * moltd's replies. */
+double molt__cli_num(const struct cJSON *o, const char *k);
+const char *molt__cli_str(const struct cJSON *o, const char *k);
+
 /* The root directory, or a usage error if none was given. */
 int molt__cli_need_root(const molt_cli *cli, const char **out);
 
@@ -56,6 +61,12 @@ int molt__cmd_sockets(molt_cli *cli, int argc, char **argv);
 int molt__cmd_call(molt_cli *cli, int argc, char **argv);
 int molt__cmd_cast(molt_cli *cli, int argc, char **argv);
 int molt__cmd_stop(molt_cli *cli, int argc, char **argv);
+/* watching a node (cmd_obs.c) */
+int molt__cmd_top(molt_cli *cli, int argc, char **argv);
+int molt__cmd_metrics(molt_cli *cli, int argc, char **argv);
+int molt__cmd_events(molt_cli *cli, int argc, char **argv);
+int molt__cmd_history(molt_cli *cli, int argc, char **argv);
+int molt__cmd_trace(molt_cli *cli, int argc, char **argv);
 /* code server and script evaluator (cmd_code.c) */
 int molt__cmd_load(molt_cli *cli, int argc, char **argv);
 int molt__cmd_purge(molt_cli *cli, int argc, char **argv);
@@ -65,7 +76,6 @@ int molt__cmd_modules(molt_cli *cli, int argc, char **argv);
 int molt__cmd_eval(molt_cli *cli, int argc, char **argv);
 /* Print an eval reply's report (or a failed one's "report") as a table of
  * steps and a summary line. */
-struct cJSON;
 void molt__eval_print(const struct cJSON *reply);
 /* the release handler on a live node (cmd_release.c) */
 int molt__cmd_install(molt_cli *cli, int argc, char **argv);

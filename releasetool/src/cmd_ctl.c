@@ -20,20 +20,6 @@ static cJSON *request(const char *op)
 	return o;
 }
 
-static double num(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItem(o, k);
-
-	return cJSON_IsNumber(v) ? v->valuedouble : 0;
-}
-
-static const char *str(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItem(o, k);
-
-	return cJSON_IsString(v) ? v->valuestring : "";
-}
-
 /* The release moltd booted and its applications (absent: a boot spec). */
 static void print_release(const cJSON *r)
 {
@@ -41,11 +27,13 @@ static void print_release(const cJSON *r)
 
 	if (!cJSON_IsObject(rel))
 		return;
-	printf("release     %s %s\n", str(rel, "name"), str(rel, "vsn"));
+	printf("release     %s %s\n", molt__cli_str(rel, "name"),
+	       molt__cli_str(rel, "vsn"));
 	cJSON_ArrayForEach(a, cJSON_GetObjectItem(r, "applications"))
 	{
 		printf("  app       %-16s %-12s supervisor %s\n",
-		       str(a, "name"), str(a, "vsn"), str(a, "supervisor"));
+		       molt__cli_str(a, "name"), molt__cli_str(a, "vsn"),
+		       molt__cli_str(a, "supervisor"));
 	}
 }
 
@@ -60,16 +48,16 @@ int molt__cmd_status(molt_cli *cli, int argc, char **argv)
 	rc = molt__ctlclient_verb(cli, request("status"), &r, CTL_TIMEOUT);
 	if (!r)
 		return rc;
-	printf("moltd pid %.0f, up %.1f s\n", num(r, "pid"),
-	       num(r, "uptime_ms") / 1000.0);
-	printf("processes   %.0f (spawned %.0f)\n", num(r, "processes"),
-	       num(r, "spawned"));
-	printf("modules     %.0f\n", num(r, "modules"));
-	printf("schedulers  %.0f%s\n", num(r, "schedulers"),
+	printf("moltd pid %.0f, up %.1f s\n", molt__cli_num(r, "pid"),
+	       molt__cli_num(r, "uptime_ms") / 1000.0);
+	printf("processes   %.0f (spawned %.0f)\n",
+	       molt__cli_num(r, "processes"), molt__cli_num(r, "spawned"));
+	printf("modules     %.0f\n", molt__cli_num(r, "modules"));
+	printf("schedulers  %.0f%s\n", molt__cli_num(r, "schedulers"),
 	       cJSON_IsTrue(cJSON_GetObjectItem(r, "deterministic"))
 		       ? " (deterministic)"
 		       : "");
-	printf("messages    %.0f\n", num(r, "messages"));
+	printf("messages    %.0f\n", molt__cli_num(r, "messages"));
 	print_release(r);
 	cJSON_Delete(r);
 	return rc;
@@ -95,10 +83,14 @@ int molt__cmd_ps(molt_cli *cli, int argc, char **argv)
 		int susp = cJSON_IsTrue(cJSON_GetObjectItem(p, "suspended"));
 
 		printf("%-12s %-12s %-12s %-8s %6.0f %8.0f %10.0f %5.0f %s%s\n",
-		       str(p, "pid"), *str(p, "name") ? str(p, "name") : "-",
-		       str(p, "module"), str(p, "vsn"), num(p, "queue"),
-		       num(p, "heap_bytes"), num(p, "reductions"),
-		       num(p, "sockets"), old ? "old " : "",
+		       molt__cli_str(p, "pid"),
+		       *molt__cli_str(p, "name") ? molt__cli_str(p, "name")
+						 : "-",
+		       molt__cli_str(p, "module"), molt__cli_str(p, "vsn"),
+		       molt__cli_num(p, "queue"),
+		       molt__cli_num(p, "heap_bytes"),
+		       molt__cli_num(p, "reductions"),
+		       molt__cli_num(p, "sockets"), old ? "old " : "",
 		       susp ? "suspended" : "");
 	}
 	cJSON_Delete(r);
@@ -124,10 +116,13 @@ int molt__cmd_sockets(molt_cli *cli, int argc, char **argv)
 	{
 		printf("%-14s %-12s %-6s %-24s %-24s %6.0f %8.0f %12.0f "
 		       "%12.0f\n",
-		       str(s, "sock"), str(s, "owner"), str(s, "kind"),
-		       str(s, "local"), *str(s, "peer") ? str(s, "peer") : "-",
-		       num(s, "active"), num(s, "queued"), num(s, "bytes_in"),
-		       num(s, "bytes_out"));
+		       molt__cli_str(s, "sock"), molt__cli_str(s, "owner"),
+		       molt__cli_str(s, "kind"), molt__cli_str(s, "local"),
+		       *molt__cli_str(s, "peer") ? molt__cli_str(s, "peer")
+						 : "-",
+		       molt__cli_num(s, "active"), molt__cli_num(s, "queued"),
+		       molt__cli_num(s, "bytes_in"),
+		       molt__cli_num(s, "bytes_out"));
 	}
 	cJSON_Delete(r);
 	return rc;
@@ -165,7 +160,7 @@ static int message(molt_cli *cli, int argc, char **argv, const char *op)
 		cJSON_AddNumberToObject(req, "timeout", (double)timeout);
 	rc = molt__ctlclient_verb(cli, req, &r, (uint32_t)timeout + 5000);
 	if (r && strcmp(op, "call") == 0)
-		printf("%s\n", str(r, "reply"));
+		printf("%s\n", molt__cli_str(r, "reply"));
 	cJSON_Delete(r);
 	return rc;
 }

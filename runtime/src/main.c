@@ -28,6 +28,10 @@ typedef struct opts {
 	unsigned shutdown_s;	 /* --shutdown-timeout (0: 30) */
 	int long_ms;		 /* --long-callback-ms (runtime option) */
 	int hung_s;		 /* --hung-callback-s (runtime option) */
+	long long long_queue;	 /* --long-queue (runtime option) */
+	long long large_heap;	 /* --large-heap (runtime option) */
+	long slow_upgrade_ms;	 /* --slow-upgrade-ms (-1: default) */
+	const char *metrics;	 /* --metrics-port PORT|ADDR:PORT */
 } opts;
 
 static void usage(void)
@@ -39,7 +43,10 @@ static void usage(void)
 		"             [--deterministic [--seed N]]\n"
 		"             [--shutdown-timeout SECONDS]"
 		" [--long-callback-ms MS]\n"
-		"             [--hung-callback-s SECONDS]\n");
+		"             [--hung-callback-s SECONDS]\n"
+		"             [--metrics-port PORT|ADDR:PORT]"
+		" [--long-queue N]\n"
+		"             [--large-heap BYTES] [--slow-upgrade-ms MS]\n");
 }
 
 static int parse_uint(const char *s, unsigned long long *out)
@@ -88,6 +95,20 @@ static int parse_args(opts *o, int argc, char **argv)
 			if (parse_uint(val, &v) < 0 || v > 86400)
 				return -1;
 			o->hung_s = v ? (int)v : -1; /* 0: off */
+		} else if (strcmp(a, "--long-queue") == 0) {
+			if (parse_uint(val, &v) < 0 || v > UINT32_MAX - 1)
+				return -1;
+			o->long_queue = v ? (long long)v : -1; /* 0: off */
+		} else if (strcmp(a, "--large-heap") == 0) {
+			if (parse_uint(val, &v) < 0 || v > (1ull << 50))
+				return -1;
+			o->large_heap = v ? (long long)v : -1; /* 0: off */
+		} else if (strcmp(a, "--slow-upgrade-ms") == 0) {
+			if (parse_uint(val, &v) < 0 || v > 86400000)
+				return -1;
+			o->slow_upgrade_ms = (long)v; /* 0: off */
+		} else if (strcmp(a, "--metrics-port") == 0) {
+			o->metrics = val;
 		} else if (strcmp(a, "--seed") == 0) {
 			if (parse_uint(val, &o->seed) < 0)
 				return -1;
@@ -293,11 +314,13 @@ int main(int argc, char **argv)
 	opts o = {0};
 	molt_runtime *rt;
 	molt_ctl *ctl = NULL;
+	molt_metrics *metrics = NULL;
 	molt_pid root;
 	sigset_t set;
 	char crash_dir[4096], restart_into[128];
 	int rc;
 
+	o.slow_upgrade_ms = -1;
 	if (parse_args(&o, argc, argv) < 0) {
 		usage();
 		return 2;
@@ -320,6 +343,8 @@ int main(int argc, char **argv)
 	ro.seed = o.seed;
 	ro.long_callback_ms = o.long_ms;
 	ro.hung_callback_s = o.hung_s;
+	ro.long_queue = o.long_queue;
+	ro.large_heap = o.large_heap;
 	/* crash reports go to ROOT/log too if ROOT exists already (else the
 	 * boot's own errors come first; it is tried again after the boot) */
 	snprintf(crash_dir, sizeof(crash_dir), "%s/log", o.root);
@@ -340,6 +365,15 @@ int main(int argc, char **argv)
 		molt_runtime_free(rt);
 		return 1;
 	}
+	if (o.slow_upgrade_ms >= 0)
+		molt_ctl_set_slow_upgrade_ms(ctl, (unsigned)o.slow_upgrade_ms);
+	if (o.metrics &&
+	    molt_metrics_open(&metrics, rt, o.metrics, o.root, &err) < 0) {
+		fprintf(stderr, "moltd: %s\n", err.msg);
+		molt_ctl_close(ctl);
+		molt_runtime_free(rt);
+		return 1;
+	}
 	if (molt_runtime_crash_handlers(rt, crash_dir, &err) < 0)
 		molt_log(MOLT_LOG_WARN, "moltd", "%s", err.msg);
 	log_modules(rt);
@@ -347,6 +381,7 @@ int main(int argc, char **argv)
 	notify_ready(rt);
 	rc = serve(rt, ctl, root, o.shutdown_s ? o.shutdown_s : 30,
 		   restart_into, sizeof(restart_into));
+	molt_metrics_close(metrics);
 	if (molt_runtime_shutdown(rt, molt__stop_guard_left_ms()) ==
 	    MOLT_ETIMEOUT)
 		molt_log(MOLT_LOG_WARN, "moltd",

@@ -36,11 +36,17 @@ typedef struct molt_runtime_options {
 	 * _exit(MOLT_EXIT_HUNG) so a service manager restarts it; 0 = 60,
 	 * < 0 = off. */
 	int hung_callback_s;
+	/* The system monitor (molt_runtime_events): a mailbox reaching this
+	 * many messages is a long_queue event; 0 = 10000, < 0 = off. */
+	long long long_queue;
+	/* A process heap (molt_proc_alloc and socket buffers) reaching this
+	 * many bytes is a large_heap event; 0 = 64 MiB, < 0 = off. */
+	long long large_heap;
 } molt_runtime_options;
 
 #define MOLT_RUNTIME_OPTIONS_INIT                                              \
 	{                                                                      \
-		0, 0, 0, 0, 0, 0                                               \
+		0, 0, 0, 0, 0, 0, 0, 0                                         \
 	}
 
 /* Exit statuses of a node that cannot go on (docs/architecture.md). */
@@ -208,18 +214,25 @@ MOLT_API int molt_runtime_wait(molt_runtime *rt, molt_pid pid,
 
 /* A snapshot of one process for `ps` and `status`. */
 typedef struct molt_proc_info {
-	molt_pid pid;	     /* the process */
-	char name[64];	     /* registered name or "" */
-	char module[64];     /* callback module */
-	char vsn[64];	     /* the version it runs */
-	int old_code;	     /* 1 if that version is the old one */
-	int suspended;	     /* 1 if suspended */
-	int trap_exit;	     /* 1 if trapping exits */
-	size_t queue_len;    /* ordinary messages waiting */
-	size_t heap_bytes;   /* bytes held through molt_proc_alloc, and by
-				its sockets */
-	uint64_t reductions; /* messages handled so far */
-	size_t sockets;	     /* sockets it owns */
+	molt_pid pid;		   /* the process */
+	char name[64];		   /* registered name or "" */
+	char module[64];	   /* callback module */
+	char vsn[64];		   /* the version it runs */
+	int old_code;		   /* 1 if that version is the old one */
+	int suspended;		   /* 1 if suspended */
+	int trap_exit;		   /* 1 if trapping exits */
+	size_t queue_len;	   /* ordinary messages waiting */
+	size_t heap_bytes;	   /* bytes held through molt_proc_alloc, and by
+				      its sockets */
+	uint64_t reductions;	   /* messages handled so far */
+	size_t sockets;		   /* sockets it owns */
+	size_t queue_max;	   /* most ordinary messages ever waiting */
+	uint64_t callback_ns;	   /* time in callbacks, estimated from sampled
+				      turns (docs/observability.md) */
+	uint64_t callback_max_ns;  /* longest callback seen (sampled turns,
+				      and the watchdog for long ones) */
+	uint64_t callback_samples; /* timed turns behind callback_ns: with
+				      few, the estimate is rough */
 } molt_proc_info;
 
 /* One TCP socket (molt_runtime_sockets). */
@@ -283,6 +296,164 @@ typedef struct molt_callback_info {
  * (may be > max). A snapshot: they may have returned meanwhile. */
 MOLT_API size_t molt_runtime_callbacks(molt_runtime *rt,
 				       molt_callback_info *out, size_t max);
+
+/* --- observing the node (docs/observability.md) --- */
+
+/* One scheduler thread's counters. */
+typedef struct molt_sched_stats {
+	unsigned id;	   /* scheduler index */
+	uint64_t messages; /* messages it handled */
+	uint64_t busy_ns;  /* time since start not spent asleep */
+	uint64_t idle_ns;  /* time asleep waiting for work */
+	uint64_t steals;   /* processes it took from other queues */
+	uint64_t sampled;  /* turns it timed (about one in 64) */
+	size_t queue_len;  /* processes in its run queue now */
+} molt_sched_stats;
+
+/* Fill out[0..max) with the schedulers' counters; returns their number.
+ * Any thread; each figure is read without stopping anything. */
+MOLT_API size_t molt_runtime_sched_stats(molt_runtime *rt,
+					 molt_sched_stats *out, size_t max);
+
+/* What molt_runtime_top sorts by (largest first). */
+enum molt_top_key {
+	MOLT_TOP_CALLBACK = 0, /* callback_ns */
+	MOLT_TOP_MESSAGES = 1, /* reductions */
+	MOLT_TOP_MEMORY = 2,   /* heap_bytes */
+	MOLT_TOP_QUEUE = 3,    /* queue_len */
+};
+
+/* What a molt_runtime_top scan saw of the whole table. */
+typedef struct molt_top_totals {
+	size_t processes;     /* live processes scanned */
+	size_t slots;	      /* table slots looked at */
+	uint64_t messages;    /* their reductions, summed */
+	uint64_t callback_ns; /* their callback time, summed */
+	uint64_t heap_bytes;  /* their heaps, summed */
+	uint64_t queued;      /* their queued messages, summed */
+	size_t suspended;     /* of them suspended */
+	size_t old_code;      /* of them on old code */
+	uint64_t scan_ns;     /* how long the scan took */
+	uint64_t hold_max_ns; /* longest a process lock was held for it */
+} molt_top_totals;
+
+/*
+ * The k processes with the largest key, largest first, into out[0..k);
+ * totals (may be NULL) over every process. One pass over the table that
+ * takes each process's lock only to read a few words (no stop-the-world,
+ * no copy of the table): the k winners are then described one by one.
+ * Returns how many were written (<= k). Any thread but a scheduler's.
+ */
+MOLT_API size_t molt_runtime_top(molt_runtime *rt, int key, molt_proc_info *out,
+				 size_t k, molt_top_totals *totals);
+
+/* Histograms: buckets at 1 us, 10 us, 100 us, 1 ms, 10 ms, 100 ms, 1 s
+ * and +Inf (counts per bucket, not cumulative). */
+#define MOLT_HIST_BUCKETS 8
+typedef struct molt_histogram {
+	uint64_t bucket[MOLT_HIST_BUCKETS]; /* observations per bucket */
+	uint64_t count;			    /* observations */
+	uint64_t sum_ns;		    /* their sum */
+} molt_histogram;
+
+/* The upper bound of bucket i in ns (UINT64_MAX for the last). */
+MOLT_API uint64_t molt_histogram_bound_ns(unsigned i);
+
+/* Node-wide figures beyond molt_runtime_stats. */
+typedef struct molt_obs_stats {
+	molt_histogram callback;    /* sampled callback durations */
+	molt_histogram pause;	    /* per-process upgrade pauses */
+	uint64_t evals;		    /* scripts evaluated (not dry runs) */
+	uint64_t eval_commits;	    /* of them committed */
+	uint64_t eval_rollbacks;    /* of them rolled back */
+	uint64_t installs;	    /* release installs (up or down) done */
+	uint64_t install_failures;  /* installs that failed */
+	uint64_t rollbacks;	    /* release rollbacks done */
+	uint64_t last_pause_max_ns; /* the latest upgrade's longest pause */
+	uint64_t events[4];	    /* events posted, by enum molt_event_kind */
+} molt_obs_stats;
+
+MOLT_API void molt_runtime_obs_stats(molt_runtime *rt, molt_obs_stats *out);
+
+/* What an upgrade did, for the counters (the control server notes each
+ * install, rollback and eval it ran). */
+enum molt_upgrade_kind {
+	MOLT_UPGRADE_EVAL = 0,
+	MOLT_UPGRADE_INSTALL = 1,
+	MOLT_UPGRADE_ROLLBACK = 2,
+};
+MOLT_API void molt_runtime_note_upgrade(molt_runtime *rt, int kind, int ok,
+					int rolled_back, uint64_t pause_max_ns);
+
+/* The system monitor's events (docs/observability.md). */
+enum molt_event_kind {
+	MOLT_EVENT_LONG_CALLBACK = 0, /* a callback ran past long_callback_ms */
+	MOLT_EVENT_LONG_QUEUE = 1,    /* a mailbox reached long_queue */
+	MOLT_EVENT_LARGE_HEAP = 2,    /* a heap reached large_heap bytes */
+	MOLT_EVENT_SLOW_UPGRADE = 3,  /* an upgrade paused a process long */
+};
+#define MOLT_EVENT_KINDS 4
+
+typedef struct molt_event {
+	uint64_t seq;	    /* 1, 2, ...: order of posting */
+	uint64_t time_ms;   /* wall clock (ms since the epoch) */
+	int kind;	    /* enum molt_event_kind */
+	molt_pid pid;	    /* the process, or 0 */
+	uint64_t value;	    /* ms, messages or bytes */
+	uint64_t threshold; /* the limit it passed */
+	char text[192];	    /* one line, as logged */
+} molt_event;
+
+/* "long_callback", "long_queue", "large_heap", "slow_upgrade". */
+MOLT_API const char *molt_event_kind_name(int kind);
+
+/*
+ * Events with seq > since, oldest first, into out[0..max); *next_out
+ * (may be NULL) gets the seq to ask for next. The node keeps the last
+ * 512; older ones are gone (seq shows the gap). Any thread.
+ */
+MOLT_API size_t molt_runtime_events(molt_runtime *rt, uint64_t since,
+				    molt_event *out, size_t max,
+				    uint64_t *next_out);
+
+/* Post an event: logged at warn level, counted, kept for
+ * molt_runtime_events. Any thread (not under a process lock). */
+MOLT_API void molt_runtime_event_post(molt_runtime *rt, int kind, molt_pid pid,
+				      uint64_t value, uint64_t threshold,
+				      const char *text);
+
+/* --- tracing (molt trace; docs/observability.md) --- */
+
+typedef struct molt_trace_options {
+	molt_pid pid;	    /* trace this process, or 0 */
+	const char *module; /* else every process of this module */
+	uint64_t limit;	    /* stop after this many events; 0 = 1000 */
+	uint64_t rate;	    /* stop above this many a second; 0 = 1000 */
+	uint64_t seconds;   /* stop after this long; 0 = 60 */
+} molt_trace_options;
+
+/*
+ * Trace messages received and sent and callbacks entered and left by the
+ * target (a running trace is replaced). Tracing stops by itself at the
+ * first limit reached; its lines (one per event, with a UTC time stamp;
+ * payloads shortened and escaped) are read with molt_runtime_trace_read.
+ * *procs_out (may be NULL) gets the processes traced now. MOLT_ENOTFOUND
+ * if there are none (processes spawned later on a traced version are
+ * traced too). Any thread but a scheduler's.
+ */
+MOLT_API int molt_runtime_trace_start(molt_runtime *rt,
+				      const molt_trace_options *o,
+				      size_t *procs_out, molt_err *err);
+/* Stop the running trace, if any, saying why (may be NULL). */
+MOLT_API void molt_runtime_trace_stop(molt_runtime *rt, const char *why);
+/*
+ * Lines after since, oldest first, into out[0..max); *next_out gets the
+ * seq to ask for next; *on_out (may be NULL) is 0 once the trace has
+ * stopped and every line was read. The last 4096 lines are kept.
+ */
+MOLT_API size_t molt_runtime_trace_read(molt_runtime *rt, uint64_t since,
+					char (*out)[256], size_t max,
+					uint64_t *next_out, int *on_out);
 
 /* --- supervision trees --- */
 
@@ -637,5 +808,27 @@ MOLT_API void molt_ctl_close(molt_ctl *ctl);
  * re-executes itself with --release VSN). 0 otherwise.
  */
 MOLT_API int molt_ctl_restart_into(molt_ctl *ctl, char *vsn, size_t size);
+/* An upgrade that pauses a process this long (ms; 0 = never) posts a
+ * slow_upgrade event. Default 100. Call before clients connect. */
+MOLT_API void molt_ctl_set_slow_upgrade_ms(molt_ctl *ctl, unsigned ms);
+
+/* --- the metrics endpoint (docs/observability.md) --- */
+
+typedef struct molt_metrics molt_metrics;
+
+/*
+ * Serve GET /metrics (the Prometheus text format) for rt on addr: "PORT"
+ * (loopback), "ADDR:PORT" or "[ADDR6]:PORT", numeric addresses only; port
+ * 0 picks a free one. The address bound is written to
+ * root/run/metrics.addr (root may be NULL). One thread; each client is
+ * bounded (request size, time, connections), so no client can hurt the
+ * node. Returns MOLT_OK and *out (owned: molt_metrics_close), MOLT_EINVAL
+ * for a bad addr, MOLT_EIO naming the address if it cannot be bound.
+ */
+MOLT_API int molt_metrics_open(molt_metrics **out, molt_runtime *rt,
+			       const char *addr, const char *root,
+			       molt_err *err);
+/* Stop serving and free m. NULL is a no-op. */
+MOLT_API void molt_metrics_close(molt_metrics *m);
 
 #endif

@@ -475,7 +475,7 @@ static int install(molt_runtime *rt, molt__version *v, unsigned flags,
 	if (m->old)
 		drop_old(m);
 	if (m->cur) {
-		atomic_store(&m->cur->is_old, 1);
+		atomic_fetch_or(&m->cur->is_old, MOLT__V_OLD);
 		m->old = m->cur;
 	}
 	v->mod = m;
@@ -501,7 +501,7 @@ size_t molt_runtime_module_pids(molt_runtime *rt, const char *module, int which,
 		molt__spin_lock(&p->lock);
 		if (p->pid && p->ver &&
 		    strcmp(p->ver->mod->name, module) == 0) {
-			old = atomic_load(&p->ver->is_old);
+			old = atomic_load(&p->ver->is_old) & MOLT__V_OLD;
 			if (which == MOLT_PIDS_ANY ||
 			    (which == MOLT_PIDS_OLD) == !!old)
 				pid = p->pid;
@@ -593,7 +593,7 @@ int molt__modtab_delete(molt_runtime *rt, const char *name, molt_err *err)
 				    "module '%s' has old code: purge it first",
 				    name);
 	}
-	atomic_store(&m->cur->is_old, 1);
+	atomic_fetch_or(&m->cur->is_old, MOLT__V_OLD);
 	m->old = m->cur;
 	m->cur = NULL;
 	pthread_mutex_unlock(&tab->mu);
@@ -648,12 +648,12 @@ int molt__modtab_set_slots(molt__modtab *tab, const char *name,
 	if (cur) {
 		molt__version_ref(cur);
 		cur->mod = m;
-		atomic_store(&cur->is_old, 0);
+		atomic_fetch_and(&cur->is_old, ~MOLT__V_OLD);
 	}
 	if (old) {
 		molt__version_ref(old);
 		old->mod = m;
-		atomic_store(&old->is_old, 1);
+		atomic_fetch_or(&old->is_old, MOLT__V_OLD);
 	}
 	m->cur = cur;
 	m->old = old;

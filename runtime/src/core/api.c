@@ -10,6 +10,7 @@
 
 #include "proc.h"
 #include "timer.h"
+#include "trace.h"
 
 #include "molt/banned.h"
 
@@ -33,6 +34,23 @@ uint64_t molt_now_ms(void)
 }
 
 /* --- the process heap --- */
+
+/* The system monitor's look at p's heap after a change: only past half
+ * the threshold (growing) or inside an episode (shrinking). */
+static void heap_watch(molt_ctx *ctx)
+{
+	molt_proc *p = ctx ? ctx->p : NULL;
+	long long lh = p ? ctx->rt->opts.large_heap : 0;
+	size_t bytes;
+
+	if (lh <= 0)
+		return;
+	bytes = atomic_load_explicit(&p->heap_bytes, memory_order_relaxed);
+	if (bytes >= (unsigned long long)lh ||
+	    (atomic_load_explicit(&p->mon, memory_order_relaxed) &
+	     MOLT__MON_HEAP))
+		molt__proc_heap_check(ctx->rt, p, bytes);
+}
 
 static void heap_link(molt_proc *p, molt__hblock *b)
 {
@@ -79,6 +97,7 @@ void *molt_proc_alloc(molt_ctx *ctx, size_t size)
 		return NULL;
 	b->size = size;
 	heap_link(ctx ? ctx->p : NULL, b);
+	heap_watch(ctx);
 	return b + 1;
 }
 
@@ -91,6 +110,7 @@ void molt_proc_free(molt_ctx *ctx, void *ptr)
 	b = (molt__hblock *)ptr - 1;
 	heap_unlink(ctx ? ctx->p : NULL, b);
 	molt_free(b);
+	heap_watch(ctx);
 }
 
 void *molt_proc_realloc(molt_ctx *ctx, void *ptr, size_t size)
@@ -111,23 +131,31 @@ void *molt_proc_realloc(molt_ctx *ctx, void *ptr, size_t size)
 	}
 	nb->size = size;
 	heap_link(p, nb);
+	heap_watch(ctx);
 	return nb + 1;
 }
 
 /* --- messages --- */
 
+/* A message from the calling process; a traced callback's is traced. */
+static int ctx_send(molt_ctx *ctx, molt_pid to, int kind, molt_pid self,
+		    molt_ref ref, const void *data, size_t len)
+{
+	if (__builtin_expect(ctx->traced, 0))
+		molt__trace_send(ctx->rt, ctx->p, to, kind, data, len);
+	return molt__proc_send(ctx->rt, to, kind, self, ref, data, len, NULL);
+}
+
 int molt_send(molt_ctx *ctx, molt_pid to, const void *data, size_t len)
 {
-	int rc = molt__proc_send(ctx->rt, to, MOLT_MSG_INFO, molt_self(ctx), 0,
-				 data, len, NULL);
+	int rc = ctx_send(ctx, to, MOLT_MSG_INFO, molt_self(ctx), 0, data, len);
 
 	return rc == MOLT_ECLOSED ? MOLT_OK : rc;
 }
 
 int molt_cast(molt_ctx *ctx, molt_pid to, const void *data, size_t len)
 {
-	int rc = molt__proc_send(ctx->rt, to, MOLT_MSG_CAST, molt_self(ctx), 0,
-				 data, len, NULL);
+	int rc = ctx_send(ctx, to, MOLT_MSG_CAST, molt_self(ctx), 0, data, len);
 
 	return rc == MOLT_ECLOSED ? MOLT_OK : rc;
 }
@@ -151,8 +179,7 @@ int molt_call_async(molt_ctx *ctx, molt_ref *out, molt_pid to, const void *req,
 					      tmo)) < 0)
 			return rc;
 	}
-	rc = molt__proc_send(ctx->rt, to, MOLT_MSG_CALL, self, ref, req, len,
-			     NULL);
+	rc = ctx_send(ctx, to, MOLT_MSG_CALL, self, ref, req, len);
 	if (rc == MOLT_ENOMEM) {
 		if (timeout_ms)
 			molt__timer_cancel(ctx->rt, ref);
@@ -171,8 +198,8 @@ int molt_reply(molt_ctx *ctx, molt_from from, const void *data, size_t len)
 		molt__ext_reply(ctx->rt, from.ref, data, len);
 		return MOLT_OK;
 	}
-	rc = molt__proc_send(ctx->rt, from.pid, MOLT_MSG_REPLY, molt_self(ctx),
-			     from.ref, data, len, NULL);
+	rc = ctx_send(ctx, from.pid, MOLT_MSG_REPLY, molt_self(ctx), from.ref,
+		      data, len);
 	return rc == MOLT_ECLOSED ? MOLT_OK : rc;
 }
 

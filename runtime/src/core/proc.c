@@ -8,6 +8,7 @@
 #include "molt/common.h"
 #include "molt/log.h"
 
+#include "probes.h"
 #include "sched.h"
 #include "sock.h"
 #include "timer.h"
@@ -80,6 +81,12 @@ static molt_proc *slot_alloc(molt_runtime *rt, molt__version *ver)
 	p->state = NULL;
 	p->status = MOLT__P_RUNNING;
 	atomic_store_explicit(&p->flags, 0, memory_order_relaxed);
+	atomic_store_explicit(&p->mon, 0, memory_order_relaxed);
+	p->mbox_hw = 0;
+	p->mbox_next = 1;
+	atomic_store_explicit(&p->cb_ns, 0, memory_order_relaxed);
+	atomic_store_explicit(&p->cb_max_ns, 0, memory_order_relaxed);
+	atomic_store_explicit(&p->cb_samples, 0, memory_order_relaxed);
 	molt__spin_unlock(&p->lock);
 	atomic_fetch_add(&rt->live, 1);
 	atomic_fetch_add_explicit(&rt->spawned, 1, memory_order_relaxed);
@@ -147,6 +154,74 @@ static const char *exit_reason(const molt_proc *p)
 
 /* --- delivery --- */
 
+/* p's mailbox reached p->mbox_next (L held): a new high-water mark, or
+ * the system monitor's threshold. Returns 1 if a long_queue episode
+ * starts (the caller posts the event once the lock is dropped). */
+static int mbox_grew(molt_runtime *rt, molt_proc *p)
+{
+	size_t len = p->mbox.len;
+	long long lq = rt->opts.long_queue;
+	uint32_t next;
+	int start = 0;
+
+	if (len > p->mbox_hw)
+		p->mbox_hw = len >= UINT32_MAX ? UINT32_MAX - 1 : (uint32_t)len;
+	next = p->mbox_hw + 1;
+	if (lq > 0 && len >= (unsigned long long)lq &&
+	    !(atomic_fetch_or_explicit(&p->mon, MOLT__MON_QUEUE,
+				       memory_order_relaxed) &
+	      MOLT__MON_QUEUE))
+		start = 1;
+	if (lq > 0 && (unsigned long long)lq < next &&
+	    !(atomic_load_explicit(&p->mon, memory_order_relaxed) &
+	      MOLT__MON_QUEUE))
+		next = (uint32_t)lq;
+	p->mbox_next = next;
+	return start;
+}
+
+static void post_long_queue(molt_runtime *rt, molt_proc *p, molt_pid pid)
+{
+	molt_proc_info pi;
+	char text[512], pb[32];
+
+	if (molt__proc_info(rt, p, pid, &pi) < 0)
+		return;
+	snprintf(text, sizeof(text),
+		 "%s (%s %s) has %zu messages queued (threshold %lld)",
+		 molt_pid_format(pid, pb, sizeof(pb)), pi.module, pi.vsn,
+		 pi.queue_len, rt->opts.long_queue);
+	molt_runtime_event_post(rt, MOLT_EVENT_LONG_QUEUE, pid, pi.queue_len,
+				(uint64_t)rt->opts.long_queue, text);
+	molt__obs_queue_open(rt, pid);
+}
+
+/* With p locked and m queued: mark p QUEUED if it must run now (then the
+ * caller pushes it once the lock is dropped). */
+static int wake_locked(molt_proc *p, int sig)
+{
+	if (p->status != MOLT__P_IDLE ||
+	    (!sig && molt__pf_has(p, MOLT__PF_SUSPENDED)))
+		return 0;
+	p->status = MOLT__P_QUEUED;
+	return 1;
+}
+
+/* The rest of a delivery whose message made p's mailbox reach
+ * p->mbox_next (p locked): kept out of the common path. */
+static __attribute__((noinline)) int deliver_grew(molt_runtime *rt,
+						  molt_proc *p, molt_pid pid)
+{
+	int longq = mbox_grew(rt, p), wake = wake_locked(p, 0);
+
+	molt__spin_unlock(&p->lock);
+	if (wake)
+		molt__sched_push(rt, p);
+	if (longq)
+		post_long_queue(rt, p, pid);
+	return MOLT_OK;
+}
+
 int molt__proc_deliver(molt_runtime *rt, molt_pid pid, molt__msg *m, int sig)
 {
 	molt_proc *p = molt__proc_slot(rt, pid);
@@ -163,10 +238,11 @@ int molt__proc_deliver(molt_runtime *rt, molt_pid pid, molt__msg *m, int sig)
 		return MOLT_ECLOSED;
 	}
 	molt__mqueue_push(sig ? &p->sig : &p->mbox, m);
-	wake = p->status == MOLT__P_IDLE &&
-	       (sig || !molt__pf_has(p, MOLT__PF_SUSPENDED));
-	if (wake)
-		p->status = MOLT__P_QUEUED;
+	/* a new high-water mark, or the monitor's threshold (a signal
+	 * leaves mbox.len below mbox_next) */
+	if (__builtin_expect(p->mbox.len >= p->mbox_next, 0))
+		return deliver_grew(rt, p, pid);
+	wake = wake_locked(p, sig);
 	molt__spin_unlock(&p->lock);
 	if (wake)
 		molt__sched_push(rt, p);
@@ -177,8 +253,11 @@ int molt__proc_send(molt_runtime *rt, molt_pid to, int kind, molt_pid from,
 		    molt_ref ref, const void *data, size_t len,
 		    const char *reason)
 {
-	molt__msg *m = molt__msg_new(kind, from, ref, data, len, reason);
+	molt__msg *m;
 
+	/* first: its arguments are still in their registers */
+	MOLT_PROBE4(send, from, to, kind, len);
+	m = molt__msg_new(kind, from, ref, data, len, reason);
 	if (!m)
 		return MOLT_ENOMEM;
 	return molt__proc_deliver(rt, to, m, 0);
@@ -471,7 +550,7 @@ static void set_ver(molt_proc *p, molt__version *v, void *state,
 static void state_drop(molt_runtime *rt, molt_proc *p, molt__version *v,
 		       void *st)
 {
-	molt_ctx ctx = {rt, p, v};
+	molt_ctx ctx = {rt, p, v, 0};
 
 	if (st && st != p->state && v->desc->free_state)
 		v->desc->free_state(&ctx, st);
@@ -553,7 +632,7 @@ static void proc_exit(molt_runtime *rt, molt_proc *p, int run_terminate)
 	/* first: from here on whereis does not find the dying process */
 	molt__reg_remove(rt, p);
 	molt__proc_move_revert(rt, p, NULL);
-	ctx = (molt_ctx){rt, p, p->ver};
+	ctx = (molt_ctx){rt, p, p->ver, 0};
 	molt__watch_push(&sv, p, MOLT__CB_TERMINATE);
 	if (run_terminate && strcmp(reason, "killed") != 0 &&
 	    p->ver->desc->terminate)
@@ -583,6 +662,7 @@ static void proc_exit(molt_runtime *rt, molt_proc *p, int run_terminate)
 		molt_log(MOLT_LOG_DEBUG, "proc",
 			 "process <%u.%u> (%s) exited: %s", (unsigned)pid,
 			 (unsigned)(pid >> 32), ver->desc->name, reason);
+	MOLT_PROBE3(exit, pid, ver->desc->name, reason);
 	molt_free(lidx);
 	if (timers) /* nobody could receive them */
 		molt__timer_cancel_owner(rt, pid);
@@ -652,7 +732,7 @@ int molt__proc_spawn(molt_runtime *rt, molt_pid *out, molt__version *ver,
 	p->parent = parent;
 	if (link_to && spawn_link(rt, p, link_to) < 0)
 		rc = -1;
-	ctx = (molt_ctx){rt, p, ver};
+	ctx = (molt_ctx){rt, p, ver, 0};
 	molt__watch_push(&sv, p, MOLT__CB_INIT); /* maybe in a callback */
 	if (rc == 0 && ver->desc->init)
 		rc = ver->desc->init(&ctx, args, len, &p->state);
@@ -670,6 +750,7 @@ int molt__proc_spawn(molt_runtime *rt, molt_pid *out, molt__version *ver,
 		return MOLT_ERROR;
 	}
 	*out = p->pid;
+	MOLT_PROBE3(spawn, p->pid, parent, ver->desc->name);
 	molt__proc_let_go(rt, p, 0);
 	return MOLT_OK;
 }
@@ -687,10 +768,11 @@ static int wants(molt_proc *p, const molt__msg *m, molt_runtime *rt)
 	return 1;
 }
 
-static void dispatch(molt_runtime *rt, molt_proc *p, molt__msg *m)
+/* traced: 1 when trace.c wraps it (sends are traced too). */
+static void dispatch(molt_runtime *rt, molt_proc *p, molt__msg *m, int traced)
 {
 	const molt_module *d = p->ver->desc;
-	molt_ctx ctx = {rt, p, p->ver};
+	molt_ctx ctx = {rt, p, p->ver, traced};
 	molt_msg msg = {
 		m->kind, m->from, m->ref, m->reason, m->len ? m->data : NULL,
 		m->len,	 0,	  0,	  0};
@@ -705,12 +787,14 @@ static void dispatch(molt_runtime *rt, molt_proc *p, molt__msg *m)
 		msg.from = 0;
 		msg.ref = 0;
 	}
+	MOLT_PROBE4(receive, p->pid, m->kind, m->from, m->len);
 
 	/* single writer: a relaxed load and store, no locked add */
 	atomic_store_explicit(
 		&p->reductions,
 		atomic_load_explicit(&p->reductions, memory_order_relaxed) + 1,
 		memory_order_relaxed);
+	MOLT_PROBE3(callback_entry, p->pid, d->name, m->kind);
 	switch (m->kind) {
 	case MOLT_MSG_CALL:
 		if (!d->handle_call) {
@@ -731,6 +815,7 @@ static void dispatch(molt_runtime *rt, molt_proc *p, molt__msg *m)
 			rc = d->handle_info(&ctx, &msg, &p->state);
 		break;
 	}
+	MOLT_PROBE2(callback_return, p->pid, rc);
 	if (rc < 0 && !molt__pf_has(p, MOLT__PF_EXITING)) {
 		char why[64];
 
@@ -764,6 +849,22 @@ static void handle_exit_signal(molt_proc *p, molt__msg *m)
 	set_exiting(p, m->reason ? m->reason : "error");
 }
 
+/* p's version is flagged (version.h): move p off old code; if p is
+ * traced, write the lines before its callback and return 1 (the caller
+ * then calls molt__trace_end after it). */
+#ifndef MOLT_NO_UPGRADE_CHECK
+static __attribute__((noinline)) int flagged(molt_runtime *rt, molt_proc *p,
+					     molt__msg *m)
+{
+	if (atomic_load_explicit(&p->ver->is_old, memory_order_relaxed) &
+	    MOLT__V_OLD)
+		rt->hooks.on_old(rt, p);
+	return (atomic_load_explicit(&p->ver->is_old, memory_order_relaxed) &
+		MOLT__V_TRACED) &&
+	       molt__trace_begin(rt, p, m);
+}
+#endif
+
 /* The next message (p->lock held): signals first, then ordinary ones
  * unless suspended. */
 static molt__msg *take_locked(molt_proc *p, int *sig)
@@ -789,15 +890,19 @@ static void handle(molt_runtime *rt, molt_proc *p, molt__msg *m, int sig)
 			molt__watch_leave(ws);
 		}
 	} else {
+		int traced = 0;
+
 		ws = molt__watch_enter(p, MOLT__CB_MSG, m->kind);
 #ifndef MOLT_NO_UPGRADE_CHECK /* only to measure what the check costs */
-		/* the one upgrade check on the hot path */
+		/* the one upgrade check on the hot path (and the trace's) */
 		if (__builtin_expect(atomic_load_explicit(&p->ver->is_old,
 							  memory_order_relaxed),
 				     0))
-			rt->hooks.on_old(rt, p);
+			traced = flagged(rt, p, m);
 #endif
-		dispatch(rt, p, m);
+		dispatch(rt, p, m, traced);
+		if (__builtin_expect(traced, 0))
+			molt__trace_end(rt, p);
 		molt__watch_leave(ws);
 	}
 	molt_free(m);
@@ -841,6 +946,105 @@ unsigned molt__proc_run(molt_runtime *rt, molt_proc *p)
 	return n;
 }
 
+/* --- counters --- */
+
+/* Raise *c to v if lower (writers hold p's lock). */
+static void raise_to(_Atomic uint64_t *c, uint64_t v)
+{
+	if (v > atomic_load_explicit(c, memory_order_relaxed))
+		atomic_store_explicit(c, v, memory_order_relaxed);
+}
+
+/* End p's long_queue episode if its queue is half drained (L held). */
+static int queue_calm_locked(molt_runtime *rt, molt_proc *p)
+{
+	long long lq = rt->opts.long_queue;
+
+	if (!(atomic_load_explicit(&p->mon, memory_order_relaxed) &
+	      MOLT__MON_QUEUE))
+		return 1;
+	if (p->mbox.len >= (unsigned long long)lq / 2)
+		return 0;
+	atomic_fetch_and_explicit(&p->mon, (uint8_t)~MOLT__MON_QUEUE,
+				  memory_order_relaxed);
+	if (p->mbox_next > (unsigned long long)lq)
+		p->mbox_next = (uint32_t)lq; /* the next episode */
+	return 1;
+}
+
+int molt__proc_queue_calm(molt_runtime *rt, molt_pid pid)
+{
+	molt_proc *p = molt__proc_slot(rt, pid);
+	int calm = 1;
+
+	if (!p)
+		return 1;
+	molt__spin_lock(&p->lock);
+	if (p->pid == pid)
+		calm = queue_calm_locked(rt, p);
+	molt__spin_unlock(&p->lock);
+	return calm;
+}
+
+void molt__proc_account(molt_runtime *rt, molt_proc *p, molt_pid pid,
+			uint64_t ns, unsigned n)
+{
+	molt__spin_lock(&p->lock);
+	if (p->pid == pid) {
+		atomic_store_explicit(
+			&p->cb_ns,
+			atomic_load_explicit(&p->cb_ns, memory_order_relaxed) +
+				ns * MOLT__OBS_SAMPLE_MEAN,
+			memory_order_relaxed);
+		raise_to(&p->cb_max_ns, ns / n);
+		atomic_store_explicit(
+			&p->cb_samples,
+			atomic_load_explicit(&p->cb_samples,
+					     memory_order_relaxed) +
+				1,
+			memory_order_relaxed);
+		queue_calm_locked(rt, p);
+	}
+	molt__spin_unlock(&p->lock);
+}
+
+void molt__proc_note_running(molt_runtime *rt, molt_pid pid, uint64_t ns)
+{
+	molt_proc *p = molt__proc_slot(rt, pid);
+
+	if (!p)
+		return;
+	molt__spin_lock(&p->lock);
+	if (p->pid == pid)
+		raise_to(&p->cb_max_ns, ns);
+	molt__spin_unlock(&p->lock);
+}
+
+void molt__proc_heap_check(molt_runtime *rt, molt_proc *p, size_t bytes)
+{
+	long long lh = rt->opts.large_heap;
+	char text[512], pb[32];
+
+	if (lh <= 0)
+		return;
+	if (bytes < (unsigned long long)lh / 2) {
+		atomic_fetch_and_explicit(&p->mon, (uint8_t)~MOLT__MON_HEAP,
+					  memory_order_relaxed);
+		return;
+	}
+	if (bytes < (unsigned long long)lh ||
+	    (atomic_fetch_or_explicit(&p->mon, MOLT__MON_HEAP,
+				      memory_order_relaxed) &
+	     MOLT__MON_HEAP))
+		return;
+	snprintf(text, sizeof(text),
+		 "%s (%s %s) holds %zu heap bytes (threshold %lld)",
+		 molt_pid_format(p->pid, pb, sizeof(pb)), p->ver->desc->name,
+		 p->ver->desc->vsn, bytes, lh);
+	molt_runtime_event_post(rt, MOLT_EVENT_LARGE_HEAP, p->pid, bytes,
+				(uint64_t)lh, text);
+}
+
 /* --- inspection --- */
 
 int molt__proc_exit_done(molt_runtime *rt, molt_pid pid)
@@ -875,7 +1079,7 @@ int molt__proc_info(molt_runtime *rt, molt_proc *p, molt_pid pid,
 	out->pid = p->pid;
 	copy_str(out->module, sizeof(out->module), p->ver->desc->name);
 	copy_str(out->vsn, sizeof(out->vsn), p->ver->desc->vsn);
-	out->old_code = atomic_load(&p->ver->is_old);
+	out->old_code = (atomic_load(&p->ver->is_old) & MOLT__V_OLD) != 0;
 	out->suspended = molt__pf_has(p, MOLT__PF_SUSPENDED);
 	out->trap_exit = molt__pf_has(p, MOLT__PF_TRAP);
 	out->queue_len = p->mbox.len;
@@ -884,6 +1088,13 @@ int molt__proc_info(molt_runtime *rt, molt_proc *p, molt_pid pid,
 		atomic_load_explicit(&p->heap_bytes, memory_order_relaxed);
 	out->reductions =
 		atomic_load_explicit(&p->reductions, memory_order_relaxed);
+	out->queue_max = p->mbox_hw;
+	out->callback_ns =
+		atomic_load_explicit(&p->cb_ns, memory_order_relaxed);
+	out->callback_max_ns =
+		atomic_load_explicit(&p->cb_max_ns, memory_order_relaxed);
+	out->callback_samples =
+		atomic_load_explicit(&p->cb_samples, memory_order_relaxed);
 	molt__spin_unlock(&p->lock);
 	return MOLT_OK;
 }

@@ -95,7 +95,8 @@ typedef struct molt_proc {
 	molt__spin lock;	    /* guards the (L) fields */
 	uint8_t status;		    /* (L) enum molt__pstatus */
 	_Atomic uint8_t flags;	    /* MOLT__PF_*: see above */
-	uint16_t spare;		    /* unused */
+	_Atomic uint8_t mon;	    /* MOLT__MON_*: episodes reported */
+	uint8_t spare;		    /* unused */
 	uint32_t gen;		    /* (L) generation of this slot */
 	uint32_t free_next;	    /* free list: next free slot + 1 */
 	molt_pid pid;		    /* (L) 0 while the slot is free */
@@ -115,8 +116,20 @@ typedef struct molt_proc {
 	char *name;		    /* registered name (registry lock) */
 	char *stop_reason;	    /* set by molt_stop/molt_crash */
 	_Atomic uint64_t
-		reductions; /* messages handled; relaxed: ps reads it */
+		reductions;	    /* messages handled; relaxed: ps reads it */
+	uint32_t mbox_hw;	    /* (L) most messages ever in mbox */
+	uint32_t mbox_next;	    /* (L) delivery looks again at this
+				     * length: mbox_hw + 1, or long_queue */
+	_Atomic uint64_t cb_ns;	    /* callback time, estimated from sampled
+				     * turns (sched.c); relaxed */
+	_Atomic uint64_t cb_max_ns; /* longest callback seen; relaxed */
+	_Atomic uint64_t cb_samples; /* timed turns behind cb_ns; relaxed */
 } molt_proc;
+
+/* System monitor episodes (molt_proc.mon): set when the event is posted,
+ * cleared when the condition is over, so each episode is posted once. */
+#define MOLT__MON_QUEUE 0x01u /* the mailbox reached opts.long_queue */
+#define MOLT__MON_HEAP	0x02u /* the heap reached opts.large_heap */
 
 static inline int molt__pf_has(const molt_proc *p, unsigned f)
 {
@@ -138,6 +151,7 @@ struct molt_ctx {
 	molt_runtime *rt;   /* the runtime */
 	molt_proc *p;	    /* the running process, or NULL (exports) */
 	molt__version *ver; /* the version whose code runs */
+	int traced;	    /* 1 in a traced callback (trace.c) */
 };
 
 /* Slot of pid, or NULL (never freed; compare p->pid under lock). */
@@ -212,6 +226,19 @@ void molt__proc_move_revert(molt_runtime *rt, molt_proc *p, molt__vtally *t);
  * otherwise (a failed code_change): the process lives on. Returns its
  * reason, copied into why. */
 const char *molt__proc_unstop(molt_proc *p, char *why, size_t size);
+
+/* A timed turn of p (pid then) took ns for n messages: add the estimate
+ * to p's callback time and max, if p is still pid (sched.c). */
+void molt__proc_account(molt_runtime *rt, molt_proc *p, molt_pid pid,
+			uint64_t ns, unsigned n);
+/* If pid's long_queue episode is over (its queue is under half the
+ * threshold) end it; 1 if it ended or pid is gone, 0 if it goes on. */
+int molt__proc_queue_calm(molt_runtime *rt, molt_pid pid);
+/* pid's current callback has run ns so far (the watchdog): its max. */
+void molt__proc_note_running(molt_runtime *rt, molt_pid pid, uint64_t ns);
+/* p's heap grew to bytes (the owner, after an allocation): post a
+ * large_heap event once per episode. */
+void molt__proc_heap_check(molt_runtime *rt, molt_proc *p, size_t bytes);
 
 /* Snapshot of a live process (takes its lock). MOLT_ENOTFOUND if dead. */
 int molt__proc_info(molt_runtime *rt, molt_proc *p, molt_pid pid,

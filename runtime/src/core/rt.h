@@ -26,8 +26,10 @@
 
 #include "molt/runtime.h"
 
+#include "obs.h"
 #include "sched.h"
 #include "timer.h"
+#include "trace.h"
 #include "version.h"
 #include "watch.h"
 
@@ -85,6 +87,8 @@ struct molt_runtime {
 	molt__scheds sched;	   /* schedulers and run queues */
 	molt__timers timers;	   /* the timer thread */
 	molt__watch watch;	   /* the callback watchdog */
+	molt__obs obs;		   /* histograms, upgrade counters, events */
+	molt__trace trace;	   /* molt trace */
 
 	/* registry of names: a list, under reg_mu */
 	pthread_mutex_t reg_mu;	  /* guards reg */

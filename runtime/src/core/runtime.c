@@ -101,6 +101,12 @@ static void fill_defaults(molt_runtime_options *o)
 		o->long_callback_ms = 100;
 	if (!o->hung_callback_s)
 		o->hung_callback_s = 60;
+	if (!o->long_queue)
+		o->long_queue = 10000;
+	if (o->long_queue > UINT32_MAX - 1)
+		o->long_queue = UINT32_MAX - 1;
+	if (!o->large_heap)
+		o->large_heap = 64ll * 1024 * 1024;
 }
 
 int molt__rt_new(molt_runtime **out, const molt_runtime_options *opts,
@@ -122,7 +128,8 @@ int molt__rt_new(molt_runtime **out, const molt_runtime_options *opts,
 	pthread_mutex_init(&rt->ext_mu, NULL);
 	pthread_cond_init(&rt->exit_cv, NULL);
 	if (molt__sched_init(rt) < 0 || molt__timer_init(rt) < 0 ||
-	    molt__watch_init(rt) < 0 || molt__socks_init(rt) < 0) {
+	    molt__watch_init(rt) < 0 || molt__socks_init(rt) < 0 ||
+	    molt__obs_init(rt) < 0 || molt__trace_init(rt) < 0) {
 		molt__rt_free(rt);
 		return molt_err_set(err, MOLT_ENOMEM, "out of memory");
 	}
@@ -248,6 +255,8 @@ void molt__rt_free(molt_runtime *rt)
 	molt__timer_release(rt);
 	molt__sched_release(rt);
 	molt__watch_release(rt);
+	molt__obs_release(rt);
+	molt__trace_release(rt);
 	molt__socks_free(rt);
 	pthread_mutex_destroy(&rt->tbl_mu);
 	pthread_cond_destroy(&rt->live_cv);

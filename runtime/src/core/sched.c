@@ -41,6 +41,8 @@ int molt__sched_init(molt_runtime *rt)
 		ss->s[i].rt = rt;
 		ss->s[i].id = i;
 		ss->s[i].rng = rt->opts.seed ? rt->opts.seed : 1;
+		ss->s[i].srng = 0x9E3779B97F4A7C15ull * (i + 1);
+		ss->s[i].sample_left = 1 + i;
 		pthread_mutex_init(&ss->s[i].q.mu, NULL);
 	}
 	pthread_mutex_init(&ss->idle_mu, NULL);
@@ -191,6 +193,26 @@ static molt_proc *pop(molt__sched *s, int pick)
 	return p;
 }
 
+/* Add v to a counter only this thread writes: a plain add, no bus lock. */
+static void own_add(atomic_uint_fast64_t *c, uint64_t v)
+{
+	atomic_store_explicit(c,
+			      atomic_load_explicit(c, memory_order_relaxed) + v,
+			      memory_order_relaxed);
+}
+
+/* Sleep until work comes (idle_mu held); the time asleep is counted.
+ * Clock reads here cost nothing that matters: the thread is idle. */
+static void sleep_idle(molt__sched *s)
+{
+	uint64_t t0 = molt__now_ns();
+
+	atomic_store_explicit(&s->asleep_since, t0, memory_order_relaxed);
+	pthread_cond_wait(&s->rt->sched.idle_cv, &s->rt->sched.idle_mu);
+	atomic_store_explicit(&s->asleep_since, 0, memory_order_relaxed);
+	own_add(&s->idle_ns, molt__now_ns() - t0);
+}
+
 static molt_proc *next(molt__sched *s)
 {
 	molt__scheds *ss = &s->rt->sched;
@@ -200,20 +222,46 @@ static molt_proc *next(molt__sched *s)
 		molt_proc *p = pop(s, det);
 
 		for (unsigned i = 1; !p && i < ss->n; i++)
-			p = pop(&ss->s[(s->id + i) % ss->n], 0); /* steal */
+			if ((p = pop(&ss->s[(s->id + i) % ss->n], 0)) != NULL)
+				own_add(&s->steals, 1); /* stolen */
 		if (p)
 			return p;
 		pthread_mutex_lock(&ss->idle_mu);
 		atomic_fetch_add(&ss->sleepers, 1);
 		if (!atomic_load(&ss->stopping) &&
 		    atomic_load(&ss->runnable) == 0)
-			pthread_cond_wait(&ss->idle_cv, &ss->idle_mu);
+			sleep_idle(s);
 		atomic_fetch_sub(&ss->sleepers, 1);
 		pthread_mutex_unlock(&ss->idle_mu);
 		if (atomic_load(&ss->stopping) &&
 		    atomic_load(&ss->runnable) == 0)
 			return NULL;
 	}
+}
+
+/*
+ * A timed turn. Reading the clock around every turn would cost the ring
+ * benchmark more than all the other counters together, so one turn in
+ * MOLT__OBS_SAMPLE_MEAN on average (at random intervals, so a periodic
+ * load cannot hide from it) is timed: its duration goes to the callback
+ * histogram, and to the process as MOLT__OBS_SAMPLE_MEAN times that
+ * (an unbiased estimate of its callback time).
+ */
+static unsigned timed_run(molt__sched *s, molt_proc *p)
+{
+	molt_pid pid = p->pid; /* p is ours until the turn ends */
+	uint64_t t0 = molt__now_ns(), dt;
+	unsigned n = molt__proc_run(s->rt, p);
+
+	dt = molt__now_ns() - t0;
+	s->sample_left = 1 + (unsigned)(xorshift(&s->srng) %
+					(2 * MOLT__OBS_SAMPLE_MEAN - 1));
+	own_add(&s->sampled, 1);
+	if (n) {
+		molt__hist_add(&s->cb_hist, dt / n, n);
+		molt__proc_account(s->rt, p, pid, dt, n);
+	}
+	return n;
 }
 
 static void *sched_main(void *arg)
@@ -224,15 +272,13 @@ static void *sched_main(void *arg)
 	cur = s;
 	molt__watch_thread_begin(s->rt, s->id);
 	while ((p = next(s)) != NULL) {
-		unsigned n = molt__proc_run(s->rt, p);
+		unsigned n;
 
-		/* only this thread writes it: a plain add, no bus lock */
-		atomic_store_explicit(
-			&s->dispatched,
-			atomic_load_explicit(&s->dispatched,
-					     memory_order_relaxed) +
-				n,
-			memory_order_relaxed);
+		if (__builtin_expect(--s->sample_left == 0, 0))
+			n = timed_run(s, p);
+		else
+			n = molt__proc_run(s->rt, p);
+		own_add(&s->dispatched, n);
 	}
 	molt__watch_thread_end();
 	cur = NULL;
@@ -268,4 +314,39 @@ void molt__sched_stop(molt_runtime *rt)
 	pthread_mutex_unlock(&ss->idle_mu);
 	for (unsigned i = 0; i < ss->n; i++)
 		pthread_join(ss->s[i].thread, NULL);
+}
+
+size_t molt_runtime_sched_stats(molt_runtime *rt, molt_sched_stats *out,
+				size_t max)
+{
+	molt__scheds *ss = &rt->sched;
+	uint64_t up = atomic_load(&rt->started)
+			      ? (molt_now_ms() - rt->start_ms) * 1000000u
+			      : 0;
+	uint64_t now = molt__now_ns(), since;
+
+	for (unsigned i = 0; i < ss->n && i < max; i++) {
+		molt__sched *s = &ss->s[i];
+		molt_sched_stats *o = &out[i];
+
+		memset(o, 0, sizeof(*o));
+		o->id = i;
+		o->messages = atomic_load_explicit(&s->dispatched,
+						   memory_order_relaxed);
+		o->idle_ns =
+			atomic_load_explicit(&s->idle_ns, memory_order_relaxed);
+		since = atomic_load_explicit(&s->asleep_since,
+					     memory_order_relaxed);
+		if (since && now > since) /* asleep now: count it too */
+			o->idle_ns += now - since;
+		o->busy_ns = up > o->idle_ns ? up - o->idle_ns : 0;
+		o->steals =
+			atomic_load_explicit(&s->steals, memory_order_relaxed);
+		o->sampled =
+			atomic_load_explicit(&s->sampled, memory_order_relaxed);
+		pthread_mutex_lock(&s->q.mu);
+		o->queue_len = s->q.len;
+		pthread_mutex_unlock(&s->q.mu);
+	}
+	return ss->n;
 }

@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "obs.h"
+
 struct molt_proc;
 struct molt_runtime;
 
@@ -39,6 +41,14 @@ typedef struct molt__sched {
 	uint64_t rng;		 /* xorshift state (deterministic mode) */
 	size_t kick_seen;	 /* q.pops at the last kick (timer thread) */
 	atomic_uint_fast64_t dispatched; /* messages handled (own writes) */
+	/* counters for molt_runtime_sched_stats: own writes, relaxed */
+	unsigned sample_left;		   /* turns until the next timed one */
+	uint64_t srng;			   /* xorshift state for sampling */
+	atomic_uint_fast64_t steals;	   /* processes taken from others */
+	atomic_uint_fast64_t idle_ns;	   /* time asleep */
+	atomic_uint_fast64_t asleep_since; /* molt__now_ns, 0 when awake */
+	atomic_uint_fast64_t sampled;	   /* turns timed */
+	molt__hist cb_hist;		   /* sampled callback durations */
 } molt__sched;
 
 typedef struct molt__scheds {

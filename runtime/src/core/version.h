@@ -30,10 +30,16 @@
 
 struct molt__module;
 
+#define MOLT__V_OLD    1 /* in molt__version.is_old: not current */
+#define MOLT__V_TRACED 2 /* in molt__version.is_old: traced (trace.c) */
+
 typedef struct molt__version {
 	atomic_uint refs;	  /* slot + processes + in-flight callers */
 	atomic_uint procs;	  /* processes running this version */
-	atomic_int is_old;	  /* 1 once no longer current */
+	atomic_int is_old;	  /* MOLT__V_* bits: OLD once no longer
+				     current; TRACED while molt trace
+				     watches it (the dispatch path tests
+				     the whole word once) */
 	void *handle;		  /* dlopen handle; NULL if built in */
 	const molt_module *desc;  /* the descriptor in that object */
 	struct molt__module *mod; /* its module in the table (code/) */

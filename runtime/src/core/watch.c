@@ -460,17 +460,21 @@ size_t molt_runtime_callbacks(molt_runtime *rt, molt_callback_info *out,
 
 static void long_callback(molt_runtime *rt, const molt_callback_info *ci)
 {
-	char pb[32];
+	char pb[32], text[512];
 
 	atomic_fetch_add_explicit(&rt->watch.n_long, 1, memory_order_relaxed);
-	molt_log(MOLT_LOG_WARN, "watch",
-		 "long callback: %s of %s (%s %s) on %s %u has run for "
-		 "%llu ms (threshold %d ms)",
+	snprintf(text, sizeof(text),
+		 "%s of %s (%s %s) on %s %u has run for %llu ms (threshold "
+		 "%d ms)",
 		 ci->callback, molt_pid_format(ci->pid, pb, sizeof(pb)),
 		 ci->module, ci->vsn,
 		 ci->upgrade_worker ? "upgrade worker" : "scheduler",
 		 ci->scheduler, (unsigned long long)ci->running_ms,
 		 rt->opts.long_callback_ms);
+	molt_log(MOLT_LOG_WARN, "watch", "long callback: %s", text);
+	molt__obs_event_quiet(rt, MOLT_EVENT_LONG_CALLBACK, ci->pid,
+			      ci->running_ms,
+			      (uint64_t)rt->opts.long_callback_ms, text);
 }
 
 static void hung_callback(molt__cbslot *s, const molt_callback_info *ci)
@@ -511,13 +515,15 @@ static void watch_slot(molt_runtime *rt, molt__cbslot *s, uint64_t now)
 		return;
 	}
 	ms = now - atomic_load_explicit(&s->seen_ms, memory_order_relaxed);
-	if (ms < hung_ms && (ms < long_ms || s->logged_seq == seq))
-		return; /* nothing new to say about this one */
+	if (ms < 2 * WATCH_TICK_MS && ms < hung_ms && ms < long_ms)
+		return; /* too short to say anything about */
 	if (!slot_read(rt, s, now, &ci))
 		return;
+	/* a callback too long for most sampled turns to catch: its max */
+	molt__proc_note_running(rt, ci.pid, ci.running_ms * 1000000u);
 	if (ci.running_ms >= hung_ms)
 		hung_callback(s, &ci);
-	if (s->logged_seq != seq) {
+	if (ms >= long_ms && s->logged_seq != seq) {
 		s->logged_seq = seq;
 		long_callback(rt, &ci);
 	}
@@ -535,6 +541,7 @@ static void *watch_main(void *arg)
 
 		for (unsigned i = 0; i < w->n; i++)
 			watch_slot(rt, &w->slots[i], now);
+		molt__obs_tick(rt); /* system monitor episodes that ended */
 		molt__deadline(&ts, CLOCK_MONOTONIC, WATCH_TICK_MS);
 		pthread_mutex_lock(&w->mu);
 		if (!w->stop)

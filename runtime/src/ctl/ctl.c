@@ -724,6 +724,8 @@ int molt_ctl_open(molt_ctl **out, molt_runtime *rt, const char *root,
 	ctl->on_stop = on_stop;
 	ctl->payload = payload;
 	ctl->idle_ms = idle_ms_from_env();
+	ctl->slow_upgrade_ms = 100;
+	snprintf(ctl->root, sizeof(ctl->root), "%s", root ? root : "");
 	pthread_mutex_init(&ctl->mu, NULL);
 	pthread_mutex_init(&ctl->restart_mu, NULL);
 	pthread_cond_init(&ctl->jobs_cv, NULL);
@@ -745,6 +747,11 @@ int molt_ctl_open(molt_ctl **out, molt_runtime *rt, const char *root,
 	*out = ctl;
 	molt_log(MOLT_LOG_DEBUG, "ctl", "listening on %s", ctl->path);
 	return MOLT_OK;
+}
+
+void molt_ctl_set_slow_upgrade_ms(molt_ctl *ctl, unsigned ms)
+{
+	ctl->slow_upgrade_ms = ms;
 }
 
 int molt_ctl_restart_into(molt_ctl *ctl, char *vsn, size_t size)

@@ -77,6 +77,8 @@ struct molt_ctl {
 	uint64_t next_id;				 /* client ids */
 	unsigned idle_ms;	    /* close clients idle this long */
 	size_t out_max;		    /* most output queued for a client, ever */
+	char root[4096];	    /* the node's root (upgrade history) */
+	unsigned slow_upgrade_ms;   /* a pause this long is an event */
 	pthread_mutex_t restart_mu; /* guards restart_into */
 	char restart_into[128];	    /* a release to restart into, or "" */
 };
@@ -115,6 +117,10 @@ cJSON *molt__ctl_error_obj(int code, const char *msg);
 /* Queue reply o (taken) for client cid from any thread; drops one
  * reference on ctl. */
 void molt__ctl_complete(molt_ctl *ctl, uint64_t cid, cJSON *o);
+/* reply.modules as the modules op and top show them. */
+void molt__ctl_add_modules(cJSON *reply, molt_runtime *rt);
+/* One process as ps and top show it, appended to arr. */
+void molt__ctl_add_proc(cJSON *arr, const molt_proc_info *pi);
 /* o[k] if it is a string, else NULL. */
 const char *molt__ctl_str_field(const cJSON *o, const char *k);
 
@@ -142,5 +148,28 @@ int molt__ctl_rollback(molt_runtime *rt, const cJSON *req, cJSON *reply,
 		       molt_err *err);
 int molt__ctl_permanent(molt_runtime *rt, const cJSON *req, cJSON *reply,
 			molt_err *err);
+
+/*
+ * The observability ops (ctl_obs.c, docs/observability.md): top
+ * {"sort","limit"} (a worker op: one scan of the process table), metrics
+ * (a worker op: {"text"}), events {"since"}.
+ */
+int molt__ctl_op_top(molt__ctl_req *r, molt_err *err);
+int molt__ctl_op_metrics(molt__ctl_req *r, molt_err *err);
+int molt__ctl_op_events(molt__ctl_req *r, molt_err *err);
+/* trace {"to"|"module","limit","rate","seconds"} (a worker op: it scans
+ * the table once), trace_read {"since"}, trace_stop. */
+int molt__ctl_op_trace(molt__ctl_req *r, molt_err *err);
+int molt__ctl_op_trace_read(molt__ctl_req *r, molt_err *err);
+int molt__ctl_op_trace_stop(molt__ctl_req *r, molt_err *err);
+/* The node's metrics in the Prometheus text format, appended to b.
+ * MOLT_ENOMEM. Any thread but a scheduler's (it scans the table). */
+int molt__ctl_metrics_text(molt_runtime *rt, molt_buf *b);
+/* An install, rollback or eval (op) ran with req and answered reply and
+ * rc (err): count it, post a slow_upgrade event if it paused a process
+ * past slow_upgrade_ms, and append it to ROOT/log/upgrades.jsonl. Dry
+ * runs are not recorded. */
+void molt__ctl_upgrade_done(molt_ctl *ctl, const char *op, const cJSON *req,
+			    const cJSON *reply, int rc, const molt_err *err);
 
 #endif

@@ -103,7 +103,7 @@ static int op_status(molt__ctl_req *r, molt_err *err)
 	return MOLT_OK;
 }
 
-static void add_proc(cJSON *arr, const molt_proc_info *pi)
+void molt__ctl_add_proc(cJSON *arr, const molt_proc_info *pi)
 {
 	cJSON *o = cJSON_CreateObject();
 	char pb[32];
@@ -118,6 +118,13 @@ static void add_proc(cJSON *arr, const molt_proc_info *pi)
 	cJSON_AddNumberToObject(o, "heap_bytes", (double)pi->heap_bytes);
 	cJSON_AddNumberToObject(o, "reductions", (double)pi->reductions);
 	cJSON_AddNumberToObject(o, "sockets", (double)pi->sockets);
+	cJSON_AddNumberToObject(o, "queue_max", (double)pi->queue_max);
+	cJSON_AddNumberToObject(o, "callback_ms",
+				(double)pi->callback_ns / 1e6);
+	cJSON_AddNumberToObject(o, "callback_max_ms",
+				(double)pi->callback_max_ns / 1e6);
+	cJSON_AddNumberToObject(o, "callback_samples",
+				(double)pi->callback_samples);
 	cJSON_AddItemToArray(arr, o);
 }
 
@@ -132,7 +139,7 @@ static int op_ps(molt__ctl_req *r, molt_err *err)
 	n = molt_runtime_processes(r->ctl->rt, pis, cap);
 	arr = cJSON_AddArrayToObject(r->reply, "processes");
 	for (size_t i = 0; i < n && i < cap; i++)
-		add_proc(arr, &pis[i]);
+		molt__ctl_add_proc(arr, &pis[i]);
 	molt_free(pis);
 	return MOLT_OK;
 }
@@ -236,14 +243,13 @@ static int op_stop(molt__ctl_req *r, molt_err *err)
 	return MOLT_OK;
 }
 
-static int op_modules(molt__ctl_req *r, molt_err *err)
+void molt__ctl_add_modules(cJSON *reply, molt_runtime *rt)
 {
 	molt_module_info mi[256];
-	size_t n = molt_runtime_modules(r->ctl->rt, mi, 256);
-	cJSON *arr = cJSON_AddArrayToObject(r->reply, "modules");
+	size_t n = molt_runtime_modules(rt, mi, 256);
+	cJSON *arr = cJSON_AddArrayToObject(reply, "modules");
 
-	(void)err;
-	for (size_t i = 0; i < n && i < 256; i++) {
+	for (size_t i = 0; arr && i < n && i < 256; i++) {
 		cJSON *o = cJSON_CreateObject();
 
 		cJSON_AddStringToObject(o, "name", mi[i].name);
@@ -256,6 +262,12 @@ static int op_modules(molt__ctl_req *r, molt_err *err)
 		cJSON_AddBoolToObject(o, "builtin", mi[i].builtin);
 		cJSON_AddItemToArray(arr, o);
 	}
+}
+
+static int op_modules(molt__ctl_req *r, molt_err *err)
+{
+	(void)err;
+	molt__ctl_add_modules(r->reply, r->ctl->rt);
 	return MOLT_OK;
 }
 
@@ -335,7 +347,10 @@ static int op_get_state(molt__ctl_req *r, molt_err *err)
 /* eval: the upgrade engine's op, in ctl_eval.c */
 static int op_eval(molt__ctl_req *r, molt_err *err)
 {
-	return molt__ctl_eval(r->ctl->rt, r->json, r->reply, err);
+	int rc = molt__ctl_eval(r->ctl->rt, r->json, r->reply, err);
+
+	molt__ctl_upgrade_done(r->ctl, "eval", r->json, r->reply, rc, err);
+	return rc;
 }
 
 /* An install whose script restarts the node: reply, then stop; main.c
@@ -345,6 +360,7 @@ static int op_install(molt__ctl_req *r, molt_err *err)
 	int rc = molt__ctl_install(r->ctl->rt, r->json, r->reply, err);
 	const char *to = molt__ctl_str_field(r->reply, "to");
 
+	molt__ctl_upgrade_done(r->ctl, "install", r->json, r->reply, rc, err);
 	if (rc == MOLT_OK && to &&
 	    cJSON_IsTrue(cJSON_GetObjectItem(r->reply, "restart")) &&
 	    !cJSON_IsTrue(cJSON_GetObjectItem(r->json, "dry_run")) &&
@@ -360,7 +376,10 @@ static int op_install(molt__ctl_req *r, molt_err *err)
 
 static int op_rollback(molt__ctl_req *r, molt_err *err)
 {
-	return molt__ctl_rollback(r->ctl->rt, r->json, r->reply, err);
+	int rc = molt__ctl_rollback(r->ctl->rt, r->json, r->reply, err);
+
+	molt__ctl_upgrade_done(r->ctl, "rollback", r->json, r->reply, rc, err);
+	return rc;
 }
 
 static int op_permanent(molt__ctl_req *r, molt_err *err)
@@ -413,14 +432,28 @@ static int op_sockets(molt__ctl_req *r, molt_err *err)
  * Columns: name, function, threaded, served on the reserved slot.
  */
 static const molt__ctl_op ops[] = {
-	{"status", op_status, 0, 1},	 {"ps", op_ps, 0, 0},
-	{"sockets", op_sockets, 0, 0},	 {"call", op_call, 0, 0},
-	{"cast", op_cast, 0, 0},	 {"stop", op_stop, 0, 1},
-	{"modules", op_modules, 0, 0},	 {"load", op_load, 1, 0},
-	{"purge", op_purge, 0, 0},	 {"soft_purge", op_soft_purge, 0, 0},
-	{"delete", op_delete, 0, 0},	 {"get_state", op_get_state, 1, 0},
-	{"eval", op_eval, 1, 0},	 {"install", op_install, 1, 0},
-	{"rollback", op_rollback, 1, 0}, {"permanent", op_permanent, 1, 0},
+	{"status", op_status, 0, 1},
+	{"ps", op_ps, 0, 0},
+	{"sockets", op_sockets, 0, 0},
+	{"call", op_call, 0, 0},
+	{"cast", op_cast, 0, 0},
+	{"stop", op_stop, 0, 1},
+	{"modules", op_modules, 0, 0},
+	{"load", op_load, 1, 0},
+	{"purge", op_purge, 0, 0},
+	{"soft_purge", op_soft_purge, 0, 0},
+	{"delete", op_delete, 0, 0},
+	{"get_state", op_get_state, 1, 0},
+	{"eval", op_eval, 1, 0},
+	{"install", op_install, 1, 0},
+	{"rollback", op_rollback, 1, 0},
+	{"permanent", op_permanent, 1, 0},
+	{"top", molt__ctl_op_top, 1, 0},
+	{"metrics", molt__ctl_op_metrics, 1, 0},
+	{"events", molt__ctl_op_events, 0, 0},
+	{"trace", molt__ctl_op_trace, 1, 0},
+	{"trace_read", molt__ctl_op_trace_read, 0, 0},
+	{"trace_stop", molt__ctl_op_trace_stop, 0, 0},
 };
 
 const molt__ctl_op *molt__ctl_find_op(const char *name)

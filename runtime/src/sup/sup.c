@@ -772,7 +772,7 @@ static void update_done(molt_ctx *ctx, sup *s)
 static void req_run(molt_runtime *rt, molt_proc *p, molt__sysfn *fn)
 {
 	supreq *r = (supreq *)fn;
-	molt_ctx ctx = {rt, p, p->ver};
+	molt_ctx ctx = {rt, p, p->ver, 0};
 
 	if (p->ver->desc != &molt__sup_module || !p->state ||
 	    molt__pf_has(p, MOLT__PF_EXITING)) {

@@ -9,6 +9,7 @@
 #include "molt/log.h"
 
 #include "code/modtab.h"
+#include "core/probes.h"
 #include "core/proc.h"
 #include "core/rt.h"
 #include "upgrade.h"
@@ -39,7 +40,7 @@ static int run_apply(eval *ev, size_t i, const molt_ins *in)
 	const char *mod = in->module, *fn = in->fn;
 	molt__version *v;
 	const molt_export *x;
-	molt_ctx ctx = {ev->rt, NULL, NULL};
+	molt_ctx ctx = {ev->rt, NULL, NULL, 0};
 	int rc;
 
 	if (strcmp(mod, MOLT__APP_MODULE) == 0 && ev->o->app_apply)
@@ -380,12 +381,12 @@ static void restore_slots(eval *ev, jent *j, molt__version **gone,
 		return;
 	}
 	if (a && a != j->pc && a != j->po) {
-		atomic_store(&a->is_old, 1);
+		atomic_fetch_or(&a->is_old, MOLT__V_OLD);
 		gone[(*n_gone)++] = a; /* keeps the slot's reference */
 		a = NULL;
 	}
 	if (b && b != j->pc && b != j->po) {
-		atomic_store(&b->is_old, 1);
+		atomic_fetch_or(&b->is_old, MOLT__V_OLD);
 		gone[(*n_gone)++] = b;
 		b = NULL;
 	}
@@ -432,6 +433,7 @@ static void pause_stats(eval *ev)
 		if (!p)
 			continue;
 		sum += p;
+		molt__hist_add(&ev->rt->obs.pause, p, 1);
 		if (p > r->pause_max_ns)
 			r->pause_max_ns = p;
 		if (v)
@@ -453,6 +455,7 @@ static int run_all(eval *ev)
 	molt_eval_step *s = ev->rep->steps;
 	int rc = MOLT_OK;
 
+	MOLT_PROBE1(upgrade_begin, ev->n);
 	for (size_t i = 0; i < ev->n; i++) {
 		uint64_t t0 = molt__upg_now_ns();
 
@@ -469,6 +472,12 @@ static int run_all(eval *ev)
 	else
 		release_staged(ev);
 	pause_stats(ev);
+	if (rc == MOLT_OK)
+		MOLT_PROBE2(upgrade_commit, ev->rep->paused,
+			    ev->rep->pause_max_ns);
+	else
+		MOLT_PROBE2(upgrade_rollback, ev->rep->failed_index,
+			    ev->rep->rolled_back);
 	return rc;
 }
 

@@ -90,7 +90,7 @@ static int do_change(molt_runtime *rt, molt_proc *p, molt__sysreq *r,
 	molt__version *nv;
 	molt__batch *b = r->b;
 	molt_vsn_change chg = {b->chg_down, b->chg_vsn ? b->chg_vsn : ""};
-	molt_ctx ctx = {rt, p, NULL};
+	molt_ctx ctx = {rt, p, NULL, 0};
 	char pidbuf[32];
 	void *ns = NULL;
 	int rc;

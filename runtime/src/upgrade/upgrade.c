@@ -11,6 +11,7 @@
 #include "molt/common.h"
 #include "molt/log.h"
 
+#include "core/probes.h"
 #include "core/rt.h"
 #include "core/sched.h"
 #include "core/watch.h"
@@ -266,6 +267,7 @@ static void note_pause(molt__uent *e)
 {
 	if (e->t_susp)
 		e->pause = molt__upg_now_ns() - e->t_susp;
+	MOLT_PROBE2(resume, e->pid, e->pause);
 }
 
 /* --- suspend --- */
@@ -291,6 +293,7 @@ static void suspend_one(job *j, molt__uent *e)
 	if (busy == 0 && !(e->st & MOLT__UE_DEAD)) {
 		e->st |= MOLT__UE_HELD;
 		e->t_susp = molt__upg_now_ns();
+		MOLT_PROBE1(suspend, e->pid);
 	} else if (busy == 1) {
 		e->st |= MOLT__UE_PENDING;
 	}
@@ -362,7 +365,7 @@ static int change_claimed(job *j, molt__uent *e)
 	molt__version *nv = j->nv;
 	molt_vsn_change chg = {j->down,
 			       j->down ? j->down_vsn : p->ver->desc->vsn};
-	molt_ctx ctx = {j->u->rt, p, nv};
+	molt_ctx ctx = {j->u->rt, p, nv, 0};
 	char pb[32], why[128];
 	molt__cbslot *ws;
 	void *ns = NULL;
@@ -398,6 +401,7 @@ static int change_claimed(job *j, molt__uent *e)
 	ws = molt__watch_enter(p, MOLT__CB_CHANGE, 0);
 	rc = nv->desc->code_change(&ctx, &chg, p->state, j->extra, &ns);
 	molt__watch_leave(ws);
+	MOLT_PROBE4(code_change, e->pid, nv->desc->name, nv->desc->vsn, rc);
 	if (rc < 0 || molt__pf_has(p, MOLT__PF_EXITING)) {
 		molt__vtally_drop(&tally, nv, 1);
 		fail(j->u, MOLT_ERROR, e->pid,
@@ -503,7 +507,7 @@ int molt__upg_move_current(molt_runtime *rt, molt_proc *p)
 	molt__version *v = p->ver, *conv;
 	molt__version *cur = molt__modtab_upgrade_target(rt->modtab, v);
 	molt_vsn_change chg;
-	molt_ctx ctx = {rt, p, NULL};
+	molt_ctx ctx = {rt, p, NULL, 0};
 	char why[128];
 	void *ns = p->state;
 
@@ -559,7 +563,7 @@ static void reclaim_claimed(molt_runtime *rt, molt_proc *p)
 {
 	char pb[32];
 
-	if (!atomic_load(&p->ver->is_old) ||
+	if (!(atomic_load(&p->ver->is_old) & MOLT__V_OLD) ||
 	    molt__upg_move_current(rt, p) == 0 ||
 	    molt__modtab_holds(rt->modtab, p->ver))
 		return;
@@ -668,7 +672,8 @@ static void commit_claimed(molt_runtime *rt, molt_proc *p)
 	molt__version *cur;
 
 	molt__proc_move_commit(rt, p, &tally);
-	if (!atomic_load(&p->ver->is_old) || !(cur = move_target(rt, p->ver)))
+	if (!(atomic_load(&p->ver->is_old) & MOLT__V_OLD) ||
+	    !(cur = move_target(rt, p->ver)))
 		return;
 	molt__vtally_take(&tally, cur);
 	molt__proc_move(rt, p, cur, p->state, MOLT__MOVE_NOW, &tally);
