@@ -29,11 +29,12 @@
 #define MAX_LINE (64 * 1024)
 /* eval carries a whole script: its line may be longer, up to this, when
  * it starts with EVAL_PREFIX (what molt sends) */
-#define MAX_EVAL_LINE (16 * 1024 * 1024)
-#define EVAL_PREFIX   "{\"op\":\"eval\""
-#define MAX_BUFFERED  (1024 * 1024) /* unparsed input per molt__ctl_client */
-#define IDLE_MS_MAX   86400000u	    /* $MOLT_CTL_IDLE_MS: one day at most */
-#define KEEP_OUT      (64 * 1024)   /* an emptied out buffer keeps this */
+#define MAX_EVAL_LINE  (16 * 1024 * 1024)
+#define EVAL_PREFIX    "{\"op\":\"eval\""
+#define MAX_BUFFERED   (1024 * 1024) /* unparsed input per molt__ctl_client */
+#define IDLE_MS_MAX    86400000u     /* $MOLT_CTL_IDLE_MS: one day at most */
+#define KEEP_OUT       (64 * 1024)   /* an emptied out buffer keeps this */
+#define FINAL_WRITE_MS 1000	     /* a reply's last chance at close */
 
 static uint64_t now_ms(void)
 {
@@ -766,6 +767,47 @@ int molt_ctl_restart_into(molt_ctl *ctl, char *vsn, size_t size)
 	return yes;
 }
 
+/* The replies completed after the control thread stopped (an install
+ * that restarts the node asks for the stop before its reply is written):
+ * into their clients' output, then written, each client waited for at
+ * most FINAL_WRITE_MS. */
+static void final_replies(molt_ctl *ctl)
+{
+	molt__ctl_done *d, *list;
+
+	pthread_mutex_lock(&ctl->mu);
+	list = ctl->done;
+	ctl->done = NULL;
+	pthread_mutex_unlock(&ctl->mu);
+	while ((d = list) != NULL) {
+		list = d->next;
+		for (int i = 0; i < MOLT__CTL_MAX_CLIENTS; i++)
+			if (ctl->clients[i].fd >= 0 &&
+			    ctl->clients[i].id == d->client)
+				out_put(ctl, &ctl->clients[i], d->line);
+		molt_free(d->line);
+		molt_free(d);
+	}
+	for (int i = 0; i < MOLT__CTL_MAX_CLIENTS; i++) {
+		molt__ctl_client *c = &ctl->clients[i];
+		uint64_t until = now_ms() + FINAL_WRITE_MS;
+
+		while (c->fd >= 0 && out_queued(c) && now_ms() < until) {
+			struct pollfd pf = {c->fd, POLLOUT, 0};
+			ssize_t n;
+
+			if (poll(&pf, 1, 50) <= 0)
+				continue;
+			n = send(c->fd, c->out.ptr + c->sent, out_queued(c),
+				 MSG_NOSIGNAL);
+			if (n < 0 && errno != EAGAIN && errno != EINTR)
+				break;
+			if (n > 0)
+				c->sent += (size_t)n;
+		}
+	}
+}
+
 void molt_ctl_close(molt_ctl *ctl)
 {
 	if (!ctl)
@@ -775,10 +817,11 @@ void molt_ctl_close(molt_ctl *ctl)
 		(void)0;
 	pthread_join(ctl->thread, NULL);
 	pthread_mutex_lock(&ctl->mu);
-	ctl->closed = 1;
 	while (ctl->jobs) /* they use the runtime: let them finish */
 		pthread_cond_wait(&ctl->jobs_cv, &ctl->mu);
+	ctl->closed = 1; /* no deliveries from here */
 	pthread_mutex_unlock(&ctl->mu);
+	final_replies(ctl);
 	for (int i = 0; i < MOLT__CTL_MAX_CLIENTS; i++)
 		if (ctl->clients[i].fd >= 0)
 			client_close(&ctl->clients[i]);
