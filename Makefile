@@ -6,10 +6,12 @@
 # redis-cli and redis-benchmark; redis-server: make bench runs the store
 # against Debian's real one (bench/kvs/run.sh); prometheus: runtime.obs checks
 # the metrics text with promtool; systemtap-sdt-dev: <sys/sdt.h> for the USDT
-# probes (e2e.probes skips, saying so, where bpftrace cannot attach).
+# probes, and bpftrace to see them fire (e2e.probes skips, saying so, where
+# it cannot attach); openssh-client: ssh-keygen signs the tags of
+# e2e.hermetic_build and docs/releases.md's signed-tag section (e2e.build_doc).
 PACKAGES := cmake pkg-config build-essential git libarchive-dev libcjson-dev \
 	libgit2-dev check libsodium-dev libsystemd-dev libpcre2-dev zlib1g-dev clang libclang-rt-14-dev clang-format \
-	erlang-base redis-tools prometheus systemtap-sdt-dev
+	erlang-base redis-tools prometheus systemtap-sdt-dev bpftrace openssh-client
 BENCH_PACKAGES := valgrind liburcu-dev libck-dev redis-server
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD ?= build
