@@ -174,6 +174,8 @@ static int jnumber(jparser *jp, jnode *n)
 	tmp[len] = '\0';
 	n->kind = J_NUM;
 	n->f = strtod(tmp, NULL);
+	if (n->is_float && !isfinite(n->f))
+		return jfail(jp, n->pos, "number out of range");
 	if (!n->is_float) {
 		char *end;
 
@@ -729,12 +731,17 @@ static int instr_json(molt_buf *out, const molt_term *t)
 			MOLT_TERM_LIST; /* an instruction tuple is an array */
 		return json_seq(out, &fake, 0, args_of(t));
 	}
-	if (t->kind == MOLT_TERM_LIST) {
-		/* a list in an instruction list (spliced by systools) */
+	if (t->kind == MOLT_TERM_LIST ||
+	    (t->kind == MOLT_TERM_STRING && !molt_term_is_printable(t))) {
+		/*
+		 * A list in an instruction list (spliced by systools). A bare
+		 * array here would read back as a tuple, so a string with no
+		 * printable form ("" or "\001") is written as its codes.
+		 */
 		int rc = molt_buf_puts(out, "{\"list\": ");
 
 		if (rc == 0)
-			rc = json_seq(out, t, 0, NULL);
+			rc = json_list(out, t, 0, t);
 		return rc ? rc : molt_buf_putc(out, '}');
 	}
 	return molt__term_to_appup_json(out, t);

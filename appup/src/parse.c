@@ -1,5 +1,6 @@
 /* Reading Erlang term syntax (.appup, .appup.src) with positions. */
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -298,6 +299,8 @@ static int lex_float(parser *ps, const char *start, molt_pos pos)
 	tmp[n] = '\0';
 	ps->t.kind = T_FLOAT;
 	ps->t.f = strtod(tmp, NULL);
+	if (!isfinite(ps->t.f)) /* as erl_scan: {illegal, float} */
+		return fail_at(ps, pos, "float out of range: %s", tmp);
 	return 0;
 }
 

@@ -241,6 +241,50 @@ START_TEST(test_terms_json_terms_round_trip)
 }
 END_TEST
 
+/* 2.7e770 is no double: erl_scan says {illegal, float}, and so do we
+ * (as infinity it was written back as 0.0: found by appup.fuzz_terms). */
+START_TEST(test_float_overflow_is_an_error)
+{
+	ck_assert_str_eq(appup_error("a.appup",
+				     "{\"2\", [{\"1\", [{x, 2.7e770}]}], []}."),
+			 "a.appup:1:19: float out of range: 2.7e770");
+	ck_assert_str_eq(appup_error("a.json",
+				     "{\"format\": \"molt-appup/1\", "
+				     "\"vsn\": \"2\", \"up\": [{\"from\": "
+				     "\"1\", \"instructions\": [[\"x\", "
+				     "1e999]]}], \"down\": []}"),
+			 "a.json:1:84: number out of range");
+	/* an underflow is 0.0, as in Erlang */
+	molt_appup_free(
+		appup("b.appup", "{\"2\", [{\"1\", [{x, 1.0e-400}]}], []}."));
+}
+END_TEST
+
+/*
+ * A string in an instruction list is a list of codes that systools
+ * splices; "" and "\001" have no printable form, and as bare arrays they
+ * would read back as tuples (found by appup.fuzz_terms).
+ */
+START_TEST(test_unprintable_string_instructions_round_trip)
+{
+	molt_appup
+		*a = appup(
+			"a.appup",
+			"{\"2\", [{\"1\", [\"\", \"\\001\", \"ok\"]}], []}.\n"),
+		*b;
+	molt_buf json = MOLT_BUF_INIT;
+
+	ck_assert_int_eq(molt_appup_to_json(&json, a), 0);
+	ck_assert_ptr_nonnull(strstr(json.ptr, "{\"list\": []}"));
+	ck_assert_ptr_nonnull(strstr(json.ptr, "{\"list\": [1]}"));
+	b = appup("a.json", json.ptr);
+	ck_assert_msg(molt_term_equal(a->term, b->term), "%s", json.ptr);
+	molt_buf_release(&json);
+	molt_appup_free(a);
+	molt_appup_free(b);
+}
+END_TEST
+
 START_TEST(test_version_regex_uses_otp_rule)
 {
 	molt_term *t = term("[<<\"2\\\\.1\\\\.[0-9]+\">>, <<\"1|1\\\\.0\">>, "
@@ -490,6 +534,8 @@ Suite *parse_suite(void)
 	tcase_add_test(tc, test_appup_shape_errors_have_positions);
 	tcase_add_test(tc, test_json_errors_have_positions);
 	tcase_add_test(tc, test_terms_json_terms_round_trip);
+	tcase_add_test(tc, test_unprintable_string_instructions_round_trip);
+	tcase_add_test(tc, test_float_overflow_is_an_error);
 	tcase_add_test(tc, test_version_regex_uses_otp_rule);
 	tcase_add_test(tc, test_charlists_are_strings);
 	tcase_add_test(tc, test_appup_accepts_charlist_versions);
