@@ -197,6 +197,64 @@ START_TEST(test_echo_round_trips_over_ipv4)
 }
 END_TEST
 
+/*
+ * The schedulers poll the sockets themselves (sock.h). Two processes that
+ * cast to themselves forever keep both schedulers busy with short turns,
+ * so neither ever waits in epoll_wait: the sockets are still served, by
+ * the look a busy scheduler takes every few turns.
+ */
+START_TEST(test_sockets_are_served_while_every_scheduler_is_busy)
+{
+	molt_pid l, churn[2];
+	unsigned port = echo_listen(&l);
+	int fd = sk_connect("127.0.0.1", port);
+
+	ck_assert_msg(fd >= 0, "connect: %s", strerror(errno));
+	round_trips(fd, 1);
+	load(rt_fixture("looper"));
+	for (int i = 0; i < 2; i++) {
+		churn[i] = rt_spawn(rt, "looper", "");
+		ck_assert_int_eq(molt_runtime_cast(rt, churn[i], "churn", 5),
+				 MOLT_OK);
+	}
+	round_trips(fd, 50); /* each within 2 s */
+	close(fd);
+}
+END_TEST
+
+/*
+ * A callback that runs long on the scheduler that just polled must not
+ * leave the sockets unwatched while another scheduler sleeps: it takes up
+ * the poll within a few milliseconds (sched.c's kick), and a second
+ * connection is answered while the first one's process naps.
+ */
+START_TEST(test_a_long_callback_after_a_poll_does_not_stall_other_sockets)
+{
+	molt_pid l;
+	unsigned port = echo_listen(&l);
+	int fast = sk_connect("127.0.0.1", port), slow;
+	molt_pid napper = probe_pair("nap 600", &slow);
+	unsigned char c = 'x';
+	uint64_t t0;
+
+	ck_assert_msg(fast >= 0, "connect: %s", strerror(errno));
+	(void)napper;
+	round_trips(fast, 1);
+	rt_sleep_ms(20); /* both schedulers idle again */
+	sk_write_all(slow, &c, 1, 2000);
+	rt_sleep_ms(50); /* its process naps on the scheduler that polled */
+	t0 = molt_now_ms();
+	round_trips(fast, 1);
+	ck_assert_msg(molt_now_ms() - t0 < 300,
+		      "a round trip took %" PRIu64
+		      " ms while another connection's callback napped",
+		      molt_now_ms() - t0);
+	ck_assert_uint_eq(sk_read_n(slow, &c, 1, 2000), 1);
+	close(fast);
+	close(slow);
+}
+END_TEST
+
 START_TEST(test_echo_round_trips_over_ipv6)
 {
 	int probe = socket(AF_INET6, SOCK_STREAM, 0);
@@ -868,6 +926,11 @@ Suite *sock_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_echo_round_trips_over_ipv4);
 	tcase_add_test(tc, test_echo_round_trips_over_ipv6);
+	tcase_add_test(tc,
+		       test_sockets_are_served_while_every_scheduler_is_busy);
+	tcase_add_test(
+		tc,
+		test_a_long_callback_after_a_poll_does_not_stall_other_sockets);
 	tcase_add_test(tc, test_200_concurrent_connections_echo_distinct_data);
 	tcase_add_test(tc, test_5mb_are_echoed_intact_while_the_client_reads);
 	tcase_add_test(tc, test_echo_keeps_what_a_full_send_queue_refused);

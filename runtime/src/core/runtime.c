@@ -152,10 +152,6 @@ int molt_runtime_start(molt_runtime *rt, molt_err *err)
 	if (molt__watch_start(rt) < 0)
 		molt_log(MOLT_LOG_WARN, "runtime",
 			 "cannot start the watchdog: callbacks are not timed");
-	if (molt__socks_start(rt) < 0)
-		molt_log(MOLT_LOG_WARN, "runtime",
-			 "cannot start the socket poller: sockets get no "
-			 "events");
 	atomic_store(&rt->started, 1);
 	if (rt->opts.deterministic)
 		molt_log(MOLT_LOG_INFO, "runtime",
@@ -222,7 +218,6 @@ int molt_runtime_shutdown(molt_runtime *rt, uint32_t timeout_ms)
 			wait_none_live(rt, 5000);
 		}
 		/* every owner has exited: no socket is left to poll */
-		molt__socks_stop(rt);
 		molt__sched_stop(rt);
 		molt__timer_stop(rt);
 		/* last: it watches callbacks to the end */

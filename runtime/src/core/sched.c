@@ -7,10 +7,14 @@
 
 #include "proc.h"
 #include "rt.h"
+#include "sock.h"
 #include "timer.h"
 #include "watch.h"
 
 #include "molt/banned.h"
+
+/* Turns between two non-blocking looks at the sockets while busy. */
+#define SCHED_POLL_EVERY 64
 
 static _Thread_local molt__sched *cur;
 
@@ -43,6 +47,7 @@ int molt__sched_init(molt_runtime *rt)
 		ss->s[i].rng = rt->opts.seed ? rt->opts.seed : 1;
 		ss->s[i].srng = 0x9E3779B97F4A7C15ull * (i + 1);
 		ss->s[i].sample_left = 1 + i;
+		ss->s[i].poll_left = SCHED_POLL_EVERY;
 		pthread_mutex_init(&ss->s[i].q.mu, NULL);
 	}
 	pthread_mutex_init(&ss->idle_mu, NULL);
@@ -67,6 +72,22 @@ static void wake_one(molt__scheds *ss)
 	pthread_mutex_lock(&ss->idle_mu);
 	pthread_cond_signal(&ss->idle_cv);
 	pthread_mutex_unlock(&ss->idle_mu);
+}
+
+/* Is a scheduler idle: asleep, or waiting in epoll_wait? */
+static int any_idle(molt_runtime *rt)
+{
+	return atomic_load(&rt->sched.sleepers) > 0 || molt__socks_polling(rt);
+}
+
+/* Wake an idle scheduler: a sleeper if there is one (the one in epoll
+ * keeps serving the sockets), else the one in epoll_wait. */
+static void wake_idle(molt_runtime *rt)
+{
+	if (atomic_load(&rt->sched.sleepers) > 0)
+		wake_one(&rt->sched);
+	else
+		molt__socks_poke(rt, 0);
 }
 
 static void wake_later(molt_runtime *rt);
@@ -98,13 +119,16 @@ static void kick(molt_runtime *rt, molt_ref ref, void *payload)
 	(void)ref;
 	(void)payload;
 	atomic_store(&ss->kick_armed, 0);
-	if (atomic_load(&ss->runnable) == 0 ||
-	    atomic_load(&ss->sleepers) == 0 || atomic_load(&ss->stopping))
+	if (atomic_load(&ss->stopping))
+		return;
+	if (molt__socks_unattended(rt) && atomic_load(&ss->sleepers) > 0)
+		wake_one(ss); /* it takes up the poll (poll_idle) */
+	if (atomic_load(&ss->runnable) == 0 || !any_idle(rt))
 		return;
 	for (unsigned i = 0; i < ss->n; i++)
 		any |= stuck(&ss->s[i]);
 	if (any)
-		wake_one(ss);
+		wake_idle(rt);
 	else
 		wake_later(rt);
 }
@@ -127,7 +151,7 @@ static void wake_later(molt_runtime *rt)
 		return;
 	if (molt__timer_add_fn(rt, molt__rt_ref(rt, 0), 1, kick, NULL) < 0) {
 		atomic_store(&ss->kick_armed, 0);
-		wake_one(ss); /* out of memory: wake now */
+		wake_idle(rt); /* out of memory: wake now */
 	}
 }
 
@@ -152,13 +176,13 @@ void molt__sched_push(molt_runtime *rt, molt_proc *p)
 	q->tail = p;
 	len = ++q->len;
 	pthread_mutex_unlock(&q->mu);
-	atomic_fetch_add(&ss->runnable, 1);
-	if (atomic_load(&ss->sleepers) == 0)
+	atomic_fetch_add(&ss->runnable, 1); /* seq_cst: see next() */
+	if (!any_idle(rt))
 		return;
 	if (s == cur && len == 1)
 		wake_later(rt);
 	else
-		wake_one(ss);
+		wake_idle(rt);
 }
 
 /* Pop the head, or (deterministic mode) a PRNG-chosen position. */
@@ -213,6 +237,25 @@ static void sleep_idle(molt__sched *s)
 	own_add(&s->idle_ns, molt__now_ns() - t0);
 }
 
+/* Wait in epoll_wait (the poll token held) and handle what came; the
+ * time blocked counts as idle. */
+static void poll_idle(molt__sched *s)
+{
+	uint64_t t0 = molt__now_ns();
+
+	atomic_store_explicit(&s->asleep_since, t0, memory_order_relaxed);
+	molt__socks_poll(s->rt, -1);
+	atomic_store_explicit(&s->asleep_since, 0, memory_order_relaxed);
+	own_add(&s->idle_ns, molt__now_ns() - t0);
+	/* Off to run what came, the token given back: if a scheduler
+	 * sleeps, it should take up the poll should this one stay busy
+	 * (a long callback must not leave the sockets unwatched). Waking
+	 * it now would cost a thread switch per event; kick() looks in
+	 * 1 ms, by when this one is most often back in epoll_wait. */
+	if (atomic_load(&s->rt->sched.sleepers) > 0)
+		wake_later(s->rt);
+}
+
 static molt_proc *next(molt__sched *s)
 {
 	molt__scheds *ss = &s->rt->sched;
@@ -226,10 +269,28 @@ static molt_proc *next(molt__sched *s)
 				own_add(&s->steals, 1); /* stolen */
 		if (p)
 			return p;
+		if (molt__socks_poll_try(s->rt, 1)) {
+			/* the poll token: wait in epoll_wait, unless work
+			 * came since the queues were looked at (polling is
+			 * raised first: a pusher sees it, or we see its
+			 * work) */
+			if (atomic_load(&ss->runnable) == 0 &&
+			    !atomic_load(&ss->stopping))
+				poll_idle(s);
+			else
+				molt__socks_poll_cancel(s->rt);
+			if (atomic_load(&ss->stopping) &&
+			    atomic_load(&ss->runnable) == 0)
+				return NULL;
+			continue;
+		}
 		pthread_mutex_lock(&ss->idle_mu);
 		atomic_fetch_add(&ss->sleepers, 1);
+		/* (the first socket made since the token was looked at
+		 * wakes this mutex's sleepers: see molt__sched_wake_all) */
 		if (!atomic_load(&ss->stopping) &&
-		    atomic_load(&ss->runnable) == 0)
+		    atomic_load(&ss->runnable) == 0 &&
+		    !molt__socks_unattended(s->rt))
 			sleep_idle(s);
 		atomic_fetch_sub(&ss->sleepers, 1);
 		pthread_mutex_unlock(&ss->idle_mu);
@@ -279,6 +340,13 @@ static void *sched_main(void *arg)
 		else
 			n = molt__proc_run(s->rt, p);
 		own_add(&s->dispatched, n);
+		/* busy: look at the sockets now and then, if no idle
+		 * scheduler waits on them */
+		if (__builtin_expect(--s->poll_left == 0, 0)) {
+			s->poll_left = SCHED_POLL_EVERY;
+			if (molt__socks_poll_try(s->rt, 0))
+				molt__socks_poll(s->rt, 0);
+		}
 	}
 	molt__watch_thread_end();
 	cur = NULL;
@@ -304,6 +372,15 @@ int molt__sched_start(molt_runtime *rt)
 	return MOLT_OK;
 }
 
+void molt__sched_wake_all(molt_runtime *rt)
+{
+	molt__scheds *ss = &rt->sched;
+
+	pthread_mutex_lock(&ss->idle_mu);
+	pthread_cond_broadcast(&ss->idle_cv);
+	pthread_mutex_unlock(&ss->idle_mu);
+}
+
 void molt__sched_stop(molt_runtime *rt)
 {
 	molt__scheds *ss = &rt->sched;
@@ -312,6 +389,7 @@ void molt__sched_stop(molt_runtime *rt)
 	pthread_mutex_lock(&ss->idle_mu);
 	pthread_cond_broadcast(&ss->idle_cv);
 	pthread_mutex_unlock(&ss->idle_mu);
+	molt__socks_poke(rt, 1); /* and the one in epoll_wait */
 	for (unsigned i = 0; i < ss->n; i++)
 		pthread_join(ss->s[i].thread, NULL);
 }

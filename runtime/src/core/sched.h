@@ -6,10 +6,12 @@
  * Each scheduler thread owns a FIFO run queue of runnable processes
  * (intrusive through molt_proc.next_run) under a mutex. A scheduler pops
  * its own queue, else steals the oldest process of another queue, else
- * sleeps on the shared condition variable. `runnable` counts queued
- * processes and `sleepers` sleeping threads; both are seq_cst so that a
- * pusher either sees a sleeper (and signals it) or the sleeper sees the
- * new work before waiting: no lost wake-ups, no polling.
+ * sleeps: one idle scheduler in epoll_wait on the sockets (sock.h), the
+ * others on the shared condition variable. `runnable` counts queued
+ * processes, `sleepers` the threads on the condition variable and the
+ * sockets' `polling` the one in epoll_wait; all are seq_cst so that a
+ * pusher either sees an idle scheduler (and signals or pokes it) or the
+ * idle one sees the new work before waiting: no lost wake-ups.
  *
  * Deterministic mode: one scheduler thread, one queue, and the next
  * process is picked at a position drawn from a seeded xorshift PRNG.
@@ -43,6 +45,7 @@ typedef struct molt__sched {
 	atomic_uint_fast64_t dispatched; /* messages handled (own writes) */
 	/* counters for molt_runtime_sched_stats: own writes, relaxed */
 	unsigned sample_left;		   /* turns until the next timed one */
+	unsigned poll_left;		   /* turns until a look at sockets */
 	uint64_t srng;			   /* xorshift state for sampling */
 	atomic_uint_fast64_t steals;	   /* processes taken from others */
 	atomic_uint_fast64_t idle_ns;	   /* time asleep */
@@ -70,6 +73,9 @@ void molt__sched_stop(struct molt_runtime *rt);
 void molt__sched_release(struct molt_runtime *rt);
 /* Queue p (status already QUEUED) on the caller's or a chosen queue. */
 void molt__sched_push(struct molt_runtime *rt, struct molt_proc *p);
+/* Wake every sleeping scheduler (the first socket was made: one of them
+ * should wait in epoll_wait). */
+void molt__sched_wake_all(struct molt_runtime *rt);
 /* The scheduler this thread runs, or NULL. */
 molt__sched *molt__sched_current(void);
 

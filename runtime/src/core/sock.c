@@ -20,6 +20,7 @@
 #include "mailbox.h"
 #include "proc.h"
 #include "rt.h"
+#include "sched.h"
 
 #include "molt/banned.h"
 
@@ -90,11 +91,16 @@ static int grow(molt__socks *t)
 
 /* A free slot for fd, locked, with a new generation; NULL if out of
  * memory. */
-static molt__sock *sock_new(molt__socks *t, int fd, int listener,
+static molt__sock *sock_new(molt_runtime *rt, int fd, int listener,
 			    molt_pid owner)
 {
+	molt__socks *t = rt->socks;
 	molt__sock *s;
 
+	/* the first socket: an idle scheduler takes up the poll */
+	if (!atomic_load_explicit(&t->used, memory_order_relaxed) &&
+	    !atomic_exchange(&t->used, 1))
+		molt__sched_wake_all(rt);
 	pthread_mutex_lock(&t->mu);
 	if (!t->free_head && grow(t) < 0) {
 		pthread_mutex_unlock(&t->mu);
@@ -328,7 +334,7 @@ static void accept_some(molt_runtime *rt, molt__sock *l)
 				continue;
 			return;
 		}
-		if (!(c = sock_new(rt->socks, fd, 0, l->owner))) {
+		if (!(c = sock_new(rt, fd, 0, l->owner))) {
 			close(fd);
 			molt_log(MOLT_LOG_ERROR, "sock",
 				 "out of memory: connection on %s dropped",
@@ -500,32 +506,80 @@ static void ready(molt_runtime *rt, molt_sock id, uint32_t ev, char *buf)
 		slot_release(rt->socks, s);
 }
 
-static void *poll_main(void *arg)
+/* --- the poll, on scheduler threads (sock.h) --- */
+
+int molt__socks_poll_try(molt_runtime *rt, int wait)
 {
-	molt_runtime *rt = arg;
-	struct epoll_event ev[POLL_EVENTS];
-	char *buf = molt_malloc(READ_CHUNK);
+	molt__socks *t = rt->socks;
 
-	if (!buf) {
-		molt_log(MOLT_LOG_ERROR, "sock",
-			 "out of memory: the poller cannot start");
-		return NULL;
-	}
-	for (;;) {
-		int n = epoll_wait(rt->socks->epfd, ev, POLL_EVENTS, -1);
+	if (!t || !atomic_load_explicit(&t->used, memory_order_relaxed) ||
+	    atomic_load_explicit(&t->token, memory_order_relaxed) ||
+	    atomic_exchange(&t->token, 1))
+		return 0;
+	if (wait)
+		atomic_store(&t->polling, 1); /* seq_cst: see sched_push */
+	return 1;
+}
 
-		if (n < 0 && errno != EINTR)
-			break;
-		for (int i = 0; i < n; i++) {
-			if (ev[i].data.u64 == 0) {
-				molt_free(buf);
-				return NULL; /* the wake eventfd: stop */
-			}
-			ready(rt, ev[i].data.u64, ev[i].events, buf);
+void molt__socks_poll_cancel(molt_runtime *rt)
+{
+	atomic_store(&rt->socks->polling, 0);
+	atomic_store(&rt->socks->token, 0);
+}
+
+int molt__socks_unattended(molt_runtime *rt)
+{
+	return rt->socks && atomic_load(&rt->socks->used) &&
+	       !atomic_load(&rt->socks->token);
+}
+
+int molt__socks_polling(molt_runtime *rt)
+{
+	return rt->socks && atomic_load(&rt->socks->polling);
+}
+
+void molt__socks_poke(molt_runtime *rt, int force)
+{
+	molt__socks *t = rt->socks;
+	uint64_t one = 1;
+
+	if (!t)
+		return;
+	if (!force && (!atomic_load(&t->polling) ||
+		       atomic_load_explicit(&t->poked, memory_order_relaxed) ||
+		       atomic_exchange(&t->poked, 1)))
+		return; /* nobody waits, or it is poked already */
+	if (write(t->wake, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		molt_log(MOLT_LOG_WARN, "sock", "cannot wake the poller: %s",
+			 strerror(errno));
+}
+
+int molt__socks_poll(molt_runtime *rt, int timeout_ms)
+{
+	molt__socks *t = rt->socks;
+	struct epoll_event *ev = t->events;
+	uint64_t count;
+	int n;
+
+	do
+		n = epoll_wait(t->epfd, ev, POLL_EVENTS, timeout_ms);
+	while (n < 0 && errno == EINTR && timeout_ms < 0);
+	atomic_store(&t->polling, 0);
+	for (int i = 0; i < n; i++) {
+		if (ev[i].data.u64 == 0) { /* the eventfd: a poke */
+			if (read(t->wake, &count, sizeof(count)) < 0 &&
+			    errno != EAGAIN)
+				molt_log(MOLT_LOG_WARN, "sock",
+					 "cannot read the poller's eventfd: "
+					 "%s",
+					 strerror(errno));
+			atomic_store(&t->poked, 0);
+			continue;
 		}
+		ready(rt, ev[i].data.u64, ev[i].events, t->buf);
 	}
-	molt_free(buf);
-	return NULL;
+	atomic_store(&t->token, 0);
+	return n < 0 ? 0 : n;
 }
 
 int molt__socks_init(molt_runtime *rt)
@@ -538,44 +592,26 @@ int molt__socks_init(molt_runtime *rt)
 	pthread_mutex_init(&t->mu, NULL);
 	t->epfd = epoll_create1(EPOLL_CLOEXEC);
 	t->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	t->buf = molt_malloc(READ_CHUNK);
+	t->events = molt_calloc(POLL_EVENTS, sizeof(struct epoll_event));
 	ev.events = EPOLLIN;
 	ev.data.u64 = 0;
-	if (t->epfd < 0 || t->wake < 0 ||
+	if (t->epfd < 0 || t->wake < 0 || !t->buf || !t->events ||
 	    epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->wake, &ev) < 0) {
+		int rc = !t->buf || !t->events ? MOLT_ENOMEM : MOLT_EIO;
+
 		if (t->epfd >= 0)
 			close(t->epfd);
 		if (t->wake >= 0)
 			close(t->wake);
+		molt_free(t->buf);
+		molt_free(t->events);
 		pthread_mutex_destroy(&t->mu);
 		molt_free(t);
-		return MOLT_EIO;
+		return rc;
 	}
 	rt->socks = t;
 	return MOLT_OK;
-}
-
-int molt__socks_start(molt_runtime *rt)
-{
-	molt__socks *t = rt->socks;
-
-	if (pthread_create(&t->thread, NULL, poll_main, rt) != 0)
-		return MOLT_EIO;
-	t->running = 1;
-	return MOLT_OK;
-}
-
-void molt__socks_stop(molt_runtime *rt)
-{
-	molt__socks *t = rt->socks;
-	uint64_t one = 1;
-
-	if (!t || !t->running)
-		return;
-	if (write(t->wake, &one, sizeof(one)) < 0)
-		molt_log(MOLT_LOG_WARN, "sock", "cannot wake the poller: %s",
-			 strerror(errno));
-	pthread_join(t->thread, NULL);
-	t->running = 0;
 }
 
 void molt__socks_free(molt_runtime *rt)
@@ -584,7 +620,6 @@ void molt__socks_free(molt_runtime *rt)
 
 	if (!t)
 		return;
-	molt__socks_stop(rt);
 	for (uint32_t i = 0; i < t->cap; i++) {
 		molt__sock *s = t->slot[i];
 
@@ -597,6 +632,8 @@ void molt__socks_free(molt_runtime *rt)
 	molt_free(t->slot);
 	close(t->epfd);
 	close(t->wake);
+	molt_free(t->buf);
+	molt_free(t->events);
 	pthread_mutex_destroy(&t->mu);
 	molt_free(t);
 	rt->socks = NULL;
@@ -721,7 +758,7 @@ int molt_tcp_listen(molt_ctx *ctx, molt_sock *out, const char *addr,
 		close(fd);
 		return e == EADDRINUSE ? MOLT_EBUSY : MOLT_EIO;
 	}
-	if (!(s = sock_new(ctx->rt->socks, fd, 1, ctx->p->pid))) {
+	if (!(s = sock_new(ctx->rt, fd, 1, ctx->p->pid))) {
 		close(fd);
 		return MOLT_ENOMEM;
 	}
@@ -758,7 +795,7 @@ int molt_tcp_connect(molt_ctx *ctx, molt_sock *out, const char *addr,
 		close(fd);
 		return MOLT_ECLOSED;
 	}
-	if (!(s = sock_new(ctx->rt->socks, fd, 0, ctx->p->pid))) {
+	if (!(s = sock_new(ctx->rt, fd, 0, ctx->p->pid))) {
 		close(fd);
 		return MOLT_ENOMEM;
 	}

@@ -1,5 +1,5 @@
-/* TCP sockets owned by processes, and the poller that turns their
- * readiness into messages. */
+/* TCP sockets owned by processes, and the poll that turns their readiness
+ * into messages. */
 #ifndef MOLT_RUNTIME_SOCK_H
 #define MOLT_RUNTIME_SOCK_H
 
@@ -11,7 +11,14 @@
  * fields and the generation says whether it is still the socket a caller
  * named.
  *
- * One poller thread waits in epoll_wait. Each socket is registered with
+ * There is no poller thread: an idle scheduler waits in epoll_wait (one
+ * at a time, holding the poll token; the others sleep on the schedulers'
+ * condition variable), and handles the readiness itself, so the process
+ * an event wakes goes on that scheduler's own queue and runs there with
+ * no thread woken and no context switch. A busy scheduler polls without
+ * blocking every few turns (sched.c), so sockets are served while every
+ * scheduler is busy. Work queued while a scheduler waits in epoll pokes
+ * it through an eventfd (molt__socks_poke). Each socket is registered with
  * EPOLLONESHOT: it is armed only while its owner wants events (active >
  * 0: EPOLLIN) or bytes wait in its send queue (EPOLLOUT), and whoever
  * changes either, under the socket's mutex, arms it again. The poller
@@ -72,16 +79,40 @@ typedef struct molt__socks {
 	uint32_t n;	    /* slots in use */
 	uint32_t free_head; /* first free slot + 1, 0: none */
 	int epfd;	    /* the poller's epoll */
-	int wake;	    /* eventfd: stop the poller */
-	pthread_t thread;   /* the poller */
-	int running;	    /* the poller was started */
+	int wake;	    /* eventfd: wakes the scheduler in epoll_wait */
+	atomic_int used;    /* a socket was ever made: polling is worth it */
+	atomic_int token;   /* a scheduler polls (only one at a time) */
+	atomic_int polling; /* ... and waits in epoll_wait until poked */
+	atomic_int poked;   /* the eventfd was written since the last wait */
+	char *buf;	    /* the token holder's read buffer */
+	void *events;	    /* the token holder's struct epoll_event[] */
 } molt__socks;
 
 int molt__socks_init(struct molt_runtime *rt);
-int molt__socks_start(struct molt_runtime *rt);
-/* Stop the poller and close every socket (after the processes exited). */
-void molt__socks_stop(struct molt_runtime *rt);
+/* Close every socket (after the processes exited and the schedulers
+ * stopped) and free the table. */
 void molt__socks_free(struct molt_runtime *rt);
+
+/*
+ * The scheduler-side poll (sched.c). molt__socks_poll_try takes the poll
+ * token (0: no socket was ever made, or another scheduler holds it);
+ * with wait set it also says a scheduler is about to block, so that work
+ * pushed from now on pokes it. The holder then either calls
+ * molt__socks_poll (timeout_ms -1 blocks until readiness or a poke;
+ * returns the events handled) or molt__socks_poll_cancel; both give the
+ * token back. Readiness is handled on the calling thread: the messages
+ * it makes go on that scheduler's queue.
+ */
+int molt__socks_poll_try(struct molt_runtime *rt, int wait);
+int molt__socks_poll(struct molt_runtime *rt, int timeout_ms);
+void molt__socks_poll_cancel(struct molt_runtime *rt);
+/* Sockets were made and nobody holds the poll token. */
+int molt__socks_unattended(struct molt_runtime *rt);
+/* Is a scheduler blocked (or about to block) in epoll_wait? */
+int molt__socks_polling(struct molt_runtime *rt);
+/* Wake the scheduler blocked in epoll_wait, if one is (force: write the
+ * eventfd even if none seems to be, as the schedulers' stop does). */
+void molt__socks_poke(struct molt_runtime *rt, int force);
 
 /* Process p is exiting: close the sockets it owns (list taken from p). */
 void molt__socks_owner_exit(struct molt_runtime *rt, struct molt_proc *p);
