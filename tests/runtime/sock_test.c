@@ -567,6 +567,35 @@ START_TEST(test_a_peer_close_ends_the_connection_process)
 }
 END_TEST
 
+/*
+ * Bytes and the peer's end that arrive together: the end is read after
+ * the bytes, and its edge-triggered event has passed by then, so the
+ * socket must not be taken for empty at the short read (sock.h). Each
+ * connection gets its bytes back, then the end.
+ */
+START_TEST(test_bytes_then_the_end_arriving_together_are_both_seen)
+{
+	unsigned char out[300], in[300];
+	molt_pid l;
+	unsigned port = echo_listen(&l);
+
+	for (int i = 0; i < 100; i++) {
+		int fd = sk_connect("127.0.0.1", port);
+		size_t len = 1 + rnd() % sizeof(out);
+
+		ck_assert_msg(fd >= 0, "connect: %s", strerror(errno));
+		fill_random(out, len);
+		sk_write_all(fd, out, len, 2000);
+		ck_assert_int_eq(shutdown(fd, SHUT_WR), 0);
+		ck_assert_uint_eq(sk_read_n(fd, in, len, 2000), len);
+		ck_assert(memcmp(in, out, len) == 0);
+		ck_assert_msg(sk_wait_eof(fd, 2000),
+			      "connection %d: no end after its echo", i);
+		close(fd);
+	}
+}
+END_TEST
+
 /* --- 6. suspend, resume, upgrade --- */
 
 START_TEST(test_a_suspended_connection_loses_nothing)
@@ -945,6 +974,8 @@ Suite *sock_suite(void)
 		test_the_send_queue_stays_bounded_while_the_peer_reads_slowly);
 	tcase_add_test(tc, test_an_owner_exit_closes_its_sockets);
 	tcase_add_test(tc, test_a_peer_close_ends_the_connection_process);
+	tcase_add_test(tc,
+		       test_bytes_then_the_end_arriving_together_are_both_seen);
 	tcase_add_test(tc, test_a_suspended_connection_loses_nothing);
 	tcase_add_test(tc, test_an_upgrade_keeps_every_connection_open);
 	tcase_add_test(

@@ -25,6 +25,7 @@
 #include "molt/banned.h"
 
 #define READ_CHUNK   (64 * 1024)	/* bytes per data event, at most */
+#define PULL_CHUNK   (16 * 1024)	/* ... read on the owner's stack */
 #define SENDQ_DFLT   (4u * 1024 * 1024) /* default send queue limit */
 #define SOCK_CHARGE  256		/* what a socket costs its owner */
 #define POLL_EVENTS  256
@@ -227,27 +228,6 @@ static int sock_close(molt_runtime *rt, molt__sock *s, int listed)
 	return 1;
 }
 
-/* Arm s for what it waits for now (s->mu held). */
-static void arm(molt_runtime *rt, molt__sock *s)
-{
-	struct epoll_event ev = {0};
-
-	ev.events = EPOLLONESHOT;
-	if (s->active && !s->peer_done)
-		ev.events |= EPOLLIN | EPOLLRDHUP;
-	if (s->out.len > s->out_off || s->connecting)
-		ev.events |= EPOLLOUT;
-	if (!(ev.events & (EPOLLIN | EPOLLOUT)))
-		return; /* one-shot: it stays disarmed */
-	if (ev.events == s->armed)
-		return; /* armed for that already: no system call */
-	s->armed = ev.events;
-	ev.data.u64 = name_of(s);
-	if (epoll_ctl(rt->socks->epfd, EPOLL_CTL_MOD, s->fd, &ev) < 0)
-		molt_log(MOLT_LOG_WARN, "sock", "epoll_ctl: %s",
-			 strerror(errno));
-}
-
 /* A MOLT_MSG_TCP message for s's owner (s->mu held). The event goes in
  * the message's flags, the socket in its ref, an ACCEPTED's listener in
  * its from (proc.c's dispatch makes a molt_msg of them). */
@@ -303,14 +283,16 @@ static void names(molt__sock *s)
 		addr_text(s->peer, sizeof(s->peer), (struct sockaddr *)&a);
 }
 
-/* Register a new socket with the poller, disarmed (s->mu held). */
+/* Register a new socket with the poller, once for its life: edge-
+ * triggered, so no event needs a system call to re-arm it (s->mu held).
+ * Readiness nobody asked for yet is kept in rd_ready (sock.h). */
 static int watch_fd(molt_runtime *rt, molt__sock *s)
 {
 	struct epoll_event ev = {0};
 
-	ev.events = EPOLLONESHOT;
+	ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
 	ev.data.u64 = name_of(s);
-	s->armed = 0;
+	s->rd_ready = s->rd_end = 0;
 	return epoll_ctl(rt->socks->epfd, EPOLL_CTL_ADD, s->fd, &ev);
 }
 
@@ -332,6 +314,8 @@ static void accept_some(molt_runtime *rt, molt__sock *l)
 					 strerror(errno));
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				l->rd_ready = 0; /* none left: an edge comes */
 			return;
 		}
 		if (!(c = sock_new(rt, fd, 0, l->owner))) {
@@ -413,6 +397,42 @@ static size_t send_now(molt__sock *s, const void *data, size_t len)
 	return (size_t)n;
 }
 
+/*
+ * One read for s's owner, of at most size bytes into buf; 1 if s was
+ * closed (s->mu held). With edge-triggered events, rd_ready may only be
+ * cleared once the socket was seen empty: at EAGAIN, or at a short read
+ * unless the peer's end was reported too (the end is read after the
+ * data, and its edge has passed).
+ */
+static int read_some(molt_runtime *rt, molt__sock *s, char *buf, size_t size)
+{
+	ssize_t n = recv(s->fd, buf, size, MSG_DONTWAIT);
+
+	if (n > 0) {
+		s->bytes_in += (uint64_t)n;
+		s->active--;
+		if ((size_t)n < size && !s->rd_end)
+			s->rd_ready = 0;
+		deliver(rt, s, MOLT_TCP_DATA, name_of(s), 0, buf, (size_t)n,
+			NULL);
+	} else if (n == 0) {
+		deliver(rt, s, MOLT_TCP_CLOSED, name_of(s), 0, NULL, 0, NULL);
+		if (!s->keep_open)
+			return sock_close(rt, s, 1);
+		/* a half-close: the owner may still send, and closes it */
+		s->peer_done = 1;
+		s->active = 0;
+		s->rd_ready = 0;
+	} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+		s->rd_ready = 0;
+	} else if (errno != EINTR) {
+		deliver(rt, s, MOLT_TCP_ERROR, name_of(s), 0, NULL, 0,
+			strerror(errno));
+		return sock_close(rt, s, 1);
+	}
+	return 0;
+}
+
 /* A connection's readiness; 1 if it was closed (s->mu held). */
 /* A connect in progress: done, failed, or not yet (s->mu held); 1 if
  * the socket was closed. */
@@ -457,32 +477,9 @@ static int conn_ready(molt_runtime *rt, molt__sock *s, uint32_t ev, char *buf)
 		s->refused = 0;
 		deliver(rt, s, MOLT_TCP_SENT, name_of(s), 0, NULL, 0, NULL);
 	}
-	if (s->active && !s->peer_done &&
-	    (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
-		ssize_t n = recv(s->fd, buf, READ_CHUNK, MSG_DONTWAIT);
-
-		if (n > 0) {
-			s->bytes_in += (uint64_t)n;
-			s->active--;
-			deliver(rt, s, MOLT_TCP_DATA, name_of(s), 0, buf,
-				(size_t)n, NULL);
-		} else if (n == 0) {
-			deliver(rt, s, MOLT_TCP_CLOSED, name_of(s), 0, NULL, 0,
-				NULL);
-			if (s->keep_open) {
-				/* a half-close: the owner may still send,
-				 * and closes it */
-				s->peer_done = 1;
-				s->active = 0;
-			} else {
-				return sock_close(rt, s, 1);
-			}
-		} else if (errno != EAGAIN && errno != EINTR) {
-			deliver(rt, s, MOLT_TCP_ERROR, name_of(s), 0, NULL, 0,
-				strerror(errno));
-			return sock_close(rt, s, 1);
-		}
-	}
+	if (s->active && !s->peer_done && s->rd_ready &&
+	    read_some(rt, s, buf, READ_CHUNK))
+		return 1;
 	charge(rt, s);
 	return 0;
 }
@@ -494,13 +491,14 @@ static void ready(molt_runtime *rt, molt_sock id, uint32_t ev, char *buf)
 
 	if (!s)
 		return; /* closed since: a stale event */
-	s->armed = 0;	/* the one-shot event fired: disarmed */
+	if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		s->rd_ready = 1;
+	if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		s->rd_end = 1;
 	if (s->listener)
 		accept_some(rt, s);
 	else
 		closed = conn_ready(rt, s, ev, buf);
-	if (!closed)
-		arm(rt, s);
 	pthread_mutex_unlock(&s->mu);
 	if (closed)
 		slot_release(rt->socks, s);
@@ -809,7 +807,6 @@ int molt_tcp_connect(molt_ctx *ctx, molt_sock *out, const char *addr,
 	 * it writable and says CONNECTED */
 	s->connecting = 1;
 	charge(ctx->rt, s);
-	arm(ctx->rt, s);
 	*out = name_of(s);
 	pthread_mutex_unlock(&s->mu);
 	return MOLT_OK;
@@ -834,16 +831,41 @@ int molt_sock_port(molt_ctx *ctx, molt_sock id)
 	return rc;
 }
 
+/*
+ * The owner asks for events: what the poller reported while nobody asked
+ * (rd_ready) is read now, on the owner's thread, and arrives as the next
+ * message; 1 if s was closed (s->mu held).
+ */
+static int pull(molt_runtime *rt, molt__sock *s)
+{
+	char buf[PULL_CHUNK];
+
+	if (!s->rd_ready)
+		return 0;
+	if (s->listener) {
+		accept_some(rt, s);
+		return 0;
+	}
+	if (!s->active || s->peer_done || s->connecting)
+		return 0;
+	if (read_some(rt, s, buf, sizeof(buf)))
+		return 1;
+	charge(rt, s);
+	return 0;
+}
+
 int molt_sock_active(molt_ctx *ctx, molt_sock id, unsigned n)
 {
-	int rc = MOLT_OK;
+	int rc = MOLT_OK, closed;
 	molt__sock *s = mine(ctx, id, &rc);
 
 	if (!s)
 		return rc;
 	s->active = n;
-	arm(ctx->rt, s);
+	closed = pull(ctx->rt, s);
 	pthread_mutex_unlock(&s->mu);
+	if (closed)
+		slot_release(ctx->rt->socks, s);
 	return MOLT_OK;
 }
 
@@ -863,8 +885,7 @@ int molt_sock_send(molt_ctx *ctx, molt_sock id, const void *data, size_t len)
 	 * bigger than the limit still goes */
 	if (s->out.len > s->out_off &&
 	    s->out.len - s->out_off + len > s->sendq_max) {
-		s->refused = 1;
-		arm(ctx->rt, s);
+		s->refused = 1; /* SENT when the queue drains (EPOLLOUT) */
 		pthread_mutex_unlock(&s->mu);
 		return MOLT_EBUSY;
 	}
@@ -887,7 +908,6 @@ int molt_sock_send(molt_ctx *ctx, molt_sock id, const void *data, size_t len)
 		rc = MOLT_ECLOSED;
 	}
 	charge(ctx->rt, s);
-	arm(ctx->rt, s);
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }

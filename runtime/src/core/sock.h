@@ -18,12 +18,16 @@
  * no thread woken and no context switch. A busy scheduler polls without
  * blocking every few turns (sched.c), so sockets are served while every
  * scheduler is busy. Work queued while a scheduler waits in epoll pokes
- * it through an eventfd (molt__socks_poke). Each socket is registered with
- * EPOLLONESHOT: it is armed only while its owner wants events (active >
- * 0: EPOLLIN) or bytes wait in its send queue (EPOLLOUT), and whoever
- * changes either, under the socket's mutex, arms it again. The poller
- * reads at most one chunk per readiness, delivers it as one message and
- * re-arms, so one busy connection cannot starve the others.
+ * it through an eventfd (molt__socks_poke).
+ *
+ * Each socket is registered once, edge-triggered, for input and output:
+ * no event costs a system call to re-arm it. An input edge sets rd_ready;
+ * if the owner wants data (active > 0) the poller reads one chunk,
+ * delivers it as one message and clears rd_ready only once the socket
+ * was seen empty, so one busy connection cannot starve the others. If
+ * the owner did not want it, molt_sock_active reads it later on the
+ * owner's thread (the edge will not come again). An output edge flushes
+ * the send queue. All of it under the socket's mutex.
  *
  * Lock order: a socket's mutex, then its owner's process lock (its list
  * of sockets, p->socks), then the table's mutex. A process's exit takes
@@ -56,8 +60,10 @@ typedef struct molt__sock {
 	int keep_open;		  /* MOLT_SO_EXIT_ON_CLOSE is 0 */
 	int peer_done;		  /* keep_open, and the peer closed its side:
 				     nothing more to read */
-	uint32_t armed;		  /* the events it is armed for, 0: none (a
-				     one-shot event that fired disarms it) */
+	int rd_ready;		  /* reported readable (or the end) and not
+				     yet read empty: an edge has passed */
+	int rd_end;		  /* the peer's end or an error was reported:
+				     rd_ready stays until it is read */
 	molt_pid owner;		  /* the owning process */
 	molt_buf out;		  /* bytes queued to send */
 	size_t out_off;		  /* of which already sent */
