@@ -77,7 +77,8 @@ static void wake_one(molt__scheds *ss)
 /* Is a scheduler idle: asleep, or waiting in epoll_wait? */
 static int any_idle(molt_runtime *rt)
 {
-	return atomic_load(&rt->sched.sleepers) > 0 || molt__socks_polling(rt);
+	return atomic_load(&rt->sched.sleepers) > 0 ||
+	       atomic_load(&rt->sched.polling);
 }
 
 /* Wake an idle scheduler: a sleeper if there is one (the one in epoll

@@ -8,8 +8,8 @@
  * its own queue, else steals the oldest process of another queue, else
  * sleeps: one idle scheduler in epoll_wait on the sockets (sock.h), the
  * others on the shared condition variable. `runnable` counts queued
- * processes, `sleepers` the threads on the condition variable and the
- * sockets' `polling` the one in epoll_wait; all are seq_cst so that a
+ * processes, `sleepers` the threads on the condition variable and
+ * `polling` the one in epoll_wait; all are seq_cst so that a
  * pusher either sees an idle scheduler (and signals or pokes it) or the
  * idle one sees the new work before waiting: no lost wake-ups.
  *
@@ -60,6 +60,8 @@ typedef struct molt__scheds {
 	atomic_uint rr;		 /* round robin for pushes from outside */
 	atomic_long runnable;	 /* processes in all queues */
 	atomic_int sleepers;	 /* threads waiting on idle_cv */
+	atomic_int polling;	 /* a scheduler waits in epoll_wait (sock.h;
+				    here, for the pushes' one load) */
 	atomic_int stopping;	 /* set by molt__sched_stop */
 	atomic_int kick_armed;	 /* a deferred wake-up is on the timer */
 	pthread_mutex_t idle_mu; /* with idle_cv */

@@ -515,13 +515,14 @@ int molt__socks_poll_try(molt_runtime *rt, int wait)
 	    atomic_exchange(&t->token, 1))
 		return 0;
 	if (wait)
-		atomic_store(&t->polling, 1); /* seq_cst: see sched_push */
+		atomic_store(&rt->sched.polling,
+			     1); /* seq_cst: see sched_push */
 	return 1;
 }
 
 void molt__socks_poll_cancel(molt_runtime *rt)
 {
-	atomic_store(&rt->socks->polling, 0);
+	atomic_store(&rt->sched.polling, 0);
 	atomic_store(&rt->socks->token, 0);
 }
 
@@ -531,11 +532,6 @@ int molt__socks_unattended(molt_runtime *rt)
 	       !atomic_load(&rt->socks->token);
 }
 
-int molt__socks_polling(molt_runtime *rt)
-{
-	return rt->socks && atomic_load(&rt->socks->polling);
-}
-
 void molt__socks_poke(molt_runtime *rt, int force)
 {
 	molt__socks *t = rt->socks;
@@ -543,7 +539,7 @@ void molt__socks_poke(molt_runtime *rt, int force)
 
 	if (!t)
 		return;
-	if (!force && (!atomic_load(&t->polling) ||
+	if (!force && (!atomic_load(&rt->sched.polling) ||
 		       atomic_load_explicit(&t->poked, memory_order_relaxed) ||
 		       atomic_exchange(&t->poked, 1)))
 		return; /* nobody waits, or it is poked already */
@@ -562,7 +558,7 @@ int molt__socks_poll(molt_runtime *rt, int timeout_ms)
 	do
 		n = epoll_wait(t->epfd, ev, POLL_EVENTS, timeout_ms);
 	while (n < 0 && errno == EINTR && timeout_ms < 0);
-	atomic_store(&t->polling, 0);
+	atomic_store(&rt->sched.polling, 0);
 	for (int i = 0; i < n; i++) {
 		if (ev[i].data.u64 == 0) { /* the eventfd: a poke */
 			if (read(t->wake, &count, sizeof(count)) < 0 &&

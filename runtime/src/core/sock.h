@@ -88,7 +88,6 @@ typedef struct molt__socks {
 	int wake;	    /* eventfd: wakes the scheduler in epoll_wait */
 	atomic_int used;    /* a socket was ever made: polling is worth it */
 	atomic_int token;   /* a scheduler polls (only one at a time) */
-	atomic_int polling; /* ... and waits in epoll_wait until poked */
 	atomic_int poked;   /* the eventfd was written since the last wait */
 	char *buf;	    /* the token holder's read buffer */
 	void *events;	    /* the token holder's struct epoll_event[] */
@@ -114,8 +113,6 @@ int molt__socks_poll(struct molt_runtime *rt, int timeout_ms);
 void molt__socks_poll_cancel(struct molt_runtime *rt);
 /* Sockets were made and nobody holds the poll token. */
 int molt__socks_unattended(struct molt_runtime *rt);
-/* Is a scheduler blocked (or about to block) in epoll_wait? */
-int molt__socks_polling(struct molt_runtime *rt);
 /* Wake the scheduler blocked in epoll_wait, if one is (force: write the
  * eventfd even if none seems to be, as the schedulers' stop does). */
 void molt__socks_poke(struct molt_runtime *rt, int force);
