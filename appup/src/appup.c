@@ -353,6 +353,26 @@ int molt_appup_check(const molt_appup *ap, molt_diag_fn diag, void *payload,
 	return first.code;
 }
 
+/*
+ * A string where a list of instructions goes: its character codes, as
+ * Erlang reads it (the 3 bytes of U+7EFB in UTF-8 are one code, 32507),
+ * each after sep but the first (appup_json.h).
+ */
+int molt__appup_print_codes(molt_buf *out, const molt_term *s,
+			    const char *first, const char *sep)
+{
+	size_t pos = 0, k = 0;
+	int64_t code;
+	int rc = 0;
+
+	while (rc == 0 && molt_term_next_code(s, &pos, &code) == 1) {
+		rc = molt_buf_puts(out, k++ ? sep : first);
+		if (rc == 0)
+			rc = molt_buf_printf(out, "%lld", (long long)code);
+	}
+	return rc;
+}
+
 static int print_entries(molt_buf *out, const molt_appup_entry *e, size_t n)
 {
 	size_t i, k;
@@ -366,17 +386,18 @@ static int print_entries(molt_buf *out, const molt_appup_entry *e, size_t n)
 			rc = molt_term_print(out, e[i].key);
 		if (rc == 0)
 			rc = molt_buf_puts(out, ",\n   [");
-		for (k = 0; rc == 0 && k < ni; k++) {
-			if (k)
-				rc = molt_buf_puts(out, ",\n    ");
-			if (rc == 0 && e[i].instrs->kind == MOLT_TERM_LIST)
-				rc = molt_term_print(
-					out, e[i].instrs->u.seq.items[k]);
-			else if (rc == 0) /* a string: character codes */
-				rc = molt_buf_printf(
-					out, "%d",
-					(unsigned char)e[i].instrs->u.str.s[k]);
-		}
+		if (e[i].instrs->kind == MOLT_TERM_LIST)
+			for (k = 0; rc == 0 && k < ni; k++) {
+				if (k)
+					rc = molt_buf_puts(out, ",\n    ");
+				if (rc == 0)
+					rc = molt_term_print(
+						out,
+						e[i].instrs->u.seq.items[k]);
+			}
+		else
+			rc = molt__appup_print_codes(out, e[i].instrs, "",
+						     ",\n    ");
 		if (rc == 0)
 			rc = molt_buf_puts(out, "]}");
 	}

@@ -41,6 +41,10 @@ int molt__appup_json_parse(molt_term **out, molt_arena *a, const char *file,
 
 /* t in the appup.json value encoding (atoms are plain strings). */
 int molt__term_to_appup_json(molt_buf *out, const molt_term *t);
+/* The character codes of the string s (decoded as UTF-8), first before
+ * the first and sep before each other (appup.c). */
+int molt__appup_print_codes(molt_buf *out, const molt_term *s,
+			    const char *first, const char *sep);
 /* t in the low-level script encoding (atoms and strings are strings). */
 int molt_script_to_json_value(molt_buf *out, const molt_term *t);
 

@@ -788,16 +788,18 @@ static int entries_json(molt_buf *out, const molt_appup_entry *e, size_t n,
 			rc = key_json(out, e[i].key);
 		if (rc == 0)
 			rc = molt_buf_puts(out, ", \"instructions\": [");
-		for (k = 0; rc == 0 && k < ni; k++) {
-			rc = molt_buf_puts(out, k ? ",\n      " : "\n      ");
-			if (rc == 0 && e[i].instrs->kind == MOLT_TERM_LIST)
-				rc = instr_json(out,
+		if (e[i].instrs->kind == MOLT_TERM_LIST)
+			for (k = 0; rc == 0 && k < ni; k++) {
+				rc = molt_buf_puts(out, k ? ",\n      "
+							  : "\n      ");
+				if (rc == 0)
+					rc = instr_json(
+						out,
 						e[i].instrs->u.seq.items[k]);
-			else if (rc == 0) /* a string: character codes */
-				rc = molt_buf_printf(
-					out, "%d",
-					(unsigned char)e[i].instrs->u.str.s[k]);
-		}
+			}
+		else if (rc == 0) /* a string: its character codes */
+			rc = molt__appup_print_codes(out, e[i].instrs,
+						     "\n      ", ",\n      ");
 		if (rc == 0)
 			rc = molt_buf_puts(out, ni ? "\n    ]}" : "]}");
 	}

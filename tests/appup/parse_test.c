@@ -241,6 +241,28 @@ START_TEST(test_terms_json_terms_round_trip)
 }
 END_TEST
 
+/* A string where the instruction list goes is its character codes, as
+ * Erlang reads it: the 3 UTF-8 bytes of U+7EFB are one code, 32507 (both
+ * writers wrote the bytes: found by appup.fuzz_terms). */
+START_TEST(test_a_string_instruction_list_is_written_as_its_codes)
+{
+	molt_appup *a = appup("a.appup",
+			      "{\"2\", [{\"1\", \"\xe7\xbb\xbb\"}], []}.\n"),
+		   *b;
+	molt_buf json = MOLT_BUF_INIT, terms = MOLT_BUF_INIT;
+
+	ck_assert_int_eq(molt_appup_to_terms(&terms, a), 0);
+	ck_assert_msg(strstr(terms.ptr, "[32507]") != NULL, "%s", terms.ptr);
+	ck_assert_int_eq(molt_appup_to_json(&json, a), 0);
+	b = appup("a.json", json.ptr);
+	ck_assert_msg(molt_term_equal(a->term, b->term), "%s", json.ptr);
+	molt_buf_release(&json);
+	molt_buf_release(&terms);
+	molt_appup_free(a);
+	molt_appup_free(b);
+}
+END_TEST
+
 /* 2.7e770 is no double: erl_scan says {illegal, float}, and so do we
  * (as infinity it was written back as 0.0: found by appup.fuzz_terms). */
 START_TEST(test_float_overflow_is_an_error)
@@ -536,6 +558,8 @@ Suite *parse_suite(void)
 	tcase_add_test(tc, test_terms_json_terms_round_trip);
 	tcase_add_test(tc, test_unprintable_string_instructions_round_trip);
 	tcase_add_test(tc, test_float_overflow_is_an_error);
+	tcase_add_test(tc,
+		       test_a_string_instruction_list_is_written_as_its_codes);
 	tcase_add_test(tc, test_version_regex_uses_otp_rule);
 	tcase_add_test(tc, test_charlists_are_strings);
 	tcase_add_test(tc, test_appup_accepts_charlist_versions);
