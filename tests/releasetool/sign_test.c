@@ -132,6 +132,13 @@ static void refused(const char *bundle, int code, const char *needle)
 	free(before);
 }
 
+/* A fresh unsigned copy of b100 signed with the key file key. */
+static int sign_fresh_copy(const char *key, molt_err *err)
+{
+	return molt_bundle_sign(NULL, signed_copy(b100, "b.tgz", NULL), key,
+				err);
+}
+
 START_TEST(test_keygen_writes_a_private_secret_key_and_a_public_key)
 {
 	molt_err err = MOLT_ERR_INIT;
@@ -158,18 +165,12 @@ START_TEST(test_keygen_writes_a_private_secret_key_and_a_public_key)
 	ck_assert_ptr_nonnull(strstr(err.msg, "already exists"));
 	/* a secret key others can read is not used */
 	ck_assert_int_eq(chmod(path, 0644), 0);
-	ck_assert_int_eq(molt_bundle_sign(NULL,
-					  signed_copy(b100, "b.tgz", NULL),
-					  path, &err),
-			 MOLT_EUNSAFE);
+	ck_assert_int_eq(sign_fresh_copy(path, &err), MOLT_EUNSAFE);
 	ck_assert_ptr_nonnull(strstr(err.msg, "chmod 600"));
 	/* a public key is no secret key, and the reverse */
 	snprintf(path, sizeof(path), "%s/k.pub", dir);
 	ck_assert_int_eq(chmod(path, 0600), 0);
-	ck_assert_int_eq(molt_bundle_sign(NULL,
-					  signed_copy(b100, "b.tgz", NULL),
-					  path, &err),
-			 MOLT_EPARSE);
+	ck_assert_int_eq(sign_fresh_copy(path, &err), MOLT_EPARSE);
 	ck_assert_ptr_nonnull(strstr(err.msg, "expected 'molt-secret-key 1'"));
 	snprintf(path, sizeof(path), "%s/k", dir);
 	ck_assert_int_eq(molt_trust_add(NULL, root, path, &err), MOLT_EPARSE);

@@ -433,7 +433,6 @@ static int read_some(molt_runtime *rt, molt__sock *s, char *buf, size_t size)
 	return 0;
 }
 
-/* A connection's readiness; 1 if it was closed (s->mu held). */
 /* A connect in progress: done, failed, or not yet (s->mu held); 1 if
  * the socket was closed. */
 static int connect_ready(molt_runtime *rt, molt__sock *s, uint32_t ev)
@@ -456,6 +455,7 @@ static int connect_ready(molt_runtime *rt, molt__sock *s, uint32_t ev)
 	return 0;
 }
 
+/* A connection's readiness; 1 if it was closed (s->mu held). */
 static int conn_ready(molt_runtime *rt, molt__sock *s, uint32_t ev, char *buf)
 {
 	int e;

@@ -504,13 +504,16 @@ static void accept_one(molt_ctl *ctl)
 	molt_buf_init(&c->out);
 }
 
-static void take_done(molt_ctl *ctl)
+/*
+ * Hand the finished jobs' replies to their clients' output. live: the
+ * control thread runs, and a client whose request is answered is idle
+ * again and may go on with its next line; else (final_replies) the
+ * replies are only queued.
+ */
+static void deliver_done(molt_ctl *ctl, int live)
 {
 	molt__ctl_done *d, *list;
-	char buf[64];
 
-	while (read(ctl->wake[0], buf, sizeof(buf)) > 0)
-		;
 	pthread_mutex_lock(&ctl->mu);
 	list = ctl->done;
 	ctl->done = NULL;
@@ -520,8 +523,10 @@ static void take_done(molt_ctl *ctl)
 		for (int i = 0; i < MOLT__CTL_MAX_CLIENTS; i++) {
 			molt__ctl_client *c = &ctl->clients[i];
 
-			if (c->fd >= 0 && c->id == d->client) {
-				out_put(ctl, c, d->line);
+			if (c->fd < 0 || c->id != d->client)
+				continue;
+			out_put(ctl, c, d->line);
+			if (live) {
 				c->pending = 0;
 				c->active_ms = now_ms(); /* idle from now */
 				process_input(ctl, c);
@@ -530,6 +535,15 @@ static void take_done(molt_ctl *ctl)
 		molt_free(d->line);
 		molt_free(d);
 	}
+}
+
+static void take_done(molt_ctl *ctl)
+{
+	char buf[64];
+
+	while (read(ctl->wake[0], buf, sizeof(buf)) > 0)
+		;
+	deliver_done(ctl, 1);
 }
 
 /* What to poll c for. A client that waits (a request in progress, or
@@ -773,21 +787,7 @@ int molt_ctl_restart_into(molt_ctl *ctl, char *vsn, size_t size)
  * most FINAL_WRITE_MS. */
 static void final_replies(molt_ctl *ctl)
 {
-	molt__ctl_done *d, *list;
-
-	pthread_mutex_lock(&ctl->mu);
-	list = ctl->done;
-	ctl->done = NULL;
-	pthread_mutex_unlock(&ctl->mu);
-	while ((d = list) != NULL) {
-		list = d->next;
-		for (int i = 0; i < MOLT__CTL_MAX_CLIENTS; i++)
-			if (ctl->clients[i].fd >= 0 &&
-			    ctl->clients[i].id == d->client)
-				out_put(ctl, &ctl->clients[i], d->line);
-		molt_free(d->line);
-		molt_free(d);
-	}
+	deliver_done(ctl, 0);
 	for (int i = 0; i < MOLT__CTL_MAX_CLIENTS; i++) {
 		molt__ctl_client *c = &ctl->clients[i];
 		uint64_t until = now_ms() + FINAL_WRITE_MS;
